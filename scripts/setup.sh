@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh machine: Chinese fonts (Debian packages) and a virtualenv with
+# the project installed. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_fonts=0
+for font in /usr/share/fonts/truetype/arphic/uming.ttc /usr/share/fonts/truetype/arphic/ukai.ttc \
+            /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc; do
+  [ -f "$font" ] || need_fonts=1
+done
+if [ "$need_fonts" = 1 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "安装中文字体（fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei）…" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei >/dev/null
+  else
+    echo "警告：没有 apt-get，请自行安装中文字体，或在 config.yaml 的 fonts 中指定字体文件" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.setup-stamp"
+want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "安装 Python 依赖…" >&2
+  if ! .venv/bin/python -m pip install -q -e ".[test]" > .venv/pip.log 2>&1; then
+    cat .venv/pip.log >&2
+    echo "安装 Python 依赖失败（详见上面的输出）" >&2
+    exit 1
+  fi
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,270 @@
+"""Command line: thin over the library. Messages for people are Chinese; --json is for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ArchiveError
+
+
+def _emit_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+class _Group(click.Group):
+    """Turn ArchiveError into a Chinese message and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.option("--home", "home_dir", type=click.Path(file_okay=False), envvar="ARCHIVE_HOME",
+              help="档案库目录（也可用环境变量 ARCHIVE_HOME）")
+@click.version_option(__version__, prog_name="archive")
+@click.pass_context
+def cli(ctx: click.Context, home_dir: str | None) -> None:
+    """乡镇社会救助文书生成、扫描归档与检索。"""
+    ctx.obj = {"home_dir": home_dir}
+
+
+def _home(ctx: click.Context):
+    from .home import resolve_home
+
+    return resolve_home(ctx.obj["home_dir"])
+
+
+# --- init and villages -------------------------------------------------------------------
+
+@cli.command()
+@click.option("--township", required=True, help="乡镇(街道)名称，如 青岩镇")
+@click.option("--county", required=True, help="县(区)名称，如 花溪区")
+@click.option("--fonds", required=True, help="全宗号，如 Z109")
+@click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
+@click.option("--province", default="")
+@click.option("--city", default="")
+@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def init(ctx, township, county, fonds, villages, province, city, complaint_phone, as_json) -> None:
+    """创建档案库（配置文件、目录数据库、收件箱）。"""
+    from .config import Config
+    from .home import init_home, resolve_home
+
+    names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
+    config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
+                    city=city, complaint_phone=complaint_phone)
+    from .yamldoc import validate
+
+    validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
+    home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
+    if as_json:
+        _emit_json({"home": str(home.root), "township": township, "villages": names})
+    else:
+        click.echo(f"已创建档案库：{home.root}（{county}{township}，全宗号 {fonds}，{len(names)} 个村(社区)）")
+
+
+@cli.group()
+def village() -> None:
+    """村(社区)名单。"""
+
+
+@village.command("add")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def village_add(ctx, names) -> None:
+    """添加村(社区)。"""
+    from .catalog import audit, transaction
+
+    home = _home(ctx)
+    added = [n for n in names if n not in home.config.villages]
+    home.config.villages.extend(added)
+    home.save_config()
+    with transaction(home.db):
+        audit(home.db, home.operator, "village.add", None, {"villages": added})
+    click.echo(f"已添加：{'、'.join(added) or '（均已存在）'}；现有 {len(home.config.villages)} 个村(社区)")
+
+
+@village.command("list")
+@click.pass_context
+def village_list(ctx) -> None:
+    """列出村(社区)。"""
+    for name in _home(ctx).config.villages:
+        click.echo(name)
+
+
+# --- roster ------------------------------------------------------------------------------
+
+@cli.group()
+def roster() -> None:
+    """花名册导入。"""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def roster_import(ctx, file, as_json) -> None:
+    """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
+    from dataclasses import asdict
+
+    from .errors import RosterError
+    from .roster import import_roster
+
+    home = _home(ctx)
+    try:
+        result = import_roster(home.db, Path(file), home.config, home.operator)
+    except RosterError as exc:
+        if as_json:
+            _emit_json({"ok": False, "error": exc.message.splitlines()[0],
+                        "problems": [p.to_dict() for p in exc.problems]})
+        raise
+    if as_json:
+        _emit_json({"ok": True, **asdict(result)})
+    else:
+        click.echo(result.summary_zh())
+
+
+# --- generate ----------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("doc_type", metavar="TYPE")
+@click.option("--household", help="户主身份证号")
+@click.option("--village", help="村(社区)（公示单）")
+@click.option("--from", "date_from", help="审核确认起始日期（公示单）")
+@click.option("--to", "date_to", help="审核确认截止日期（公示单）")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只公示该类别")
+@click.option("--month", help="月份 YYYY-MM（花名册、统计表）")
+@click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="模板字段，如 --set reason=家庭收入超标")
+@click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON")
+@click.pass_context
+def generate(ctx, doc_type, household, village, date_from, date_to, category, month, date_, sets, as_json) -> None:
+    """生成文书（PDF 打印、DOCX 编辑）。
+
+    TYPE：application declaration authorization home-visit approval refusal suspension
+    adjustment confirmation（需 --household）；publicity（需 --village --from --to）；
+    roster（需 --month，生成花名册和人数资金统计表 XLSX）。
+    """
+    from .dates import parse_month
+    from .generate import Generator, parse_day, parse_set_options
+
+    params = parse_set_options(sets)
+    day = parse_day(date_)
+    generator = Generator(_home(ctx))
+    if doc_type == "publicity":
+        if not (village and date_from and date_to):
+            raise ArchiveError("生成公示单需要 --village、--from 和 --to")
+        results = [generator.publicity(village, parse_day(date_from), parse_day(date_to), day, category, params)]
+    elif doc_type == "roster":
+        if not month:
+            raise ArchiveError("生成花名册需要 --month YYYY-MM")
+        try:
+            first = parse_month(month)
+        except ValueError as exc:
+            raise ArchiveError(str(exc)) from None
+        results = generator.month_sheets(first)
+    else:
+        if not household:
+            raise ArchiveError(f"生成 {doc_type} 需要 --household 户主身份证号")
+        results = [generator.household_document(doc_type, household, day, params)]
+    for result in results:
+        if as_json:
+            _emit_json({"doc_id": result.doc_id, "type": result.type, "number": result.number,
+                        "household": result.household, "pdf": result.pdf, "docx": result.docx,
+                        "xlsx": result.xlsx, "pages": result.pages, "reprinted": result.reprinted})
+        else:
+            verb = "已重印" if result.reprinted else "已生成"
+            number = f" {result.number}" if result.number else ""
+            files = "、".join(p for p in (result.pdf, result.docx, result.xlsx) if p)
+            click.echo(f"{verb}「{result.title}」{number}（{result.doc_id}）：{files}")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reprint(ctx, doc_id, as_json) -> None:
+    """按原文号重印一份文书。"""
+    from .generate import Generator
+
+    result = Generator(_home(ctx)).reprint(doc_id)
+    if as_json:
+        _emit_json(result.to_json())
+    else:
+        click.echo(f"已重印「{result.title}」{result.number or ''}：{result.pdf}")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("--reason", required=True, help="作废原因")
+@click.pass_context
+def void(ctx, doc_id, reason) -> None:
+    """作废一份文书（记录在案，文号不再使用）。"""
+    from .generate import Generator
+
+    result = Generator(_home(ctx)).void(doc_id, reason)
+    click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
+
+
+# --- templates ---------------------------------------------------------------------------
+
+@cli.group("templates")
+def templates_group() -> None:
+    """文书模板。"""
+
+
+@templates_group.command("list")
+@click.pass_context
+def templates_list(ctx) -> None:
+    """列出可用模板（档案库 templates/ 中的同名模板优先）。"""
+    from .templates import available
+
+    home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
+    for template_id, path in available(home_templates).items():
+        click.echo(f"{template_id}\t{path}")
+
+
+@templates_group.command("check")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.pass_context
+def templates_check(ctx, files) -> None:
+    """检查模板文件是否符合格式。"""
+    from .templates import available, load_template_file
+
+    paths = [Path(f) for f in files] or list(available(_home(ctx).templates_dir if ctx.obj["home_dir"] else None).values())
+    for path in paths:
+        template = load_template_file(path)
+        click.echo(f"通过：{path}（{template.title}）")
+
+
+# --- demo --------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--households", default=300, show_default=True, help="样例家庭数")
+@click.option("--month", default="2025-07", show_default=True, help="样例月份")
+@click.option("--seed", default=7, show_default=True)
+@click.pass_context
+def demo(ctx, households, month, seed) -> None:
+    """在一个新档案库中生成样例乡镇，并生成一个月的文书。"""
+    from .demo import run_demo
+
+    root = Path(ctx.obj["home_dir"] or "archive-demo")
+    run_demo(root, households=households, month=month, seed=seed, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="archive")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

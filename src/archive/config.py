@@ -1,0 +1,130 @@
+"""The archive home's configuration file (config.yaml), validated by schemas/config.schema.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ArchiveError, ConfigError
+from .yamldoc import load_validated
+
+DEFAULT_APPEAL = {
+    "review_days": 60,
+    "litigation_months": 6,
+}
+
+DEFAULT_LEGAL_BASIS = {
+    "refusal": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）",
+    "suspension": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）第三十一条",
+    "adjustment": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）第三十条",
+    "confirmation": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）",
+}
+
+
+def short_name(township: str) -> str:
+    """青岩镇 -> 青岩, used as the issuing-office code in 文号 (青岩民不批〔2025〕7号)."""
+    for suffix in ("街道办事处", "街道", "镇", "乡"):
+        if township.endswith(suffix) and len(township) > len(suffix):
+            return township[: -len(suffix)]
+    return township
+
+
+@dataclass
+class Config:
+    fonds: str
+    county: str
+    township: str
+    villages: list[str]
+    township_short: str = ""
+    office: str = ""
+    province: str = ""
+    city: str = ""
+    complaint_phone: str = ""
+    office_phone: str = ""
+    dibao_standard: float | None = None
+    publicity_days: int = 7
+    refusal_deadline_working_days: int = 3
+    operator: str = ""
+    appeal: dict[str, Any] = field(default_factory=dict)
+    legal_basis: dict[str, str] = field(default_factory=dict)
+    fonts: dict[str, str] = field(default_factory=dict)
+    holidays: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.township_short = self.township_short or short_name(self.township)
+        self.office = self.office or f"{self.township}人民政府"
+        self.appeal = {
+            "review_body": f"{self.county}人民政府",
+            "court": f"{self.county}人民法院",
+            **DEFAULT_APPEAL,
+            **self.appeal,
+        }
+        self.legal_basis = {**DEFAULT_LEGAL_BASIS, **self.legal_basis}
+
+    @property
+    def holiday_dates(self) -> frozenset[dt.date]:
+        return frozenset(dt.date.fromisoformat(day) for day in self.holidays)
+
+    def require_village(self, village: str) -> str:
+        """Return the configured spelling of `village`, or raise a Chinese error saying how to add it."""
+        wanted = normalize_village(village)
+        for known in self.villages:
+            if normalize_village(known) == wanted:
+                return known
+        raise ArchiveError(
+            f"村(社区)「{village}」不在本乡镇的村名单中（现有：{'、'.join(self.villages) or '无'}）",
+            hint=f"如确属本乡镇，请先添加：archive village add {village}",
+        )
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        data = {
+            "fonds": self.fonds,
+            "province": self.province,
+            "city": self.city,
+            "county": self.county,
+            "township": self.township,
+            "township_short": self.township_short,
+            "office": self.office,
+            "villages": list(self.villages),
+            "complaint_phone": self.complaint_phone,
+            "office_phone": self.office_phone,
+            "dibao_standard": self.dibao_standard,
+            "publicity_days": self.publicity_days,
+            "refusal_deadline_working_days": self.refusal_deadline_working_days,
+            "operator": self.operator,
+            "appeal": self.appeal,
+            "fonts": self.fonts,
+            "holidays": self.holidays,
+        }
+        return {key: value for key, value in data.items() if value not in ("", None, [], {})}
+
+
+def normalize_village(name: str) -> str:
+    return re.sub(r"\s+", "", name)
+
+
+def load_config(path: Path) -> Config:
+    if not path.exists():
+        raise ConfigError(
+            f"档案库配置文件不存在：{path}",
+            hint="请先运行 archive --home 目录 init --township 乡镇 --county 县区 --fonds 全宗号 --villages 村1,村2",
+        )
+    data, _ = load_validated(path, "config")
+    return Config(**data, path=path)
+
+
+def save_config(config: Config, path: Path) -> None:
+    header = (
+        "# 档案库配置（格式见 schemas/config.schema.json）。\n"
+        "# 全宗号、乡镇、村名单、低保标准、救济途径等均可在此修改。\n"
+    )
+    body = yaml.safe_dump(config.to_yaml_dict(), allow_unicode=True, sort_keys=False)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(header + body, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,122 @@
+"""The values a template sees: the office, the household or village, the date and the fields
+given with --set. Public templates (posted notices) get a reduced view with no ID numbers,
+illness, disability or bank data: what a template never receives, it cannot print."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from . import idcard
+from .config import Config
+from .dates import cn_date, cn_month, next_month, parse_date, parse_month
+from .errors import TemplateError
+from .households import HouseholdRecord
+from .templates import Template
+
+CATEGORY_TITLES = {
+    "低保": "最低生活保障",
+    "特困": "特困人员救助供养",
+    "临时救助": "临时救助",
+    "低保边缘": "低保边缘家庭",
+}
+
+
+def office_context(config: Config, template: Template, day: dt.date) -> dict[str, Any]:
+    return {
+        "fonds": config.fonds,
+        "province": config.province,
+        "city": config.city,
+        "county": config.county,
+        "township": config.township,
+        "office": config.office,
+        "complaint_phone": config.complaint_phone,
+        "office_phone": config.office_phone,
+        "dibao_standard": config.dibao_standard,
+        "publicity_days": config.publicity_days,
+        "appeal": dict(config.appeal),
+        "legal_basis": config.legal_basis.get(template.id, ""),
+        "date": day.isoformat(),
+        "date_cn": cn_date(day),
+        "year": day.year,
+        "title": template.title,
+    }
+
+
+def household_context(household: HouseholdRecord, day: dt.date) -> dict[str, Any]:
+    members = [member.as_context(day) for member in household.members]
+    start = household.start_date
+    return {
+        "household_id": household.id,
+        "head_name": household.head_name,
+        "village": household.village,
+        "category": household.category,
+        "category_title": CATEGORY_TITLES.get(household.category, household.category),
+        "covered": household.covered,
+        "amount": household.amount,
+        "start_date": start or "",
+        "start_month_cn": cn_month(parse_date(start)) if start else "",
+        "phone": household.phone,
+        "address": household.address,
+        "kin_filed": household.kin_filed,
+        "members": members,
+        "adults": [m for m in members if m["is_adult"]],
+        "member_names": "、".join(m["name"] for m in members),
+        "family_size": len(members),
+    }
+
+
+def public_entries(households: list[HouseholdRecord], with_masked_id: bool) -> list[dict[str, Any]]:
+    """What a posted list may show: name, family size, amount (and a masked ID if asked)."""
+    entries = []
+    for household in households:
+        entry: dict[str, Any] = {
+            "head_name": household.head_name,
+            "covered": household.covered,
+            "family_size": len(household.members),
+            "amount": household.amount,
+            "category": household.category,
+        }
+        if with_masked_id:
+            entry["masked_id"] = idcard.mask(household.id)
+        entries.append(entry)
+    return entries
+
+
+def field_values(template: Template, params: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+    """Typed values of the template's fields: --set values over defaults. Defaults may refer to
+    other values (e.g. a start month of `{{ next_month }}`)."""
+    from .templates import _ENV  # the same environment, filters included
+
+    values: dict[str, Any] = {}
+    for name, spec in template.fields.items():
+        raw = params.get(name)
+        if raw is None or str(raw).strip() == "":
+            if spec.default is None:
+                continue
+            raw = _ENV.from_string(str(spec.default)).render({**base, **values})
+        values[name] = _typed(template, name, spec.kind, str(raw).strip(), spec.label)
+    return values
+
+
+def _typed(template: Template, name: str, kind: str, raw: str, label: str) -> Any:
+    try:
+        if kind == "money":
+            value = float(raw.replace(",", "").replace("元", ""))
+            if value < 0:
+                raise ValueError("金额不能为负")
+            return round(value, 2)
+        if kind == "integer":
+            return int(raw)
+        if kind == "date":
+            return parse_date(raw).isoformat()
+        if kind == "month":
+            return (parse_month(raw) if len(raw) <= 7 else parse_date(raw).replace(day=1)).isoformat()
+    except ValueError as exc:
+        raise TemplateError(f"{template.where(('fields', name))}：字段「{name}」（{label}）的值「{raw}」无效：{exc}") from None
+    return raw
+
+
+def derived_dates(day: dt.date) -> dict[str, Any]:
+    following = next_month(day)
+    return {"next_month": following.strftime("%Y-%m"), "next_month_cn": cn_month(following)}

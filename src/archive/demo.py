@@ -1,0 +1,110 @@
+"""`archive demo`: a sample township in a fresh archive home, and a month of its documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from . import sample
+from .config import Config
+from .dates import month_end, parse_month
+from .errors import ArchiveError
+from .generate import Generator
+from .home import CONFIG_NAME, init_home
+from .roster import import_roster
+
+DEMO_MARKER = ".archive-demo"
+
+
+def fresh_demo_home(root: Path) -> None:
+    """Start from an empty folder. Only a folder the demo made itself is ever removed."""
+    if root.exists() and any(root.iterdir()):
+        if not (root / DEMO_MARKER).exists():
+            raise ArchiveError(f"{root} 不是空目录，也不是样例档案库，不会清空它",
+                               hint="请用 --home 指定一个新目录")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARKER).write_text("本目录由 archive demo 生成，再次运行 demo 会清空重建。\n", encoding="utf-8")
+
+
+def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed: int = 7,
+             echo: Callable[[str], None] = print) -> dict[str, int]:
+    started = time.perf_counter()
+    first = parse_month(month)
+    root = root.resolve()
+    fresh_demo_home(root)
+    config = Config(fonds=sample.FONDS, county=sample.COUNTY, township=sample.TOWNSHIP,
+                    villages=list(sample.VILLAGES), province="贵州省", city="贵阳市",
+                    complaint_phone="0851-83200000", office_phone="0851-83200001", dibao_standard=850)
+    home = init_home(root, config)
+    assert (root / CONFIG_NAME).exists()
+    echo(f"① 新建样例档案库：{root}（{config.county}{config.township}，{len(config.villages)} 个村(社区)）")
+
+    township = sample.make_township(households, first, seed=seed)
+    roster_file = sample.write_roster_xlsx(township, root / "样例花名册.xlsx")
+    result = import_roster(home.db, roster_file, home.config, home.operator)
+    echo(f"② 导入花名册 {roster_file.name}：{result.households} 户 {result.members} 人")
+
+    generator = Generator(home)
+    counts: Counter[str] = Counter()
+    rng = random.Random(seed)
+    last = month_end(first)
+
+    def day_in_month() -> dt.date:
+        return first + dt.timedelta(days=rng.randint(0, last.day - 1))
+
+    new = [h for h in township if h.status == "在保" and h.start > last]
+    for household in new:
+        decided = day_in_month()
+        applied = decided - dt.timedelta(days=20)
+        for doc_type, day in (("application", applied), ("declaration", applied), ("authorization", applied),
+                              ("home-visit", applied + dt.timedelta(days=3)), ("approval", decided),
+                              ("confirmation", decided)):
+            generator.household_document(doc_type, household.head.id_number, day)
+            counts[doc_type] += 1
+    echo(f"③ 新增对象 {len(new)} 户：申请书、声明、授权书、入户调查表、审核确认表、确认通知书 各 {len(new)} 份")
+
+    for village in config.villages:
+        try:
+            generator.publicity(village, first, last, last)
+            counts["publicity"] += 1
+        except ArchiveError:
+            pass  # no household decided in that village this month
+    echo(f"④ 审核确认公示单 {counts['publicity']} 份（只显示户主姓名、家庭人口、保障金额）")
+
+    applicants = [h for h in township if h.status == "申请中"]
+    reasons = ["家庭人均收入高于当地最低生活保障标准", "家庭拥有机动车辆且不属于规定的例外情形",
+               "共同生活家庭成员名下有经营性公司", "家庭存款超过规定标准"]
+    for household, reason in zip(applicants, reasons, strict=False):
+        generator.household_document("refusal", household.head.id_number, household.start + dt.timedelta(days=20),
+                                     {"reason": reason, "apply_date": household.start.isoformat()})
+        counts["refusal"] += 1
+    active = [h for h in township if h.status == "在保" and h.start <= first and h.category == "低保"]
+    picked = rng.sample(active, min(len(active), 7))
+    for household in picked[:3]:
+        generator.household_document("suspension", household.head.id_number, day_in_month(),
+                                     {"reason": "家庭成员务工收入增加，家庭人均收入超过当地最低生活保障标准"})
+        counts["suspension"] += 1
+    for household in picked[3:]:
+        new_amount = max(household.amount - 100 * rng.randint(1, 3), 100)
+        generator.household_document("adjustment", household.head.id_number, day_in_month(),
+                                     {"new_amount": str(new_amount), "reason": "定期复核中家庭收入发生变化"})
+        counts["adjustment"] += 1
+    echo(f"⑤ 不予批准告知书 {counts['refusal']} 份、停发告知书 {counts['suspension']} 份、调整告知书 {counts['adjustment']} 份（均含存根）")
+
+    sheets = generator.month_sheets(first)
+    counts["roster"] = len(sheets)
+    echo(f"⑥ {first:%Y年%m月} 花名册和人数资金统计表：{'、'.join(Path(s.xlsx).name for s in sheets)}")
+
+    numbered = home.db.execute(
+        "SELECT number FROM documents WHERE number IS NOT NULL ORDER BY number_code, number_seq LIMIT 3").fetchall()
+    total = sum(counts.values())
+    echo(f"共生成 {total} 份文书（PDF 和 DOCX），文号示例：{'、'.join(r['number'] for r in numbered)}")
+    echo(f"文件在 {home.documents_dir}，用时 {time.perf_counter() - started:.1f} 秒")
+    home.close()
+    return dict(counts)

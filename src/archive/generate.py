@@ -1,0 +1,347 @@
+"""Generate documents: take a 文号 and a document ID, render the template to PDF and DOCX,
+store the files in the household's folder and record them in the catalog, all or nothing.
+
+Numbering happens inside one write transaction (BEGIN IMMEDIATE), so two processes that
+generate at the same time get consecutive numbers with no gaps and no duplicates. Asking again
+for the same document (same type, household, date, fields and household data) reprints it under
+the same number; a voided document keeps its number, which is never reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import storage, templates
+from .catalog import audit, transaction
+from .context import (
+    CATEGORY_TITLES,
+    derived_dates,
+    field_values,
+    household_context,
+    office_context,
+    public_entries,
+)
+from .dates import cn_date, parse_date
+from .docmodel import Document
+from .docxwriter import write_docx
+from .errors import ArchiveError, NotFoundError, TemplateError
+from .fonts import resolve as resolve_fonts
+from .home import Home
+from .households import HouseholdRecord, get_household, list_households
+from .pdfwriter import write_pdf
+
+HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
+                   "refusal", "suspension", "adjustment", "confirmation")
+_FULL_ID = re.compile(r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9])")
+
+
+@dataclass
+class Generated:
+    doc_id: str
+    type: str
+    title: str
+    number: str | None
+    household: str | None
+    village: str | None
+    date: str
+    pdf: str | None
+    docx: str | None
+    xlsx: str | None = None
+    pages: int = 0
+    reprinted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def format_number(township_short: str, code: str, year: int, seq: int) -> str:
+    """青岩民不批〔2025〕7号: 六角括号, no 第, no leading zeros (GB/T 9704 7.2.4)."""
+    return f"{township_short}民{code}〔{year}〕{seq}号"
+
+
+def _next_value(conn: sqlite3.Connection, code: str, year: int) -> int:
+    conn.execute(
+        "INSERT INTO sequences(code, year, last) VALUES (?,?,1) "
+        "ON CONFLICT(code, year) DO UPDATE SET last = last + 1",
+        (code, year),
+    )
+    return conn.execute("SELECT last FROM sequences WHERE code=? AND year=?", (code, year)).fetchone()[0]
+
+
+def _request_key(template_id: str, scope_key: str, day: dt.date, params: dict[str, Any], data: Any) -> str:
+    blob = json.dumps([template_id, scope_key, day.isoformat(), sorted(params.items()), data],
+                      ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name and rename: a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Generator:
+    """Generates documents into one archive home."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.config = home.config
+        self.conn = home.db
+        self.fonts = resolve_fonts(self.config.fonts)
+
+    # --- public entry points -------------------------------------------------------------
+
+    def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                           params: dict[str, str] | None = None) -> Generated:
+        if doc_type not in HOUSEHOLD_TYPES:
+            raise ArchiveError(f"未知的文书类型「{doc_type}」",
+                               hint=f"可用类型：{', '.join(HOUSEHOLD_TYPES)}、publicity、roster")
+        template = templates.load_template(doc_type, self.home.templates_dir)
+        if template.scope != "household":
+            raise TemplateError(f"模板 {template.path} 的 scope 应为 household")
+        day = day or dt.date.today()
+        params = dict(params or {})
+        templates.check_fields(template, params)
+        household = get_household(self.conn, household_id)
+        context = office_context(self.config, template, day)
+        context.update(household_context(household, day))
+        context.update(derived_dates(day))
+        context.update(field_values(template, params, context))
+        return self._issue(template, context, params, day, household=household,
+                           scope_key=household.id, data=household.digest_fields())
+
+    def publicity(self, village: str, start: dt.date, end: dt.date, day: dt.date | None = None,
+                  category: str | None = None, params: dict[str, str] | None = None) -> Generated:
+        template = templates.load_template("publicity", self.home.templates_dir)
+        if not template.public:
+            raise TemplateError(f"模板 {template.path} 是张贴公示的文书，必须设置 public: true")
+        village = self.config.require_village(village)
+        if end < start:
+            raise ArchiveError(f"公示的起止日期颠倒：{start} 晚于 {end}")
+        day = day or dt.date.today()
+        params = dict(params or {})
+        templates.check_fields(template, params)
+        decided = self.decided_households(village, start, end, category)
+        if not decided:
+            raise ArchiveError(f"{village} 在 {start} 至 {end} 期间没有审核确认的家庭，无需公示")
+        context = office_context(self.config, template, day)
+        context.update(derived_dates(day))
+        context.update({
+            "village": village,
+            "period_from_cn": cn_date(start),
+            "period_to_cn": cn_date(end),
+            "publicity_from_cn": cn_date(day),
+            "publicity_to_cn": cn_date(day + dt.timedelta(days=self.config.publicity_days - 1)),
+            "category_title": CATEGORY_TITLES.get(category or "", "社会救助") if category else
+            (CATEGORY_TITLES[decided[0].category] if len({h.category for h in decided}) == 1 else "社会救助"),
+            "households": public_entries(decided, template.mask_id),
+            "household_count": len(decided),
+            "people_count": sum(h.covered for h in decided),
+            "amount_total": round(sum(h.amount for h in decided), 2),
+        })
+        context.update(field_values(template, params, context))
+        data = [(h.id, h.covered, h.amount) for h in decided]
+        return self._issue(template, context, params, day, village=village,
+                           scope_key=f"{village}|{start}|{end}|{category or ''}", data=data)
+
+    def month_sheets(self, month: dt.date) -> list[Generated]:
+        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
+        from . import sheets
+
+        households = sheets.households_in_month(list_households(self.conn), month)
+        if not households:
+            raise ArchiveError(f"{month:%Y年%m月} 没有在保的家庭，请先导入花名册")
+        township = self.config.township
+        out = []
+        for doc_type, title, build in (
+            ("roster", "社会救助对象花名册", sheets.roster_xlsx),
+            ("statistics", "社会救助人数资金统计表", sheets.statistics_xlsx),
+        ):
+            blob = build(township, households, month)
+            data = [h.digest_fields() for h in households]
+            key = _request_key(doc_type, month.isoformat(), month, {}, data)
+            existing = self.conn.execute(
+                "SELECT * FROM documents WHERE request_key=? AND status='active'", (key,)).fetchone()
+            if existing:
+                _write_atomic(self.home.root / existing["xlsx_path"], blob)
+                out.append(self._generated(existing, reprinted=True))
+                continue
+            folder = storage.document_folder(self.home, month.year, None, None)
+            with transaction(self.conn):
+                doc_id = f"{self.config.fonds}-{_next_value(self.conn, '__doc__', 0):07d}"
+                path = folder / f"{storage.file_stem(month, f'{month:%Y年%m月}{title}', doc_id)}.xlsx"
+                _write_atomic(path, blob)
+                try:
+                    self.conn.execute(
+                        """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
+                           body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+                        (doc_id, doc_type, f"{month:%Y年%m月}{title}", month.isoformat(), key, "{}",
+                         json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
+                    )
+                    audit(self.conn, self.home.operator, "document.generate", doc_id,
+                          {"type": doc_type, "month": month.isoformat(), "households": len(households)})
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+            out.append(self._generated(self._document_row(doc_id)))
+        return out
+
+    def reprint(self, doc_id: str) -> Generated:
+        row = self._document_row(doc_id)
+        if row["status"] != "active":
+            raise ArchiveError(f"文书 {doc_id} 已作废（{row['void_reason'] or '未注明原因'}），不能重印")
+        if row["xlsx_path"]:
+            raise ArchiveError(f"文书 {doc_id} 是表格（XLSX），请重新运行 archive generate roster 生成")
+        template = templates.load_template(row["type"], self.home.templates_dir)
+        context = json.loads(row["context"])
+        document = templates.render(template, context)
+        document.doc_id, document.number = row["doc_id"], row["number"]
+        pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
+        _write_atomic(self.home.root / row["pdf_path"], pdf)
+        _write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
+        with transaction(self.conn):
+            audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
+        return self._generated(row, reprinted=True)
+
+    def void(self, doc_id: str, reason: str) -> Generated:
+        if not reason.strip():
+            raise ArchiveError("作废文书必须说明原因（--reason）")
+        with transaction(self.conn):
+            row = self._document_row(doc_id)
+            if row["status"] == "voided":
+                raise ArchiveError(f"文书 {doc_id} 已于此前作废")
+            self.conn.execute("UPDATE documents SET status='voided', void_reason=? WHERE doc_id=?", (reason, doc_id))
+            audit(self.conn, self.home.operator, "document.void", doc_id, {"number": row["number"], "reason": reason})
+        return self._generated(row)
+
+    def decided_households(self, village: str, start: dt.date, end: dt.date,
+                           category: str | None = None) -> list[HouseholdRecord]:
+        """Households of a village decided in [start, end]: the date of their latest approval
+        form (审核确认表) or approval notice, else the roster's start date."""
+        decided_on: dict[str, str] = {
+            row["household_id"]: row["d"]
+            for row in self.conn.execute(
+                "SELECT household_id, max(doc_date) AS d FROM documents WHERE village=? AND status='active' "
+                "AND type IN ('approval','confirmation') GROUP BY household_id", (village,))
+        }
+        chosen = []
+        for household in list_households(self.conn, village):
+            if category and household.category != category:
+                continue
+            # without an approval document, an active household's roster start date stands in
+            when = decided_on.get(household.id) or (household.start_date if household.status == "active" else None)
+            if when and start.isoformat() <= when <= end.isoformat():
+                chosen.append(household)
+        return chosen
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _document_row(self, doc_id: str) -> sqlite3.Row:
+        row = self.conn.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"找不到文书 {doc_id}")
+        return row
+
+    def _generated(self, row: sqlite3.Row, reprinted: bool = False) -> Generated:
+        root = self.home.root
+        return Generated(
+            doc_id=row["doc_id"], type=row["type"], title=row["title"], number=row["number"],
+            household=row["household_id"], village=row["village"], date=row["doc_date"],
+            pdf=str(root / row["pdf_path"]) if row["pdf_path"] else None,
+            docx=str(root / row["docx_path"]) if row["docx_path"] else None,
+            xlsx=str(root / row["xlsx_path"]) if row["xlsx_path"] else None,
+            pages=row["pages"], reprinted=reprinted,
+        )
+
+    def _issue(self, template: templates.Template, context: dict[str, Any], params: dict[str, str],
+               day: dt.date, *, scope_key: str, data: Any, household: HouseholdRecord | None = None,
+               village: str | None = None) -> Generated:
+        key = _request_key(template.id, scope_key, day, params, data)
+        existing = self.conn.execute(
+            "SELECT doc_id FROM documents WHERE request_key=? AND status='active'", (key,)
+        ).fetchone()
+        if existing:
+            return self.reprint(existing["doc_id"])
+        village = village or (household.village if household else None)
+        folder = storage.document_folder(self.home, day.year, village, household)
+        written: list[Path] = []
+        try:
+            with transaction(self.conn):
+                serial = _next_value(self.conn, "__doc__", 0)
+                doc_id = f"{self.config.fonds}-{serial:07d}"
+                number = seq = None
+                if template.number_code:
+                    seq = _next_value(self.conn, template.number_code, day.year)
+                    number = format_number(self.config.township_short, template.number_code, day.year, seq)
+                context = {**context, "doc_id": doc_id, "number": number or ""}
+                document = templates.render(template, context)
+                document.doc_id, document.number = doc_id, number
+                if template.public:
+                    _refuse_identity_numbers(template, document)
+                pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
+                docx = write_docx(document, author=self.config.office)
+                stem = storage.file_stem(day, template.title, doc_id)
+                pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
+                for path, blob in ((pdf_path, pdf), (docx_path, docx)):
+                    _write_atomic(path, blob)
+                    written.append(path)
+                self.conn.execute(
+                    """INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number,
+                       number_code, number_year, number_seq, request_key, params, context, body_text, pages,
+                       pdf_path, docx_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    (doc_id, template.id, document.title, household.id if household else None, village,
+                     day.isoformat(), number, template.number_code, day.year if seq else None, seq, key,
+                     json.dumps(params, ensure_ascii=False), json.dumps(context, ensure_ascii=False, default=str),
+                     document.plain_text(), layout.pages, _relative(self.home, pdf_path),
+                     _relative(self.home, docx_path)),
+                )
+                audit(self.conn, self.home.operator, "document.generate", doc_id,
+                      {"type": template.id, "number": number, "household": household.id if household else None})
+        except BaseException:
+            for path in written:  # the number was rolled back: leave no orphan files behind
+                path.unlink(missing_ok=True)
+            raise
+        return self._generated(self._document_row(doc_id))
+
+
+def _refuse_identity_numbers(template: templates.Template, document: Document) -> None:
+    """Last line of defence for posted notices: no full ID number may be printed."""
+    if _FULL_ID.search(document.plain_text()):
+        raise TemplateError(f"模板 {template.path} 是张贴公示的文书，但生成的内容中出现了完整的身份证号，已拒绝生成。"
+                            "公示只能显示户主姓名、家庭人口、保障金额（必要时显示隐去中间位的身份证号）")
+
+
+def _relative(home: Home, path: Path) -> str:
+    return str(path.relative_to(home.root))
+
+
+def parse_set_options(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ArchiveError(f"--set 的写法不对：「{item}」，应为 --set 字段=值")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None

@@ -1,0 +1,112 @@
+"""The archive home: a folder with config.yaml, the catalog, generated documents and the inbox.
+
+Layout (readable by a person without the software):
+    config.yaml            configuration (schemas/config.schema.json)
+    catalog.sqlite         catalog (source of truth)
+    templates/             the township's own template overrides (optional)
+    documents/YYYY/村/户主姓名-身份证后4位/   generated documents per household
+    documents/YYYY/村/_村级/                  village-level documents (publicity sheets)
+    documents/YYYY/_乡镇/                     township-level records (rosters, statistics)
+    scans/                 the inbox for scanned paper
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sqlite3
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from . import catalog
+from .config import Config, load_config, save_config
+from .errors import ConfigError
+
+CONFIG_NAME = "config.yaml"
+CATALOG_NAME = "catalog.sqlite"
+
+
+@dataclass
+class Home:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG_NAME
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.root / "documents"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.root / "scans"
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        if not self.catalog_path.exists():
+            raise ConfigError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
+        conn = catalog.connect(self.catalog_path)
+        catalog.create_schema(conn)  # idempotent; brings an older catalog up to date
+        return conn
+
+    @property
+    def operator(self) -> str:
+        return os.environ.get("ARCHIVE_OPERATOR") or self.config.operator or _login_name()
+
+    def save_config(self) -> None:
+        save_config(self.config, self.config_path)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.close()
+            del self.__dict__["db"]
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def init_home(root: Path, config: Config) -> Home:
+    """Create a new archive home. Refuses to overwrite an existing configuration."""
+    root.mkdir(parents=True, exist_ok=True)
+    home = Home(root)
+    if home.config_path.exists():
+        raise ConfigError(
+            f"{root} 已经是一个档案库（存在 {CONFIG_NAME}），不会覆盖",
+            hint="要修改配置请直接编辑 config.yaml，或用 archive village add 添加村",
+        )
+    for folder in (home.documents_dir, home.templates_dir, home.inbox_dir):
+        folder.mkdir(exist_ok=True)
+    save_config(config, home.config_path)
+    config.path = home.config_path
+    home.__dict__["config"] = config
+    conn = catalog.connect(home.catalog_path)
+    catalog.create_schema(conn)
+    catalog.audit(conn, home.operator, "init", str(root), {"township": config.township})
+    conn.close()
+    return home
+
+
+def resolve_home(option: str | None) -> Home:
+    """--home, else ARCHIVE_HOME; an error if neither is given."""
+    value = option or os.environ.get("ARCHIVE_HOME")
+    if not value:
+        raise ConfigError("未指定档案库目录", hint="请用 --home 目录 指定，或设置环境变量 ARCHIVE_HOME")
+    return Home(Path(value).expanduser().resolve())

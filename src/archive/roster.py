@@ -1,0 +1,375 @@
+"""Import the township roster (花名册) exported from the provincial system, XLSX or CSV.
+
+One row per member. Header names vary between exports (spaces, full-width brackets, 身份证号
+or 公民身份号码), so headers are normalised and matched against aliases. Every row is checked
+(ID checksum and birth date, village, category, amounts); the import is all or nothing, and
+importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import sqlite3
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import idcard
+from .catalog import audit, transaction
+from .config import Config
+from .dates import parse_date
+from .errors import ArchiveError, RosterError, RowProblem
+
+CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
+HEAD_RELATIONS = {"本人", "户主", "本人(户主)", "户主本人"}
+
+# canonical field -> header aliases, compared after `_header_key`
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "编号"),
+    "township": ("乡镇", "乡镇街道", "街道", "乡镇名称"),
+    "village": ("村", "村社区", "社区", "村居", "村名", "所属村"),
+    "head_name": ("户主姓名", "户主"),
+    "member_name": ("成员姓名", "姓名", "家庭成员姓名", "家庭成员"),
+    "relation": ("与户主关系", "关系", "与户主的关系"),
+    "id_number": ("身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证"),
+    "category": ("保障类别", "救助类别", "类别", "保障类型"),
+    "covered": ("保障人数", "享受人数", "救助人数"),
+    "amount": ("月保障金额", "保障金额", "月救助金额", "月保障金"),
+    "start_date": ("开始日期", "享受日期", "起始日期", "保障起始日期", "开始时间"),
+    "kin_filed": ("近亲属备案", "是否近亲属备案"),
+    "phone": ("联系电话", "电话"),
+    "address": ("家庭住址", "住址"),
+    "status": ("状态", "保障状态", "救助状态"),
+}
+REQUIRED = ("village", "head_name", "member_name", "relation", "id_number", "category",
+            "covered", "amount", "start_date")
+LABELS = {
+    "seq": "序号", "township": "乡镇(街道)", "village": "村(社区)", "head_name": "户主姓名",
+    "member_name": "成员姓名", "relation": "与户主关系", "id_number": "身份证号",
+    "category": "保障类别", "covered": "保障人数", "amount": "月保障金额(元)",
+    "start_date": "开始日期", "kin_filed": "近亲属备案", "phone": "联系电话", "address": "家庭住址",
+    "status": "状态",
+}
+# 状态 column (optional): in assistance, applying (开始日期 is then the application date), or stopped
+_STATUS_ALIASES = {
+    "在保": "active", "正常": "active", "享受中": "active", "": "active",
+    "申请中": "applicant", "申请": "applicant", "待审": "applicant", "待审核": "applicant",
+    "停保": "stopped", "停发": "stopped", "退出": "stopped", "已退出": "stopped",
+}
+
+_CATEGORY_ALIASES = {
+    "低保": "低保", "最低生活保障": "低保", "城市低保": "低保", "农村低保": "低保",
+    "城乡低保": "低保", "特困": "特困", "特困供养": "特困", "特困人员": "特困",
+    "特困人员救助供养": "特困", "临时救助": "临时救助", "临救": "临时救助",
+    "低保边缘": "低保边缘", "低边": "低保边缘", "低保边缘家庭": "低保边缘",
+}
+
+
+def _header_key(text: Any) -> str:
+    key = unicodedata.normalize("NFKC", str(text or ""))
+    key = re.sub(r"\s+", "", key)
+    key = re.sub(r"\((元|人|元/月|街道|社区|居|户)\)", "", key)
+    return key.replace("(", "").replace(")", "")
+
+
+_ALIAS_INDEX = {_header_key(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+
+
+@dataclass
+class Member:
+    name: str
+    relation: str
+    id_number: str
+
+
+@dataclass
+class Household:
+    id: str
+    village: str
+    head_name: str
+    category: str
+    covered: int
+    amount: float
+    start_date: str
+    kin_filed: bool = False
+    status: str = "active"
+    phone: str = ""
+    address: str = ""
+    members: list[Member] = field(default_factory=list)
+    row: int = 0
+
+    def digest(self) -> str:
+        data = asdict(self)
+        data.pop("row")
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class ImportResult:
+    file: str
+    sha256: str
+    households: int = 0
+    members: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    already_imported: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def summary_zh(self) -> str:
+        lines = [f"花名册 {self.file}：共 {self.households} 户 {self.members} 人。"]
+        if self.already_imported:
+            lines.append("该文件此前已导入，本次没有任何变化。")
+        else:
+            lines.append(f"新增 {self.added} 户，更新 {self.updated} 户，未变 {self.unchanged} 户。")
+        lines += [f"注意：{w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def read_table(path: Path) -> list[tuple[int, list[Any]]]:
+    """Rows of a CSV or XLSX file as (row number as the user sees it, cells)."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise ArchiveError(f"找不到花名册文件：{path}")
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+            raise ArchiveError(f"无法打开 Excel 文件 {path}：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）") from None
+        sheet = book.worksheets[0]
+        rows = [(index, list(values)) for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        book.close()
+        return rows
+    if suffix in (".csv", ".txt"):
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ArchiveError(f"无法识别 CSV 文件 {path} 的编码（支持 UTF-8 和 GBK/GB18030）")
+        return [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+    if suffix == ".xls":
+        raise ArchiveError(f"暂不支持旧版 .xls 文件：{path}", hint="请在 Excel 或 WPS 中另存为 .xlsx 或 .csv 后再导入")
+    raise ArchiveError(f"不支持的花名册格式「{suffix or '无扩展名'}」：{path}，请用 .xlsx 或 .csv")
+
+
+def find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int]]:
+    """Locate the header row (title rows may come first) and map fields to column indexes."""
+    for position, (_, cells) in enumerate(rows[:15]):
+        mapping: dict[str, int] = {}
+        for column, cell in enumerate(cells):
+            name = _ALIAS_INDEX.get(_header_key(cell))
+            if name and name not in mapping:
+                mapping[name] = column
+        if "id_number" in mapping and "member_name" in mapping:
+            missing = [LABELS[name] for name in REQUIRED if name not in mapping]
+            if missing:
+                raise RosterError(f"花名册第{rows[position][0]}行的表头缺少必需的列：{'、'.join(missing)}")
+            return position, mapping
+    raise RosterError(
+        "花名册中找不到表头行（前15行中没有同时包含「成员姓名」和「身份证号」的行）。"
+        f"需要的列：{'、'.join(LABELS[n] for n in REQUIRED)}"
+    )
+
+
+def _cell(cells: list[Any], mapping: dict[str, int], name: str) -> Any:
+    column = mapping.get(name)
+    if column is None or column >= len(cells):
+        return None
+    value = cells[column]
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).strip()
+        return value or None
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_roster(path: Path, config: Config, *, today: dt.date | None = None) -> tuple[list[Household], list[str]]:
+    """Parse and check every row; raise RosterError listing all bad rows."""
+    rows = read_table(path)
+    header_at, mapping = find_header(rows)
+    problems: list[RowProblem] = []
+    warnings: list[str] = []
+    households: list[Household] = []
+    open_heads: dict[tuple[str, str], Household] = {}
+    seen_ids: dict[str, int] = {}
+    member_rows: list[tuple[int, str, str, Member]] = []
+
+    for row_no, cells in rows[header_at + 1:]:
+        if all(c is None or str(c).strip() == "" for c in cells):
+            continue
+        row_problems = len(problems)
+
+        def bad(reason: str, column: str | None = None, row_no: int = row_no) -> None:
+            problems.append(RowProblem(row_no, reason, LABELS.get(column or "", column)))
+
+        for name in REQUIRED:
+            if _cell(cells, mapping, name) is None:
+                bad("不能为空", name)
+        if len(problems) > row_problems:
+            continue
+
+        id_number = idcard.normalize(_text(_cell(cells, mapping, "id_number")))
+        id_problem = idcard.problem(id_number, today=today)
+        if id_problem:
+            bad(id_problem, "id_number")
+        elif id_number in seen_ids:
+            bad(f"身份证号 {id_number} 与第{seen_ids[id_number]}行重复", "id_number")
+        else:
+            seen_ids[id_number] = row_no
+
+        township = _cell(cells, mapping, "township")
+        if township and _header_key(township) not in (_header_key(config.township), _header_key(config.township_short)):
+            bad(f"乡镇「{township}」不是本档案库的乡镇「{config.township}」", "township")
+
+        village_raw = _text(_cell(cells, mapping, "village"))
+        try:
+            village = config.require_village(village_raw)
+        except ArchiveError as exc:
+            bad(f"{exc.message}；{exc.hint}", "village")
+            village = village_raw
+
+        category_raw = _text(_cell(cells, mapping, "category"))
+        category = _CATEGORY_ALIASES.get(re.sub(r"\s+", "", category_raw))
+        if category is None:
+            bad(f"保障类别「{category_raw}」无法识别，应为 {'、'.join(CATEGORIES)} 之一", "category")
+
+        try:
+            covered = int(float(_text(_cell(cells, mapping, "covered"))))
+            if covered < 0:
+                raise ValueError
+        except ValueError:
+            bad(f"保障人数「{_text(_cell(cells, mapping, 'covered'))}」不是非负整数", "covered")
+            covered = 0
+        try:
+            amount = round(float(_text(_cell(cells, mapping, "amount")).replace(",", "").replace("元", "")), 2)
+            if amount < 0:
+                raise ValueError
+        except ValueError:
+            bad(f"月保障金额「{_text(_cell(cells, mapping, 'amount'))}」不是有效金额", "amount")
+            amount = 0.0
+        try:
+            start = parse_date(_cell(cells, mapping, "start_date")).isoformat()
+        except ValueError as exc:
+            bad(str(exc), "start_date")
+            start = ""
+
+        status_raw = re.sub(r"\s+", "", _text(_cell(cells, mapping, "status")))
+        status = _STATUS_ALIASES.get(status_raw)
+        if status is None:
+            bad(f"状态「{status_raw}」无法识别，应为 在保、申请中 或 停保", "status")
+
+        head_name = _text(_cell(cells, mapping, "head_name"))
+        member = Member(_text(_cell(cells, mapping, "member_name")), _text(_cell(cells, mapping, "relation")), id_number)
+        if len(problems) > row_problems:
+            continue
+        if member.relation in HEAD_RELATIONS:
+            if member.name != head_name:
+                bad(f"与户主关系为「{member.relation}」，但成员姓名「{member.name}」与户主姓名「{head_name}」不一致", "member_name")
+                continue
+            household = Household(
+                id=id_number, village=village, head_name=head_name, category=category or "",
+                covered=covered, amount=amount, start_date=start,
+                kin_filed=_text(_cell(cells, mapping, "kin_filed")) in ("是", "1", "Y", "y", "√", "已备案"),
+                status=status or "active",
+                phone=_text(_cell(cells, mapping, "phone")), address=_text(_cell(cells, mapping, "address")),
+                members=[member], row=row_no,
+            )
+            households.append(household)
+            open_heads[(village, head_name)] = household
+        else:
+            member_rows.append((row_no, village, head_name, member))
+            # a member attaches to the nearest household above it with the same head and village
+            household = open_heads.get((village, head_name))
+            if household is None:
+                bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name")
+                continue
+            household.members.append(member)
+
+    if problems:
+        raise RosterError(f"花名册 {path.name} 有 {len(problems)} 处问题，未导入任何数据：", problems)
+    if not households:
+        raise RosterError(f"花名册 {path.name} 中没有任何户主行，未导入数据")
+    for household in households:
+        if household.covered != len(household.members):
+            warnings.append(
+                f"第{household.row}行 {household.village} {household.head_name} 户：保障人数 {household.covered} 与列出的成员数 {len(household.members)} 不同"
+            )
+    return households, warnings
+
+
+def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str) -> ImportResult:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    households, warnings = parse_roster(path, config)
+    result = ImportResult(file=path.name, sha256=digest, households=len(households),
+                          members=sum(len(h.members) for h in households), warnings=warnings)
+    if conn.execute("SELECT 1 FROM roster_imports WHERE sha256=?", (digest,)).fetchone():
+        result.already_imported = True
+        result.unchanged = len(households)
+        return result
+    problems: list[RowProblem] = []
+    with transaction(conn):
+        for household in households:
+            old = conn.execute("SELECT data_sha FROM households WHERE id=?", (household.id,)).fetchone()
+            digest_h = household.digest()
+            if old and old["data_sha"] == digest_h:
+                result.unchanged += 1
+                continue
+            if old:
+                conn.execute("DELETE FROM members WHERE household_id=?", (household.id,))
+                conn.execute(
+                    """UPDATE households SET village=?, head_name=?, category=?, covered=?, amount=?,
+                       start_date=?, kin_filed=?, phone=?, address=?, data_sha=?, status=?,
+                       updated_at=datetime('now','localtime') WHERE id=?""",
+                    (household.village, household.head_name, household.category, household.covered,
+                     household.amount, household.start_date, int(household.kin_filed), household.phone,
+                     household.address, digest_h, household.status, household.id),
+                )
+                result.updated += 1
+            else:
+                conn.execute(
+                    """INSERT INTO households(id, village, head_name, category, covered, amount,
+                       start_date, kin_filed, phone, address, data_sha, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    (household.id, household.village, household.head_name, household.category,
+                     household.covered, household.amount, household.start_date, int(household.kin_filed),
+                     household.phone, household.address, digest_h, household.status),
+                )
+                result.added += 1
+            for seq, member in enumerate(household.members, start=1):
+                clash = conn.execute(
+                    "SELECT m.household_id, h.head_name FROM members m JOIN households h ON h.id=m.household_id WHERE m.id_number=?",
+                    (member.id_number,),
+                ).fetchone()
+                if clash:
+                    problems.append(RowProblem(household.row, f"成员 {member.name}（{member.id_number}）已登记在户主 {clash['head_name']} 的家庭中，一人不能同属两户"))
+                    continue
+                conn.execute(
+                    "INSERT INTO members(household_id, seq, name, relation, id_number) VALUES (?,?,?,?,?)",
+                    (household.id, seq, member.name, member.relation, member.id_number),
+                )
+        if problems:
+            raise RosterError(f"花名册 {path.name} 与已有数据冲突，未导入任何数据：", problems)
+        conn.execute(
+            "INSERT INTO roster_imports(sha256, file_name, households, members) VALUES (?,?,?,?)",
+            (digest, path.name, result.households, result.members),
+        )
+        audit(conn, operator, "roster.import", path.name,
+              {"sha256": digest, "added": result.added, "updated": result.updated})
+    return result

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive import sample
+from archive.cli import cli
+from archive.config import Config
+from archive.home import Home, init_home
+from archive.roster import import_roster
+
+MONTH = dt.date(2025, 7, 1)
+
+
+def run_cli(*args: str, input: str | None = None):
+    """Invoke the CLI in-process; returns the click Result (exit_code, output, stderr)."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def township():
+    """A small synthetic township (40 assisted households, 4 applicants)."""
+    return sample.make_township(40, MONTH, seed=3)
+
+
+@pytest.fixture
+def home(tmp_path: Path, township) -> Home:
+    config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES),
+                    complaint_phone="0851-83200000", office_phone="0851-83200001")
+    home = init_home(tmp_path / "home", config)
+    roster = sample.write_roster_xlsx(township, tmp_path / "roster.xlsx")
+    import_roster(home.db, roster, home.config, "tester")
+    yield home
+    home.close()
+
+
+@pytest.fixture
+def head_id(township) -> str:
+    """The 户主 ID of an assisted 低保 household with at least two members."""
+    for household in township:
+        if household.status == "在保" and household.category == "低保" and len(household.members) >= 2:
+            return household.head.id_number
+    raise AssertionError("sample has no suitable household")
