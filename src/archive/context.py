@@ -93,6 +93,7 @@ def field_values(template: Template, params: dict[str, str], base: dict[str, Any
         raw = params.get(name)
         if raw is None or str(raw).strip() == "":
             if spec.default is None:
+                values[name] = ""  # optional and not given: templates test it with {% if %}
                 continue
             raw = _ENV.from_string(str(spec.default)).render({**base, **values})
         values[name] = _typed(template, name, spec.kind, str(raw).strip(), spec.label)

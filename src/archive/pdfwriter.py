@@ -178,7 +178,10 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout) -> list[Flo
                     text += "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
                 out.append(_para(text, style))
         elif kind == "sign_off":
-            out.append(KeepTogether([Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal)]))
+            # never leave the office name and date alone on a page: take the last text with them
+            keep = [out.pop()] if out and not isinstance(out[-1], PageBreak) else []
+            keep += [Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal)]
+            out.append(KeepTogether(keep))
         elif kind == "spacer":
             out.append(Spacer(1, LINE * block.amount))
         elif kind == "page_break":
@@ -199,6 +202,7 @@ def _table(block: Block, styles: _Styles) -> Table:
     col_widths = [TEXT_W * w / total for w in block.widths]
     data, commands = [], [
         ("GRID", (0, 0), (-1, -1), 0.75, "black"),
+        ("FONTNAME", (0, 0), (-1, -1), styles.fonts["fangsong"]),  # empty cells too: not Helvetica
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
@@ -264,6 +268,8 @@ def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "
         buffer, pagesize=A4, leftMargin=MARGIN_LEFT, rightMargin=PAGE_W - MARGIN_LEFT - TEXT_W,
         topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, title=document.title, author=author,
         subject=document.number or "", creator="township-archive", keywords=document.doc_id,
+        # the canvas otherwise starts in Helvetica, a font it never embeds
+        initialFontName=names["fangsong"], initialFontSize=BODY_SIZE,
     )
     frame = Frame(MARGIN_LEFT, MARGIN_BOTTOM, TEXT_W, TEXT_H, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0, id="text")

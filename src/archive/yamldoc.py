@@ -37,15 +37,23 @@ def load_with_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise DataFileError(f"文件 {path} {where} 不是有效的 YAML：{problem}") from None
     lines: dict[tuple, int] = {}
     if node is not None:
-        _collect_lines(node, (), lines)
+        try:
+            _collect_lines(node, (), lines)
+        except DataFileError as exc:
+            raise DataFileError(f"文件 {path} {exc.message}") from None
     return data, lines
 
 
 def _collect_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
+            if key in seen:
+                # YAML would silently keep the last one; a user editing a template means one
+                raise DataFileError(f"第{key_node.start_mark.line + 1}行：字段「{key}」重复出现")
+            seen.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
             _collect_lines(value_node, path + (key,), lines)
             # the key's own line is more useful than the value's for a scalar

@@ -1,0 +1,61 @@
+import yaml
+
+from tests.conftest import run_cli
+
+
+def test_init_creates_home_and_refuses_to_overwrite(tmp_path):
+    home = tmp_path / "h"
+    args = ["--home", str(home), "init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+            "--villages", "龙井村,思潜村,新关村"]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((home / "config.yaml").read_text(encoding="utf-8"))
+    assert config["villages"] == ["龙井村", "思潜村", "新关村"] and config["township_short"] == "青岩"
+    assert (home / "catalog.sqlite").exists() and (home / "scans").is_dir()
+    again = run_cli(*args)
+    assert again.exit_code != 0 and "不会覆盖" in again.stderr
+
+
+def test_bad_fonds_is_refused_before_anything_is_written(tmp_path):
+    result = run_cli("--home", str(tmp_path / "h"), "init", "--township", "青岩镇", "--county", "花溪区",
+                     "--fonds", "Z 109!", "--villages", "龙井村")
+    assert result.exit_code != 0 and "fonds" in result.stderr
+    assert not (tmp_path / "h" / "config.yaml").exists()
+
+
+def test_village_add_and_missing_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("ARCHIVE_HOME", raising=False)
+    result = run_cli("village", "list")
+    assert result.exit_code != 0 and "ARCHIVE_HOME" in result.stderr
+    home = tmp_path / "h"
+    run_cli("--home", str(home), "init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+            "--villages", "龙井村")
+    monkeypatch.setenv("ARCHIVE_HOME", str(home))
+    assert run_cli("village", "add", "杨眉村").exit_code == 0
+    assert run_cli("village", "list").stdout.split() == ["龙井村", "杨眉村"]
+
+
+def test_corrupt_config_is_reported_with_line(tmp_path):
+    home = tmp_path / "h"
+    run_cli("--home", str(home), "init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+            "--villages", "龙井村")
+    path = home / "config.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "publicity_days: 七天\n", encoding="utf-8")
+    result = run_cli("--home", str(home), "village", "list")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert result.exit_code != 0 and "publicity_days" in result.stderr and f"第{len(lines)}行" in result.stderr
+
+
+def test_demo_builds_a_month(tmp_path):
+    result = run_cli("--home", str(tmp_path / "demo"), "demo", "--households", "40")
+    assert result.exit_code == 0, result.output
+    assert "共生成" in result.stdout
+    pdfs = list((tmp_path / "demo" / "documents").rglob("*.pdf"))
+    assert len(pdfs) > 10
+    # running it again rebuilds its own folder; a foreign folder is never emptied
+    assert run_cli("--home", str(tmp_path / "demo"), "demo", "--households", "10").exit_code == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    result = run_cli("--home", str(other), "demo")
+    assert result.exit_code != 0 and (other / "keep.txt").exists()
