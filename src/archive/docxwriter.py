@@ -122,23 +122,25 @@ def _table(document, block: Block) -> None:
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for r, row in enumerate(rows):
-        cells = table.rows[r].cells
+        table_row = table.rows[r]
+        cells = table_row.cells
         for c in range(columns):
             cells[c].width = widths[c]
         if block.kind == "form" and len(row) < columns:
             cells[len(row) - 1].merge(cells[columns - 1])
+            cells = table_row.cells
         lines = block.heights[r] if block.kind == "form" and r < len(block.heights) else 1
-        table.rows[r].height = Pt(max(size * 2, size * 1.45 * lines + 6))
-        table.rows[r].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+        table_row.height = Pt(max(size * 2, size * 1.45 * lines + 6))
+        table_row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
         for c, text in enumerate(row):
-            cell = table.cell(r, c)
             is_label = block.kind == "form" and c % 2 == 0 or block.kind == "table" and r == 0
-            para = cell.paragraphs[0]
+            para = cells[c].paragraphs[0]
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER if (is_label or block.kind == "table") else WD_ALIGN_PARAGRAPH.LEFT
-            for index, line in enumerate(text.split("\n")):
+            lines_of_text = text.split("\n")
+            for index, line in enumerate(lines_of_text):
                 run = para.add_run(line)
                 set_font(run, "heiti" if is_label else "fangsong", size)
-                if index < len(text.split("\n")) - 1:
+                if index < len(lines_of_text) - 1:
                     run.add_break()
 
 

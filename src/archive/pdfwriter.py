@@ -249,9 +249,16 @@ def _draw_page_furniture(canvas, doc_id: str, font: str) -> None:
         canvas.setFillColorRGB(0, 0, 0)
         path = canvas.beginPath()
         for r, row in enumerate(rows):
-            for c, dark in enumerate(row):
-                if dark:
-                    path.rect(x0 + c * module, y0 + (len(rows) - 1 - r) * module, module, module)
+            y = y0 + (len(rows) - 1 - r) * module
+            c = 0
+            while c < len(row):  # one rectangle per horizontal run of dark modules
+                if row[c]:
+                    start = c
+                    while c < len(row) and row[c]:
+                        c += 1
+                    path.rect(x0 + start * module, y, (c - start) * module, module)
+                else:
+                    c += 1
         canvas.drawPath(path, stroke=0, fill=1)
         canvas.setFont(font, 7)
         canvas.drawRightString(x0 + QR_SIZE, y0 - 7, f"{doc_id} 第{page}页")
