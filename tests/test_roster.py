@@ -118,3 +118,29 @@ def test_unsupported_format(home, tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     result = run_cli("--home", str(home.root), "roster", "import", str(path))
     assert result.exit_code != 0 and "另存为" in result.stderr
+
+
+def test_households_yaml_file_is_validated_and_imported(home, tmp_path):
+    import yaml
+
+    township = sample.make_township(2, sample_month(), seed=21, applicants=0)
+    data = {"households": [
+        {"village": h.village, "category": h.category, "amount": h.amount, "start_date": h.start.isoformat(),
+         "members": [{"name": m.name, "relation": m.relation, "id_number": m.id_number} for m in h.members]}
+        for h in township]}
+    path = tmp_path / "households.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert import_roster(home.db, path, home.config, "t").added == 2
+    # a bad checksum is reported at its line in the YAML file
+    data["households"][1]["members"][0]["id_number"] = "520111199001011230"
+    data["households"][1]["village"] = "月亮村"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    id_line = next(i for i, line in enumerate(lines, 1) if "520111199001011230" in line)
+    with pytest.raises(RosterError) as info:
+        import_roster(home.db, path, home.config, "t")
+    assert f"第{id_line}行" in str(info.value) and "月亮村" in str(info.value)
+    # schema errors name the field and the line
+    path.write_text("households:\n  - village: 龙井村\n    category: 五保\n    members: []\n", encoding="utf-8")
+    with pytest.raises(RosterError, match=r"第3行.*category"):
+        import_roster(home.db, path, home.config, "t")

@@ -315,9 +315,62 @@ def parse_roster(path: Path, config: Config, *, today: dt.date | None = None) ->
     return households, warnings
 
 
+def parse_household_file(path: Path, config: Config, *, today: dt.date | None = None) -> tuple[list[Household], list[str]]:
+    """A households.yaml/.json file (schemas/households.schema.json); problems carry YAML lines."""
+    from .yamldoc import DataFileError, line_of, load_validated
+
+    try:
+        data, lines = load_validated(path, "households")
+    except DataFileError as exc:
+        raise RosterError(exc.message) from None
+    problems: list[RowProblem] = []
+    households: list[Household] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data["households"]):
+        line = line_of(lines, ("households", index)) or 0
+        members = []
+        for m_index, raw in enumerate(entry["members"]):
+            m_line = line_of(lines, ("households", index, "members", m_index, "id_number")) or line
+            number = idcard.normalize(raw["id_number"])
+            reason = idcard.problem(number, today=today)
+            if reason:
+                problems.append(RowProblem(m_line, reason, "id_number"))
+            elif number in seen:
+                problems.append(RowProblem(m_line, f"身份证号 {number} 与第{seen[number]}行重复", "id_number"))
+            seen.setdefault(number, m_line)
+            members.append(Member(raw["name"].strip(), raw["relation"].strip(), number))
+        if members[0].relation not in HEAD_RELATIONS:
+            problems.append(RowProblem(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」"))
+        try:
+            village = config.require_village(entry["village"])
+        except ArchiveError as exc:
+            problems.append(RowProblem(line_of(lines, ("households", index, "village")) or line, f"{exc.message}；{exc.hint}", "village"))
+            village = entry["village"]
+        try:
+            start = parse_date(entry["start_date"]).isoformat() if entry.get("start_date") else ""
+        except ValueError as exc:
+            problems.append(RowProblem(line_of(lines, ("households", index, "start_date")) or line, str(exc), "start_date"))
+            start = ""
+        households.append(Household(
+            id=members[0].id_number, village=village, head_name=members[0].name, category=entry["category"],
+            covered=entry.get("covered", len(members)), amount=round(float(entry.get("amount", 0)), 2),
+            start_date=start, kin_filed=entry.get("kin_filed", False),
+            status=_STATUS_ALIASES[entry.get("status", "在保")], phone=entry.get("phone", ""),
+            address=entry.get("address", ""), members=members, row=line,
+        ))
+    if problems:
+        raise RosterError(f"家庭数据文件 {path.name} 有 {len(problems)} 处问题，未导入任何数据：", problems)
+    return households, []
+
+
 def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str) -> ImportResult:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
-    households, warnings = parse_roster(path, config)
+    if not path.exists():
+        raise ArchiveError(f"找不到花名册文件：{path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        households, warnings = parse_household_file(path, config)
+    else:
+        households, warnings = parse_roster(path, config)
     result = ImportResult(file=path.name, sha256=digest, households=len(households),
                           members=sum(len(h.members) for h in households), warnings=warnings)
     if conn.execute("SELECT 1 FROM roster_imports WHERE sha256=?", (digest,)).fetchone():
