@@ -25,12 +25,12 @@ from pathlib import Path
 
 from archive import sample, templates
 from archive.config import Config
-from archive.docxwriter import write_docx
-from archive.fonts import resolve
-from archive.generate import Generator
+from archive.documents.docxwriter import write_docx
+from archive.documents.fonts import resolve
+from archive.documents.generate import Generator
+from archive.documents.pdfwriter import write_pdf
 from archive.home import Home, init_home
-from archive.pdfwriter import write_pdf
-from archive.roster import import_roster
+from archive.roster.importer import import_roster
 
 DAY = dt.date(2025, 7, 8)
 REASONS = ["家庭人均收入高于当地最低生活保障标准", "家庭拥有机动车辆", "家庭存款超过规定标准"]
@@ -47,8 +47,13 @@ def make_home(root: Path, households: int) -> tuple[Home, list[str]]:
 
 def documents(home: Home, heads: list[str], count: int):
     """Rendered refusal notices (with stubs), ready for the writers."""
-    from archive.context import derived_dates, field_values, household_context, office_context
-    from archive.households import get_household
+    from archive.documents.context import (
+        derived_dates,
+        field_values,
+        household_context,
+        office_context,
+    )
+    from archive.roster.households import get_household
 
     template = templates.load_template("refusal")
     out = []

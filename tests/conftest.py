@@ -10,7 +10,7 @@ from archive import sample
 from archive.cli import cli
 from archive.config import Config
 from archive.home import Home, init_home
-from archive.roster import import_roster
+from archive.roster.importer import import_roster
 
 MONTH = dt.date(2025, 7, 1)
 

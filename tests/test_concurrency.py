@@ -4,11 +4,11 @@ import datetime as dt
 import multiprocessing as mp
 from pathlib import Path
 
-from archive.generate import format_number
+from archive.documents.generate import format_number
 
 
 def _generate(root: str, heads: list[str], tag: str) -> list[str]:
-    from archive.generate import Generator
+    from archive.documents.generate import Generator
     from archive.home import Home
 
     home = Home(Path(root))

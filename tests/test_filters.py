@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from archive.dates import add_working_days, cn_date, parse_date, parse_month
-from archive.filters import money, rmb_upper
+from archive.documents.filters import money, rmb_upper
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import re
 import pypdf
 import pytest
 
-from archive.generate import Generator, format_number
+from archive.documents.generate import Generator, format_number
 from tests.conftest import run_cli
 from tests.helpers import docx_east_asian_fonts, docx_text, page_marks, pdf_fonts, pdf_text
 

@@ -5,7 +5,7 @@ import pytest
 
 from archive import sample
 from archive.errors import RosterError
-from archive.roster import import_roster
+from archive.roster.importer import import_roster
 from tests.conftest import run_cli
 
 

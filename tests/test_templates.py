@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
+from archive.documents.templates import available, load_template_file
 from archive.errors import TemplateError
 from archive.resources import builtin_templates_dir
-from archive.templates import available, load_template_file
 from tests.conftest import run_cli
 
 
@@ -97,7 +97,7 @@ def test_public_template_cannot_print_full_ids(home, township):
     gets masked IDs at most, and a full number in the output is refused."""
     import datetime as dt
 
-    from archive.generate import Generator
+    from archive.documents.generate import Generator
 
     source = (builtin_templates_dir() / "publicity.yaml").read_text(encoding="utf-8")
     leaky = source.replace('value: "{{ item.head_name }}"', 'value: "{{ item.head_name }}{{ item.id_number }}"')

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import ArchiveError
+from archive import __version__
+from archive.errors import ArchiveError
 
 
 def _emit_json(obj: object) -> None:
@@ -38,7 +38,7 @@ def cli(ctx: click.Context, home_dir: str | None) -> None:
 
 
 def _home(ctx: click.Context):
-    from .home import resolve_home
+    from archive.home import resolve_home
 
     return resolve_home(ctx.obj["home_dir"])
 
@@ -57,13 +57,13 @@ def _home(ctx: click.Context):
 @click.pass_context
 def init(ctx, township, county, fonds, villages, province, city, complaint_phone, as_json) -> None:
     """创建档案库（配置文件、目录数据库、收件箱）。"""
-    from .config import Config
-    from .home import init_home, resolve_home
+    from archive.config import Config
+    from archive.home import init_home, resolve_home
 
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
                     city=city, complaint_phone=complaint_phone)
-    from .yamldoc import validate
+    from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
     home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
@@ -83,7 +83,7 @@ def village() -> None:
 @click.pass_context
 def village_add(ctx, names) -> None:
     """添加村(社区)。"""
-    from .catalog import audit, transaction
+    from archive.catalog import audit, transaction
 
     home = _home(ctx)
     added = [n for n in names if n not in home.config.villages]
@@ -117,8 +117,8 @@ def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
     from dataclasses import asdict
 
-    from .errors import RosterError
-    from .roster import import_roster
+    from archive.errors import RosterError
+    from archive.roster.importer import import_roster
 
     home = _home(ctx)
     try:
@@ -155,8 +155,8 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     adjustment confirmation（需 --household）；publicity（需 --village --from --to）；
     roster（需 --month，生成花名册和人数资金统计表 XLSX）。
     """
-    from .dates import parse_month
-    from .generate import Generator, parse_day, parse_set_options
+    from archive.dates import parse_month
+    from archive.documents.generate import Generator, parse_day, parse_set_options
 
     params = parse_set_options(sets)
     day = parse_day(date_)
@@ -195,7 +195,7 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
 @click.pass_context
 def reprint(ctx, doc_id, as_json) -> None:
     """按原文号重印一份文书。"""
-    from .generate import Generator
+    from archive.documents.generate import Generator
 
     result = Generator(_home(ctx)).reprint(doc_id)
     if as_json:
@@ -210,7 +210,7 @@ def reprint(ctx, doc_id, as_json) -> None:
 @click.pass_context
 def void(ctx, doc_id, reason) -> None:
     """作废一份文书（记录在案，文号不再使用）。"""
-    from .generate import Generator
+    from archive.documents.generate import Generator
 
     result = Generator(_home(ctx)).void(doc_id, reason)
     click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
@@ -227,7 +227,7 @@ def templates_group() -> None:
 @click.pass_context
 def templates_list(ctx) -> None:
     """列出可用模板（档案库 templates/ 中的同名模板优先）。"""
-    from .templates import available
+    from archive.documents.templates import available
 
     home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
     for template_id, path in available(home_templates).items():
@@ -239,7 +239,7 @@ def templates_list(ctx) -> None:
 @click.pass_context
 def templates_check(ctx, files) -> None:
     """检查模板文件是否符合格式。"""
-    from .templates import available, load_template_file
+    from archive.documents.templates import available, load_template_file
 
     paths = [Path(f) for f in files] or list(available(_home(ctx).templates_dir if ctx.obj["home_dir"] else None).values())
     for path in paths:
@@ -256,7 +256,7 @@ def templates_check(ctx, files) -> None:
 @click.pass_context
 def demo(ctx, households, month, seed) -> None:
     """在一个新档案库中生成样例乡镇，并生成一个月的文书。"""
-    from .demo import run_demo
+    from archive.demo import run_demo
 
     root = Path(ctx.obj["home_dir"] or "archive-demo")
     run_demo(root, households=households, month=month, seed=seed, echo=click.echo)

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ArchiveError, ConfigError
-from .yamldoc import load_validated
+from archive.errors import ArchiveError, ConfigError
+from archive.yamldoc import load_validated
 
 DEFAULT_APPEAL = {
     "review_days": 60,

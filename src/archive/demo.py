@@ -10,13 +10,13 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from . import sample
-from .config import Config
-from .dates import month_end, parse_month
-from .errors import ArchiveError
-from .generate import Generator
-from .home import CONFIG_NAME, init_home
-from .roster import import_roster
+from archive import sample
+from archive.config import Config
+from archive.dates import month_end, parse_month
+from archive.documents.generate import Generator
+from archive.errors import ArchiveError
+from archive.home import CONFIG_NAME, init_home
+from archive.roster.importer import import_roster
 
 DEMO_MARKER = ".archive-demo"
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import catalog
-from .config import Config, load_config, save_config
-from .errors import ConfigError
+from archive import catalog
+from archive.config import Config, load_config, save_config
+from archive.errors import ConfigError
 
 CONFIG_NAME = "config.yaml"
 CATALOG_NAME = "catalog.sqlite"

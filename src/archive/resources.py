@@ -11,7 +11,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from .errors import ConfigError
+from archive.errors import ConfigError
 
 
 @cache

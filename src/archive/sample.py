@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import idcard
+from archive import idcard
 
 REGION = "520111"  # 贵阳市花溪区
 TOWNSHIP = "青岩镇"

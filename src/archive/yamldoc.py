@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import ArchiveError
-from .resources import schema_path
+from archive.errors import ArchiveError
+from archive.resources import schema_path
 
 
 class DataFileError(ArchiveError):

@@ -11,9 +11,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from .dates import cn_month, month_end
-from .households import HouseholdRecord
-from .roster import CATEGORIES
+from archive.dates import cn_month, month_end
+from archive.roster.households import HouseholdRecord
+from archive.roster.importer import CATEGORIES
 
 ROSTER_HEADER = ["序号", "乡镇(街道)", "村(社区)", "户主姓名", "成员姓名", "与户主关系", "身份证号",
                  "保障类别", "保障人数", "月保障金额(元)", "开始日期", "近亲属备案"]

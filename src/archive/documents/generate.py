@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import storage, templates
-from .catalog import audit, transaction
-from .context import (
+from archive.catalog import audit, transaction
+from archive.dates import cn_date, parse_date
+from archive.documents import storage, templates
+from archive.documents.context import (
     CATEGORY_TITLES,
     derived_dates,
     field_values,
@@ -29,14 +30,13 @@ from .context import (
     office_context,
     public_entries,
 )
-from .dates import cn_date, parse_date
-from .docmodel import Document
-from .docxwriter import write_docx
-from .errors import ArchiveError, NotFoundError, TemplateError
-from .fonts import resolve as resolve_fonts
-from .home import Home
-from .households import HouseholdRecord, get_household, list_households
-from .pdfwriter import write_pdf
+from archive.documents.docmodel import Document
+from archive.documents.docxwriter import write_docx
+from archive.documents.fonts import resolve as resolve_fonts
+from archive.documents.pdfwriter import write_pdf
+from archive.errors import ArchiveError, NotFoundError, TemplateError
+from archive.home import Home
+from archive.roster.households import HouseholdRecord, get_household, list_households
 
 HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
                    "refusal", "suspension", "adjustment", "confirmation")
@@ -159,7 +159,7 @@ class Generator:
 
     def month_sheets(self, month: dt.date) -> list[Generated]:
         """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
-        from . import sheets
+        from archive.documents import sheets
 
         households = sheets.households_in_month(list_households(self.conn), month)
         if not households:

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import jinja2
 
-from . import idcard
-from .dates import cn_date, cn_month, parse_date
+from archive import idcard
+from archive.dates import cn_date, cn_month, parse_date
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _UNITS = ["", "拾", "佰", "仟"]

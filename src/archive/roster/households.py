@@ -6,8 +6,8 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
 
-from . import idcard
-from .errors import NotFoundError
+from archive import idcard
+from archive.errors import NotFoundError
 
 
 @dataclass

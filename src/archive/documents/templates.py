@@ -11,11 +11,11 @@ from typing import Any
 
 import jinja2
 
-from . import filters
-from .docmodel import Block, Document
-from .errors import TemplateError
-from .resources import builtin_templates_dir
-from .yamldoc import DataFileError, line_of, load_validated
+from archive.documents import filters
+from archive.documents.docmodel import Block, Document
+from archive.errors import TemplateError
+from archive.resources import builtin_templates_dir
+from archive.yamldoc import DataFileError, line_of, load_validated
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .errors import ConfigError
+from archive.errors import ConfigError
 
 ROLES = ("fangsong", "xiaobiaosong", "heiti", "kaiti", "song")
 

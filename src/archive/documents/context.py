@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import idcard
-from .config import Config
-from .dates import cn_date, cn_month, next_month, parse_date, parse_month
-from .errors import TemplateError
-from .households import HouseholdRecord
-from .templates import Template
+from archive import idcard
+from archive.config import Config
+from archive.dates import cn_date, cn_month, next_month, parse_date, parse_month
+from archive.documents.templates import Template
+from archive.errors import TemplateError
+from archive.roster.households import HouseholdRecord
 
 CATEGORY_TITLES = {
     "低保": "最低生活保障",
@@ -86,7 +86,7 @@ def public_entries(households: list[HouseholdRecord], with_masked_id: bool) -> l
 def field_values(template: Template, params: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
     """Typed values of the template's fields: --set values over defaults. Defaults may refer to
     other values (e.g. a start month of `{{ next_month }}`)."""
-    from .templates import _ENV  # the same environment, filters included
+    from archive.documents.templates import _ENV  # the same environment, filters included
 
     values: dict[str, Any] = {}
     for name, spec in template.fields.items():

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .home import Home
-from .households import HouseholdRecord
+from archive.home import Home
+from archive.roster.households import HouseholdRecord
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 

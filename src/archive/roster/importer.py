@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import idcard
-from .catalog import audit, transaction
-from .config import Config
-from .dates import parse_date
-from .errors import ArchiveError, RosterError, RowProblem
+from archive import idcard
+from archive.catalog import audit, transaction
+from archive.config import Config
+from archive.dates import parse_date
+from archive.errors import ArchiveError, RosterError, RowProblem
 
 CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
 HEAD_RELATIONS = {"本人", "户主", "本人(户主)", "户主本人"}
@@ -317,7 +317,7 @@ def parse_roster(path: Path, config: Config, *, today: dt.date | None = None) ->
 
 def parse_household_file(path: Path, config: Config, *, today: dt.date | None = None) -> tuple[list[Household], list[str]]:
     """A households.yaml/.json file (schemas/households.schema.json); problems carry YAML lines."""
-    from .yamldoc import DataFileError, line_of, load_validated
+    from archive.yamldoc import DataFileError, line_of, load_validated
 
     try:
         data, lines = load_validated(path, "households")

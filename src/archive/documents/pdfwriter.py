@@ -31,9 +31,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from . import qr
-from .docmodel import Block, Document
-from .fonts import FontFile
+from archive.documents import qr
+from archive.documents.docmodel import Block, Document
+from archive.documents.fonts import FontFile
 
 PAGE_W, PAGE_H = A4
 MARGIN_TOP = 37 * mm

@@ -1,0 +1,1 @@
+"""Documents: templates rendered to PDF and DOCX, numbered and recorded in the catalog."""

@@ -1,0 +1,1 @@
+"""Roster: the households and members the township assists, imported from the provincial export."""
