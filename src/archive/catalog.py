@@ -77,12 +77,42 @@ CREATE TABLE IF NOT EXISTS documents (
     status          TEXT NOT NULL DEFAULT 'active',  -- active / voided
     void_reason     TEXT,
     replaces        TEXT REFERENCES documents(doc_id),
-    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    rev             INTEGER NOT NULL DEFAULT 1,       -- bumped on every change; the index keeps its own copy
+    indexed_rev     INTEGER NOT NULL DEFAULT 0,       -- the rev last written to the full-text index
+    -- filing (DA/T 22): set by file-month
+    archival_code   TEXT UNIQUE,                      -- 档号
+    class_code      TEXT,                             -- 机构(问题)代码
+    retention       TEXT,                             -- 保管期限 Y / D30 / D10
+    item_no         INTEGER,                          -- 件号
+    box_id          INTEGER REFERENCES boxes(id),
+    filed_month     TEXT,
+    filed_at        TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_number ON documents(number_code, number_year, number_seq)
     WHERE number_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS documents_household ON documents(household_id);
 CREATE INDEX IF NOT EXISTS documents_request ON documents(request_key);
+
+CREATE TABLE IF NOT EXISTS boxes (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    year            INTEGER NOT NULL,
+    village         TEXT NOT NULL,
+    retention       TEXT NOT NULL,
+    box_no          INTEGER NOT NULL,
+    UNIQUE (year, village, retention, box_no)
+);
+
+CREATE TABLE IF NOT EXISTS moves (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    operator        TEXT NOT NULL,
+    kind            TEXT NOT NULL,             -- document / household
+    target          TEXT NOT NULL,
+    from_value      TEXT,
+    to_value        TEXT,
+    reason          TEXT
+);
 
 CREATE TABLE IF NOT EXISTS audit (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -43,6 +43,17 @@ def _home(ctx: click.Context):
     return resolve_home(ctx.obj["home_dir"])
 
 
+def _update_index(home) -> None:
+    """Bring the full-text index up to date after a change. The catalog is the source of truth,
+    so a failure here is a warning: `archive reindex` catches up later."""
+    from archive.index.store import sync
+
+    try:
+        sync(home, on_wait=lambda message: click.echo(message, err=True))
+    except ArchiveError as exc:
+        click.echo(f"警告：全文索引未更新：{exc}", err=True)
+
+
 # --- init and villages -------------------------------------------------------------------
 
 @cli.command()
@@ -128,6 +139,7 @@ def roster_import(ctx, file, as_json) -> None:
             _emit_json({"ok": False, "error": exc.message.splitlines()[0],
                         "problems": [p.to_dict() for p in exc.problems]})
         raise
+    _update_index(home)
     if as_json:
         _emit_json({"ok": True, **asdict(result)})
     else:
@@ -160,7 +172,8 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
 
     params = parse_set_options(sets)
     day = parse_day(date_)
-    generator = Generator(_home(ctx))
+    home = _home(ctx)
+    generator = Generator(home)
     if doc_type == "publicity":
         if not (village and date_from and date_to):
             raise ArchiveError("生成公示单需要 --village、--from 和 --to")
@@ -177,6 +190,7 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
         if not household:
             raise ArchiveError(f"生成 {doc_type} 需要 --household 户主身份证号")
         results = [generator.household_document(doc_type, household, day, params)]
+    _update_index(home)
     for result in results:
         if as_json:
             _emit_json({"doc_id": result.doc_id, "type": result.type, "number": result.number,
@@ -212,8 +226,136 @@ def void(ctx, doc_id, reason) -> None:
     """作废一份文书（记录在案，文号不再使用）。"""
     from archive.documents.generate import Generator
 
-    result = Generator(_home(ctx)).void(doc_id, reason)
+    home = _home(ctx)
+    result = Generator(home).void(doc_id, reason)
+    _update_index(home)
     click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
+
+
+# --- archive and search ------------------------------------------------------------------
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@click.option("--village", help="只查该村(社区)")
+@click.option("--type", "doc_type", help="文书类型，如 refusal 或 不予批准告知书")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]))
+@click.option("--year", type=int)
+@click.option("--month", help="YYYY-MM")
+@click.option("--household", help="户主身份证号")
+@click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
+@click.option("--json", "as_json", is_flag=True, help="每条结果输出一行 JSON")
+@click.pass_context
+def search(ctx, query, village, doc_type, category, year, month, household, limit, as_json) -> None:
+    """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。"""
+    from archive.search.engine import search as run_search
+
+    home = _home(ctx)
+    result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
+                        year=year, month=month, household=household, limit=limit)
+    if as_json:
+        for hit in result.hits:
+            _emit_json({key: value for key, value in hit.to_json().items()})
+        return
+    if not result.hits:
+        click.echo(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
+        return
+    about = "" if result.exact else "约"
+    click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
+    for group in result.groups():
+        head = f"{group.name}（{group.household}，{group.village}）" if group.household else "未关联家庭"
+        click.echo(f"■ {head} {len(group.hits)} 份")
+        for hit in group.hits:
+            number = f" {hit.number}" if hit.number else ""
+            click.echo(f"  · {hit.date} {hit.title}{number}  位置：{hit.location}")
+            if hit.snippet:
+                click.echo(f"    {hit.snippet}")
+
+
+@cli.command()
+@click.argument("household_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx, household_id, as_json) -> None:
+    """查看一户的档案（一户一档），逐件列出所在盒号和件号。"""
+    from archive.catalog import audit, transaction
+    from archive.filing.household_file import format_household_file, household_file
+
+    home = _home(ctx)
+    data = household_file(home, household_id)
+    with transaction(home.db):
+        audit(home.db, home.operator, "show", data["household"])
+    if as_json:
+        _emit_json(data)
+    else:
+        click.echo(format_household_file(data))
+
+
+@cli.command()
+@click.option("--procs", default=1, show_default=True, help="并行进程数")
+@click.pass_context
+def reindex(ctx, procs) -> None:
+    """从目录数据库重建全文索引。"""
+    from archive.index.store import sync
+
+    home = _home(ctx)
+    result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True))
+    click.echo(f"已重建全文索引：{result.written} 份文书，用时 {result.seconds:.1f} 秒")
+
+
+@cli.command("check-index")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def check_index(ctx, as_json) -> None:
+    """检查全文索引：目录中有而索引中缺失的、索引内容过期的、索引中多余的文书。"""
+    from archive.index.store import check
+
+    result = check(_home(ctx))
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        click.echo(f"缺失 {len(result.missing)} 份，过期 {len(result.stale)} 份，多余 {len(result.orphans)} 份")
+        for label, items in (("缺失", result.missing), ("过期", result.stale), ("多余", result.orphans)):
+            for doc_id in items[:50]:
+                click.echo(f"  {label}：{doc_id}")
+        if not result.ok:
+            click.echo("请运行 archive reindex 修复。")
+    if not result.ok:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("--household", required=True, help="应归属家庭的户主身份证号")
+@click.option("--reason", required=True)
+@click.pass_context
+def move(ctx, doc_id, household, reason) -> None:
+    """把归错家庭的文书调到正确的家庭（记录在案，不删除任何文件）。"""
+    from archive.filing.moves import move_document
+
+    home = _home(ctx)
+    result = move_document(home, doc_id, household, reason)
+    _update_index(home)
+    click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
+
+
+@cli.group()
+def household() -> None:
+    """家庭。"""
+
+
+@household.command("move")
+@click.argument("household_id")
+@click.option("--village", required=True, help="新的村(社区)")
+@click.option("--reason", required=True)
+@click.pass_context
+def household_move(ctx, household_id, village, reason) -> None:
+    """家庭迁到另一个村(社区)：档案随户调整，记录在案。"""
+    from archive.filing.moves import move_household
+
+    home = _home(ctx)
+    result = move_household(home, household_id, village, reason)
+    _update_index(home)
+    click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
 
 
 # --- templates ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from archive import idcard
 from archive.config import Config
 from archive.dates import cn_date, cn_month, next_month, parse_date, parse_month
-from archive.documents.templates import Template
+from archive.documents.templates import Template, render_string
 from archive.errors import TemplateError
 from archive.roster.households import HouseholdRecord
 
@@ -86,8 +86,6 @@ def public_entries(households: list[HouseholdRecord], with_masked_id: bool) -> l
 def field_values(template: Template, params: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
     """Typed values of the template's fields: --set values over defaults. Defaults may refer to
     other values (e.g. a start month of `{{ next_month }}`)."""
-    from archive.documents.templates import _ENV  # the same environment, filters included
-
     values: dict[str, Any] = {}
     for name, spec in template.fields.items():
         raw = params.get(name)
@@ -95,7 +93,7 @@ def field_values(template: Template, params: dict[str, str], base: dict[str, Any
             if spec.default is None:
                 values[name] = ""  # optional and not given: templates test it with {% if %}
                 continue
-            raw = _ENV.from_string(str(spec.default)).render({**base, **values})
+            raw = render_string(str(spec.default), {**base, **values})
         values[name] = _typed(template, name, spec.kind, str(raw).strip(), spec.label)
     return values
 

@@ -223,7 +223,7 @@ class Generator:
             row = self._document_row(doc_id)
             if row["status"] == "voided":
                 raise ArchiveError(f"文书 {doc_id} 已于此前作废")
-            self.conn.execute("UPDATE documents SET status='voided', void_reason=? WHERE doc_id=?", (reason, doc_id))
+            self.conn.execute("UPDATE documents SET status='voided', void_reason=?, rev=rev+1 WHERE doc_id=?", (reason, doc_id))
             audit(self.conn, self.home.operator, "document.void", doc_id, {"number": row["number"], "reason": reason})
         return self._generated(row)
 

@@ -60,6 +60,11 @@ _ENV = jinja2.Environment(
 filters.install(_ENV)
 
 
+def render_string(text: str, values: dict[str, Any]) -> str:
+    """Render a short Jinja text (a field default such as `{{ next_month }}`)."""
+    return _ENV.from_string(text).render(values)
+
+
 def template_dirs(home_templates: Path | None) -> list[Path]:
     dirs = []
     if home_templates and home_templates.is_dir():

@@ -1,0 +1,74 @@
+"""Moving a document filed to the wrong household, or a household that moved village. The
+move is recorded (who, when, from, to, why), files are renamed into their new folder, and
+nothing is deleted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from archive.catalog import audit, transaction
+from archive.documents import storage
+from archive.errors import ArchiveError, NotFoundError
+from archive.home import Home
+from archive.roster.households import get_household
+
+
+def _relocate(home: Home, relative: str | None, folder: Path) -> str | None:
+    if not relative:
+        return None
+    source = home.root / relative
+    target = folder / source.name
+    if source.exists() and source != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)  # a rename within the archive home: never a copy-and-delete
+    return str(target.relative_to(home.root))
+
+
+def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> dict[str, str]:
+    if not reason.strip():
+        raise ArchiveError("调整文书归属必须说明原因（--reason）")
+    target = get_household(home.db, household_id)
+    row = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"找不到文书 {doc_id}")
+    if row["household_id"] == target.id:
+        raise ArchiveError(f"文书 {doc_id} 已经属于户主 {target.head_name} 的家庭")
+    year = int(row["doc_date"][:4])
+    folder = storage.document_folder(home, year, target.village, target)
+    with transaction(home.db):
+        paths = {col: _relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
+        home.db.execute(
+            "UPDATE documents SET household_id=?, village=?, pdf_path=?, docx_path=?, xlsx_path=?, rev=rev+1 WHERE doc_id=?",
+            (target.id, target.village, paths["pdf_path"], paths["docx_path"], paths["xlsx_path"], doc_id))
+        home.db.execute("INSERT INTO moves(operator, kind, target, from_value, to_value, reason) VALUES (?,?,?,?,?,?)",
+                        (home.operator, "document", doc_id, row["household_id"], target.id, reason))
+        audit(home.db, home.operator, "document.move", doc_id,
+              {"from": row["household_id"], "to": target.id, "reason": reason})
+    return {"doc_id": doc_id, "from": row["household_id"] or "", "to": target.id}
+
+
+def move_household(home: Home, household_id: str, village: str, reason: str) -> dict[str, object]:
+    if not reason.strip():
+        raise ArchiveError("调整家庭所在村必须说明原因（--reason）")
+    village = home.config.require_village(village)
+    household = get_household(home.db, household_id)
+    if household.village == village:
+        raise ArchiveError(f"户主 {household.head_name} 的家庭已在 {village}")
+    old_village = household.village
+    household.village = village
+    rows = home.db.execute("SELECT * FROM documents WHERE household_id=?", (household.id,)).fetchall()
+    with transaction(home.db):
+        home.db.execute("UPDATE households SET village=?, updated_at=datetime('now','localtime') WHERE id=?",
+                        (village, household.id))
+        for row in rows:
+            folder = storage.document_folder(home, int(row["doc_date"][:4]), village, household)
+            paths = {col: _relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
+            home.db.execute(
+                "UPDATE documents SET village=?, pdf_path=?, docx_path=?, xlsx_path=?, rev=rev+1 WHERE doc_id=?",
+                (village, paths["pdf_path"], paths["docx_path"], paths["xlsx_path"], row["doc_id"]))
+        home.db.execute("INSERT INTO moves(operator, kind, target, from_value, to_value, reason) VALUES (?,?,?,?,?,?)",
+                        (home.operator, "household", household.id, old_village, village, reason))
+        audit(home.db, home.operator, "household.move", household.id,
+              {"from": old_village, "to": village, "reason": reason, "documents": len(rows)})
+    return {"household": household.id, "village": village, "documents": len(rows)}

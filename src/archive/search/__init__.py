@@ -1,0 +1,2 @@
+"""Search for inspectors: queries over the full-text index, results grouped by household with
+where the paper is."""

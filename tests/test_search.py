@@ -1,0 +1,197 @@
+import datetime as dt
+import json
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from archive.documents.generate import Generator
+from archive.index import store
+from archive.search.engine import search
+from tests.conftest import run_cli
+
+DAY = dt.date(2025, 7, 8)
+
+
+def _add_unlinked(home, doc_id, body, village="龙井村", doc_type="scan"):
+    """A document with OCR text and no household (as an unplaced scan would be)."""
+    home.db.execute(
+        "INSERT INTO documents(doc_id, type, title, village, doc_date, request_key, params, context, body_text) "
+        "VALUES (?,?,?,?,?,?,?,?,?)", (doc_id, doc_type, "扫描件", village, DAY.isoformat(), doc_id, "{}", "{}", body))
+
+
+@pytest.fixture
+def archive(home, township):
+    """Generated documents for a few households, indexed."""
+    generator = Generator(home)
+    assisted = [h for h in township if h.status == "在保" and len(h.members) >= 2][:6]
+    docs = {}
+    for index, household in enumerate(assisted):
+        head = household.head.id_number
+        docs[head] = [
+            generator.household_document("approval", head, DAY),
+            generator.household_document("refusal" if index % 2 else "suspension", head, DAY,
+                                         {"reason": "家庭拥有机动车辆" if index % 2 else "务工收入增加"}),
+        ]
+    store.sync(home)
+    return assisted, docs
+
+
+def test_index_has_chinese_terms_not_whole_runs(home, archive):
+    ix = store.open_index(home)
+    with ix.searcher() as searcher:
+        terms = {term.decode() for term in searcher.lexicon("body")}
+    assert "机动" in terms and "车辆" in terms
+    assert not any(len(t) > 2 and all("\u4e00" <= c <= "\u9fff" for c in t) for t in terms)
+
+
+def test_head_and_member_names(home, archive):
+    assisted, docs = archive
+    household = assisted[0]
+    result = search(home, household.head.name)
+    assert result.hits and result.hits[0].household == household.head.id_number
+    member = household.members[1]
+    result = search(home, member.name)
+    assert household.head.id_number in {hit.household for hit in result.hits}
+
+
+def test_id_numbers_full_and_partial(home, archive):
+    assisted, _ = archive
+    member = assisted[1].members[1]
+    for query in (member.id_number, member.id_number[-4:], member.id_number[-6:]):
+        result = search(home, query)
+        assert assisted[1].head.id_number in {h.household for h in result.hits}, query
+
+
+def test_document_number_in_any_writing(home, archive):
+    assisted, docs = archive
+    target = docs[assisted[1].head.id_number][1]
+    seq = target.number.split("〕")[1].rstrip("号")
+    for query in (target.number, f"青岩民不批[2025]第0{seq}号", f"青岩民不批（2025）{seq}号"):
+        result = search(home, query)
+        assert [h.doc_id for h in result.hits] == [target.doc_id], query
+
+
+def test_phrase_and_filters(home, archive):
+    assisted, docs = archive
+    result = search(home, "机动车辆")
+    assert result.hits and all(h.type == "refusal" for h in result.hits)
+    village = assisted[1].village
+    result = search(home, "机动车辆", village=village)
+    assert result.hits and all(h.village == village for h in result.hits)
+    assert search(home, "审核确认", doc_type="审核确认表").hits
+    assert all(h.type == "approval" for h in search(home, "审核确认", doc_type="approval").hits)
+    assert search(home, "机动车辆", year=2025).hits and not search(home, "机动车辆", year=2024).hits
+    assert search(home, "机动车辆", month="2025-07").hits and not search(home, "机动车辆", month="2025-06").hits
+    head = assisted[0].head.id_number
+    assert {h.household for h in search(home, "审核确认", household=head).hits} == {head}
+    assert all(h.household in {a.head.id_number for a in assisted if a.category == "低保"}
+               for h in search(home, "审核确认", category="低保").hits)
+
+
+def test_results_grouped_by_household(home, archive):
+    assisted, _ = archive
+    result = search(home, "审核确认", limit=50)
+    groups = result.groups()
+    assert len({g.household for g in groups}) == len(groups)
+    for group in groups:
+        assert all(hit.household == group.household for hit in group.hits)
+
+
+def test_ocr_damaged_name_still_found_below_exact(home, archive):
+    assisted, _ = archive
+    name = next(h.head.name for h in assisted if len(h.head.name) == 3)
+    damaged = name[:2] + ("丁" if name[2] != "丁" else "王")
+    _add_unlinked(home, "Z109-9000001", f"入户调查表 户主姓名 {damaged} 家庭住址 龙井村")
+    store.sync(home)
+    result = search(home, name)
+    ids = [h.doc_id for h in result.hits]
+    assert "Z109-9000001" in ids
+    exact = [i for i, h in enumerate(result.hits) if h.name == name]
+    assert exact and max(exact) < ids.index("Z109-9000001")
+
+
+def test_spaced_han_from_ocr_text_layers(home, archive):
+    _add_unlinked(home, "Z109-9000002", "最 低 生 活 保 障 金 停 发 告 知 书 户 主 欧 阳 修 远")
+    store.sync(home)
+    assert [h.doc_id for h in search(home, "欧阳修远").hits] == ["Z109-9000002"]
+
+
+def test_search_is_audited_and_cli_json(home, archive):
+    assisted, _ = archive
+    result = run_cli("--home", str(home.root), "search", assisted[0].head.name, "--json")
+    assert result.exit_code == 0, result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"household", "name", "village", "type", "doc_id", "number", "archival_code", "box", "path",
+            "snippet", "score"} <= set(hits[0])
+    assert Path(hits[0]["path"]).exists()
+    row = home.db.execute("SELECT operator, target FROM audit WHERE action='search' ORDER BY id DESC").fetchone()
+    assert row["target"] == assisted[0].head.name
+    text = run_cli("--home", str(home.root), "search", assisted[0].head.name)
+    assert "■" in text.stdout and "位置：" in text.stdout
+    assert run_cli("--home", str(home.root), "search", "x", "--village", "月亮村").exit_code != 0
+
+
+def test_check_index_and_reindex(home, archive):
+    assert store.check(home).ok
+    doc_id = home.db.execute("SELECT doc_id FROM documents LIMIT 1").fetchone()[0]
+    home.db.execute("UPDATE documents SET rev = rev + 1 WHERE doc_id=?", (doc_id,))
+    _add_unlinked(home, "Z109-9000003", "新增")
+    home.db.execute("UPDATE documents SET indexed_rev = rev WHERE doc_id='Z109-9000003'")  # lost update
+    result = run_cli("--home", str(home.root), "check-index", "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1 and report["stale"] == [doc_id] and report["missing"] == ["Z109-9000003"]
+    assert run_cli("--home", str(home.root), "reindex").exit_code == 0
+    assert run_cli("--home", str(home.root), "check-index").exit_code == 0
+
+
+def _sync_worker(root: str) -> int:
+    from archive.home import Home
+
+    home = Home(Path(root))
+    written = store.sync(home).written
+    home.close()
+    return written
+
+
+def test_two_writers_at_once_lose_nothing(home, archive):
+    for index in range(400):
+        _add_unlinked(home, f"Z109-8{index:06d}", f"并发写入测试 第{index}份 龙井村")
+    root = str(home.root)
+    with mp.get_context("spawn").Pool(2) as pool:
+        written = pool.map(_sync_worker, [root, root])
+    assert sum(written) == 400
+    assert store.check(home).ok
+    assert search(home, "并发写入测试", limit=500).total == 400
+
+
+def test_writer_lock_timeout_message(home):
+    import fcntl
+
+    store.index_dir(home).mkdir(exist_ok=True)
+    with open(store.index_dir(home) / "writer.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        from archive.errors import ArchiveError
+
+        with pytest.raises(ArchiveError, match="另一个进程"):
+            with store.writer_lock(home, wait_s=0.3):
+                pass
+
+
+def test_move_document_and_household_are_recorded(home, archive):
+    assisted, docs = archive
+    wrong = docs[assisted[0].head.id_number][1]
+    right = assisted[2].head.id_number
+    old_pdf = Path(wrong.pdf)
+    assert run_cli("--home", str(home.root), "move", wrong.doc_id, "--household", right, "--reason", "归错户").exit_code == 0
+    row = home.db.execute("SELECT household_id, pdf_path FROM documents WHERE doc_id=?", (wrong.doc_id,)).fetchone()
+    assert row["household_id"] == right and (home.root / row["pdf_path"]).exists() and not old_pdf.exists()
+    assert search(home, "", household=right).total == 3
+    target_village = next(v for v in home.config.villages if v != assisted[2].village)
+    result = run_cli("--home", str(home.root), "household", "move", right, "--village", target_village, "--reason", "搬迁")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(run_cli("--home", str(home.root), "show", right, "--json").stdout)
+    assert shown["village"] == target_village and len(shown["documents"]) == 3
+    assert all(Path(d["path"]).exists() and f"/{target_village}/" in d["path"] for d in shown["documents"])
+    assert [m["kind"] for m in shown["moves"]] == ["document", "household"]
+    assert all(h.village == target_village for h in search(home, "", household=right).hits)
