@@ -71,6 +71,9 @@ class Home:
         save_config(self.config, self.config_path)
 
     def close(self) -> None:
+        searcher = self.__dict__.pop("_searcher", None)
+        if searcher is not None:
+            searcher.close()
         if "db" in self.__dict__:
             self.db.close()
             del self.__dict__["db"]

@@ -46,6 +46,23 @@ def open_index(home: Home, create: bool = True) -> Index:
     return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
 
 
+def searcher(home: Home):
+    """A searcher kept open on the home for repeated searches in one process, refreshed when
+    another writer has committed since (opening a segment's files is most of a query's cost)."""
+    from whoosh import scoring
+
+    cached = home.__dict__.get("_searcher")
+    if cached is not None:
+        if cached.up_to_date():
+            return cached
+        fresh = cached.refresh()
+        home.__dict__["_searcher"] = fresh
+        return fresh
+    fresh = open_index(home, create=False).searcher(weighting=scoring.BM25F())
+    home.__dict__["_searcher"] = fresh
+    return fresh
+
+
 @contextmanager
 def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """One index writer at a time across processes; others wait their turn."""
@@ -156,6 +173,9 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
             result.written += len(rows)
+        if full and result.written:
+            # one segment after a rebuild: fewer files to open and merge at query time
+            ix.optimize()
     result.seconds = time.perf_counter() - started
     return result
 

@@ -8,12 +8,10 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from whoosh import scoring
-
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError
 from archive.home import Home
-from archive.index.store import open_index
+from archive.index import store
 from archive.search import query as queries
 
 TYPE_TITLES = {
@@ -132,16 +130,29 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         village = home.config.require_village(village)
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
         raise ArchiveError(f"月份「{month}」格式不对，应写成 YYYY-MM")
-    parsed = queries.parse(text)
     filter_query = queries.filters(village=village, doc_type=resolve_type(doc_type), category=category,
                                    year=year, month=month, household=household)
-    ix = open_index(home, create=False)
-    with ix.searcher(weighting=scoring.BM25F()) as searcher:
-        results = searcher.search(parsed.query, filter=filter_query, limit=limit)
-        # counting every match of a broad query costs a second pass; fewer than `limit` is exact
-        exact = results.has_exact_length() or results.scored_length() < limit
-        total = len(results) if exact else results.estimated_length()
-        ranked = [(hit["doc_id"], hit.score) for hit in results]
+    searcher = store.searcher(home)
+    parsed = queries.parse(text, searcher.doc_frequency, filter_query)
+    results = searcher.search(parsed.strict, limit=limit)
+    ranked = [(hit["doc_id"], hit.score) for hit in results]
+    # fewer than `limit` strict hits is an exact count
+    exact = results.has_exact_length() or results.scored_length() < limit
+    total = len(results) if exact else results.estimated_length()
+    if len(ranked) < limit and parsed.tolerant is not None:
+        seen = {doc_id for doc_id, _ in ranked}
+        floor = min((score for _, score in ranked), default=1.0)
+        more = searcher.search(parsed.tolerant, limit=limit)
+        extra = [(hit["doc_id"], hit.score) for hit in more if hit["doc_id"] not in seen]
+        if extra:
+            # tolerant hits rank after every strict hit, in their own order
+            top = max(score for _, score in extra)
+            ranked += [(doc_id, floor * 0.5 * score / top) for doc_id, score in extra][: limit - len(ranked)]
+        if more.scored_length() < limit:
+            total += len(extra)
+        else:
+            total = max(total + len(extra), more.estimated_length())
+            exact = False
     hits: list[Hit] = []
     if ranked:
         marks = ",".join("?" * len(ranked))
