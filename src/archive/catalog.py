@@ -4,6 +4,7 @@ documents and number sequences. WAL mode, so readers never block the writer."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,7 +88,13 @@ CREATE TABLE IF NOT EXISTS documents (
     item_no         INTEGER,                          -- 件号
     box_id          INTEGER REFERENCES boxes(id),
     filed_month     TEXT,
-    filed_at        TEXT
+    filed_at        TEXT,
+    -- scans (ingest)
+    origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
+    source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original
+    scan_sha256     TEXT,
+    original_path   TEXT,                              -- the scan as it came, unchanged
+    sidecar_path    TEXT                               -- OCR lines, boxes, confidences (JSON)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_number ON documents(number_code, number_year, number_seq)
     WHERE number_seq IS NOT NULL;
@@ -114,6 +121,22 @@ CREATE TABLE IF NOT EXISTS moves (
     reason          TEXT
 );
 
+CREATE TABLE IF NOT EXISTS scans (
+    sha256          TEXT PRIMARY KEY,
+    source_name     TEXT NOT NULL,
+    source_path     TEXT NOT NULL,
+    status          TEXT NOT NULL,             -- processing / filed / linked / review / rejected / quarantined
+    doc_id          TEXT,                      -- reserved when processing starts, so a rerun reuses it
+    pages           INTEGER,
+    reason          TEXT,
+    detected_type   TEXT,
+    household_id    TEXT,
+    quarantine_path TEXT,
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    updated_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+CREATE INDEX IF NOT EXISTS scans_status ON scans(status);
+
 CREATE TABLE IF NOT EXISTS audit (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     at              TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f','now','localtime')),
@@ -139,8 +162,28 @@ def connect(path: Path) -> sqlite3.Connection:
 def create_schema(conn: sqlite3.Connection) -> None:
     with transaction(conn):
         for statement in _split_sql(_SCHEMA):
-            conn.execute(statement)
+            if statement.lstrip().upper().startswith("CREATE TABLE"):
+                conn.execute(statement)
+                _add_missing_columns(conn, statement)
+        for statement in _split_sql(_SCHEMA):
+            if not statement.lstrip().upper().startswith("CREATE TABLE"):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _add_missing_columns(conn: sqlite3.Connection, create: str) -> None:
+    """Bring a catalog made by an older version up to date: add the columns it lacks."""
+    table = re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", create)[1]
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for line in create.splitlines()[1:]:
+        match = re.match(r"\s+([a-z_][a-z0-9_]*)\s+(TEXT|INTEGER|REAL)\b(.*?),?\s*$", line)
+        if not match or match[1] in have:
+            continue
+        # ALTER TABLE cannot add UNIQUE or PRIMARY KEY columns; their indexes are made apart
+        rest = re.sub(r"\b(UNIQUE|PRIMARY KEY( AUTOINCREMENT)?)\b", "", match[3])
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {match[1]} {match[2]}{rest}")
+        if "UNIQUE" in match[3]:
+            conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_{match[1]}_unique ON {table}({match[1]})")
 
 
 def _split_sql(script: str) -> list[str]:
@@ -174,3 +217,18 @@ def audit(conn: sqlite3.Connection, operator: str, action: str, target: str | No
         "INSERT INTO audit(operator, action, target, detail) VALUES (?,?,?,?)",
         (operator, action, target, json.dumps(detail, ensure_ascii=False) if detail else None),
     )
+
+
+def next_value(conn: sqlite3.Connection, code: str, year: int) -> int:
+    """The next number of a sequence; call inside a write transaction (no gaps, no duplicates)."""
+    conn.execute(
+        "INSERT INTO sequences(code, year, last) VALUES (?,?,1) "
+        "ON CONFLICT(code, year) DO UPDATE SET last = last + 1",
+        (code, year),
+    )
+    return conn.execute("SELECT last FROM sequences WHERE code=? AND year=?", (code, year)).fetchone()[0]
+
+
+def new_doc_id(conn: sqlite3.Connection, fonds: str) -> str:
+    """A document ID unique in the archive home: 全宗号 and a serial, e.g. Z109-0000123."""
+    return f"{fonds}-{next_value(conn, '__doc__', 0):07d}"

@@ -232,6 +232,123 @@ def void(ctx, doc_id, reason) -> None:
     click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
 
 
+# --- scans ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
+@click.pass_context
+def ocr(ctx, path, engine, as_json) -> None:
+    """识别一个文件（PDF、PNG、JPEG、TIFF）中每页的文字，按阅读顺序输出。不需要档案库。"""
+    import os
+
+    from archive.scans.pipeline import PageReader
+
+    if ctx.obj["home_dir"]:
+        from archive.home import resolve_home
+
+        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", resolve_home(ctx.obj["home_dir"]).config.ocr_model_dir or "")
+    result = PageReader(engine, os.environ.get("ARCHIVE_OCR_MODEL_DIR") or None).process(Path(path))
+    if result.bad_input:
+        raise ArchiveError(f"无法识别 {path}：{result.bad_input}")
+    if as_json:
+        _emit_json({"source": path, "pages": [dict(page.to_json(), number=i) for i, page in enumerate(result.pages, 1)],
+                    "qr": [{"doc_id": m.doc_id, "page": m.page} for m in result.marks]})
+        return
+    for number, page in enumerate(result.pages, start=1):
+        if len(result.pages) > 1:
+            click.echo(f"—— 第{number}页 ——")
+        click.echo(page.text)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
+@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
+@click.pass_context
+def ingest(ctx, paths, workers, engine, as_json) -> None:
+    """导入扫描件：识别、匹配家庭、归档。默认处理档案库的 scans/ 收件箱。"""
+    import os
+
+    from archive.scans.ingest import Ingester, summary_zh
+
+    home = _home(ctx)
+    if home.config.ocr_model_dir:
+        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", home.config.ocr_model_dir)
+    targets = [Path(p) for p in paths] or [home.inbox_dir]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise ArchiveError(f"找不到：{'、'.join(missing)}")
+    records = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True)).run(targets)
+    _update_index(home)
+    if as_json:
+        for record in records:
+            _emit_json(record.to_json())
+    else:
+        for record in records:
+            if record.status in ("review", "quarantined"):
+                click.echo(f"  {Path(record.source).name}：{record.reason}")
+        click.echo(summary_zh(records))
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def review(ctx) -> None:
+    """待分拣的扫描件：list 列出，assign 指定家庭，reject 退回。"""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(review_list_cmd)
+
+
+@review.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def review_list_cmd(ctx, as_json=False) -> None:
+    """列出待分拣的扫描件。"""
+    from archive.scans.review import review_list
+
+    items = review_list(_home(ctx))
+    if as_json:
+        for item in items:
+            _emit_json(item)
+        return
+    if not items:
+        click.echo("待分拣队列为空。")
+    for item in items:
+        click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['reason']}")
+        click.echo(f"    {item['excerpt']}…  {item['path']}")
+
+
+@review.command("assign")
+@click.argument("doc_id")
+@click.option("--household", required=True, help="户主身份证号")
+@click.option("--type", "doc_type", help="文书类型，如 id-card、hukou、refusal")
+@click.pass_context
+def review_assign_cmd(ctx, doc_id, household, doc_type) -> None:
+    """把待分拣的扫描件归入指定家庭。"""
+    from archive.scans.review import review_assign
+
+    home = _home(ctx)
+    result = review_assign(home, doc_id, household, doc_type)
+    _update_index(home)
+    click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+
+
+@review.command("reject")
+@click.argument("doc_id")
+@click.option("--reason", required=True)
+@click.pass_context
+def review_reject_cmd(ctx, doc_id, reason) -> None:
+    """退回待分拣的扫描件（文件保留，记录原因）。"""
+    from archive.scans.review import review_reject
+
+    home = _home(ctx)
+    review_reject(home, doc_id, reason)
+    _update_index(home)
+    click.echo(f"已退回 {doc_id}：{reason}")
+
+
 # --- archive and search ------------------------------------------------------------------
 
 @cli.command()

@@ -54,6 +54,7 @@ class Config:
     legal_basis: dict[str, str] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)
     holidays: list[str] = field(default_factory=list)
+    ocr_model_dir: str = ""
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -101,6 +102,7 @@ class Config:
             "appeal": self.appeal,
             "fonts": self.fonts,
             "holidays": self.holidays,
+            "ocr_model_dir": self.ocr_model_dir,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

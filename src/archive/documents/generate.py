@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.catalog import audit, transaction
+from archive.catalog import audit, new_doc_id, next_value, transaction
 from archive.dates import cn_date, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
@@ -67,30 +66,10 @@ def format_number(township_short: str, code: str, year: int, seq: int) -> str:
     return f"{township_short}民{code}〔{year}〕{seq}号"
 
 
-def _next_value(conn: sqlite3.Connection, code: str, year: int) -> int:
-    conn.execute(
-        "INSERT INTO sequences(code, year, last) VALUES (?,?,1) "
-        "ON CONFLICT(code, year) DO UPDATE SET last = last + 1",
-        (code, year),
-    )
-    return conn.execute("SELECT last FROM sequences WHERE code=? AND year=?", (code, year)).fetchone()[0]
-
-
 def _request_key(template_id: str, scope_key: str, day: dt.date, params: dict[str, Any], data: Any) -> str:
     blob = json.dumps([template_id, scope_key, day.isoformat(), sorted(params.items()), data],
                       ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name and rename: a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class Generator:
@@ -176,14 +155,14 @@ class Generator:
             existing = self.conn.execute(
                 "SELECT * FROM documents WHERE request_key=? AND status='active'", (key,)).fetchone()
             if existing:
-                _write_atomic(self.home.root / existing["xlsx_path"], blob)
+                storage.write_atomic(self.home.root / existing["xlsx_path"], blob)
                 out.append(self._generated(existing, reprinted=True))
                 continue
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
-                doc_id = f"{self.config.fonds}-{_next_value(self.conn, '__doc__', 0):07d}"
+                doc_id = new_doc_id(self.conn, self.config.fonds)
                 path = folder / f"{storage.file_stem(month, f'{month:%Y年%m月}{title}', doc_id)}.xlsx"
-                _write_atomic(path, blob)
+                storage.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
@@ -210,8 +189,8 @@ class Generator:
         document = templates.render(template, context)
         document.doc_id, document.number = row["doc_id"], row["number"]
         pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
-        _write_atomic(self.home.root / row["pdf_path"], pdf)
-        _write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
+        storage.write_atomic(self.home.root / row["pdf_path"], pdf)
+        storage.write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
         with transaction(self.conn):
             audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
         return self._generated(row, reprinted=True)
@@ -280,11 +259,10 @@ class Generator:
         written: list[Path] = []
         try:
             with transaction(self.conn):
-                serial = _next_value(self.conn, "__doc__", 0)
-                doc_id = f"{self.config.fonds}-{serial:07d}"
+                doc_id = new_doc_id(self.conn, self.config.fonds)
                 number = seq = None
                 if template.number_code:
-                    seq = _next_value(self.conn, template.number_code, day.year)
+                    seq = next_value(self.conn, template.number_code, day.year)
                     number = format_number(self.config.township_short, template.number_code, day.year, seq)
                 context = {**context, "doc_id": doc_id, "number": number or ""}
                 document = templates.render(template, context)
@@ -296,7 +274,7 @@ class Generator:
                 stem = storage.file_stem(day, template.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
                 for path, blob in ((pdf_path, pdf), (docx_path, docx)):
-                    _write_atomic(path, blob)
+                    storage.write_atomic(path, blob)
                     written.append(path)
                 self.conn.execute(
                     """INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number,

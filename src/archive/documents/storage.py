@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -28,3 +29,14 @@ def document_folder(home: Home, year: int, village: str | None, household: House
 
 def file_stem(day: dt.date, title: str, doc_id: str) -> str:
     return f"{day:%Y%m%d}-{safe_name(title)}-{doc_id}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name and rename: a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -14,7 +14,7 @@ from archive.home import Home
 from archive.roster.households import get_household
 
 
-def _relocate(home: Home, relative: str | None, folder: Path) -> str | None:
+def relocate(home: Home, relative: str | None, folder: Path) -> str | None:
     if not relative:
         return None
     source = home.root / relative
@@ -37,7 +37,7 @@ def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> di
     year = int(row["doc_date"][:4])
     folder = storage.document_folder(home, year, target.village, target)
     with transaction(home.db):
-        paths = {col: _relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
+        paths = {col: relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
         home.db.execute(
             "UPDATE documents SET household_id=?, village=?, pdf_path=?, docx_path=?, xlsx_path=?, rev=rev+1 WHERE doc_id=?",
             (target.id, target.village, paths["pdf_path"], paths["docx_path"], paths["xlsx_path"], doc_id))
@@ -63,7 +63,7 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
                         (village, household.id))
         for row in rows:
             folder = storage.document_folder(home, int(row["doc_date"][:4]), village, household)
-            paths = {col: _relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
+            paths = {col: relocate(home, row[col], folder) for col in ("pdf_path", "docx_path", "xlsx_path")}
             home.db.execute(
                 "UPDATE documents SET village=?, pdf_path=?, docx_path=?, xlsx_path=?, rev=rev+1 WHERE doc_id=?",
                 (village, paths["pdf_path"], paths["docx_path"], paths["xlsx_path"], row["doc_id"]))

@@ -28,7 +28,7 @@ from archive.home import Home
 from archive.index.schema import build_schema, id_terms, number_key
 
 INDEX_NAME = "main"
-BATCH = 5000  # documents per commit: bounds the writer's memory on a full rebuild
+BATCH = 20000  # documents per commit: bounds the writer's memory on a full rebuild
 LOCK_WAIT_S = float(os.environ.get("ARCHIVE_INDEX_LOCK_WAIT", "300"))
 
 
@@ -173,9 +173,6 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
             result.written += len(rows)
-        if full and result.written:
-            # one segment after a rebuild: fewer files to open and merge at query time
-            ix.optimize()
     result.seconds = time.perf_counter() - started
     return result
 

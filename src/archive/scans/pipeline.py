@@ -1,0 +1,108 @@
+"""The per-file stages, run in worker processes: read → prepare → OCR → searchable PDF.
+
+Nothing here touches the catalog or moves files; ingest.py does that, in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from archive.documents import qr
+from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
+from archive.scans.ocr.base import reading_order
+from archive.scans.prepare import PagePreparer, qr_rotation, rotate_fine, rotate_quarter
+from archive.scans.readers import BadInput, read_pages
+
+
+@dataclass
+class Processed:
+    path: str
+    pages: list[OcrPage] = field(default_factory=list)
+    marks: list[qr.PageMark] = field(default_factory=list)
+    searchable_pdf: bytes | None = None  # None for a born-digital PDF (it is searchable already)
+    bad_input: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(page.text for page in self.pages)
+
+
+class PageReader:
+    """One engine and one preparer per worker process, loaded once."""
+
+    def __init__(self, engine: str = "rapidocr", model_dir: str | None = None) -> None:
+        self.engine: OcrEngine = get_engine(engine, model_dir)
+        self._preparer: PagePreparer | None = None
+
+    @property
+    def preparer(self) -> PagePreparer:
+        if self._preparer is None:
+            self._preparer = PagePreparer()
+        return self._preparer
+
+    def ocr_image(self, image: Image.Image) -> tuple[OcrPage, Image.Image, list[qr.PageMark]]:
+        """OCR one page image; returns the page, the upright colour image, and QR marks."""
+        prepared = self.preparer.prepare(image)
+        lines = reading_order(self.engine.recognize(prepared.image))
+        upright = np.asarray(image.convert("RGB"))
+        upright = np.stack([rotate_fine(rotate_quarter(upright[:, :, c], prepared.rotation), prepared.skew)
+                            for c in range(3)], axis=-1)
+        height, width = prepared.image.shape[:2]
+        page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation, round(prepared.skew, 2))
+        return page, Image.fromarray(upright), prepared.marks
+
+    def process(self, path: Path, title: str = "") -> Processed:
+        from archive.scans.searchable import write_searchable_pdf
+
+        started = time.perf_counter()
+        result = Processed(str(path))
+        rendered: list[tuple[Image.Image, OcrPage, float]] = []
+        born_digital = True
+        try:
+            for source in read_pages(path):
+                if source.text_layer is not None:
+                    _, marks = qr_rotation(source.image)
+                    lines = [OcrLine(text, [], 1.0) for text in source.text_layer.splitlines() if text.strip()]
+                    page = OcrPage(source.image.width, source.image.height, lines, "", "text-layer")
+                    result.pages.append(page)
+                    result.marks += marks
+                    rendered.append((source.image, page, source.dpi))
+                    continue
+                born_digital = False
+                page, upright, marks = self.ocr_image(source.image)
+                result.pages.append(page)
+                result.marks += marks
+                rendered.append((upright, page, source.dpi))
+        except BadInput as exc:
+            result.bad_input = str(exc)
+            return result
+        if not born_digital:
+            result.searchable_pdf = write_searchable_pdf(rendered, title or path.name)
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+# --- worker process plumbing --------------------------------------------------------------
+
+_READER: PageReader | None = None
+
+
+def init_worker(engine: str, model_dir: str | None) -> None:
+    global _READER
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _READER = PageReader(engine, model_dir)
+
+
+def process_in_worker(path: str) -> Processed:
+    assert _READER is not None, "init_worker was not called"
+    try:
+        return _READER.process(Path(path))
+    except MemoryError:
+        return Processed(path, bad_input="文件过大，处理时内存不足")

@@ -1,0 +1,163 @@
+"""Page preparation before OCR: red seals and red headers out, the page turned upright, the skew
+straightened.
+
+- Red: the red channel of an RGB scan shows red ink as paper and black ink as black, so a seal
+  pressed over the signature and the date disappears while the text under it stays.
+- Orientation (0/90/180/270): our own QR code, when found, says exactly how the page lies.
+  Otherwise the text detector's boxes do: lines lying across the page mean 90/270, and the line
+  classifier's votes tell upright from upside down.
+- Skew: the median slope of the detected text lines, undone by a rotation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from archive.documents import qr
+
+DETECT_MAX_SIDE = 1280   # the orientation/skew pass runs on a reduced copy
+
+
+@dataclass
+class Prepared:
+    image: np.ndarray      # grey, upright, straightened
+    rotation: int          # degrees turned counter-clockwise to make it upright
+    skew: float            # degrees rotated to straighten
+    marks: list[qr.PageMark]
+
+
+def drop_red(image: Image.Image) -> np.ndarray:
+    """Grey page with red ink removed: the red channel, levelled so that paper and red ink
+    (which the red channel shows as light grey) become white while black text stays black."""
+    rgb = np.asarray(image.convert("RGB"))
+    red = rgb[:, :, 0].astype(np.float32)
+    paper = float(np.percentile(red[:: 8, :: 8], 90)) or 255.0
+    white = paper * 0.86
+    levelled = np.clip(red * (255.0 / white), 0, 255)
+    return np.ascontiguousarray(levelled.astype(np.uint8))
+
+
+def rotate_quarter(gray: np.ndarray, degrees: int) -> np.ndarray:
+    """Turn counter-clockwise by 0/90/180/270."""
+    turns = (degrees // 90) % 4
+    return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
+
+
+def rotate_fine(gray: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate by a small angle about the centre, filling with paper white."""
+    if abs(degrees) < 0.05:
+        return gray
+    height, width = gray.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(gray, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+
+
+def qr_rotation(image: Image.Image) -> tuple[int | None, list[qr.PageMark]]:
+    """Our QR code's page marks, and how to turn the page upright (None when there is no code)."""
+    import zxingcpp
+
+    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    for result in results:
+        mark = qr.parse(result.text)
+        if mark:
+            # zxing reports the symbol's clockwise rotation; turning counter-clockwise by
+            # the same angle brings it (and the page printed with it) upright
+            orientation = int(round(result.orientation / 90.0)) * 90 % 360
+            return orientation, [qr.parse(r.text) for r in results if qr.parse(r.text)]
+    return None, []
+
+
+def _reduced(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    scale = min(1.0, DETECT_MAX_SIDE / max(gray.shape))
+    if scale >= 1.0:
+        return gray, 1.0
+    size = (int(gray.shape[1] * scale), int(gray.shape[0] * scale))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _box_angles(boxes) -> list[tuple[float, float, float]]:
+    """(angle in degrees of the box's long edge, width, height) per detected box."""
+    out = []
+    for box in boxes:
+        points = np.asarray(box, dtype=float)
+        top = points[1] - points[0]
+        side = points[3] - points[0]
+        width, height = float(np.hypot(*top)), float(np.hypot(*side))
+        angle = math.degrees(math.atan2(top[1], top[0]))
+        out.append((angle, width, height))
+    return out
+
+
+class PagePreparer:
+    """Holds the detector and line classifier used for orientation and skew."""
+
+    def __init__(self) -> None:
+        from rapidocr import RapidOCR
+
+        self._detector = RapidOCR(params={"Global.log_level": "error",
+                                          "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                                          "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+    def _detect(self, gray: np.ndarray, classify: bool):
+        result = self._detector(gray, use_det=True, use_cls=classify, use_rec=False)
+        return result
+
+    def prepare(self, image: Image.Image) -> Prepared:
+        gray = drop_red(image)
+        rotation, marks = qr_rotation(image)
+        small, _ = _reduced(gray)
+        if rotation is not None:
+            small = rotate_quarter(small, rotation)
+            boxes = self._boxes(small)
+        else:
+            boxes = self._boxes(small)
+            rotation = 0
+            if self._sideways(boxes):
+                rotation = 90
+                small = rotate_quarter(small, 90)
+                boxes = self._boxes(small)
+            if self._upside_down_share(small, boxes) > 0.5:
+                rotation = (rotation + 180) % 360
+        # a line's slope is the same read either way up, so the boxes serve for the skew too
+        skew = self._skew(boxes)
+        gray = rotate_fine(rotate_quarter(gray, rotation), skew)
+        return Prepared(gray, rotation, skew, marks)
+
+    def _boxes(self, small: np.ndarray) -> list:
+        result = self._detector(small, use_det=True, use_cls=False, use_rec=False)
+        return list(result.boxes) if result.boxes is not None else []
+
+    @staticmethod
+    def _sideways(boxes) -> bool:
+        """Most long text boxes run up the page: it lies on its side."""
+        long_boxes = [(w, h) for _, w, h in _box_angles(boxes) if max(w, h) > 3 * min(w, h)]
+        return bool(long_boxes) and sum(1 for w, h in long_boxes if h > w) > len(long_boxes) / 2
+
+    def _upside_down_share(self, small: np.ndarray, boxes) -> float:
+        """Share of the longest text lines the line classifier reads as upside down."""
+        crops = []
+        for box in boxes:
+            points = np.asarray(box, dtype=int)
+            x0, y0 = points.min(axis=0)
+            x1, y1 = points.max(axis=0)
+            if x1 - x0 > 3 * (y1 - y0) > 0:
+                crops.append((x1 - x0, small[max(0, y0):y1, max(0, x0):x1]))
+        votes = []
+        for _, crop in sorted(crops, key=lambda c: -c[0])[:9]:
+            output = self._detector(np.ascontiguousarray(crop), use_det=False, use_cls=True, use_rec=False)
+            for label in getattr(output, "cls_res", None) or []:
+                votes.append(1.0 if str(label[0]) == "180" else 0.0)
+        return sum(votes) / len(votes) if votes else 0.0
+
+    @staticmethod
+    def _skew(boxes) -> float:
+        angles = [a for a, w, h in _box_angles(boxes) if w > 4 * h and abs(a) < 15]
+        if len(angles) < 3:
+            return 0.0
+        return float(np.median(angles))

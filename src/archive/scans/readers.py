@@ -1,0 +1,136 @@
+"""Read an input file into pages: PDF (scanned, or born-digital with a text layer), PNG, JPEG,
+multi-page TIFF. Anything unreadable raises BadInput with a Chinese reason; the file itself is
+never changed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from archive.index.analysis import is_han
+
+SUPPORTED = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+MAX_PIXELS = 120_000_000      # about A3 at 1200 dpi; larger is refused, not decoded
+RENDER_DPI = 300
+MIN_TEXT_LAYER_CHARS = 20     # fewer meaningful characters: treat the page as a scan
+
+
+class BadInput(Exception):
+    """A file that cannot be ingested; the message is the Chinese reason."""
+
+
+@dataclass
+class SourcePage:
+    number: int                 # 1-based
+    image: Image.Image | None   # RGB page image (None only for text-layer pages not rendered)
+    text_layer: str | None      # born-digital text, if the page has it
+    dpi: float
+
+
+_HAN_SPACE = re.compile(r"(?<=\S) (?=\S)")
+
+
+def join_han_spaces(text: str) -> str:
+    """OCR text layers (OCRmyPDF's among them) put a space between Han characters; remove it."""
+    def fix(line: str) -> str:
+        out = []
+        for index, char in enumerate(line):
+            if char == " " and 0 < index < len(line) - 1 and is_han(line[index - 1]) and is_han(line[index + 1]):
+                continue
+            out.append(char)
+        return "".join(out)
+    return "\n".join(fix(line) for line in text.splitlines())
+
+
+def _meaningful(text: str) -> int:
+    return sum(1 for c in text if is_han(c) or c.isalnum())
+
+
+def check_file(path: Path) -> str:
+    """The file's kind (pdf, image) after basic checks."""
+    if not path.exists():
+        raise BadInput("文件不存在")
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInput("文件为空（0 字节），可能扫描或传输中断")
+    suffix = path.suffix.lower()
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image"
+    if suffix in SUPPORTED:
+        raise BadInput(f"文件扩展名为 {suffix}，但内容不是有效的 {suffix.lstrip('.').upper()} 文件（文件可能已损坏）")
+    raise BadInput(f"不支持的文件格式「{suffix or '无扩展名'}」，只接收 PDF、PNG、JPEG、TIFF")
+
+
+def read_pages(path: Path, dpi: int = RENDER_DPI) -> Iterator[SourcePage]:
+    kind = check_file(path)
+    if kind == "pdf":
+        yield from _read_pdf(path, dpi)
+    else:
+        yield from _read_image(path)
+
+
+def _read_pdf(path: Path, dpi: int) -> Iterator[SourcePage]:
+    import pypdfium2 as pdfium
+
+    data = path.read_bytes()
+    if b"%%EOF" not in data[-2048:]:
+        raise BadInput("PDF 文件不完整（没有结束标记），可能传输中断，请重新扫描或复制")
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        message = str(exc).lower()
+        if "password" in message:
+            raise BadInput("PDF 已加密（需要密码），请提供未加密的文件") from None
+        raise BadInput(f"PDF 文件已损坏，无法打开（{exc}）") from None
+    try:
+        if len(document) == 0:
+            raise BadInput("PDF 中没有任何页面")
+        for index in range(len(document)):
+            page = document[index]
+            width, height = page.get_size()
+            if width * height * (dpi / 72) ** 2 > MAX_PIXELS:
+                raise BadInput(f"第{index + 1}页尺寸过大（{width / 72 * 25.4:.0f} × {height / 72 * 25.4:.0f} 毫米），不予处理")
+            textpage = page.get_textpage()
+            text = textpage.get_text_range()
+            textpage.close()
+            text_layer = join_han_spaces(text) if _meaningful(text) >= MIN_TEXT_LAYER_CHARS else None
+            image = page.render(scale=dpi / 72).to_pil().convert("RGB")
+            yield SourcePage(index + 1, image, text_layer, dpi)
+            page.close()
+    finally:
+        document.close()
+
+
+def _read_image(path: Path) -> Iterator[SourcePage]:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        image = Image.open(path)
+        width, height = image.size  # read from the header, before any decoding
+        if width * height > MAX_PIXELS:
+            raise BadInput(f"图像过大（{width} × {height} 像素），为安全起见不予解码")
+        frames = getattr(image, "n_frames", 1)
+        for index in range(frames):
+            image.seek(index)
+            frame = ImageOps.exif_transpose(image.copy()) or image.copy()
+            dpi = float((image.info.get("dpi") or (0, 0))[0] or 0) or _guess_dpi(frame)
+            frame.load()
+            yield SourcePage(index + 1, frame.convert("RGB"), None, dpi)
+    except BadInput:
+        raise
+    except Image.DecompressionBombError:
+        raise BadInput("图像过大，为安全起见不予解码") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInput(f"图像文件已损坏或不完整，无法解码（{exc}）") from None
+
+
+def _guess_dpi(image: Image.Image) -> float:
+    """Phone photos carry no resolution; assume the page is A4 across its shorter side."""
+    return min(image.size) / (210 / 25.4)
