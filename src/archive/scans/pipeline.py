@@ -16,7 +16,13 @@ from PIL import Image
 from archive.documents import qr
 from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
 from archive.scans.ocr.base import reading_order
-from archive.scans.prepare import PagePreparer, qr_rotation, rotate_fine, rotate_quarter
+from archive.scans.prepare import (
+    PagePreparer,
+    qr_rotation,
+    rotate_fine,
+    rotate_points,
+    rotate_quarter,
+)
 from archive.scans.readers import BadInput, read_pages
 
 
@@ -44,18 +50,26 @@ class PageReader:
     @property
     def preparer(self) -> PagePreparer:
         if self._preparer is None:
-            self._preparer = PagePreparer()
+            self._preparer = PagePreparer(getattr(self.engine, "rapid", None))
         return self._preparer
 
     def ocr_image(self, image: Image.Image) -> tuple[OcrPage, Image.Image, list[qr.PageMark]]:
-        """OCR one page image; returns the page, the upright colour image, and QR marks."""
+        """OCR one page image; returns the page (boxes in the straightened image), the upright
+        and straightened colour image, and QR marks."""
         prepared = self.preparer.prepare(image)
-        lines = reading_order(self.engine.recognize(prepared.image))
-        upright = np.asarray(image.convert("RGB"))
-        upright = np.stack([rotate_fine(rotate_quarter(upright[:, :, c], prepared.rotation), prepared.skew)
-                            for c in range(3)], axis=-1)
-        height, width = prepared.image.shape[:2]
-        page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation, round(prepared.skew, 2))
+        if hasattr(self.engine, "recognize_boxes"):
+            # the preparer's detection serves the engine: lines are cut from the page as it
+            # lies, then their boxes are moved to where straightening puts them
+            lines = self.engine.recognize_boxes(prepared.gray, prepared.boxes)
+            for line in lines:
+                line.box = rotate_points(np.asarray(line.box), prepared.gray.shape, prepared.skew).tolist()
+        else:
+            lines = self.engine.recognize(prepared.image)
+        colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
+        upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
+        height, width = prepared.gray.shape[:2]
+        page = OcrPage(width, height, reading_order(lines), self.engine.name, "ocr", prepared.rotation,
+                       round(prepared.skew, 2))
         return page, Image.fromarray(upright), prepared.marks
 
     def process(self, path: Path, title: str = "") -> Processed:

@@ -25,10 +25,16 @@ DETECT_MAX_SIDE = 1280   # the orientation/skew pass runs on a reduced copy
 
 @dataclass
 class Prepared:
-    image: np.ndarray      # grey, upright, straightened
+    gray: np.ndarray       # grey, red removed, upright (turned by `rotation`), not yet straightened
     rotation: int          # degrees turned counter-clockwise to make it upright
-    skew: float            # degrees rotated to straighten
+    skew: float            # degrees to rotate to straighten
     marks: list[qr.PageMark]
+    boxes: np.ndarray      # text lines detected, as quadrilaterals in `gray`'s pixels
+
+    @property
+    def image(self) -> np.ndarray:
+        """Grey, upright and straightened."""
+        return rotate_fine(self.gray, self.skew)
 
 
 def drop_red(image: Image.Image) -> np.ndarray:
@@ -48,21 +54,40 @@ def rotate_quarter(gray: np.ndarray, degrees: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
 
 
-def rotate_fine(gray: np.ndarray, degrees: float) -> np.ndarray:
-    """Rotate by a small angle about the centre, filling with paper white."""
+def fine_matrix(shape: tuple[int, ...], degrees: float) -> np.ndarray:
+    height, width = shape[:2]
+    return cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+
+
+def rotate_fine(image: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate (grey or colour) by a small angle about the centre, filling with paper white."""
     if abs(degrees) < 0.05:
-        return gray
-    height, width = gray.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(gray, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+        return image
+    height, width = image.shape[:2]
+    border = 255 if image.ndim == 2 else (255, 255, 255)
+    return cv2.warpAffine(image, fine_matrix(image.shape, degrees), (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
-def qr_rotation(image: Image.Image) -> tuple[int | None, list[qr.PageMark]]:
-    """Our QR code's page marks, and how to turn the page upright (None when there is no code)."""
+def rotate_points(points: np.ndarray, shape: tuple[int, ...], degrees: float) -> np.ndarray:
+    """Where points of an image land after rotate_fine."""
+    if abs(degrees) < 0.05 or len(points) == 0:
+        return points
+    matrix = fine_matrix(shape, degrees)
+    flat = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    moved = flat @ matrix[:, :2].T + matrix[:, 2]
+    return moved.reshape(np.shape(points))
+
+
+def _read_codes(image: Image.Image):
     import zxingcpp
 
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+
+
+def qr_rotation(image: Image.Image, results=None) -> tuple[int | None, list[qr.PageMark]]:
+    """Our QR code's page marks, and how to turn the page upright (None when there is no code)."""
+    results = _read_codes(image) if results is None else results
     for result in results:
         mark = qr.parse(result.text)
         if mark:
@@ -71,6 +96,17 @@ def qr_rotation(image: Image.Image) -> tuple[int | None, list[qr.PageMark]]:
             orientation = int(round(result.orientation / 90.0)) * 90 % 360
             return orientation, [qr.parse(r.text) for r in results if qr.parse(r.text)]
     return None, []
+
+
+def blank_codes(gray: np.ndarray, results) -> None:
+    """Paint QR codes white, so the text detector does not read them as letters."""
+    for result in results:
+        position = result.position
+        corners = np.array([[p.x, p.y] for p in (position.top_left, position.top_right,
+                                                  position.bottom_right, position.bottom_left)], dtype=np.float32)
+        centre = corners.mean(axis=0)
+        grown = (centre + (corners - centre) * 1.35).astype(np.int32)  # the quiet zone and caption edge
+        cv2.fillConvexPoly(gray, grown, 255)
 
 
 def _reduced(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -95,23 +131,23 @@ def _box_angles(boxes) -> list[tuple[float, float, float]]:
 
 
 class PagePreparer:
-    """Holds the detector and line classifier used for orientation and skew."""
+    """Orientation and skew from one text-detection pass on a reduced copy of the page."""
 
-    def __init__(self) -> None:
-        from rapidocr import RapidOCR
+    def __init__(self, rapid=None) -> None:
+        if rapid is None:
+            from rapidocr import RapidOCR
 
-        self._detector = RapidOCR(params={"Global.log_level": "error",
-                                          "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                          "EngineConfig.onnxruntime.inter_op_num_threads": 1})
-
-    def _detect(self, gray: np.ndarray, classify: bool):
-        result = self._detector(gray, use_det=True, use_cls=classify, use_rec=False)
-        return result
+            rapid = RapidOCR(params={"Global.log_level": "error",
+                                     "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        self._detector = rapid
 
     def prepare(self, image: Image.Image) -> Prepared:
         gray = drop_red(image)
-        rotation, marks = qr_rotation(image)
-        small, _ = _reduced(gray)
+        codes = _read_codes(image)
+        rotation, marks = qr_rotation(image, codes)
+        blank_codes(gray, codes)
+        small, scale = _reduced(gray)
         if rotation is not None:
             small = rotate_quarter(small, rotation)
             boxes = self._boxes(small)
@@ -124,10 +160,12 @@ class PagePreparer:
                 boxes = self._boxes(small)
             if self._upside_down_share(small, boxes) > 0.5:
                 rotation = (rotation + 180) % 360
+                small = rotate_quarter(small, 180)
+                boxes = self._boxes(small)
         # a line's slope is the same read either way up, so the boxes serve for the skew too
         skew = self._skew(boxes)
-        gray = rotate_fine(rotate_quarter(gray, rotation), skew)
-        return Prepared(gray, rotation, skew, marks)
+        full = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2) / scale
+        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full)
 
     def _boxes(self, small: np.ndarray) -> list:
         result = self._detector(small, use_det=True, use_cls=False, use_rec=False)
@@ -147,16 +185,18 @@ class PagePreparer:
             x0, y0 = points.min(axis=0)
             x1, y1 = points.max(axis=0)
             if x1 - x0 > 3 * (y1 - y0) > 0:
-                crops.append((x1 - x0, small[max(0, y0):y1, max(0, x0):x1]))
-        votes = []
-        for _, crop in sorted(crops, key=lambda c: -c[0])[:9]:
-            output = self._detector(np.ascontiguousarray(crop), use_det=False, use_cls=True, use_rec=False)
-            for label in getattr(output, "cls_res", None) or []:
-                votes.append(1.0 if str(label[0]) == "180" else 0.0)
+                crop = np.ascontiguousarray(small[max(0, y0):y1, max(0, x0):x1])
+                crops.append((x1 - x0, cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)))
+        chosen = [crop for _, crop in sorted(crops, key=lambda c: -c[0])[:9]]
+        if not chosen:
+            return 0.0
+        _, result = self._detector.cls_and_rotate(chosen)
+        votes = [1.0 if str(label[0]) == "180" else 0.0 for label in (result.cls_res or [])]
         return sum(votes) / len(votes) if votes else 0.0
 
     @staticmethod
     def _skew(boxes) -> float:
+        """Degrees to rotate (counter-clockwise, as cv2 does) to level the text lines."""
         angles = [a for a, w, h in _box_angles(boxes) if w > 4 * h and abs(a) < 15]
         if len(angles) < 3:
             return 0.0

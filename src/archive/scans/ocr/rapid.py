@@ -29,6 +29,26 @@ class RapidOcrEngine:
         }
         self._engine = RapidOCR(params=params)
 
+    @property
+    def rapid(self):
+        """The RapidOCR object, shared with the page preparer (one set of models per process)."""
+        return self._engine
+
+    def recognize_boxes(self, image: np.ndarray, boxes: np.ndarray) -> list[OcrLine]:
+        """Recognise text in boxes already detected (on a reduced copy, scaled to `image`): the
+        page is detected once, and each line is cut straight out of the full-resolution image."""
+        if len(boxes) == 0:
+            return []
+        boxes = np.asarray(boxes, dtype=np.float32)
+        crops = [_bgr(crop) for crop in self._engine.crop_text_regions(image, boxes)]
+        crops, _ = self._engine.cls_and_rotate(crops)
+        result = self._engine.recognize_txt(crops)
+        lines = []
+        for box, text, score in zip(boxes, result.txts, result.scores, strict=False):
+            if text.strip() and score >= 0.5:
+                lines.append(OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score)))
+        return lines
+
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         result = self._engine(image)
         if result.boxes is None or result.txts is None:
@@ -37,3 +57,10 @@ class RapidOcrEngine:
             OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score))
             for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False)
         ]
+
+
+def _bgr(crop: np.ndarray) -> np.ndarray:
+    """The line models take three channels; pages are prepared in grey."""
+    import cv2
+
+    return cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) if crop.ndim == 2 else crop
