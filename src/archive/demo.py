@@ -104,7 +104,97 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     numbered = home.db.execute(
         "SELECT number FROM documents WHERE number IS NOT NULL ORDER BY number_code, number_seq LIMIT 3").fetchall()
     total = sum(counts.values())
-    echo(f"共生成 {total} 份文书（PDF 和 DOCX），文号示例：{'、'.join(r['number'] for r in numbered)}")
-    echo(f"文件在 {home.documents_dir}，用时 {time.perf_counter() - started:.1f} 秒")
+    echo(f"   共生成 {total} 份文书（PDF 和 DOCX），文号示例：{'、'.join(r['number'] for r in numbered)}")
+
+    scans = make_signed_scans(home, rng)
+    echo(f"⑦ 把签字盖章后的告知书做成模拟扫描件 {scans} 份（旋转、歪斜、噪点、JPEG、红章压字），"
+         f"另放入户口簿复印件、损坏的 PDF 各一份，放进收件箱 {home.inbox_dir.name}/")
+    from archive.scans.ingest import Ingester, summary_zh
+
+    records = Ingester(home, workers=2).run([home.inbox_dir])
+    echo(f"⑧ 导入扫描件：{summary_zh(records)}")
+    for record in records:
+        if record.status in ("review", "quarantined"):
+            echo(f"   {Path(record.source).name}：{record.reason}")
+
+    from archive.index.store import sync
+
+    indexed = sync(home)
+    echo(f"⑨ 全文索引：写入 {indexed.written} 份文书，用时 {indexed.seconds:.1f} 秒")
+    run_searches(home, township, echo)
+    echo(f"文件在 {home.documents_dir}，总用时 {time.perf_counter() - started:.1f} 秒")
     home.close()
     return dict(counts)
+
+
+def make_signed_scans(home, rng: random.Random) -> int:
+    """Signed and sealed notices as they come back from the scanner or a phone."""
+    from archive.scans.synthetic import Degradation, save_scan, scan_of
+
+    rows = home.db.execute(
+        "SELECT doc_id, pdf_path, type FROM documents WHERE type IN ('refusal','suspension','adjustment') "
+        "UNION ALL SELECT * FROM (SELECT doc_id, pdf_path, type FROM documents WHERE type='confirmation' LIMIT 3)"
+    ).fetchall()
+    specs = [Degradation(dpi=300, seal=True, signature=True),
+             Degradation(dpi=200, rotation=180, skew=1.5, noise=6, jpeg=70, seal=True),
+             Degradation(dpi=300, rotation=90, skew=-2.0, seal=True),
+             Degradation(dpi=200, skew=3.0, blur=1.0, noise=8, jpeg=60, seal=True)]
+    for index, row in enumerate(rows):
+        spec = specs[index % len(specs)]
+        image = scan_of(home.root / row["pdf_path"], spec, rng, seal_on=home.config.office)
+        suffix = ".jpg" if spec.jpeg else ".png"
+        save_scan(image, home.inbox_dir / f"扫描{index + 1:03d}-{spec.label()}{suffix}", spec.dpi, spec.jpeg)
+    # a copy of a household register page from another system (born-digital, with a text layer)
+    member = home.db.execute(
+        "SELECT m.name, m.id_number FROM members m JOIN households h ON h.id=m.household_id "
+        "WHERE m.relation != '本人' AND h.status='active' LIMIT 1").fetchone()
+    _text_pdf(home.inbox_dir / "户口簿复印件.pdf",
+              ["常住人口登记卡", f"姓名 {member['name']}", f"公民身份号码 {member['id_number']}"])
+    damaged = (home.inbox_dir / "户口簿复印件.pdf").read_bytes()
+    (home.inbox_dir / "传输中断.pdf").write_bytes(damaged[: len(damaged) // 2])
+    return len(rows)
+
+
+def _text_pdf(path: Path, lines: list[str]) -> None:
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from archive.documents.fonts import resolve
+    from archive.documents.pdfwriter import register_fonts
+
+    font = register_fonts(resolve())["song"]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for index, line in enumerate(lines):
+        pdf.setFont(font, 14)
+        pdf.drawString(60, A4[1] - 80 - 24 * index, line)
+    pdf.save()
+    path.write_bytes(buffer.getvalue())
+
+
+def run_searches(home, township, echo: Callable[[str], None]) -> None:
+    from archive.search.engine import search
+
+    refused = home.db.execute("SELECT number, household_id FROM documents WHERE type='refusal' AND origin='generated' LIMIT 1").fetchone()
+    member = home.db.execute(
+        "SELECT m.name, m.id_number FROM members m JOIN documents d ON d.household_id=m.household_id "
+        "WHERE m.relation != '本人' AND d.origin='scan' LIMIT 1").fetchone()
+    queries = [
+        (member["name"], {}, "家庭成员姓名（非户主）"),
+        (member["id_number"][-6:], {}, "身份证号后6位"),
+        (refused["number"].replace("〔", "[").replace("〕", "]"), {}, "文号（方括号写法）"),
+        ("机动车辆", {"village": None}, "正文短语"),
+        ("停发", {"month": home.db.execute("SELECT substr(min(doc_date),1,7) FROM documents WHERE type='suspension'").fetchone()[0]}, "短语 + 月份筛选"),
+    ]
+    echo("⑩ 检索示例：")
+    for text, filters, label in queries:
+        filters = {k: v for k, v in filters.items() if v}
+        result = search(home, text, **filters)
+        shown = " ".join(f"--{k} {v}" for k, v in filters.items())
+        echo(f"   · {label}「{text}」{shown}：{result.total} 份，{result.seconds * 1000:.0f} 毫秒")
+        for group in result.groups()[:2]:
+            first = group.hits[0]
+            echo(f"       {group.name or '未关联家庭'}（{group.village or ''}）{first.title} {first.number or ''} "
+                 f"{first.location}  {first.snippet[:40]}")

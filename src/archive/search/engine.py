@@ -81,6 +81,15 @@ class SearchResult:
         return list(grouped.values())
 
 
+def _literals(words: list[str], number: str | None) -> list[str]:
+    """Words to mark in a snippet: a 文号 typed as [2025]第07号 is marked as printed, 〔2025〕7号."""
+    from archive.index.schema import number_key
+
+    if number and any(number_key(word) == number_key(number) for word in words if number_key(word)):
+        return [number] + words
+    return words
+
+
 def location_label(row) -> str:
     if row["box_no"]:
         return f"{row['box_year']}年 {row['box_village']} 第{row['box_no']}盒 第{row['item_no']:04d}件"
@@ -167,7 +176,7 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
                 title=row["title"], doc_id=doc_id, number=row["number"], archival_code=row["archival_code"],
                 box=row["box_no"], item=row["item_no"], location=location_label(row),
                 path=str(home.root / path) if path else None, date=row["doc_date"],
-                snippet=snippet(row["body_text"], parsed.literals), score=round(score, 3),
+                snippet=snippet(row["body_text"], _literals(parsed.literals, row["number"])), score=round(score, 3),
             ))
     elapsed = time.perf_counter() - started
     with transaction(home.db):

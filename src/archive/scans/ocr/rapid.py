@@ -50,7 +50,9 @@ class RapidOcrEngine:
         return lines
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
-        result = self._engine(image)
+        # explicit flags: RapidOCR keeps the last call's flags, and the preparer calls it
+        # for detection only
+        result = self._engine(image, use_det=True, use_cls=True, use_rec=True)
         if result.boxes is None or result.txts is None:
             return []
         return [
