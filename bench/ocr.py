@@ -92,22 +92,35 @@ def ground_truth(pdf: Path, page: int) -> tuple[str, str]:
         left, bottom, right, top = textpage.get_charbox(index)
         chars.append((char, left, height - top, right, height - bottom))
     document.close()
+    rows: list[list[tuple]] = []
+    for char in sorted((c for c in chars if c[0].strip()), key=lambda c: (c[2] + c[4]) / 2):
+        middle, size = (char[2] + char[4]) / 2, char[4] - char[2]
+        if rows:
+            last = rows[-1]
+            last_middle = sum((c[2] + c[4]) / 2 for c in last) / len(last)
+            if abs(middle - last_middle) < max(size, last[0][4] - last[0][2]) * 0.5:
+                last.append(char)
+                continue
+        rows.append([char])
     runs: list[list[tuple]] = []
-    for char in sorted((c for c in chars if c[0].strip()), key=lambda c: (round(c[2] / 4), c[1])):
-        last = runs[-1][-1] if runs else None
-        size = char[4] - char[2]
-        if last and abs(last[2] - char[2]) < size / 2 and char[1] - last[3] < size * 1.5:
-            runs[-1].append(char)
-        else:
-            runs.append([char])
+    for row in rows:
+        row.sort(key=lambda c: c[1])
+        typical = statistics.median(c[4] - c[2] for c in row)
+        runs.append([row[0]])
+        for char in row[1:]:
+            if char[1] - runs[-1][-1][3] > typical * 1.5:
+                runs.append([char])
+            else:
+                runs[-1].append(char)
     lines = [OcrLine("".join(c[0] for c in run),
                      [[run[0][1], min(c[2] for c in run)], [run[-1][3], min(c[2] for c in run)],
                       [run[-1][3], max(c[4] for c in run)], [run[0][1], max(c[4] for c in run)]], 1.0)
              for run in runs]
     ordered = reading_order(lines)
     whole = "\n".join(line.text for line in ordered)
-    furniture = re.compile(r"^(—\s*\d+\s*—|Z\d+-\d+\s*第\d+页)$")
-    content = "\n".join(line.text for line in ordered if not furniture.match(line.text.strip()))
+    # page furniture lies outside the GB/T 9704 text block: top margin 37 mm, bottom 35 mm
+    top, bottom = 37 / 25.4 * 72, height - 35 / 25.4 * 72
+    content = "\n".join(line.text for line in ordered if line.box[2][1] > top and line.box[0][1] < bottom)
     return whole, content
 
 
@@ -169,7 +182,8 @@ def main() -> None:
     try:
         pages = build_pages(work, args.documents)
         truths = {i: ground_truth(pdf, page) for i, (pdf, page) in enumerate(pages)}
-        furniture = re.compile(r"^(.{0,2}\d+.{0,2}|Z\d+-\d+\s*第\d+页)$")
+        # the QR caption and the page number, as OCR reads them
+        furniture = re.compile(r"^([—\-一_~\s]*\d{1,3}[—\-一_~\s]*|Z\d+-\d+\s*第\d+页)$")
         items = [((d, i), (str(pdf), page, spec, rng.randrange(1 << 30)))
                  for d, spec in enumerate(DEGRADATIONS) for i, (pdf, page) in enumerate(pages)]
         print(f"{len(pages)} pages x {len(DEGRADATIONS)} degradations = {len(items)} scans", flush=True)

@@ -3,6 +3,7 @@ documents and number sequences. WAL mode, so readers never block the writer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -89,6 +90,8 @@ CREATE TABLE IF NOT EXISTS documents (
     box_id          INTEGER REFERENCES boxes(id),
     filed_month     TEXT,
     filed_at        TEXT,
+    stamped_path    TEXT,                              -- the filed copy with the 归档章
+    attached_to     TEXT,                              -- filed as an attachment of this 件
     -- scans (ingest)
     origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
     source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original
@@ -143,7 +146,27 @@ CREATE TABLE IF NOT EXISTS audit (
     operator        TEXT NOT NULL,
     action          TEXT NOT NULL,
     target          TEXT,
-    detail          TEXT
+    detail          TEXT,
+    prev_hash       TEXT,                      -- hash chain: altering or removing a row breaks it
+    hash            TEXT
+);
+
+CREATE TABLE IF NOT EXISTS files (
+    doc_id          TEXT NOT NULL,
+    kind            TEXT NOT NULL,             -- pdf_path / docx_path / xlsx_path / original_path / sidecar_path / stamped_path
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    PRIMARY KEY (doc_id, kind)
+);
+
+CREATE TABLE IF NOT EXISTS filing_months (
+    month           TEXT PRIMARY KEY,          -- YYYY-MM
+    status          TEXT NOT NULL,             -- filed / reopened
+    items           INTEGER NOT NULL DEFAULT 0,
+    filed_at        TEXT,
+    operator        TEXT,
+    report          TEXT                       -- JSON summary of the last filing
 );
 """
 
@@ -211,12 +234,50 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+def audit_hash(prev: str, at: str, operator: str, action: str, target: str | None, detail: str | None) -> str:
+    blob = json.dumps([prev, at, operator, action, target, detail], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def audit(conn: sqlite3.Connection, operator: str, action: str, target: str | None = None,
           detail: dict[str, Any] | None = None) -> None:
+    """Append to the audit log. Rows are hash-chained (verify checks the chain), so call this
+    inside a write transaction: the last hash read is then the last hash written."""
+    text = json.dumps(detail, ensure_ascii=False) if detail else None
+    last = conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = (last[0] if last else None) or ""
+    at = conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%f','now','localtime')").fetchone()[0]
     conn.execute(
-        "INSERT INTO audit(operator, action, target, detail) VALUES (?,?,?,?)",
-        (operator, action, target, json.dumps(detail, ensure_ascii=False) if detail else None),
+        "INSERT INTO audit(at, operator, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
+        (at, operator, action, target, text, prev, audit_hash(prev, at, operator, action, target, text)),
     )
+
+
+FILE_COLUMNS = ("pdf_path", "docx_path", "xlsx_path", "original_path", "sidecar_path", "stamped_path")
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_files(conn: sqlite3.Connection, root: Path, doc_id: str) -> None:
+    """Record the SHA-256 of every file of a document as it is now (authenticity check later)."""
+    row = conn.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+    for column in FILE_COLUMNS:
+        relative = row[column]
+        if not relative:
+            continue
+        path = root / relative
+        if column == "pdf_path" and row["original_path"] == relative:
+            continue  # a born-digital scan: the PDF is the original, recorded once
+        conn.execute(
+            "INSERT INTO files(doc_id, kind, sha256, size) VALUES (?,?,?,?) ON CONFLICT(doc_id, kind) "
+            "DO UPDATE SET sha256=excluded.sha256, size=excluded.size, recorded_at=datetime('now','localtime')",
+            (doc_id, column, file_digest(path), path.stat().st_size))
 
 
 def next_value(conn: sqlite3.Connection, code: str, year: int) -> int:

@@ -475,6 +475,160 @@ def household_move(ctx, household_id, village, reason) -> None:
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
 
 
+# --- month end and inspection ---------------------------------------------------------------
+
+def _month(value: str):
+    from archive.dates import parse_month
+
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+
+
+@cli.command("file-month")
+@click.argument("month")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def file_month_cmd(ctx, month, as_json) -> None:
+    """月末归档：编档号、盖归档章、装盒，生成归档文件目录、卷内目录、盒脊、备考表和完整性报告。"""
+    from archive.filing.month import file_month
+
+    home = _home(ctx)
+    result = file_month(home, _month(month))
+    _update_index(home)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    if not result.changed:
+        click.echo(f"{result.month} 已归档，本次没有任何变化（如需补归档，请先运行 archive reopen-month {result.month} --reason 原因）。")
+        return
+    click.echo(f"{result.month} 归档 {len(result.items)} 件（另有 {result.attached} 份原稿随签收件归档）"
+               + (f"，档号 {result.items[0].archival_code} 至 {result.items[-1].archival_code}" if result.items else ""))
+    for box in result.boxes:
+        click.echo(f"  {box.year}年 {box.village} {box.retention} 第{box.box_no}盒：件号 {box.first_item:04d}—{box.last_item:04d}，共 {box.items} 件")
+    if result.waiting_review:
+        click.echo(f"  注意：还有 {result.waiting_review} 份扫描件在待分拣队列，未归档（archive review list）")
+    kinds: dict[str, int] = {}
+    for finding in result.findings:
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    click.echo("  完整性检查：" + ("、".join(f"{k} {v} 处" for k, v in kinds.items()) or "未发现问题"))
+    for finding in result.findings[:20]:
+        click.echo(f"    {finding.village} {finding.name}：{finding.kind}，{finding.detail}")
+    for name, path in result.outputs.items():
+        if not name.startswith("卷内目录/"):
+            click.echo(f"  {name}：{home.root / path}")
+
+
+@cli.command("reopen-month")
+@click.argument("month")
+@click.option("--reason", required=True)
+@click.pass_context
+def reopen_month_cmd(ctx, month, reason) -> None:
+    """重新打开已归档的月份（记录在案），以便补归档。已编的档号不变。"""
+    from archive.filing.month import reopen_month
+
+    reopen_month(_home(ctx), _month(month), reason)
+    click.echo(f"已重新打开 {month}：{reason}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quick", is_flag=True, help="跳过逐个打开文件的可用性检测")
+@click.pass_context
+def verify(ctx, as_json, quick) -> None:
+    """四性检测：真实性（摘要值）、完整性（缺失与件号断号）、可用性（能否打开）、安全性（操作日志）。"""
+    from archive.filing.verify import verify as run_verify
+
+    result = run_verify(_home(ctx), check_usability=not quick)
+    click.echo(result.to_json() if as_json else result.report_zh())
+    if not result.ok:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("--year", type=int, required=True)
+@click.option("--rate", type=float, default=0.12, show_default=True, help="新增和退出家庭的抽查比例")
+@click.option("--seed", type=int, help="随机种子（相同种子抽到相同的家庭）；默认用年度")
+@click.option("--out", type=click.Path(dir_okay=False), help="调档清单 PDF 的保存位置")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def sample(ctx, year, rate, seed, out, as_json) -> None:
+    """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
+    from archive.filing.catalogue import table_report
+    from archive.filing.sample import draw_sample
+
+    if not 0 < rate <= 1:
+        raise ArchiveError("--rate 应在 0 到 1 之间，例如 0.12")
+    home = _home(ctx)
+    items, summary = draw_sample(home, year, rate, seed)
+    rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
+             i.title, i.date, i.name, i.reason] for i in items]
+    pdf, _ = table_report(f"{home.config.township}{year}年度抽查调档清单（比例{rate:.0%}，种子{summary['seed']}）",
+                          ["柜", "村(社区)", "盒号", "件号", "档号", "题名", "日期", "户主", "抽查原因"], rows,
+                          [16, 22, 12, 12, 52, 60, 20, 18, 40])
+    target = Path(out) if out else home.documents_dir / str(year) / "_抽查" / f"抽查调档清单-{year}-{summary['seed']}.pdf"
+    from archive.documents.storage import write_atomic
+
+    write_atomic(target, pdf)
+    from archive.catalog import audit, transaction
+
+    with transaction(home.db):
+        audit(home.db, home.operator, "sample", str(year), summary)
+    if as_json:
+        _emit_json({**summary, "pdf": str(target), "items": [i.to_json() for i in items]})
+        return
+    click.echo(f"{year}年：新增 {summary['new']} 户、退出 {summary['exited']} 户，按 {rate:.0%} 抽取 {summary['sampled']} 户，"
+               f"另有近亲属备案 {summary['kin_filed']} 户；共 {summary['households']} 户 {summary['documents']} 件待调阅")
+    for item in items:
+        where = f"{item.cabinet} {item.village} 第{item.box}盒 第{item.item:04d}件" if item.box else f"{item.cabinet} {item.village}"
+        click.echo(f"  {where}  {item.title}  {item.name}（{item.reason}）")
+    click.echo(f"调档清单：{target}")
+
+
+@cli.command()
+@click.argument("household_ids", nargs=-1, required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.pass_context
+def export(ctx, household_ids, out) -> None:
+    """把若干户的档案导出为一个 PDF（卷内目录在前，按户、按件加书签）。导出记入操作日志。"""
+    from archive.filing.export import export_households
+
+    result = export_households(_home(ctx), list(household_ids), Path(out))
+    click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
+
+
+@cli.command()
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--roster", "roster_file", required=True, type=click.Path(exists=True, dir_okay=False), help="省级系统导出的花名册")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reconcile(ctx, month, roster_file, as_json) -> None:
+    """三项一致：比对花名册、档案中的审核确认表和公示单，列出每一处不一致。"""
+    from archive.documents.storage import write_atomic
+    from archive.filing.catalogue import table_report
+    from archive.filing.reconcile import reconcile as run_reconcile
+
+    home = _home(ctx)
+    first = _month(month)
+    differences = run_reconcile(home, first, Path(roster_file))
+    rows = [[d.village, d.name, d.household, d.kind, d.roster, d.archive, d.publicity] for d in differences]
+    pdf, xlsx = table_report(f"{home.config.township}{first.year}年{first.month}月三项信息一致性比对",
+                             ["村(社区)", "户主", "户主身份证号", "不一致情况", "花名册", "审核确认表", "公示单"], rows,
+                             [22, 18, 42, 62, 30, 30, 30])
+    folder = home.documents_dir / str(first.year) / "_比对"
+    write_atomic(folder / f"三项一致比对-{month}.pdf", pdf)
+    write_atomic(folder / f"三项一致比对-{month}.xlsx", xlsx)
+    if as_json:
+        _emit_json({"month": month, "differences": [d.to_json() for d in differences],
+                    "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})
+        return
+    click.echo(f"{month} 比对完成：发现 {len(differences)} 处不一致")
+    for d in differences:
+        click.echo(f"  {d.village} {d.name}（{d.household}）：{d.kind}；花名册 {d.roster}，审核确认表 {d.archive}，公示单 {d.publicity}")
+    click.echo(f"报告：{folder / f'三项一致比对-{month}.pdf'}、{folder / f'三项一致比对-{month}.xlsx'}")
+
+
 # --- templates ---------------------------------------------------------------------------
 
 @cli.group("templates")

@@ -18,6 +18,34 @@ DEFAULT_APPEAL = {
     "litigation_months": 6,
 }
 
+# DA/T 22 classification: each document type files into a class with a problem code and a
+# retention period. 审批类 household files and 日常管理类 records differ (check local rules).
+DEFAULT_FILING: dict[str, Any] = {
+    "classes": {
+        "审批类": {"retention": "D30"},
+        "日常管理类": {"retention": "D10"},
+    },
+    "type_classes": {
+        "application": "审批类", "declaration": "审批类", "authorization": "审批类", "home-visit": "审批类",
+        "approval": "审批类", "confirmation": "审批类", "id-card": "审批类", "hukou": "审批类",
+        "disability": "审批类", "medical": "审批类", "marriage": "审批类", "lease": "审批类", "land": "审批类",
+        "scan": "审批类",
+        "refusal": "日常管理类", "suspension": "日常管理类", "adjustment": "日常管理类",
+        "publicity": "日常管理类", "roster": "日常管理类", "statistics": "日常管理类",
+    },
+    "box_capacity": 50,
+    "township_code": "XZ",
+    "village_codes": {},
+    "secrecy": "",
+    # 必备材料 per 保障类别 (DOMAIN.md: 单户审批类 file); types as in `archive generate` and ingest
+    "required_materials": {
+        "低保": ["application", "declaration", "authorization", "home-visit", "approval", "hukou", "id-card"],
+        "特困": ["application", "declaration", "authorization", "home-visit", "approval", "hukou", "id-card"],
+        "低保边缘": ["application", "declaration", "authorization", "home-visit", "approval", "hukou", "id-card"],
+        "临时救助": ["application", "approval", "id-card"],
+    },
+}
+
 DEFAULT_LEGAL_BASIS = {
     "refusal": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）",
     "suspension": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）第三十一条",
@@ -55,6 +83,7 @@ class Config:
     fonts: dict[str, str] = field(default_factory=dict)
     holidays: list[str] = field(default_factory=list)
     ocr_model_dir: str = ""
+    filing: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -67,6 +96,25 @@ class Config:
             **self.appeal,
         }
         self.legal_basis = {**DEFAULT_LEGAL_BASIS, **self.legal_basis}
+        given = self.filing
+        self.filing = {**DEFAULT_FILING, **given}
+        for key in ("classes", "type_classes", "required_materials", "village_codes"):
+            self.filing[key] = {**DEFAULT_FILING[key], **given.get(key, {})}
+
+    def village_code(self, village: str | None) -> str:
+        """机构(问题)代码 of a village: configured, else C01, C02… in the order of the village list."""
+        if not village:
+            return self.filing["township_code"]
+        codes = self.filing["village_codes"]
+        if village in codes:
+            return codes[village]
+        index = self.villages.index(village) + 1 if village in self.villages else 99
+        return f"C{index:02d}"
+
+    def filing_class(self, doc_type: str) -> tuple[str, str]:
+        """(class name, retention) of a document type."""
+        name = self.filing["type_classes"].get(doc_type, "审批类")
+        return name, self.filing["classes"][name]["retention"]
 
     @property
     def holiday_dates(self) -> frozenset[dt.date]:
@@ -103,6 +151,7 @@ class Config:
             "fonts": self.fonts,
             "holidays": self.holidays,
             "ocr_model_dir": self.ocr_model_dir,
+            "filing": {"box_capacity": self.filing["box_capacity"]},
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

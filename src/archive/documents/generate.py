@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.catalog import audit, new_doc_id, next_value, transaction
+from archive.catalog import audit, new_doc_id, next_value, record_files, transaction
 from archive.dates import cn_date, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
@@ -156,6 +156,8 @@ class Generator:
                 "SELECT * FROM documents WHERE request_key=? AND status='active'", (key,)).fetchone()
             if existing:
                 storage.write_atomic(self.home.root / existing["xlsx_path"], blob)
+                with transaction(self.conn):
+                    record_files(self.conn, self.home.root, existing["doc_id"])
                 out.append(self._generated(existing, reprinted=True))
                 continue
             folder = storage.document_folder(self.home, month.year, None, None)
@@ -170,6 +172,7 @@ class Generator:
                         (doc_id, doc_type, f"{month:%Y年%m月}{title}", month.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
+                    record_files(self.conn, self.home.root, doc_id)
                     audit(self.conn, self.home.operator, "document.generate", doc_id,
                           {"type": doc_type, "month": month.isoformat(), "households": len(households)})
                 except BaseException:
@@ -192,6 +195,7 @@ class Generator:
         storage.write_atomic(self.home.root / row["pdf_path"], pdf)
         storage.write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
         with transaction(self.conn):
+            record_files(self.conn, self.home.root, doc_id)
             audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
         return self._generated(row, reprinted=True)
 
@@ -286,6 +290,7 @@ class Generator:
                      document.plain_text(), layout.pages, _relative(self.home, pdf_path),
                      _relative(self.home, docx_path)),
                 )
+                record_files(self.conn, self.home.root, doc_id)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})
         except BaseException:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from archive.catalog import audit, new_doc_id, transaction
+from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
 from archive.home import Home
 from archive.roster.households import get_household
@@ -242,6 +242,7 @@ class Ingester:
                 """UPDATE scans SET status=?, pages=?, reason=?, detected_type=?, household_id=?,
                    updated_at=datetime('now','localtime') WHERE sha256=?""",
                 (found.status, len(processed.pages), found.reason, doc_type, household.id if household else None, digest))
+            record_files(self.conn, self.home.root, doc_id)
             audit(self.conn, self.home.operator, "ingest." + found.status, doc_id,
                   {"source": path.name, "sha256": digest, "household": household.id if household else None,
                    "type": doc_type, "reason": found.reason})

@@ -1,0 +1,156 @@
+"""Printed and kept records of a filing: the 归档文件目录 (A4 landscape), a 卷内目录 per
+household file, and for each box its 盒脊 label and 备考表. PDF to print, XLSX to keep."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from archive.documents.fonts import resolve
+from archive.documents.pdfwriter import register_fonts
+
+CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
+
+
+@dataclass
+class Item:
+    seq: int
+    archival_code: str
+    number: str
+    responsible: str
+    title: str
+    date: str          # YYYYMMDD
+    secrecy: str
+    pages: int
+    note: str
+    household: str | None
+    village: str
+    box_no: int
+    item_no: int
+
+
+@dataclass
+class Box:
+    year: int
+    village: str
+    retention: str
+    box_no: int
+    first_item: int
+    last_item: int
+    items: int
+    code: str
+
+
+def _fonts() -> dict[str, str]:
+    return register_fonts(resolve())
+
+
+def _table_pdf(title: str, header: list[str], rows: list[list[str]], widths_mm: list[float],
+               pagesize=A4, subtitle: str = "") -> bytes:
+    fonts = _fonts()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=15 * mm, rightMargin=15 * mm,
+                            topMargin=18 * mm, bottomMargin=15 * mm, title=title, initialFontName=fonts["song"])
+    title_style = ParagraphStyle("t", fontName=fonts["xiaobiaosong"], fontSize=18, leading=26, alignment=TA_CENTER)
+    sub_style = ParagraphStyle("s", fontName=fonts["fangsong"], fontSize=11, leading=16, alignment=TA_CENTER)
+    cell = ParagraphStyle("c", fontName=fonts["fangsong"], fontSize=9, leading=12, wordWrap="CJK")
+    head = ParagraphStyle("h", fontName=fonts["heiti"], fontSize=9.5, leading=12, alignment=TA_CENTER)
+    data = [[Paragraph(h, head) for h in header]] + [[Paragraph(str(c), cell) for c in row] for row in rows]
+    table = Table(data, colWidths=[w * mm for w in widths_mm], repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, "black"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("FONTNAME", (0, 0), (-1, -1), fonts["fangsong"])]))
+    story = [Paragraph(title, title_style)]
+    if subtitle:
+        story.append(Paragraph(subtitle, sub_style))
+    story += [Spacer(1, 4 * mm), table]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def _xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:30]
+    sheet.append([title])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    sheet.cell(1, 1).font = Font(name="方正小标宋简体", size=14)
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    sheet.append(header)
+    thin = Side(style="thin")
+    for row in rows:
+        sheet.append(row)
+    for row_cells in sheet.iter_rows(min_row=2):
+        for c in row_cells:
+            c.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+            c.font = Font(name="仿宋_GB2312", size=10)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _catalogue_rows(items: list[Item]) -> list[list[str]]:
+    return [[str(i.seq), i.archival_code, i.number, i.responsible, i.title, i.date, i.secrecy, str(i.pages), i.note]
+            for i in items]
+
+
+def filing_catalogue(title: str, items: list[Item]) -> tuple[bytes, bytes]:
+    """归档文件目录: A4 landscape PDF and XLSX."""
+    rows = _catalogue_rows(items)
+    pdf = _table_pdf(title, CATALOGUE_HEADER, rows, [12, 52, 38, 30, 70, 20, 12, 12, 20], landscape(A4))
+    return pdf, _xlsx(title, CATALOGUE_HEADER, [[*r[:7], int(r[7]), r[8]] for r in rows])
+
+
+def file_catalogue(title: str, subtitle: str, items: list[Item]) -> bytes:
+    """卷内目录 of one household file (A4 portrait PDF)."""
+    rows = [[str(n), i.archival_code, i.number, i.title, i.date, str(i.pages), i.note] for n, i in enumerate(items, 1)]
+    return _table_pdf(title, ["序号", "档号", "文号", "题名", "日期", "页数", "备注"], rows,
+                      [10, 45, 30, 52, 18, 10, 15], A4, subtitle)
+
+
+def box_spine_and_notes(boxes: list[Box], fonds: str, township: str, notes: dict[int, str],
+                        operator: str, date: str) -> bytes:
+    """For every box: the 盒脊 label (全宗号, 年度, 保管期限, 起止件号, 盒号) and the 备考表."""
+    fonts = _fonts()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
+                            bottomMargin=20 * mm, title="盒脊与备考表", initialFontName=fonts["song"])
+    big = ParagraphStyle("b", fontName=fonts["heiti"], fontSize=14, leading=20, alignment=TA_CENTER)
+    title = ParagraphStyle("t", fontName=fonts["xiaobiaosong"], fontSize=20, leading=30, alignment=TA_CENTER)
+    body = ParagraphStyle("p", fontName=fonts["fangsong"], fontSize=12, leading=20, wordWrap="CJK")
+    story = []
+    for index, box in enumerate(boxes):
+        # the spine: a 40 mm wide strip, read top to bottom
+        spine = [["全宗号", fonds], ["年度", str(box.year)], ["保管期限", box.retention],
+                 ["村(社区)", box.village], ["起止件号", f"{box.first_item:04d}—{box.last_item:04d}"], ["盒号", str(box.box_no)]]
+        table = Table([[Paragraph(a, big), Paragraph(b, big)] for a, b in spine], colWidths=[25 * mm, 15 * mm],
+                      rowHeights=[28 * mm] * len(spine))
+        table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "black"), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
+                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        story += [Paragraph(f"盒脊（{box.village} 第{box.box_no}盒）", big), Spacer(1, 4 * mm), table, PageBreak()]
+        story += [Paragraph("备考表", title), Spacer(1, 8 * mm)]
+        note = notes.get(index, "")
+        rows = [["情况说明", f"本盒为{township}{box.village}{box.year}年度归档文件，保管期限{box.retention}，"
+                             f"共{box.items}件，件号{box.first_item:04d}至{box.last_item:04d}。{note}"],
+                ["整理人", operator], ["整理日期", date], ["检查人", ""], ["检查日期", ""]]
+        table = Table([[Paragraph(a, body), Paragraph(b, body)] for a, b in rows], colWidths=[35 * mm, 135 * mm],
+                      rowHeights=[90 * mm, 14 * mm, 14 * mm, 14 * mm, 14 * mm])
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.8, "black"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        story.append(table)
+        if index < len(boxes) - 1:
+            story.append(PageBreak())
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def table_report(title: str, header: list[str], rows: list[list[object]], widths_mm: list[float]) -> tuple[bytes, bytes]:
+    """A Chinese report as PDF (landscape) and XLSX."""
+    text_rows = [[str(c) for c in row] for row in rows] or [["（无）"] + [""] * (len(header) - 1)]
+    return _table_pdf(title, header, text_rows, widths_mm, landscape(A4)), _xlsx(title, header, rows)

@@ -1,0 +1,245 @@
+"""Month end (按月归集): number, stamp, box and catalogue everything of a month not yet filed.
+
+Each 件 gets its 档号 `全宗号-WS·年度-保管期限-机构(问题)代码-件号`. The 机构(问题) code is the
+village's (分村装盒), so each village's boxes hold consecutive 件号; the township's own records
+use the township code. 件号 come from a per-class, per-year sequence inside the write
+transaction: no gaps. A signed scan of a generated notice is the 件; the generated copy is filed
+with it as an attachment, not numbered again.
+
+Running it twice for the same month changes nothing; a filed month is only filed again after an
+explicit, recorded `reopen-month`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive.catalog import audit, next_value, record_files, transaction
+from archive.dates import month_end
+from archive.documents import storage
+from archive.errors import ArchiveError
+from archive.filing import catalogue
+from archive.filing.completeness import check_month
+from archive.filing.stamp import StampFields, stamp_first_page
+from archive.home import Home
+
+
+@dataclass
+class FilingResult:
+    month: str
+    changed: bool
+    items: list[catalogue.Item] = field(default_factory=list)
+    attached: int = 0
+    boxes: list[catalogue.Box] = field(default_factory=list)
+    findings: list = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    waiting_review: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "month": self.month, "changed": self.changed, "items": len(self.items), "attached": self.attached,
+            "first_code": self.items[0].archival_code if self.items else None,
+            "last_code": self.items[-1].archival_code if self.items else None,
+            "boxes": [b.__dict__ for b in self.boxes], "findings": [f.to_json() for f in self.findings],
+            "outputs": self.outputs, "waiting_review": self.waiting_review,
+        }
+
+
+def archival_code(fonds: str, year: int, retention: str, code: str, item: int) -> str:
+    return f"{fonds}-WS·{year}-{retention}-{code}-{item:04d}"
+
+
+def reopen_month(home: Home, month: dt.date, reason: str) -> None:
+    if not reason.strip():
+        raise ArchiveError("重新打开已归档的月份必须说明原因（--reason）")
+    key = month.strftime("%Y-%m")
+    with transaction(home.db):
+        row = home.db.execute("SELECT status FROM filing_months WHERE month=?", (key,)).fetchone()
+        if row is None or row["status"] != "filed":
+            raise ArchiveError(f"{key} 尚未归档，无需重新打开")
+        home.db.execute("UPDATE filing_months SET status='reopened' WHERE month=?", (key,))
+        audit(home.db, home.operator, "filing.reopen", key, {"reason": reason})
+
+
+def _candidates(home: Home, prefix: str):
+    return home.db.execute(
+        """SELECT d.*, h.head_name FROM documents d LEFT JOIN households h ON h.id = d.household_id
+           WHERE d.archival_code IS NULL AND d.attached_to IS NULL AND d.status = 'active'
+             AND substr(d.doc_date, 1, 7) = ?
+             AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.doc_id = d.doc_id AND s.status IN ('review', 'processing'))""",
+        (prefix,)).fetchall()
+
+
+def _order_key(home: Home, row) -> tuple:
+    villages = home.config.villages
+    village_rank = villages.index(row["village"]) if row["village"] in villages else len(villages)
+    return (village_rank, row["household_id"] is None, row["head_name"] or "", row["household_id"] or "",
+            row["doc_date"], row["doc_id"])
+
+
+def _box_for(home: Home, year: int, village: str, retention: str) -> tuple[int, int]:
+    """(box id, box number) with room for one more 件, opening the next box when full."""
+    capacity = int(home.config.filing["box_capacity"])
+    box = home.db.execute(
+        "SELECT id, box_no FROM boxes WHERE year=? AND village=? AND retention=? ORDER BY box_no DESC LIMIT 1",
+        (year, village, retention)).fetchone()
+    if box is not None:
+        used = home.db.execute("SELECT count(*) FROM documents WHERE box_id=?", (box["id"],)).fetchone()[0]
+        if used < capacity:
+            return box["id"], box["box_no"]
+    number = (box["box_no"] + 1) if box else 1
+    cursor = home.db.execute("INSERT INTO boxes(year, village, retention, box_no) VALUES (?,?,?,?)",
+                             (year, village, retention, number))
+    return cursor.lastrowid, number
+
+
+def file_month(home: Home, month: dt.date) -> FilingResult:
+    prefix = month.strftime("%Y-%m")
+    config = home.config
+    state = home.db.execute("SELECT * FROM filing_months WHERE month=?", (prefix,)).fetchone()
+    if state is not None and state["status"] == "filed":
+        report = json.loads(state["report"] or "{}")
+        return FilingResult(prefix, False, outputs=report.get("outputs", {}))
+    if month_end(month) >= dt.date.today() + dt.timedelta(days=3650):
+        raise ArchiveError(f"{prefix} 还没有到")
+    rows = _candidates(home, prefix)
+    # a signed scan is the 件; its generated original goes with it
+    scans_of = {row["source_doc"]: row for row in rows if row["source_doc"]}
+    pieces, attachments = [], []
+    for row in rows:
+        if row["origin"] == "generated" and row["doc_id"] in scans_of:
+            attachments.append((row["doc_id"], scans_of[row["doc_id"]]["doc_id"]))
+        elif row["source_doc"]:
+            original = home.db.execute("SELECT archival_code FROM documents WHERE doc_id=?", (row["source_doc"],)).fetchone()
+            if original and original["archival_code"]:
+                attachments.append((row["doc_id"], row["source_doc"]))  # the original was filed earlier
+            else:
+                pieces.append(row)
+        else:
+            pieces.append(row)
+    pieces.sort(key=lambda r: _order_key(home, r))
+    result = FilingResult(prefix, True, attached=len(attachments))
+    result.waiting_review = home.db.execute(
+        "SELECT count(*) FROM scans s JOIN documents d ON d.doc_id=s.doc_id WHERE s.status='review' "
+        "AND substr(d.doc_date,1,7)=?", (prefix,)).fetchone()[0]
+    stamped: list[Path] = []
+    touched_boxes: set[int] = set()
+    try:
+        with transaction(home.db):
+            for row in pieces:
+                year = int(row["doc_date"][:4])
+                _, retention = config.filing_class(row["type"])
+                village = row["village"] if row["village"] in config.villages else None
+                code = config.village_code(village)
+                item = next_value(home.db, f"item:{retention}:{code}", year)
+                code_text = archival_code(config.fonds, year, retention, code, item)
+                box_id, box_no = _box_for(home, year, village or config.township, retention)
+                touched_boxes.add(box_id)
+                stamped_rel = None
+                if row["pdf_path"]:
+                    source = home.root / row["pdf_path"]
+                    target = source.with_name(source.stem.replace("-原件", "") + "-归档.pdf")
+                    stamp_first_page(source, target, StampFields(config.fonds, year, item, code, retention, row["pages"] or 1))
+                    stamped.append(target)
+                    stamped_rel = str(target.relative_to(home.root))
+                home.db.execute(
+                    """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
+                       filed_month=?, filed_at=datetime('now','localtime'), stamped_path=?, rev=rev+1 WHERE doc_id=?""",
+                    (code_text, code, retention, item, box_id, prefix, stamped_rel, row["doc_id"]))
+                record_files(home.db, home.root, row["doc_id"])
+                result.items.append(catalogue.Item(
+                    seq=len(result.items) + 1, archival_code=code_text, number=row["number"] or "",
+                    responsible=config.office, title=_title(row), date=row["doc_date"].replace("-", ""),
+                    secrecy=config.filing.get("secrecy", ""), pages=row["pages"] or 1,
+                    note="附原稿" if row["origin"] == "scan" and row["source_doc"] else "",
+                    household=row["household_id"], village=village or config.township, box_no=box_no, item_no=item))
+            for doc_id, parent in attachments:
+                home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
+                                (parent, prefix, doc_id))
+            result.boxes = _boxes(home, touched_boxes)
+            result.findings = check_month(home, month)
+            result.outputs = _write_outputs(home, month, result)
+            home.db.execute(
+                """INSERT INTO filing_months(month, status, items, filed_at, operator, report) VALUES (?,?,?,datetime('now','localtime'),?,?)
+                   ON CONFLICT(month) DO UPDATE SET status='filed', items=items + excluded.items, filed_at=excluded.filed_at,
+                   operator=excluded.operator, report=excluded.report""",
+                (prefix, "filed", len(result.items), home.operator,
+                 json.dumps({"outputs": result.outputs, "items": len(result.items)}, ensure_ascii=False)))
+            audit(home.db, home.operator, "filing.month", prefix,
+                  {"items": len(result.items), "attached": len(attachments), "boxes": len(result.boxes),
+                   "first": result.items[0].archival_code if result.items else None,
+                   "last": result.items[-1].archival_code if result.items else None})
+    except BaseException:
+        for path in stamped:  # the numbers were rolled back: no stamped copy may claim one
+            path.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _title(row) -> str:
+    name = row["head_name"]
+    if row["origin"] == "scan" and row["source_doc"]:
+        return f"{name or ''}{'户' if name else ''}{row['title']}（签收件）"
+    return f"{name}户{row['title']}" if name and row["title"] and name not in row["title"] else row["title"]
+
+
+def _boxes(home: Home, ids: set[int]) -> list[catalogue.Box]:
+    out = []
+    for box_id in sorted(ids):
+        box = home.db.execute("SELECT * FROM boxes WHERE id=?", (box_id,)).fetchone()
+        span = home.db.execute("SELECT min(item_no), max(item_no), count(*), class_code FROM documents WHERE box_id=?",
+                               (box_id,)).fetchone()
+        out.append(catalogue.Box(box["year"], box["village"], box["retention"], box["box_no"], span[0], span[1], span[2], span[3]))
+    return out
+
+
+def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str, str]:
+    config = home.config
+    folder = home.documents_dir / str(month.year) / "_归档" / month.strftime("%Y-%m")
+    label = f"{month.year}年{month.month}月"
+    outputs: dict[str, str] = {}
+
+    def save(name: str, blob: bytes) -> None:
+        path = folder / name
+        storage.write_atomic(path, blob)
+        outputs[name] = str(path.relative_to(home.root))
+
+    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", result.items)
+    save(f"归档文件目录-{month:%Y-%m}.pdf", pdf)
+    save(f"归档文件目录-{month:%Y-%m}.xlsx", xlsx)
+    if result.boxes:
+        save(f"盒脊与备考表-{month:%Y-%m}.pdf", catalogue.box_spine_and_notes(
+            result.boxes, config.fonds, config.township, {}, home.operator, dt.date.today().strftime("%Y年%m月%d日")))
+    rows = [[f.village, f.name, f.household, f.kind, f.detail] for f in result.findings]
+    pdf, xlsx = catalogue.table_report(f"{config.township}{label}归档完整性报告", ["村(社区)", "户主", "户主身份证号", "问题", "说明"],
+                                       rows, [28, 22, 45, 25, 140])
+    save(f"完整性报告-{month:%Y-%m}.pdf", pdf)
+    save(f"完整性报告-{month:%Y-%m}.xlsx", xlsx)
+    # a 卷内目录 for every household file touched, listing everything filed in it so far
+    for household in sorted({i.household for i in result.items if i.household}):
+        head = home.db.execute("SELECT head_name, village FROM households WHERE id=?", (household,)).fetchone()
+        filed = home.db.execute(
+            """SELECT d.*, b.box_no FROM documents d JOIN boxes b ON b.id=d.box_id WHERE d.household_id=?
+               AND d.archival_code IS NOT NULL ORDER BY d.doc_date, d.item_no""", (household,)).fetchall()
+        items = [catalogue.Item(n, r["archival_code"], r["number"] or "", config.office, r["title"],
+                                r["doc_date"].replace("-", ""), "", r["pages"] or 1, f"第{r['box_no']}盒", household,
+                                r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
+        blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", items)
+        path = storage.document_folder(home, month.year, head["village"], _Head(head["head_name"], household, head["village"])) / "卷内目录.pdf"
+        storage.write_atomic(path, blob)
+        outputs[f"卷内目录/{head['head_name']}-{household[-4:]}"] = str(path.relative_to(home.root))
+    return outputs
+
+
+@dataclass
+class _Head:
+    head_name: str
+    id: str
+    village: str = ""
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.head_name}-{self.id[-4:]}"

@@ -1,0 +1,78 @@
+"""三项一致: the roster exported from the provincial system, the archive (审核确认表), and the
+posted publicity sheets must agree. Every difference is listed with its household."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from archive.dates import month_end
+from archive.home import Home
+from archive.roster.importer import parse_household_file, parse_roster
+
+
+@dataclass
+class Difference:
+    household: str
+    name: str
+    village: str
+    kind: str
+    roster: str
+    archive: str
+    publicity: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def reconcile(home: Home, month: dt.date, roster_file: Path) -> list[Difference]:
+    if roster_file.suffix.lower() in (".yaml", ".yml", ".json"):
+        roster, _ = parse_household_file(roster_file, home.config)
+    else:
+        roster, _ = parse_roster(roster_file, home.config)
+    last = month_end(month).isoformat()
+    on_roster = {h.id: h for h in roster if h.status == "active" and h.start_date <= last}
+    approvals: dict[str, dict] = {}
+    for row in home.db.execute(
+            """SELECT d.household_id, d.context FROM documents d WHERE d.type='approval' AND d.status='active'
+               AND d.origin='generated' AND d.doc_date <= ? ORDER BY d.doc_date""", (last,)):
+        approvals[row["household_id"]] = json.loads(row["context"])
+    posted: dict[tuple[str, str], dict] = {}
+    for row in home.db.execute(
+            "SELECT village, context FROM documents WHERE type='publicity' AND status='active' AND doc_date <= ?", (last,)):
+        for entry in json.loads(row["context"]).get("households", []):
+            posted[(row["village"], entry["head_name"])] = entry
+    names = {row["id"]: (row["head_name"], row["village"], row["status"])
+             for row in home.db.execute("SELECT id, head_name, village, status FROM households")}
+    out: list[Difference] = []
+    for hid, household in on_roster.items():
+        approval = approvals.get(hid)
+        entry = posted.get((household.village, household.head_name))
+        roster_text = f"{household.covered}人 {household.amount:.2f}元"
+        if approval is None:
+            out.append(Difference(hid, household.head_name, household.village, "花名册有、档案中无审核确认表",
+                                  roster_text, "无", _entry(entry)))
+            continue
+        archive_text = f"{approval['covered']}人 {float(approval['amount']):.2f}元"
+        if approval["covered"] != household.covered or abs(float(approval["amount"]) - household.amount) > 0.005:
+            out.append(Difference(hid, household.head_name, household.village, "花名册与审核确认表的人数或金额不一致",
+                                  roster_text, archive_text, _entry(entry)))
+        if entry is not None and (entry["covered"] != household.covered or abs(entry["amount"] - household.amount) > 0.005):
+            out.append(Difference(hid, household.head_name, household.village, "花名册与公示单的人数或金额不一致",
+                                  roster_text, archive_text, _entry(entry)))
+    for hid, approval in approvals.items():
+        name, village, status = names.get(hid, (approval.get("head_name", ""), approval.get("village", ""), ""))
+        start = str(approval.get("start_month") or approval.get("start_date") or "")[:10]
+        if hid not in on_roster and status == "active" and start and start <= last:
+            out.append(Difference(hid, name, village, "已审核确认、但不在花名册中", "无",
+                                  f"{approval['covered']}人 {float(approval['amount']):.2f}元",
+                                  _entry(posted.get((village, name)))))
+    villages = home.config.villages
+    out.sort(key=lambda d: (villages.index(d.village) if d.village in villages else 99, d.name))
+    return out
+
+
+def _entry(entry: dict | None) -> str:
+    return f"{entry['covered']}人 {entry['amount']:.2f}元" if entry else "未公示"

@@ -1,0 +1,114 @@
+"""The electronic 归档章 (DA/T 22-2015): 2 rows × 3 cells on the first page, top centre, in red:
+
+    全宗号 | 年度 | 件号
+    机构(问题) | 保管期限 | 页数
+
+It goes on a filed copy; the original scan or generated file is never changed. If the top centre
+holds text, the stamp moves to the left or right of the top; if the whole top is taken, the page
+is shrunk a little to make room (DA/T 22 5.2.1: 上端居中的空白位置, else another blank place).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdf
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as pdf_canvas
+
+from archive.documents.fonts import resolve
+from archive.documents.pdfwriter import register_fonts
+
+CELL_W = 16 * mm
+CELL_H = 7 * mm
+TOP_GAP = 8 * mm
+STAMP_RED = (0.85, 0.1, 0.1)
+
+
+@dataclass
+class StampFields:
+    fonds: str
+    year: int
+    item: int
+    code: str
+    retention: str
+    pages: int
+
+    def cells(self) -> list[list[str]]:
+        return [[self.fonds, str(self.year), f"{self.item:04d}"],
+                [self.code, self.retention, str(self.pages)]]
+
+
+def _text_boxes(page: pypdf.PageObject) -> list[tuple[float, float, float, float]]:
+    """Boxes (x0, y0, x1, y1, PDF points) of the page's text, from its text layer."""
+    boxes: list[tuple[float, float, float, float]] = []
+
+    def visitor(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            x = tm[4] * cm[0] + cm[4]
+            y = tm[5] * cm[3] + cm[5]
+            size = (font_size or 10) * abs(tm[3] * cm[3] or 1)
+            boxes.append((x, y - size * 0.2, x + size * len(text), y + size))
+
+    page.extract_text(visitor_text=visitor)
+    return boxes
+
+
+def place(page: pypdf.PageObject, extra_boxes: list[tuple[float, float, float, float]] | None = None) -> tuple[float, float, float]:
+    """(x, y, scale) for the stamp's lower-left corner and the page content's scale."""
+    width = float(page.mediabox.width)
+    height = float(page.mediabox.height)
+    stamp_w, stamp_h = CELL_W * 3, CELL_H * 2
+    y = height - TOP_GAP - stamp_h
+    boxes = _text_boxes(page) + list(extra_boxes or [])
+    for x in (width / 2 - stamp_w / 2, 20 * mm, width - 20 * mm - stamp_w):
+        if not any(bx0 < x + stamp_w and bx1 > x and by0 < y + stamp_h + 2 * mm and by1 > y - 2 * mm
+                   for bx0, by0, bx1, by1 in boxes):
+            return x, y, 1.0
+    # the whole top is taken: shrink the page so a band is free above it
+    scale = (height - TOP_GAP - stamp_h - 4 * mm) / height
+    return width / 2 - stamp_w / 2, y, scale
+
+
+def _stamp_pdf(width: float, height: float, x: float, y: float, fields: StampFields) -> bytes:
+    font = register_fonts(resolve())["song"]
+    buffer = io.BytesIO()
+    canvas = pdf_canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
+    canvas.setStrokeColorRGB(*STAMP_RED)
+    canvas.setFillColorRGB(*STAMP_RED)
+    canvas.setLineWidth(1)
+    for row, cells in enumerate(fields.cells()):
+        for column, text in enumerate(cells):
+            cx = x + column * CELL_W
+            cy = y + (1 - row) * CELL_H
+            canvas.rect(cx, cy, CELL_W, CELL_H, stroke=1, fill=0)
+            size = 9 if len(text) <= 6 else 7
+            canvas.setFont(font, size)
+            canvas.drawCentredString(cx + CELL_W / 2, cy + CELL_H / 2 - size * 0.35, text)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def stamp_first_page(source: Path, target: Path, fields: StampFields,
+                     text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
+    """Write `target`: `source` with the 归档章 on page one."""
+    reader = pypdf.PdfReader(str(source))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    first = writer.pages[0]
+    width, height = float(first.mediabox.width), float(first.mediabox.height)
+    x, y, scale = place(reader.pages[0], text_boxes)
+    if scale < 1.0:
+        first.add_transformation(pypdf.Transformation().scale(scale, scale).translate(width * (1 - scale) / 2, 0))
+    overlay = pypdf.PdfReader(io.BytesIO(_stamp_pdf(width, height, x, y, fields))).pages[0]
+    first.merge_page(overlay)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as handle:
+        writer.write(handle)
+    tmp.replace(target)
+
+
+def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:
+    return (x, y, x + CELL_W * 3, y + CELL_H * 2)
