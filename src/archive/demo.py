@@ -117,11 +117,27 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
         if record.status in ("review", "quarantined"):
             echo(f"   {Path(record.source).name}：{record.reason}")
 
+    from archive.filing.month import file_month
+
+    filed = file_month(home, first)
+    kinds: dict[str, int] = {}
+    for finding in filed.findings:
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    echo(f"⑨ 月末归档 {filed.month}：{len(filed.items)} 件编档号、盖归档章（{filed.items[0].archival_code} 等），"
+         f"{filed.attached} 份原稿随签收件归档，涉及 {len(filed.boxes)} 个村盒；完整性检查："
+         + ("、".join(f"{k} {v} 处" for k, v in kinds.items()) or "未发现问题"))
+    echo(f"   归档文件目录：{home.root / filed.outputs[f'归档文件目录-{filed.month}.pdf']}")
+
     from archive.index.store import sync
 
     indexed = sync(home)
-    echo(f"⑨ 全文索引：写入 {indexed.written} 份文书，用时 {indexed.seconds:.1f} 秒")
+    echo(f"⑩ 全文索引：写入 {indexed.written} 份文书，用时 {indexed.seconds:.1f} 秒")
     run_searches(home, township, echo)
+
+    from archive.filing.verify import verify
+
+    checked = verify(home)
+    echo(f"⑫ 四性检测：{checked.files} 个文件，" + ("全部通过" if checked.ok else f"发现 {len(checked.findings)} 个问题"))
     echo(f"文件在 {home.documents_dir}，总用时 {time.perf_counter() - started:.1f} 秒")
     home.close()
     return dict(counts)
@@ -188,7 +204,7 @@ def run_searches(home, township, echo: Callable[[str], None]) -> None:
         ("机动车辆", {"village": None}, "正文短语"),
         ("停发", {"month": home.db.execute("SELECT substr(min(doc_date),1,7) FROM documents WHERE type='suspension'").fetchone()[0]}, "短语 + 月份筛选"),
     ]
-    echo("⑩ 检索示例：")
+    echo("⑪ 检索示例（结果显示纸质档案所在位置）：")
     for text, filters, label in queries:
         filters = {k: v for k, v in filters.items() if v}
         result = search(home, text, **filters)

@@ -99,6 +99,8 @@ def location_label(row) -> str:
 def snippet(text: str, literals: list[str], width: int = 60) -> str:
     """A window of the text around the first query word found, with every match in 【】."""
     text = re.sub(r"\s+", " ", text or "").strip()
+    # OCR line breaks inside Chinese text are not spaces
+    text = re.sub(r"(?<=[\u4e00-\u9fff，。、；：）》」]) (?=[\u4e00-\u9fff（《「])", "", text)
     if not text:
         return ""
     found = [(text.find(word), word) for word in literals if word and text.find(word) >= 0]
@@ -122,11 +124,15 @@ def snippet(text: str, literals: list[str], width: int = 60) -> str:
     return ("…" if start > 0 else "") + window + ("…" if start + width < len(text) else "")
 
 
+# a generated notice filed with its signed scan is where that scan is
 _ROWS_SQL = """
-SELECT d.doc_id, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.archival_code,
-       d.item_no, d.pdf_path, d.xlsx_path, d.body_text, h.head_name,
+SELECT d.doc_id, d.type, d.title, d.household_id, d.village, d.doc_date, d.number,
+       coalesce(d.archival_code, p.archival_code) AS archival_code, coalesce(d.item_no, p.item_no) AS item_no,
+       coalesce(d.stamped_path, d.pdf_path) AS pdf_path, d.xlsx_path, d.body_text, h.head_name,
        b.box_no, b.year AS box_year, b.village AS box_village
-FROM documents d LEFT JOIN households h ON h.id = d.household_id LEFT JOIN boxes b ON b.id = d.box_id
+FROM documents d LEFT JOIN households h ON h.id = d.household_id
+LEFT JOIN documents p ON p.doc_id = d.attached_to
+LEFT JOIN boxes b ON b.id = coalesce(d.box_id, p.box_id)
 WHERE d.doc_id IN ({marks})
 """
 
