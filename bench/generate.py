@@ -127,6 +127,28 @@ def month_time(root: Path, notices: int, processes: int) -> tuple[float, int]:
     return elapsed, count
 
 
+def signed_rate(root: Path, notices: int) -> float:
+    """Refusal notices with the seal, the approver's signature and a PAdES signature, through the
+    full pipeline (文号, PDF, signing, DOCX, files, catalog)."""
+    import os
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from archive.signing.keys import add_signer, set_seal
+    from tests.signfixtures import make_p12, make_seal, make_signature
+
+    home, heads = make_home(root, notices)
+    os.environ["ARCHIVE_SIGN_PASSWORD"] = "bench"
+    set_seal(home, make_seal(root / "seal.png"))
+    add_signer(home, "王明", "镇长", make_signature(root / "sig.png"), make_p12(root / "c.p12", "bench"))
+    generator = Generator(home)
+    generator.household_document("refusal", heads[0], DAY, {"reason": "warm-up"}, approver="王明")
+    started = time.perf_counter()
+    for index, head in enumerate(heads[1:notices]):
+        generator.household_document("refusal", head, DAY, {"reason": REASONS[index % 3]}, approver="王明")
+    return (notices - 1) / (time.perf_counter() - started)
+
+
 def peer_libreoffice(docs, workdir: Path, count: int = 20) -> float | None:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
@@ -161,6 +183,7 @@ def main() -> None:
         for processes in (1, 2):
             elapsed, count = month_time(work / f"month{processes}", args.month_notices, processes)
             results[f"month_{count}_notices_{processes}proc_s"] = round(elapsed, 1)
+        results["signed_notices_per_s"] = round(signed_rate(work / "signed", min(200, args.notices)), 1)
         peer = peer_libreoffice(docs, work)
         results["peer_libreoffice_docx_to_pdf_per_s"] = round(peer, 2) if peer else "not installed"
         print(json.dumps(results, ensure_ascii=False, indent=2))

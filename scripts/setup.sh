@@ -29,7 +29,7 @@ stamp=".venv/.setup-stamp"
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "安装 Python 依赖…" >&2
-  if ! .venv/bin/python -m pip install -q -e ".[test,jieba]" > .venv/pip.log 2>&1; then
+  if ! .venv/bin/python -m pip install -q -e ".[test,jieba,bench]" > .venv/pip.log 2>&1; then
     cat .venv/pip.log >&2
     echo "安装 Python 依赖失败（详见上面的输出）" >&2
     exit 1

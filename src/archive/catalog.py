@@ -91,6 +91,9 @@ CREATE TABLE IF NOT EXISTS documents (
     filed_month     TEXT,
     filed_at        TEXT,
     stamped_path    TEXT,                              -- the filed copy with the 归档章
+    signed_by       TEXT,                              -- approver whose seal and signature are on it
+    signed_at       TEXT,
+    signature_kind  TEXT,                              -- seal (image only) / pades (with a digital signature)
     attached_to     TEXT,                              -- filed as an attachment of this 件
     -- scans (ingest)
     origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
@@ -158,6 +161,16 @@ CREATE TABLE IF NOT EXISTS files (
     size            INTEGER NOT NULL,
     recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime')),
     PRIMARY KEY (doc_id, kind)
+);
+
+CREATE TABLE IF NOT EXISTS signers (
+    name            TEXT PRIMARY KEY,
+    role            TEXT NOT NULL,
+    signature_file  TEXT,                      -- under secure/, 0600
+    cert_file       TEXT,                      -- PKCS#12 under secure/, 0600; its password never stored
+    cert_subject    TEXT,
+    cert_not_after  TEXT,
+    added_at        TEXT NOT NULL DEFAULT (datetime('now','localtime'))
 );
 
 CREATE TABLE IF NOT EXISTS filing_months (

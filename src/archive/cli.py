@@ -158,9 +158,13 @@ def roster_import(ctx, file, as_json) -> None:
 @click.option("--month", help="月份 YYYY-MM（花名册、统计表）")
 @click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="模板字段，如 --set reason=家庭收入超标")
+@click.option("--sign", is_flag=True, help="加盖电子印章和审批人签名（有证书时同时加数字签名）")
+@click.option("--approver", help="签章的审批人（archive signer add 登记的姓名）")
+@click.option("--replaces", help="本文书更正并取代的原文书编号")
 @click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON")
 @click.pass_context
-def generate(ctx, doc_type, household, village, date_from, date_to, category, month, date_, sets, as_json) -> None:
+def generate(ctx, doc_type, household, village, date_from, date_to, category, month, date_, sets, sign, approver,
+             replaces, as_json) -> None:
     """生成文书（PDF 打印、DOCX 编辑）。
 
     TYPE：application declaration authorization home-visit approval refusal suspension
@@ -172,6 +176,10 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
 
     params = parse_set_options(sets)
     day = parse_day(date_)
+    if sign and not approver:
+        raise ArchiveError("--sign 需要同时用 --approver 指定审批人")
+    if approver and not sign:
+        raise ArchiveError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
     generator = Generator(home)
     if doc_type == "publicity":
@@ -189,13 +197,16 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     else:
         if not household:
             raise ArchiveError(f"生成 {doc_type} 需要 --household 户主身份证号")
-        results = [generator.household_document(doc_type, household, day, params)]
+        results = [generator.household_document(doc_type, household, day, params, approver=approver, replaces=replaces)]
     _update_index(home)
     for result in results:
         if as_json:
+            signed = home.db.execute("SELECT signed_by, signature_kind FROM documents WHERE doc_id=?",
+                                     (result.doc_id,)).fetchone()
             _emit_json({"doc_id": result.doc_id, "type": result.type, "number": result.number,
                         "household": result.household, "pdf": result.pdf, "docx": result.docx,
-                        "xlsx": result.xlsx, "pages": result.pages, "reprinted": result.reprinted})
+                        "xlsx": result.xlsx, "pages": result.pages, "reprinted": result.reprinted,
+                        "signed_by": signed["signed_by"], "signature": signed["signature_kind"]})
         else:
             verb = "已重印" if result.reprinted else "已生成"
             number = f" {result.number}" if result.number else ""
@@ -627,6 +638,64 @@ def reconcile(ctx, month, roster_file, as_json) -> None:
     for d in differences:
         click.echo(f"  {d.village} {d.name}（{d.household}）：{d.kind}；花名册 {d.roster}，审核确认表 {d.archive}，公示单 {d.publicity}")
     click.echo(f"报告：{folder / f'三项一致比对-{month}.pdf'}、{folder / f'三项一致比对-{month}.xlsx'}")
+
+
+# --- seals and signatures ------------------------------------------------------------------
+
+@cli.group()
+def seal() -> None:
+    """电子印章。"""
+
+
+@seal.command("set")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.pass_context
+def seal_set(ctx, image) -> None:
+    """设置本单位的印章图片（透明背景的红色 PNG），保存在档案库的受保护目录中。"""
+    from archive.signing.keys import set_seal
+
+    set_seal(_home(ctx), Path(image))
+    click.echo("已设置印章图片（保存在档案库 secure/ 目录，仅本用户可读）")
+
+
+@cli.group()
+def signer() -> None:
+    """签章人（审批人）。"""
+
+
+@signer.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="职务，如 镇长、分管副镇长")
+@click.option("--signature", type=click.Path(dir_okay=False), help="签名图片")
+@click.option("--cert", type=click.Path(dir_okay=False), help="PKCS#12 签名证书；密码放在环境变量 ARCHIVE_SIGN_PASSWORD 中")
+@click.pass_context
+def signer_add(ctx, name, role, signature, cert) -> None:
+    """登记签章人。"""
+    from archive.signing.keys import add_signer
+
+    result = add_signer(_home(ctx), name, role, Path(signature) if signature else None, Path(cert) if cert else None)
+    extras = [x for x, on in (("签名图片", result["signature"]), ("数字证书", result["certificate"])) if on]
+    click.echo(f"已登记签章人 {name}（{role}）" + (f"，含{'、'.join(extras)}" if extras else ""))
+
+
+@cli.command("verify-signature")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def verify_signature_cmd(ctx, file, as_json) -> None:
+    """检查 PDF 的数字签名：是否完好、谁签的、何时签的、签名后是否被改动。只有签名完好时退出码为 0。"""
+    from archive.signing.pades import trust_roots_of, verify_signature
+
+    roots = trust_roots_of(_home(ctx)) if ctx.obj["home_dir"] else []
+    report = verify_signature(Path(file), roots)
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        click.echo(f"{'通过' if report.ok else '未通过'}：{report.message}")
+        if report.signed:
+            click.echo(f"  签名人：{report.signer}\n  签名时间：{report.signing_time}\n  签名事由：{report.reason}")
+    if not report.ok:
+        ctx.exit(1)
 
 
 # --- templates ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from archive.documents.context import (
 from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
-from archive.documents.pdfwriter import write_pdf
+from archive.documents.pdfwriter import SealMarks, write_pdf
 from archive.errors import ArchiveError, NotFoundError, TemplateError
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, get_household, list_households
@@ -84,7 +84,8 @@ class Generator:
     # --- public entry points -------------------------------------------------------------
 
     def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
-                           params: dict[str, str] | None = None) -> Generated:
+                           params: dict[str, str] | None = None, *, approver: str | None = None,
+                           replaces: str | None = None) -> Generated:
         if doc_type not in HOUSEHOLD_TYPES:
             raise ArchiveError(f"未知的文书类型「{doc_type}」",
                                hint=f"可用类型：{', '.join(HOUSEHOLD_TYPES)}、publicity、roster")
@@ -95,12 +96,40 @@ class Generator:
         params = dict(params or {})
         templates.check_fields(template, params)
         household = get_household(self.conn, household_id)
+        signing = self._signing(template, approver)  # every signing problem is found before writing
+        replaced = self._replaced(template, household.id, replaces)
         context = office_context(self.config, template, day)
         context.update(household_context(household, day))
         context.update(derived_dates(day))
         context.update(field_values(template, params, context))
-        return self._issue(template, context, params, day, household=household,
-                           scope_key=household.id, data=household.digest_fields())
+        context["replaces_number"] = (replaced["number"] or replaced["doc_id"]) if replaced else ""
+        context["signature_note"] = "未电子签章，由经办人手工签字、加盖印章"
+        if signing is not None:
+            context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
+                                         + ("，含数字签名" if signing.certificate else ""))
+        key_params = {**params, "__approver": approver or "", "__replaces": replaces or ""}
+        return self._issue(template, context, key_params, day, household=household,
+                           scope_key=household.id, data=household.digest_fields(), signing=signing,
+                           replaced=replaced)
+
+    def _signing(self, template, approver: str | None):
+        if approver is None:
+            return None
+        from archive.signing.keys import load_approver
+
+        if not any(block.get("sign_off", {}).get("seal") for block in template.data.get("body", [])):
+            raise ArchiveError(f"「{template.title}」没有署名盖章位置，不能电子签章")
+        return load_approver(self.home, approver)
+
+    def _replaced(self, template, household_id: str, replaces: str | None):
+        if not replaces:
+            return None
+        row = self._document_row(replaces)
+        if row["type"] != template.id or row["household_id"] != household_id:
+            raise ArchiveError(f"文书 {replaces} 不是该家庭的「{template.title}」，不能被本文书更正")
+        if row["status"] != "active":
+            raise ArchiveError(f"文书 {replaces} 已作废，无需再更正")
+        return row
 
     def publicity(self, village: str, start: dt.date, end: dt.date, day: dt.date | None = None,
                   category: str | None = None, params: dict[str, str] | None = None) -> Generated:
@@ -187,6 +216,9 @@ class Generator:
             raise ArchiveError(f"文书 {doc_id} 已作废（{row['void_reason'] or '未注明原因'}），不能重印")
         if row["xlsx_path"]:
             raise ArchiveError(f"文书 {doc_id} 是表格（XLSX），请重新运行 archive generate roster 生成")
+        if row["signed_by"]:
+            raise ArchiveError(f"文书 {doc_id} 已由 {row['signed_by']} 签章，签章的文书不重新生成",
+                               hint=f"需要更正时请用 --replaces {doc_id} 生成新文书；原件可在档案中调阅")
         template = templates.load_template(row["type"], self.home.templates_dir)
         context = json.loads(row["context"])
         document = templates.render(template, context)
@@ -251,12 +283,16 @@ class Generator:
 
     def _issue(self, template: templates.Template, context: dict[str, Any], params: dict[str, str],
                day: dt.date, *, scope_key: str, data: Any, household: HouseholdRecord | None = None,
-               village: str | None = None) -> Generated:
+               village: str | None = None, signing=None, replaced=None) -> Generated:
         key = _request_key(template.id, scope_key, day, params, data)
         existing = self.conn.execute(
-            "SELECT doc_id FROM documents WHERE request_key=? AND status='active'", (key,)
+            "SELECT doc_id, signed_by FROM documents WHERE request_key=? AND status='active'", (key,)
         ).fetchone()
         if existing:
+            if existing["signed_by"]:
+                raise ArchiveError(
+                    f"文书 {existing['doc_id']} 已由 {existing['signed_by']} 签章，不会以同一文号重新生成",
+                    hint=f"如需更正，请加 --replaces {existing['doc_id']} 生成一份说明更正关系的新文书")
             return self.reprint(existing["doc_id"])
         village = village or (household.village if household else None)
         folder = storage.document_folder(self.home, day.year, village, household)
@@ -273,7 +309,17 @@ class Generator:
                 document.doc_id, document.number = doc_id, number
                 if template.public:
                     _refuse_identity_numbers(template, document)
-                pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
+                marks = None
+                if signing is not None:
+                    marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
+                pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
+                if signing is not None and signing.certificate is not None:
+                    from archive.signing.keys import PASSWORD_ENV  # noqa: F401  (the password stays in the environment)
+                    from archive.signing.pades import sign_pdf
+
+                    cert_file = self.conn.execute("SELECT cert_file FROM signers WHERE name=?", (signing.name,)).fetchone()[0]
+                    pdf = sign_pdf(pdf, self.home.root / cert_file, name=f"{signing.role}{signing.name}",
+                                   reason=f"{template.title} {number or doc_id}", location=self.config.office)
                 docx = write_docx(document, author=self.config.office)
                 stem = storage.file_stem(day, template.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
@@ -290,6 +336,21 @@ class Generator:
                      document.plain_text(), layout.pages, _relative(self.home, pdf_path),
                      _relative(self.home, docx_path)),
                 )
+                if signing is not None:
+                    self.conn.execute(
+                        "UPDATE documents SET signed_by=?, signed_at=datetime('now','localtime'), signature_kind=? WHERE doc_id=?",
+                        (signing.name, "pades" if signing.certificate else "seal", doc_id))
+                    audit(self.conn, self.home.operator, "document.sign", doc_id,
+                          {"number": number, "approver": signing.name, "role": signing.role,
+                           "digital_signature": signing.certificate is not None})
+                if replaced is not None:
+                    self.conn.execute(
+                        "UPDATE documents SET replaces=? WHERE doc_id=?", (replaced["doc_id"], doc_id))
+                    self.conn.execute(
+                        "UPDATE documents SET status='voided', void_reason=?, rev=rev+1 WHERE doc_id=?",
+                        (f"已被 {number or doc_id} 更正", replaced["doc_id"]))
+                    audit(self.conn, self.home.operator, "document.replace", doc_id,
+                          {"replaces": replaced["doc_id"], "number": number})
                 record_files(self.conn, self.home.root, doc_id)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
@@ -65,6 +66,15 @@ def register_fonts(fonts: dict[str, FontFile]) -> dict[str, str]:
 
 
 @dataclass
+class SealMarks:
+    """What a signed notice carries: the office seal over the 署名 and date, and the approver."""
+    seal: Path
+    approver: str
+    role: str
+    signature: Path | None = None
+
+
+@dataclass
 class Layout:
     """Where things landed, for later stages (seal placement, the filing stamp)."""
     pages: int = 0
@@ -75,9 +85,11 @@ class _SignOff(Flowable):
     """Office name and date at the foot of a notice: the date right-indented 4 characters, the
     office centred above it, with room for the seal that presses on both (GB/T 9704 7.3.5.1)."""
 
-    def __init__(self, org: str, date: str, font: str, layout: Layout, seal: bool) -> None:
+    def __init__(self, org: str, date: str, font: str, layout: Layout, seal: bool,
+                 marks: SealMarks | None = None, sign_font: str | None = None) -> None:
         super().__init__()
         self.org, self.date, self.font, self.layout, self.seal = org, date, font, layout, seal
+        self.marks, self.sign_font = marks, sign_font or font
         self.width = TEXT_W
         self.height = LINE * 3 if seal else LINE * 2
 
@@ -98,6 +110,29 @@ class _SignOff(Flowable):
         # record the area (page coordinates) a seal should press on
         x0, y0 = canvas.absolutePosition(min(date_x, centre - org_w / 2), 0)
         self.layout.sign_off.append((canvas.getPageNumber(), x0, y0, max(date_w, org_w), LINE * 2))
+        if self.marks is not None:
+            self._draw_marks(canvas, centre, base, min(date_x, centre - org_w / 2))
+
+    def _draw_marks(self, canvas, centre: float, base: float, left: float) -> None:
+        marks = self.marks
+        # the approver, in the signature slot left of the office name
+        label = f"{marks.role}："
+        canvas.setFont(self.font, BODY_SIZE)
+        label_w = pdfmetrics.stringWidth(label, self.font, BODY_SIZE)
+        slot_x = max(0.0, left - 8 * CHAR)
+        canvas.drawString(slot_x, base + LINE, label)
+        if marks.signature is not None:
+            canvas.drawImage(str(marks.signature), slot_x + label_w, base + LINE - 6, width=4 * CHAR,
+                             height=LINE * 0.9, mask="auto", preserveAspectRatio=True, anchor="sw")
+        else:
+            canvas.setFont(self.sign_font, BODY_SIZE)
+            canvas.drawString(slot_x + label_w, base + LINE, marks.approver)
+        # the seal: red, upright, centred on the date, pressing on the office name and the date
+        # with both a little below its centre; its top within one line of the body above
+        size = 42 * mm
+        seal_centre_y = base + LINE * 1.1
+        canvas.drawImage(str(marks.seal), centre - size / 2, seal_centre_y - size / 2, width=size, height=size,
+                         mask="auto", preserveAspectRatio=True)
 
 
 class _CutLine(Flowable):
@@ -148,7 +183,7 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(markup, style)
 
 
-def _flowables(blocks: list[Block], styles: _Styles, layout: Layout) -> list[Flowable]:
+def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: SealMarks | None = None) -> list[Flowable]:
     out: list[Flowable] = []
     for block in blocks:
         kind = block.kind
@@ -180,7 +215,8 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout) -> list[Flo
         elif kind == "sign_off":
             # never leave the office name and date alone on a page: take the last text with them
             keep = [out.pop()] if out and not isinstance(out[-1], PageBreak) else []
-            keep += [Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal)]
+            keep += [Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal,
+                                               marks if block.seal else None, styles.fonts["kaiti"])]
             out.append(KeepTogether(keep))
         elif kind == "spacer":
             out.append(Spacer(1, LINE * block.amount))
@@ -265,7 +301,8 @@ def _draw_page_furniture(canvas, doc_id: str, font: str) -> None:
     canvas.restoreState()
 
 
-def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "") -> tuple[bytes, Layout]:
+def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "",
+              marks: SealMarks | None = None) -> tuple[bytes, Layout]:
     """Render to PDF bytes, with the layout facts later stages need."""
     names = register_fonts(fonts)
     styles = _Styles(names)
@@ -285,7 +322,7 @@ def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "
         _draw_page_furniture(canvas, document.doc_id, names["song"])
 
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page)])
-    story = _flowables(document.body, styles, layout)
+    story = _flowables(document.body, styles, layout, marks)
     if document.stub:
         story.append(PageBreak())
         story += _flowables(document.stub, styles, layout)

@@ -1,0 +1,173 @@
+"""The seal image, the approvers and their certificates, kept in the archive home's secure/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from archive.catalog import audit, transaction
+from archive.errors import ArchiveError, NotFoundError
+from archive.home import Home
+
+PASSWORD_ENV = "ARCHIVE_SIGN_PASSWORD"
+SEAL_NAME = "seal.png"
+
+
+def secure_dir(home: Home) -> Path:
+    folder = home.root / "secure"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def _store(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
+
+
+def check_seal_image(path: Path) -> None:
+    """A red seal PNG with transparency, or a Chinese error."""
+    if not path.is_file():
+        raise ArchiveError(f"印章图片不存在：{path}")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.format != "PNG":
+                raise ArchiveError(f"印章图片应为带透明背景的 PNG 文件，{path.name} 是 {image.format}")
+            rgba = image.convert("RGBA")
+    except ArchiveError:
+        raise
+    except Exception:
+        raise ArchiveError(f"印章图片 {path.name} 无法打开（文件已损坏或不是图片）") from None
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        raise ArchiveError(f"印章图片 {path.name} 没有透明背景，盖在文字上会遮住文字；请用透明背景的 PNG")
+    small = np.asarray(rgba.resize((64, 64))).reshape(-1, 4)
+    pixels = [tuple(p) for p in small if p[3] > 128]
+    if not pixels or sum(1 for r, g, b, _ in pixels if r > 150 and g < 110 and b < 110) < len(pixels) * 0.5:
+        raise ArchiveError(f"印章图片 {path.name} 不是红色印章")
+
+
+def set_seal(home: Home, image: Path) -> Path:
+    check_seal_image(image)
+    target = secure_dir(home) / SEAL_NAME
+    _store(image, target)
+    with transaction(home.db):
+        audit(home.db, home.operator, "seal.set", None, {"source_name": image.name})
+    return target
+
+
+def seal_path(home: Home) -> Path:
+    path = home.root / "secure" / SEAL_NAME
+    if not path.exists():
+        raise ArchiveError("还没有设置印章图片", hint="请先运行 archive seal set 印章.png")
+    check_seal_image(path)
+    return path
+
+
+@dataclass
+class Certificate:
+    key: object
+    cert: object
+    chain: list
+    subject: str
+    not_after: dt.datetime
+
+
+def load_certificate(path: Path, password: str | None) -> Certificate:
+    """Open a PKCS#12 file; every problem is a Chinese error, and the password never leaves here."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if not path.is_file():
+        raise ArchiveError(f"证书文件不存在：{path}")
+    if password is None:
+        raise ArchiveError(f"证书 {path.name} 需要密码", hint=f"请在环境变量 {PASSWORD_ENV} 中提供证书密码（不要写进配置文件）")
+    try:
+        key, cert, chain = pkcs12.load_key_and_certificates(path.read_bytes(), password.encode("utf-8"))
+    except ValueError as exc:
+        if "password" in str(exc).lower() or "mac" in str(exc).lower():
+            raise ArchiveError(f"证书 {path.name} 的密码不正确") from None
+        raise ArchiveError(f"证书文件 {path.name} 无法读取（不是有效的 PKCS#12 文件）") from None
+    if key is None or cert is None:
+        raise ArchiveError(f"证书文件 {path.name} 中没有私钥或证书")
+    now = dt.datetime.now(dt.UTC)
+    if cert.not_valid_after_utc < now:
+        raise ArchiveError(f"证书已于 {cert.not_valid_after_utc:%Y年%m月%d日} 过期，不能用于签名")
+    if cert.not_valid_before_utc > now:
+        raise ArchiveError(f"证书自 {cert.not_valid_before_utc:%Y年%m月%d日} 起才生效")
+    return Certificate(key, cert, list(chain or []), cert.subject.rfc4514_string(), cert.not_valid_after_utc)
+
+
+def add_signer(home: Home, name: str, role: str, signature: Path | None = None, cert: Path | None = None) -> dict:
+    name, role = name.strip(), role.strip()
+    if not name or not role:
+        raise ArchiveError("签章人的姓名和职务不能为空")
+    if signature is not None:
+        try:
+            with Image.open(signature) as image:
+                image.load()
+        except Exception:
+            raise ArchiveError(f"签名图片 {signature} 不存在或无法打开") from None
+    certificate = load_certificate(cert, os.environ.get(PASSWORD_ENV)) if cert is not None else None
+    folder = secure_dir(home)
+    safe = "".join(c for c in name if c.isalnum()) or "signer"
+    signature_file = cert_file = None
+    if signature is not None:
+        signature_file = f"secure/signature-{safe}{signature.suffix.lower()}"
+        _store(signature, home.root / signature_file)
+    if cert is not None:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        cert_file = f"secure/cert-{safe}.p12"
+        _store(cert, home.root / cert_file)
+        # the public certificate beside it, to check signatures without the password
+        public = home.root / f"secure/cert-{safe}.pem"
+        public.write_bytes(certificate.cert.public_bytes(Encoding.PEM))
+        os.chmod(public, 0o600)
+    del folder
+    with transaction(home.db):
+        home.db.execute(
+            """INSERT INTO signers(name, role, signature_file, cert_file, cert_subject, cert_not_after) VALUES (?,?,?,?,?,?)
+               ON CONFLICT(name) DO UPDATE SET role=excluded.role,
+               signature_file=coalesce(excluded.signature_file, signature_file),
+               cert_file=coalesce(excluded.cert_file, cert_file), cert_subject=coalesce(excluded.cert_subject, cert_subject),
+               cert_not_after=coalesce(excluded.cert_not_after, cert_not_after)""",
+            (name, role, signature_file, cert_file, certificate.subject if certificate else None,
+             certificate.not_after.isoformat() if certificate else None))
+        audit(home.db, home.operator, "signer.add", name,
+              {"role": role, "signature": bool(signature_file), "certificate": certificate.subject if certificate else None})
+    return {"name": name, "role": role, "signature": bool(signature_file), "certificate": bool(cert_file)}
+
+
+@dataclass
+class Approver:
+    name: str
+    role: str
+    signature: Path | None
+    certificate: Certificate | None
+    seal: Path
+
+
+def load_approver(home: Home, name: str) -> Approver:
+    """Everything needed to sign as `name`, checked before anything is written."""
+    row = home.db.execute("SELECT * FROM signers WHERE name=?", (name,)).fetchone()
+    if row is None:
+        known = "、".join(r[0] for r in home.db.execute("SELECT name FROM signers")) or "无"
+        raise NotFoundError(f"没有名为「{name}」的签章人（已登记：{known}）",
+                            hint="请先运行 archive signer add 姓名 --role 职务 [--signature 签名.png] [--cert 证书.p12]")
+    seal = seal_path(home)
+    signature = home.root / row["signature_file"] if row["signature_file"] else None
+    if signature is not None and not signature.exists():
+        raise ArchiveError(f"签章人 {name} 的签名图片丢失，请重新登记")
+    certificate = None
+    if row["cert_file"]:
+        certificate = load_certificate(home.root / row["cert_file"], os.environ.get(PASSWORD_ENV))
+    return Approver(row["name"], row["role"], signature, certificate, seal)
