@@ -256,3 +256,46 @@ def test_ocr_command_needs_no_home(home, head_id, tmp_path, monkeypatch):
     assert data["qr"] == [{"doc_id": generated.doc_id, "page": 1}]
     plain = run_cli("ocr", str(scan))
     assert "审核确认通知书" in plain.stdout.replace("\n", "")
+
+
+def test_paddleocr_engine_never_downloads_and_says_why(tmp_path):
+    from archive.errors import ArchiveError
+    from archive.scans.ocr import get_engine
+
+    with pytest.raises(ArchiveError, match="ocr_model_dir"):
+        get_engine("paddleocr", None)
+    with pytest.raises(ArchiveError, match="不存在"):
+        get_engine("paddleocr", str(tmp_path / "nowhere"))
+    (tmp_path / "models" / "PP-OCRv5_server_det").mkdir(parents=True)
+    with pytest.raises(ArchiveError, match="文字识别模型|文字检测模型"):
+        get_engine("paddleocr", str(tmp_path / "models"))
+    with pytest.raises(ArchiveError, match="未知的 OCR 引擎"):
+        get_engine("abbyy")
+
+
+@pytest.mark.slow
+def test_tesseract_engine_is_optional(tmp_path):
+    import shutil as sh
+
+    from archive.errors import ArchiveError
+    from archive.scans.ocr import get_engine
+
+    if not sh.which("tesseract"):
+        with pytest.raises(ArchiveError, match="Tesseract"):
+            get_engine("tesseract")
+        return
+    from PIL import Image, ImageDraw, ImageFont
+
+    from archive.documents.fonts import resolve
+
+    font = resolve()["heiti"]
+    image = Image.new("L", (900, 160), 255)
+    ImageDraw.Draw(image).text((30, 40), "最低生活保障", fill=0, font=ImageFont.truetype(str(font.path), 64, index=font.index))
+    import numpy as np
+
+    try:
+        lines = get_engine("tesseract").recognize(np.asarray(image))
+    except ArchiveError as exc:  # installed without chi_sim
+        assert "chi_sim" in str(exc) or "语言" in str(exc)
+        return
+    assert "保障" in "".join(line.text for line in lines)

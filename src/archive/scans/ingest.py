@@ -14,7 +14,6 @@ Rules that hold (issue: nothing is lost):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -26,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from archive.catalog import audit, new_doc_id, record_files, transaction
+from archive.catalog import audit, file_digest, new_doc_id, record_files, transaction
 from archive.documents import storage
 from archive.home import Home
 from archive.roster.households import get_household
@@ -53,14 +52,6 @@ class IngestRecord:
         data = asdict(self)
         data.pop("pages")
         return data
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:
@@ -156,7 +147,7 @@ class Ingester:
         the rest, with a document ID reserved for them."""
         if not hasattr(self, "_sha_cache"):
             self._sha_cache = {}
-        digest = sha256_of(path)
+        digest = file_digest(path)
         self._sha_cache[path] = digest
         row = self.conn.execute("SELECT * FROM scans WHERE sha256=?", (digest,)).fetchone()
         if row is not None and row["status"] != "processing":
