@@ -127,28 +127,6 @@ def normal(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def flexible_distance(truth: str, found: str) -> int:
-    """Edit distance that does not count reading order: each line of the truth is matched with
-    the most similar remaining OCR line (longest first); what is left over is inserted or
-    deleted. Table cells read in a different order cost nothing; a wrong character still does.
-    (After the idea of flexible character accuracy, Clausner et al. 2020.)"""
-    truth_lines = sorted((normal(t) for t in truth.splitlines() if normal(t)), key=len, reverse=True)
-    found_lines = [normal(t) for t in found.splitlines() if normal(t)]
-    total = 0
-    for line in truth_lines:
-        if not found_lines:
-            total += len(line)
-            continue
-        best = min(range(len(found_lines)), key=lambda i: Levenshtein.distance(line, found_lines[i]))
-        distance = Levenshtein.distance(line, found_lines[best])
-        if distance >= len(line):
-            total += len(line)  # nothing alike: the line was missed
-            continue
-        total += distance
-        found_lines.pop(best)
-    return total + sum(len(line) for line in found_lines)
-
-
 _READER = None
 _PREPARER = None
 
@@ -229,11 +207,9 @@ def main() -> None:
                 tess = {key: (raw, fixed) for key, raw, fixed in pool.imap_unordered(_tesseract, items)}
                 tess_wall = time.perf_counter() - started
         rows = []
-        totals = {"ours": [0, 0], "ours_content": [0, 0], "ours_flexible": [0, 0], "tess_raw": [0, 0],
-                  "tess_prepared": [0, 0]}
+        totals = {"ours": [0, 0], "ours_content": [0, 0], "tess_raw": [0, 0], "tess_prepared": [0, 0]}
         for d, spec in enumerate(DEGRADATIONS):
-            acc = {"ours": [0, 0], "ours_content": [0, 0], "ours_flexible": [0, 0], "tess_raw": [0, 0],
-                   "tess_prepared": [0, 0]}
+            acc = {"ours": [0, 0], "ours_content": [0, 0], "tess_raw": [0, 0], "tess_prepared": [0, 0]}
             seconds = []
             for i in range(len(pages)):
                 truth = normal(truths[i][0])
@@ -242,8 +218,6 @@ def main() -> None:
                 text, content = text
                 acc["ours_content"][0] += Levenshtein.distance(normal(truths[i][1]), normal(content))
                 acc["ours_content"][1] += len(normal(truths[i][1]))
-                acc["ours_flexible"][0] += flexible_distance(truths[i][1], content)
-                acc["ours_flexible"][1] += len(normal(truths[i][1]))
                 for name, got in (("ours", text),) + ((("tess_raw", tess[(d, i)][0]), ("tess_prepared", tess[(d, i)][1])) if tess else ()):
                     acc[name][0] += Levenshtein.distance(truth, normal(got))
                     acc[name][1] += len(truth)
@@ -260,7 +234,6 @@ def main() -> None:
             "scans": len(items),
             "cer_ours_percent": round(totals["ours"][0] / totals["ours"][1] * 100, 3),
             "cer_ours_without_page_furniture_percent": round(totals["ours_content"][0] / totals["ours_content"][1] * 100, 3),
-            "cer_ours_order_independent_percent": round(totals["ours_flexible"][0] / totals["ours_flexible"][1] * 100, 3),
             "pages_per_min_all_degradations": round(len(items) / all_wall * 60, 1),
             f"pages_per_min_300dpi_{args.workers}_workers": round(len(at300) / wall300 * 60, 1),
             "worker_peak_rss_mb": round(worker_peak_mb),
