@@ -41,10 +41,11 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
     first = len(writer.pages)
     for page in contents.pages:
         writer.add_page(page)
-    writer.add_outline_item("卷内目录", page_number=first)
+    writer.add_outline_item(title="卷内目录", page_number=first)
     documents = 0
     for household, rows in plan:
-        parent = writer.add_outline_item(f"{household.head_name}（{household.village}，{household.id}）", page_number=len(writer.pages))
+        parent = writer.add_outline_item(title=f"{household.head_name}（{household.village}，{household.id}）",
+                                         page_number=len(writer.pages))
         for row in rows:
             source = home.root / (row["stamped_path"] or row["pdf_path"])
             if not source.exists():
@@ -52,7 +53,7 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
             start = len(writer.pages)
             for page in pypdf.PdfReader(str(source)).pages:
                 writer.add_page(page)
-            writer.add_outline_item(f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip(),
+            writer.add_outline_item(title=f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip(),
                                    page_number=start, parent=parent)
             documents += 1
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -110,9 +110,14 @@ def _read_pdf(path: Path, dpi: int) -> Iterator[SourcePage]:
 
 
 def _read_image(path: Path) -> Iterator[SourcePage]:
+    import warnings
+
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():
+            # the size is checked right below, before anything is decoded
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
         width, height = image.size  # read from the header, before any decoding
         if width * height > MAX_PIXELS:
             raise BadInput(f"图像过大（{width} × {height} 像素），为安全起见不予解码")
