@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive import sample, templates
+from archive import sample
 from archive.config import Config
+from archive.documents import templates
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve
 from archive.documents.generate import Generator
