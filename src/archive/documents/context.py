@@ -40,6 +40,9 @@ def office_context(config: Config, template: Template, day: dt.date) -> dict[str
         "date_cn": cn_date(day),
         "year": day.year,
         "title": template.title,
+        # set by a correction (--replaces) and by signing (--sign); notices print them
+        "replaces_number": "",
+        "signature_note": "未电子签章，由经办人手工签字、加盖印章",
     }
 
 

@@ -103,7 +103,6 @@ class Generator:
         context.update(derived_dates(day))
         context.update(field_values(template, params, context))
         context["replaces_number"] = (replaced["number"] or replaced["doc_id"]) if replaced else ""
-        context["signature_note"] = "未电子签章，由经办人手工签字、加盖印章"
         if signing is not None:
             context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
                                          + ("，含数字签名" if signing.certificate else ""))

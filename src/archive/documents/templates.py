@@ -179,7 +179,10 @@ class _Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{self.template.where(path)}：表达式语法错误：{exc.message}") from None
         try:
-            return compiled(**self.context)
+            value = compiled(**self.context)
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()
+            return value
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{self.template.where(path)}：字段「{_undefined_name(exc)}」没有提供") from None
 
