@@ -121,3 +121,11 @@ def test_templates_check_command(home, tmp_path):
     bad.write_text("id: approval\ntitle: x\nscope: nowhere\nbody: []\n", encoding="utf-8")
     result = run_cli("templates", "check", str(bad))
     assert result.exit_code != 0 and "第3行" in result.stderr and "scope" in result.stderr
+
+
+def test_condition_on_unknown_field_names_its_line(home, head_id):
+    path = _override(home, "confirmation", "id: confirmation\ntitle: 通知\nscope: household\nbody:\n  - title: 通知\n"
+                                           "  - paragraph: 正文\n    if: no_such_field\n")
+    result = run_cli("--home", str(home.root), "generate", "confirmation", "--household", head_id)
+    assert result.exit_code != 0 and str(path) in result.stderr and "no_such_field" in result.stderr
+    assert re.search(r"第[67]行", result.stderr)
