@@ -203,3 +203,9 @@ def test_reconcile_lists_every_difference(home, month, township, tmp_path):
     sheet = openpyxl.load_workbook(data["xlsx"]).active
     assert sheet.max_row - 2 == len(data["differences"])
 
+
+
+def test_empty_month_is_not_closed(home):
+    result = run_cli("--home", str(home.root), "file-month", "2024-02")
+    assert result.exit_code == 0 and "没有待归档" in result.stdout
+    assert home.db.execute("SELECT count(*) FROM filing_months").fetchone()[0] == 0

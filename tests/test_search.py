@@ -195,3 +195,13 @@ def test_move_document_and_household_are_recorded(home, archive):
     assert all(Path(d["path"]).exists() and f"/{target_village}/" in d["path"] for d in shown["documents"])
     assert [m["kind"] for m in shown["moves"]] == ["document", "household"]
     assert all(h.village == target_village for h in search(home, "", household=right).hits)
+
+
+def test_search_builds_a_missing_index_and_refuses_a_missing_home(home, archive, tmp_path):
+    import shutil as sh
+
+    home.close()
+    sh.rmtree(store.index_dir(home))
+    assert search(home, "机动车辆").hits
+    result = run_cli("--home", str(tmp_path / "nowhere"), "search", "张三")
+    assert result.exit_code != 0 and "init" in result.stderr

@@ -511,6 +511,9 @@ def file_month_cmd(ctx, month, as_json) -> None:
     if as_json:
         _emit_json(result.to_json())
         return
+    if result.empty:
+        click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
+        return
     if not result.changed:
         click.echo(f"{result.month} 已归档，本次没有任何变化（如需补归档，请先运行 archive reopen-month {result.month} --reason 原因）。")
         return

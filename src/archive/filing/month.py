@@ -37,6 +37,7 @@ class FilingResult:
     findings: list = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     waiting_review: int = 0
+    empty: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -44,7 +45,7 @@ class FilingResult:
             "first_code": self.items[0].archival_code if self.items else None,
             "last_code": self.items[-1].archival_code if self.items else None,
             "boxes": [b.__dict__ for b in self.boxes], "findings": [f.to_json() for f in self.findings],
-            "outputs": self.outputs, "waiting_review": self.waiting_review,
+            "outputs": self.outputs, "waiting_review": self.waiting_review, "empty": self.empty,
         }
 
 
@@ -121,6 +122,9 @@ def file_month(home: Home, month: dt.date) -> FilingResult:
         else:
             pieces.append(row)
     pieces.sort(key=lambda r: _order_key(home, r))
+    if not pieces and not attachments:
+        # nothing to file: the month is not closed, so what arrives later is filed without reopening
+        return FilingResult(prefix, False, empty=True)
     result = FilingResult(prefix, True, attached=len(attachments))
     result.waiting_review = home.db.execute(
         "SELECT count(*) FROM scans s JOIN documents d ON d.doc_id=s.doc_id WHERE s.status='review' "

@@ -36,6 +36,10 @@ def index_dir(home: Home) -> Path:
     return home.root / "index"
 
 
+def index_exists(home: Home) -> bool:
+    return whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME)
+
+
 def open_index(home: Home, create: bool = True) -> Index:
     folder = index_dir(home)
     if whoosh_index.exists_in(str(folder), INDEX_NAME):

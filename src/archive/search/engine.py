@@ -141,8 +141,11 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
            category: str | None = None, year: int | None = None, month: str | None = None,
            household: str | None = None, limit: int = 20) -> SearchResult:
     started = time.perf_counter()
+    config = home.config  # an archive home that does not exist is said so first
+    if not store.index_exists(home):
+        store.sync(home)  # no index yet (a new home, or it was deleted): build it from the catalog
     if village:
-        village = home.config.require_village(village)
+        village = config.require_village(village)
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
         raise ArchiveError(f"月份「{month}」格式不对，应写成 YYYY-MM")
     filter_query = queries.filters(village=village, doc_type=resolve_type(doc_type), category=category,
