@@ -313,7 +313,6 @@ class Generator:
                     marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
                 pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
                 if signing is not None and signing.certificate is not None:
-                    from archive.signing.keys import PASSWORD_ENV  # noqa: F401  (the password stays in the environment)
                     from archive.signing.pades import sign_pdf
 
                     cert_file = self.conn.execute("SELECT cert_file FROM signers WHERE name=?", (signing.name,)).fetchone()[0]

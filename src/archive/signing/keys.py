@@ -117,7 +117,7 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
         except Exception:
             raise ArchiveError(f"签名图片 {signature} 不存在或无法打开") from None
     certificate = load_certificate(cert, os.environ.get(PASSWORD_ENV)) if cert is not None else None
-    folder = secure_dir(home)
+    secure_dir(home)  # created with 0700 before anything goes into it
     safe = "".join(c for c in name if c.isalnum()) or "signer"
     signature_file = cert_file = None
     if signature is not None:
@@ -132,7 +132,6 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
         public = home.root / f"secure/cert-{safe}.pem"
         public.write_bytes(certificate.cert.public_bytes(Encoding.PEM))
         os.chmod(public, 0o600)
-    del folder
     with transaction(home.db):
         home.db.execute(
             """INSERT INTO signers(name, role, signature_file, cert_file, cert_subject, cert_not_after) VALUES (?,?,?,?,?,?)
