@@ -299,3 +299,22 @@ def test_tesseract_engine_is_optional(tmp_path):
         assert "chi_sim" in str(exc) or "语言" in str(exc)
         return
     assert "保障" in "".join(line.text for line in lines)
+
+
+def test_two_ingest_runs_over_one_inbox(home, township):
+    heads = [h.head.id_number for h in township[:16]]
+    for index, head in enumerate(heads):
+        text_pdf(home.inbox_dir / f"id{index:02d}.pdf", ["居民身份证", f"公民身份号码 {head}"])
+    home.close()
+    command = [sys.executable, "-m", "archive.cli", "--home", str(home.root), "ingest", "--json"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
+    from archive.home import Home
+
+    again = Home(home.root)
+    rows = again.db.execute("SELECT household_id FROM documents WHERE origin='scan'").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(heads)
+    assert not any(again.inbox_dir.iterdir())
+    assert len(list(again.documents_dir.rglob("*-原件.pdf"))) == len(heads)
+    again.close()

@@ -91,6 +91,7 @@ def _fsync_copy(source: Path, target: Path) -> None:
 class Ingester:
     def __init__(self, home: Home, engine: str = "rapidocr", workers: int = 1,
                  progress: Callable[[str], None] | None = None) -> None:
+        self._locks: dict[str, object] = {}
         self.home = home
         self.conn = home.db
         self.engine = engine
@@ -101,6 +102,34 @@ class Ingester:
     # --- the run ------------------------------------------------------------------------
 
     def run(self, paths: list[Path]) -> list[IngestRecord]:
+        try:
+            return self._run(paths)
+        finally:
+            for handle in self._locks.values():
+                handle.close()  # closing releases the lock
+            self._locks.clear()
+
+    def _lock(self, digest: str) -> bool:
+        """Claim a file for this process: two ingest runs over one inbox never work on the same
+        scan at once (the other run skips it and finds it recorded next time)."""
+        import fcntl
+
+        folder = self.home.root / ".locks"
+        folder.mkdir(exist_ok=True)
+        # 4,096 lock files at most: two different scans may share one, which only makes one wait
+        handle = open(folder / f"{digest[:3]}.lock", "w")
+        if digest[:3] in self._locks:
+            handle.close()
+            return True  # this run holds it already
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._locks[digest[:3]] = handle
+        return True
+
+    def _run(self, paths: list[Path]) -> list[IngestRecord]:
         inputs = collect_inputs(paths)
         records: list[IngestRecord] = []
         todo: list[tuple[Path, str]] = []
@@ -147,8 +176,15 @@ class Ingester:
         the rest, with a document ID reserved for them."""
         if not hasattr(self, "_sha_cache"):
             self._sha_cache = {}
-        digest = file_digest(path)
+        try:
+            digest = file_digest(path)
+        except FileNotFoundError:  # taken and filed by another run meanwhile
+            return IngestRecord(str(path), "", "duplicate", reason="文件已被另一个导入进程处理")
         self._sha_cache[path] = digest
+        if not self._lock(digest):
+            return IngestRecord(str(path), digest, "duplicate", reason="另一个导入进程正在运行，本文件留在原处，稍后再运行 ingest 即可")
+        if not path.exists():
+            return IngestRecord(str(path), digest, "duplicate", reason="文件已被另一个导入进程处理")
         row = self.conn.execute("SELECT * FROM scans WHERE sha256=?", (digest,)).fetchone()
         if row is not None and row["status"] != "processing":
             # recorded before (perhaps by a run killed just before it emptied the inbox)
