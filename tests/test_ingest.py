@@ -11,6 +11,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from archive.documents import storage
 from archive.documents.generate import Generator
 from archive.index import store
 from archive.scans.identify import classify, find_id_numbers
@@ -158,7 +159,7 @@ def test_crash_after_storing_then_rerun_finishes_without_duplicates(home, townsh
         calls["n"] += 1
         if calls["n"] == 2:
             # files written, nothing recorded yet: the worst moment
-            original.__globals__["_fsync_copy"](path, self.home.root / "documents" / "partial-write")
+            storage.copy_atomic(path, self.home.root / "documents" / "partial-write")
             raise KeyboardInterrupt
         return original(self, path, digest, processed)
 

@@ -25,6 +25,7 @@ from archive.filing import catalogue
 from archive.filing.completeness import check_month
 from archive.filing.stamp import StampFields, stamp_first_page
 from archive.home import Home
+from archive.roster.households import get_household
 
 
 @dataclass
@@ -232,18 +233,7 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
                                 r["doc_date"].replace("-", ""), "", r["pages"] or 1, f"第{r['box_no']}盒", household,
                                 r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
         blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", items)
-        path = storage.document_folder(home, month.year, head["village"], _Head(head["head_name"], household, head["village"])) / "卷内目录.pdf"
+        path = storage.document_folder(home, month.year, head["village"], get_household(home.db, household)) / "卷内目录.pdf"
         storage.write_atomic(path, blob)
         outputs[f"卷内目录/{head['head_name']}-{household[-4:]}"] = str(path.relative_to(home.root))
     return outputs
-
-
-@dataclass
-class _Head:
-    head_name: str
-    id: str
-    village: str = ""
-
-    @property
-    def folder_name(self) -> str:
-        return f"{self.head_name}-{self.id[-4:]}"

@@ -18,7 +18,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -79,19 +78,11 @@ def _leave_source(home: Home, path: Path) -> None:
         path.unlink()
 
 
-def _fsync_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
-
-
 class Ingester:
     def __init__(self, home: Home, engine: str = "rapidocr", workers: int = 1,
                  progress: Callable[[str], None] | None = None) -> None:
         self._locks: dict[str, object] = {}
+        self._sha_cache: dict[Path, str] = {}
         self.home = home
         self.conn = home.db
         self.engine = engine
@@ -169,13 +160,9 @@ class Ingester:
 
     # --- before processing: duplicates, unsupported files ------------------------------------
 
-    _sha_cache: dict[Path, str]
-
     def _screen(self, path: Path) -> IngestRecord | None:
         """A record for files that need no processing (duplicates, empty, unsupported); None for
         the rest, with a document ID reserved for them."""
-        if not hasattr(self, "_sha_cache"):
-            self._sha_cache = {}
         try:
             digest = file_digest(path)
         except FileNotFoundError:  # taken and filed by another run meanwhile
@@ -209,7 +196,7 @@ class Ingester:
         if _in_inbox(self.home, path):
             os.replace(path, target)  # a move within the archive home: the file is kept as it is
         else:
-            _fsync_copy(path, target)
+            storage.copy_atomic(path, target)
         (folder / f"{target.name}.原因.txt").write_text(
             f"文件：{path.name}\nSHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n原因：{reason}\n",
             encoding="utf-8")
@@ -243,7 +230,7 @@ class Ingester:
             folder = self.home.documents_dir / REVIEW_FOLDER / str(day.year)
         stem = storage.file_stem(day, title + ("（签收件）" if found.status == "linked" else "（扫描件）"), doc_id)
         original_path = folder / f"{stem}-原件{path.suffix.lower()}"
-        _fsync_copy(path, original_path)
+        storage.copy_atomic(path, original_path)
         searchable_path = folder / f"{stem}.pdf"
         if processed.searchable_pdf is not None:
             storage.write_atomic(searchable_path, processed.searchable_pdf)

@@ -12,14 +12,11 @@ from archive.catalog import audit, transaction
 from archive.errors import ArchiveError
 from archive.home import Home
 from archive.index import store
+from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
 from archive.search import query as queries
 
-TYPE_TITLES = {
-    "application": "申请书", "declaration": "家庭经济状况书面声明", "authorization": "家庭经济状况核对授权书",
-    "home-visit": "入户调查表", "approval": "审核确认表", "refusal": "不予批准告知书",
-    "suspension": "停发告知书", "adjustment": "调整告知书", "confirmation": "审核确认通知书",
-    "publicity": "审核确认公示单", "roster": "花名册", "statistics": "人数资金统计表",
-}
+# the titles ingest recognises, plus the township's own XLSX records
+TYPE_TITLES = {**SCAN_TYPE_TITLES, "roster": "花名册", "statistics": "人数资金统计表"}
 
 
 def resolve_type(value: str | None) -> str | None:
