@@ -145,7 +145,7 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
 
 def make_signed_scans(home, rng: random.Random) -> int:
     """Signed and sealed notices as they come back from the scanner or a phone."""
-    from archive.scans.synthetic import Degradation, save_scan, scan_of
+    from archive.scans.synthetic import Degradation, save_scan, scan_of, text_layer_pdf
 
     rows = home.db.execute(
         "SELECT doc_id, pdf_path, type FROM documents WHERE type IN ('refusal','suspension','adjustment') "
@@ -164,30 +164,11 @@ def make_signed_scans(home, rng: random.Random) -> int:
     member = home.db.execute(
         "SELECT m.name, m.id_number FROM members m JOIN households h ON h.id=m.household_id "
         "WHERE m.relation != '本人' AND h.status='active' LIMIT 1").fetchone()
-    _text_pdf(home.inbox_dir / "户口簿复印件.pdf",
+    text_layer_pdf(home.inbox_dir / "户口簿复印件.pdf",
               ["常住人口登记卡", f"姓名 {member['name']}", f"公民身份号码 {member['id_number']}"])
     damaged = (home.inbox_dir / "户口簿复印件.pdf").read_bytes()
     (home.inbox_dir / "传输中断.pdf").write_bytes(damaged[: len(damaged) // 2])
     return len(rows)
-
-
-def _text_pdf(path: Path, lines: list[str]) -> None:
-    import io
-
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    from archive.documents.fonts import resolve
-    from archive.documents.pdfwriter import register_fonts
-
-    font = register_fonts(resolve())["song"]
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4)
-    for index, line in enumerate(lines):
-        pdf.setFont(font, 14)
-        pdf.drawString(60, A4[1] - 80 - 24 * index, line)
-    pdf.save()
-    path.write_bytes(buffer.getvalue())
 
 
 def run_searches(home, township, echo: Callable[[str], None]) -> None:

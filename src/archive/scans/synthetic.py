@@ -172,3 +172,24 @@ def save_scan(image: Image.Image, path: Path, dpi: int, jpeg: int | None = None)
     else:
         image.save(path, dpi=(dpi, dpi))
     return path
+
+
+def text_layer_pdf(path: Path, lines: list[str]) -> Path:
+    """A born-digital PDF whose text layer holds `lines`, as a copy from another system would be."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from archive.documents.fonts import resolve
+    from archive.documents.pdfwriter import register_fonts
+
+    font = register_fonts(resolve())["song"]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for index, line in enumerate(lines):
+        pdf.setFont(font, 14)
+        pdf.drawString(60, A4[1] - 80 - 24 * index, line)
+    pdf.showPage()
+    pdf.save()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return path
