@@ -315,8 +315,7 @@ class Generator:
                 if signing is not None and signing.certificate is not None:
                     from archive.signing.pades import sign_pdf
 
-                    cert_file = self.conn.execute("SELECT cert_file FROM signers WHERE name=?", (signing.name,)).fetchone()[0]
-                    pdf = sign_pdf(pdf, self.home.root / cert_file, name=f"{signing.role}{signing.name}",
+                    pdf = sign_pdf(pdf, signing.cert_file, name=f"{signing.role}{signing.name}",
                                    reason=f"{template.title} {number or doc_id}", location=self.config.office)
                 docx = write_docx(document, author=self.config.office)
                 stem = storage.file_stem(day, template.title, doc_id)

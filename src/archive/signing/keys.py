@@ -153,6 +153,7 @@ class Approver:
     signature: Path | None
     certificate: Certificate | None
     seal: Path
+    cert_file: Path | None = None
 
 
 def load_approver(home: Home, name: str) -> Approver:
@@ -166,7 +167,8 @@ def load_approver(home: Home, name: str) -> Approver:
     signature = home.root / row["signature_file"] if row["signature_file"] else None
     if signature is not None and not signature.exists():
         raise ArchiveError(f"签章人 {name} 的签名图片丢失，请重新登记")
-    certificate = None
+    certificate = cert_file = None
     if row["cert_file"]:
-        certificate = load_certificate(home.root / row["cert_file"], os.environ.get(PASSWORD_ENV))
-    return Approver(row["name"], row["role"], signature, certificate, seal)
+        cert_file = home.root / row["cert_file"]
+        certificate = load_certificate(cert_file, os.environ.get(PASSWORD_ENV))
+    return Approver(row["name"], row["role"], signature, certificate, seal, cert_file)
