@@ -75,20 +75,26 @@ def build_pages(work: Path, documents: int) -> list[tuple[Path, int]]:
 
 def ground_truth(pdf: Path, page: int) -> tuple[str, str]:
     """The page's own text in the reading order our OCR output uses: runs of characters (split
-    at wide gaps, as table cells are) ordered by the same reading_order(). Returns the whole
-    text and the text without page furniture (the page number line and the QR caption)."""
+    at wide gaps, as table cells are) ordered by the same reading_order(), with the table cells
+    found on a clean rendering of the page. Returns the whole text and the text without page
+    furniture (the page number line and the QR caption)."""
+    import numpy as np
     import pypdfium2 as pdfium
 
-    from archive.scans.ocr.base import OcrLine, reading_order
+    from archive.scans.layout import find_cells, reading_order
+    from archive.scans.ocr.base import OcrLine
 
     document = pdfium.PdfDocument(str(pdf))
     pdf_page = document[page]
     height = pdf_page.get_size()[1]
+    clean = np.asarray(pdf_page.render(scale=150 / 72).to_pil().convert("L"))
+    cells = [tuple(v * 72 / 150 for v in cell) for cell in find_cells(clean, height / 72 * 25.4)]
     textpage = pdf_page.get_textpage()
     chars = []
     for index in range(textpage.count_chars()):
         char = textpage.get_text_range(index, 1)
-        left, bottom, right, top = textpage.get_charbox(index)
+        # the font's box, not the glyph's: a comma's ink sits low, its line does not
+        left, bottom, right, top = textpage.get_charbox(index, loose=True)
         chars.append((char, left, height - top, right, height - bottom))
     document.close()
     rows: list[list[tuple]] = []
@@ -115,7 +121,7 @@ def ground_truth(pdf: Path, page: int) -> tuple[str, str]:
                      [[run[0][1], min(c[2] for c in run)], [run[-1][3], min(c[2] for c in run)],
                       [run[-1][3], max(c[4] for c in run)], [run[0][1], max(c[4] for c in run)]], 1.0)
              for run in runs]
-    ordered = reading_order(lines)
+    ordered = reading_order(lines, cells)
     whole = "\n".join(line.text for line in ordered)
     # page furniture lies outside the GB/T 9704 text block: top margin 37 mm, bottom 35 mm
     top, bottom = 37 / 25.4 * 72, height - 35 / 25.4 * 72
@@ -170,8 +176,8 @@ def _tesseract(item):
     prepared = _PREPARER.prepare(image).image
     engine = TesseractEngine()
     raw = "\n".join(line.text for line in engine.recognize(np.asarray(image.convert("L"))))
-    from archive.scans.ocr.base import reading_order
-    fixed = "\n".join(line.text for line in reading_order(engine.recognize(prepared)))
+    from archive.scans.layout import find_cells, reading_order
+    fixed = "\n".join(line.text for line in reading_order(engine.recognize(prepared), find_cells(prepared)))
     return key, raw, fixed
 
 

@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from archive.documents import qr
+from archive.scans.layout import reading_order, tidy_page_number
 from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
-from archive.scans.ocr.base import reading_order
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
@@ -68,7 +68,8 @@ class PageReader:
         colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
-        page = OcrPage(width, height, reading_order(lines), self.engine.name, "ocr", prepared.rotation,
+        lines = tidy_page_number(reading_order(lines, prepared.cells), height)
+        page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
                        round(prepared.skew, 2))
         return page, Image.fromarray(upright), prepared.marks
 

@@ -7,20 +7,21 @@ straightened.
   Otherwise the text detector's boxes do: lines lying across the page mean 90/270, and the line
   classifier's votes tell upright from upside down.
 - Skew: the median slope of the detected text lines, undone by a rotation.
+- Tables: the cells of ruled forms (layout.py), so that they are read cell by cell.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from archive.documents import qr
-
-DETECT_MAX_SIDE = 1280   # the orientation/skew pass runs on a reduced copy
+from archive.scans.layout import Rect, find_cells
+from archive.scans.ocr.rapid import DETECT_MAX_SIDE
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Prepared:
     skew: float            # degrees to rotate to straighten
     marks: list[qr.PageMark]
     boxes: np.ndarray      # text lines detected, as quadrilaterals in `gray`'s pixels
+    cells: list[Rect] = field(default_factory=list)  # table cells, in the straightened page's pixels
 
     @property
     def image(self) -> np.ndarray:
@@ -135,11 +137,9 @@ class PagePreparer:
 
     def __init__(self, rapid=None) -> None:
         if rapid is None:
-            from rapidocr import RapidOCR
+            from archive.scans.ocr.rapid import RapidOcrEngine
 
-            rapid = RapidOCR(params={"Global.log_level": "error",
-                                     "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+            rapid = RapidOcrEngine().rapid  # the same detection settings as the default engine
         self._detector = rapid
 
     def prepare(self, image: Image.Image) -> Prepared:
@@ -165,7 +165,10 @@ class PagePreparer:
         # a line's slope is the same read either way up, so the boxes serve for the skew too
         skew = self._skew(boxes)
         full = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2) / scale
-        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full)
+        level = rotate_fine(small, skew)
+        portrait = level.shape[0] >= level.shape[1]
+        cells = [tuple(v / scale for v in cell) for cell in find_cells(level, 297.0 if portrait else 210.0)]
+        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full, cells)
 
     def _boxes(self, small: np.ndarray) -> list:
         result = self._detector(small, use_det=True, use_cls=False, use_rec=False)

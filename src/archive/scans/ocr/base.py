@@ -54,20 +54,3 @@ class OcrEngine(Protocol):
         """Lines of an upright page image (H x W, grey or RGB, uint8)."""
         ...
 
-
-def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
-    """Top to bottom, left to right within a row (lines whose middles are within half a line)."""
-    if not lines:
-        return []
-    ordered = sorted(lines, key=lambda line: line.top)
-    rows: list[list[OcrLine]] = []
-    for line in ordered:
-        middle = line.top + line.height / 2
-        if rows:
-            last = rows[-1]
-            ref = last[0]
-            if abs(middle - (ref.top + ref.height / 2)) < max(ref.height, line.height) / 2:
-                last.append(line)
-                continue
-        rows.append([line])
-    return [line for row in rows for line in sorted(row, key=lambda item: item.left)]

@@ -9,6 +9,8 @@ import numpy as np
 from archive.errors import ArchiveError
 from archive.scans.ocr.base import OcrLine
 
+DETECT_MAX_SIDE = 1280  # text detection runs on the page reduced to this longer side
+
 
 class RapidOcrEngine:
     name = "rapidocr"
@@ -21,9 +23,15 @@ class RapidOcrEngine:
         threads = threads or int(os.environ.get("ARCHIVE_OCR_THREADS", "1"))
         params = {
             "Global.log_level": "error",
-            # pages are turned upright before OCR (prepare.py); the line classifier still
-            # catches a line that is upside down on its own
+            # pages are turned upright before OCR (prepare.py); the line classifier only
+            # flags lines to be read both ways (recognize_boxes)
             "Global.use_cls": True,
+            # detection runs on a copy we reduce ourselves (prepare.py): no enlarging to the
+            # model's default minimum side, and a lower box threshold, so that faint, thin
+            # lines (the page number between its dashes) are found; rec confidence filters
+            "Det.limit_type": "max",
+            "Det.limit_side_len": DETECT_MAX_SIDE,
+            "Det.box_thresh": 0.3,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
@@ -41,10 +49,21 @@ class RapidOcrEngine:
             return []
         boxes = np.asarray(boxes, dtype=np.float32)
         crops = [_bgr(crop) for crop in self._engine.crop_text_regions(image, boxes)]
-        crops, _ = self._engine.cls_and_rotate(crops)
+        _, classes = self._engine.cls_and_rotate(crops)
         result = self._engine.recognize_txt(crops)
+        texts, scores = list(result.txts), list(result.scores)
+        # the page is upright already, so a line the classifier calls upside down is read
+        # both ways and the likelier reading kept (small captions are often misjudged)
+        flagged = [i for i, (label, _) in enumerate(classes.cls_res or []) if "180" in str(label)]
+        if flagged:
+            import cv2
+
+            again = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
+            for i, text, score in zip(flagged, again.txts, again.scores, strict=False):
+                if score > scores[i]:
+                    texts[i], scores[i] = text, score
         lines = []
-        for box, text, score in zip(boxes, result.txts, result.scores, strict=False):
+        for box, text, score in zip(boxes, texts, scores, strict=False):
             if text.strip() and score >= 0.5:
                 lines.append(OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score)))
         return lines

@@ -1,0 +1,141 @@
+"""Page layout: the cells of ruled tables, so that a form is read cell by cell.
+
+Our forms (审批表, 入户调查表, the stubs) are ruled tables. Read line by line across the page, a
+label centred beside a two-line value lands between the value's lines; read cell by cell, the
+label comes first and the value stays whole. Cells are the regions the ruling lines enclose:
+long horizontal and vertical strokes are kept by morphological opening, and every region they
+close off that does not reach the page edge is a cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from archive.scans.ocr.base import OcrLine
+
+Rect = tuple[float, float, float, float]  # left, top, right, bottom
+
+WORK_SIDE = 1280          # cells are found on a copy reduced to this longer side
+MIN_CELL_MM = 3.0         # smaller regions are boxes drawn inside text, not cells
+MAX_CELL_SHARE = 0.25     # a region larger than this share of the page is not a cell
+
+
+def find_cells(gray: np.ndarray, page_height_mm: float = 297.0) -> list[Rect]:
+    """Table cells of an upright, straightened grey page, in its pixels.
+
+    `page_height_mm` is the paper's height, to turn millimetres into pixels (A4 by default;
+    a page lying landscape passes 210)."""
+    scale = min(1.0, WORK_SIDE / max(gray.shape[:2]))
+    small = gray if scale >= 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    height, width = small.shape[:2]
+    px_per_mm = height / page_height_mm
+    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    # a rule is longer than any stroke of a character (a 三号 character is about 5.6 mm)
+    rule = max(8, int(round(9 * px_per_mm)))
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (rule, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, rule)))
+    # close the small gaps noise and a residual skew leave where rules meet
+    grid = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(grid), connectivity=4)
+    smallest = MIN_CELL_MM * px_per_mm
+    cells: list[Rect] = []
+    for label in range(1, count):
+        left, top, w, h, area = (int(v) for v in stats[label])
+        if left == 0 or top == 0 or left + w >= width or top + h >= height:
+            continue  # the page around the tables
+        if w < smallest or h < smallest or area > MAX_CELL_SHARE * width * height:
+            continue
+        cells.append((left / scale, top / scale, (left + w) / scale, (top + h) / scale))
+    return cells
+
+
+def _centre(line: OcrLine) -> tuple[float, float]:
+    xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def _rows_of_lines(lines: list[OcrLine]) -> list[OcrLine]:
+    """Top to bottom, left to right within a row (lines whose middles are within half a line)."""
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda item: item.top):
+        middle = line.top + line.height / 2
+        if rows:
+            ref = rows[-1][0]
+            if abs(middle - (ref.top + ref.height / 2)) < max(ref.height, line.height) / 2:
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda item: item.left)]
+
+
+def reading_order(lines: list[OcrLine], cells: list[Rect] = ()) -> list[OcrLine]:
+    """Lines in the order a person reads the page: rows of text top to bottom, left to right;
+    inside a table, row by row and cell by cell, each cell's lines together."""
+    if not lines:
+        return []
+    inside: dict[int, list[OcrLine]] = {}
+    free: list[OcrLine] = []
+    for line in lines:
+        x, y = _centre(line)
+        for index, (left, top, right, bottom) in enumerate(cells):
+            if left <= x <= right and top <= y <= bottom:
+                inside.setdefault(index, []).append(line)
+                break
+        else:
+            free.append(line)
+    # units: a free line, or a cell with its lines; cells join a row when their tops meet
+    # (they hang from the same rule), free lines when their middles do
+    units: list[tuple[float, float, float, list[OcrLine], bool]] = [
+        (line.top, line.left, line.height, [line], False) for line in free]
+    units += [(cells[i][1], cells[i][0], cells[i][3] - cells[i][1], _rows_of_lines(group), True)
+              for i, group in inside.items()]
+    units.sort(key=lambda unit: unit[0])
+    rows: list[list[tuple]] = []
+    for unit in units:
+        top, _, height, _, is_cell = unit
+        if rows and rows[-1][0][4] == is_cell:
+            ref = rows[-1][0]
+            if is_cell and abs(top - ref[0]) < min(height, ref[2]) * 0.3:
+                rows[-1].append(unit)
+                continue
+            if not is_cell and abs((top + height / 2) - (ref[0] + ref[2] / 2)) < max(height, ref[2]) / 2:
+                rows[-1].append(unit)
+                continue
+        rows.append([unit])
+    return [line for row in rows for unit in sorted(row, key=lambda item: item[1]) for line in unit[3]]
+
+
+_DASHES = "-‐‑‒–—―一－_~～"
+_PAGE_NUMBER = re.compile(rf"^[{_DASHES}]{{0,3}}(\d{{1,4}})[{_DASHES}]{{0,3}}$")
+FOOT_SHARE = 0.8  # the page number sits in the bottom fifth of the page
+
+
+def tidy_page_number(lines: list[OcrLine], page_height: float) -> list[OcrLine]:
+    """The page number line at the foot, in its GB/T 9704 form `— 7 —`.
+
+    Thin 一字线 dashes are read as `-` or `一`, or one of them is missed; a line at the foot that
+    is a number with a dash beside it (the parts can be separate boxes) is the page number."""
+    foot = [line for line in lines if line.top > page_height * FOOT_SHARE]
+    rows: list[list[OcrLine]] = []
+    for line in sorted(foot, key=lambda item: item.top):
+        if rows and abs(line.top + line.height / 2 - (rows[-1][0].top + rows[-1][0].height / 2)) < line.height / 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    for row in rows:
+        row.sort(key=lambda item: item.left)
+        text = "".join("".join(line.text.split()) for line in row)
+        match = _PAGE_NUMBER.match(text)
+        if not match or text == match.group(1):
+            continue
+        points = [p for line in row for p in line.box]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        merged = OcrLine(f"— {int(match.group(1))} —", [[min(xs), min(ys)], [max(xs), min(ys)], [max(xs), max(ys)],
+                                                   [min(xs), max(ys)]], min(line.confidence for line in row))
+        position = lines.index(row[0])
+        lines = [line for line in lines if line not in row]
+        lines.insert(min(position, len(lines)), merged)
+    return lines

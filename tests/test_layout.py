@@ -1,0 +1,83 @@
+"""Page layout: table cells, reading order and the page number line."""
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archive.documents.generate import Generator
+from archive.scans.layout import find_cells, reading_order, tidy_page_number
+from archive.scans.ocr.base import OcrLine
+from archive.scans.synthetic import Degradation, render_pdf_page, scan_of
+
+DAY = dt.date(2025, 7, 8)
+
+
+def line(text: str, left: float, top: float, right: float, bottom: float, confidence: float = 0.99) -> OcrLine:
+    return OcrLine(text, [[left, top], [right, top], [right, bottom], [left, bottom]], confidence)
+
+
+def texts(lines: list[OcrLine]) -> list[str]:
+    return [item.text for item in lines]
+
+
+def test_cells_of_a_generated_form_and_none_on_a_notice(home, head_id):
+    generator = Generator(home)
+    form = generator.household_document("approval", head_id, DAY)
+    notice = generator.household_document("suspension", head_id, DAY, {"reason": "务工收入增加"})
+    form_page = np.asarray(render_pdf_page(Path(form.pdf), 0, 150).convert("L"))
+    cells = find_cells(form_page)
+    assert len(cells) >= 12
+    height, width = form_page.shape
+    # every cell lies inside the GB/T 9704 text block (left margin 28 mm, right 26 mm)
+    assert all(width * 25 / 210 < left < right < width * 186 / 210 for left, _, right, _ in cells)
+    # cells do not overlap
+    for index, (l1, t1, r1, b1) in enumerate(cells):
+        for l2, t2, r2, b2 in cells[index + 1:]:
+            assert min(r1, r2) <= max(l1, l2) or min(b1, b2) <= max(t1, t2)
+    notice_page = np.asarray(render_pdf_page(Path(notice.pdf), 0, 150).convert("L"))
+    assert find_cells(notice_page) == []
+
+
+def test_a_cell_is_read_whole_label_first():
+    """A label centred beside a two-line value: across the page it falls between the value's
+    lines; cell by cell it comes first and the value stays together."""
+    lines = [
+        line("审核确认表", 200, 10, 400, 40),
+        line("经入户调查，该户共同生活家庭成员人均", 120, 100, 480, 120),
+        line("调查结果", 10, 112, 90, 132),
+        line("收入低于当地最低生活保障标准。", 120, 125, 400, 145),
+        line("公示情况", 10, 165, 90, 185),
+        line("已公示7天，无异议。", 120, 165, 300, 185),
+    ]
+    cells = [(0, 95, 100, 150), (100, 95, 500, 150), (0, 155, 100, 195), (100, 155, 500, 195)]
+    assert texts(reading_order(lines)) != texts(reading_order(lines, cells))
+    assert texts(reading_order(lines, cells)) == [
+        "审核确认表", "调查结果", "经入户调查，该户共同生活家庭成员人均", "收入低于当地最低生活保障标准。",
+        "公示情况", "已公示7天，无异议。"]
+
+
+def test_page_number_at_the_foot_is_tidied():
+    height = 3508
+    body = line("-1-", 300, 1000, 400, 1040)  # in the body: left alone
+    parts = [line("一", 1900, 3180, 1950, 3230), line("1-", 1990, 3178, 2100, 3232)]
+    tidied = tidy_page_number([body, *parts], height)
+    assert texts(tidied) == ["-1-", "— 1 —"]
+    assert texts(tidy_page_number([line("-12", 300, 3180, 420, 3230)], height)) == ["— 12 —"]
+    # a lone number or other words at the foot are not a page number
+    assert texts(tidy_page_number([line("12", 300, 3180, 420, 3230)], height)) == ["12"]
+    assert texts(tidy_page_number([line("抄送：区民政局", 300, 3180, 900, 3230)], height)) == ["抄送：区民政局"]
+
+
+@pytest.mark.slow
+def test_scanned_form_reads_cell_by_cell_with_its_page_number(home, head_id):
+    from archive.scans.pipeline import PageReader
+
+    generated = Generator(home).household_document("approval", head_id, DAY)
+    spec = Degradation(dpi=200, skew=1.5, noise=6, jpeg=70)
+    page, _, _ = PageReader().ocr_image(scan_of(Path(generated.pdf), spec, random.Random(3)))
+    text = "".join(page.text.split())
+    assert "调查结果经入户调查" in text  # the label, then its two-line value
+    assert page.lines[-1].text == "— 1 —"
