@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from archive.documents.generate import Generator
-from archive.scans.layout import find_cells, reading_order, tidy_page_number
+from archive.scans.layout import (
+    dashes_beside,
+    find_cells,
+    reading_order,
+    tidy_page_number,
+    without_scribbles,
+)
 from archive.scans.ocr.base import OcrLine
 from archive.scans.synthetic import Degradation, render_pdf_page, scan_of
 
@@ -69,6 +75,28 @@ def test_page_number_at_the_foot_is_tidied():
     # a lone number or other words at the foot are not a page number
     assert texts(tidy_page_number([line("12", 300, 3180, 420, 3230)], height)) == ["12"]
     assert texts(tidy_page_number([line("抄送：区民政局", 300, 3180, 900, 3230)], height)) == ["抄送：区民政局"]
+
+
+def test_dashes_beside_a_bare_page_number():
+    import cv2
+
+    page = np.full((400, 800), 255, np.uint8)
+    number = line("1", 390, 300, 410, 340)
+    cv2.rectangle(page, (397, 302), (403, 338), 0, -1)  # the digit
+    assert dashes_beside(page, number) == 0
+    cv2.rectangle(page, (320, 319), (360, 321), 90, -1)  # a thin grey dash on the left
+    assert dashes_beside(page, number) == 1
+    cv2.rectangle(page, (440, 319), (480, 321), 90, -1)
+    assert dashes_beside(page, number) == 2
+    blocks = np.full((400, 800), 255, np.uint8)
+    cv2.rectangle(blocks, (320, 305), (360, 335), 0, -1)  # a block of ink is not a dash
+    assert dashes_beside(blocks, number) == 0
+
+
+def test_lines_of_symbols_alone_are_dropped():
+    kept = without_scribbles([line("~~", 0, 0, 50, 20), line("-~", 0, 30, 50, 50), line("年", 0, 60, 20, 80),
+                              line("2", 0, 90, 20, 110), line("— 1 —", 0, 120, 80, 140)])
+    assert texts(kept) == ["年", "2", "— 1 —"]
 
 
 @pytest.mark.slow

@@ -139,3 +139,41 @@ def tidy_page_number(lines: list[OcrLine], page_height: float) -> list[OcrLine]:
         lines = [line for line in lines if line not in row]
         lines.insert(min(position, len(lines)), merged)
     return lines
+
+
+
+def is_bare_page_number(line: OcrLine, page_height: float) -> bool:
+    """A number alone at the foot: a page number whose thin dashes the detector left out."""
+    return line.top > page_height * FOOT_SHARE and re.fullmatch(r"\d{1,4}", "".join(line.text.split())) is not None
+
+
+def dashes_beside(gray: np.ndarray, line: OcrLine) -> int:
+    """How many 一字线 dashes (0-2) lie level with the line just left and right of it.
+
+    The recogniser often drops a thin dash beside a number; a dash is a plain shape, found
+    here as a bar of ink at mid-height, at least half a character long and thin."""
+    xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
+    size = max(ys) - min(ys)
+    top, bottom = int(max(0, min(ys))), int(min(gray.shape[0], max(ys)))
+    found = 0
+    for left, right in ((min(xs) - 2.5 * size, min(xs) + 0.3 * size), (max(xs) - 0.3 * size, max(xs) + 2.5 * size)):
+        left, right = int(max(0, left)), int(min(gray.shape[1], right))
+        if right - left < size or bottom - top < 4:
+            continue
+        band = gray[top:bottom, left:right]
+        # a blurred 200 dpi dash is only mid-grey: anything clearly darker than the paper
+        ink = (band < 0.8 * float(np.percentile(band, 90))).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        for label in range(1, count):
+            _, y, w, h, _ = (int(v) for v in stats[label])
+            middle = y + h / 2
+            if w >= 0.5 * size and h <= 0.2 * size and w >= 4 * h and abs(middle - (bottom - top) / 2) < 0.25 * size:
+                found += 1
+                break
+    return found
+
+
+def without_scribbles(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines with at least one letter, digit or Han character: a line of symbols alone (`~~`,
+    `-~`) is a pen stroke, a scribbled signature or a piece of a rule, not text."""
+    return [line for line in lines if any(char.isalnum() for char in line.text)]

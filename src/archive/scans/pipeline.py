@@ -14,7 +14,13 @@ import numpy as np
 from PIL import Image
 
 from archive.documents import qr
-from archive.scans.layout import reading_order, tidy_page_number
+from archive.scans.layout import (
+    dashes_beside,
+    is_bare_page_number,
+    reading_order,
+    tidy_page_number,
+    without_scribbles,
+)
 from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
 from archive.scans.prepare import (
     PagePreparer,
@@ -62,13 +68,17 @@ class PageReader:
             # lies, then their boxes are moved to where straightening puts them
             lines = self.engine.recognize_boxes(prepared.gray, prepared.boxes)
             for line in lines:
+                if is_bare_page_number(line, prepared.gray.shape[0]) and dashes_beside(prepared.gray, line):
+                    line.text = f"— {line.text.strip()} —"
+            for line in lines:
                 line.box = rotate_points(np.asarray(line.box), prepared.gray.shape, prepared.skew).tolist()
         else:
             lines = self.engine.recognize(prepared.image)
         colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
-        lines = tidy_page_number(reading_order(lines, prepared.cells), height)
+        # the page number first: its parts can be dashes alone
+        lines = without_scribbles(tidy_page_number(reading_order(lines, prepared.cells), height))
         page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
                        round(prepared.skew, 2))
         return page, Image.fromarray(upright), prepared.marks

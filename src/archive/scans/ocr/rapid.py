@@ -9,7 +9,7 @@ import numpy as np
 from archive.errors import ArchiveError
 from archive.scans.ocr.base import OcrLine
 
-DETECT_MAX_SIDE = 1280  # text detection runs on the page reduced to this longer side
+DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
 
 
 class RapidOcrEngine:
