@@ -51,17 +51,17 @@ DEGRADATIONS = [
 ]
 
 
-def build_pages(work: Path, documents: int) -> list[tuple[Path, int]]:
+def build_pages(work: Path, documents: int, seed: int = 4) -> list[tuple[Path, int]]:
     home = init_home(work / "home", Config(fonds="Z109", county="花溪区", township="青岩镇",
                                            villages=list(sample.VILLAGES), complaint_phone="0851-83200000",
                                            office_phone="0851-83200001"))
-    township = sample.make_township(60, DAY.replace(day=1), seed=4)
+    township = sample.make_township(60, DAY.replace(day=1), seed=seed)
     import_roster(home.db, sample.write_roster_xlsx(township, work / "r.xlsx"), home.config, "bench")
     generator = Generator(home)
     heads = [h.head.id_number for h in township if h.status == "在保" and len(h.members) > 1]
     kinds = [("refusal", {"reason": "家庭拥有机动车辆且不属于规定的例外情形"}), ("suspension", {"reason": "家庭成员务工收入增加"}),
              ("adjustment", {"new_amount": "600", "reason": "定期复核中家庭收入发生变化"}), ("confirmation", {}),
-             ("approval", {}), ("home-visit", {}), ("application", {}), ("declaration", {})]
+             ("approval", {}), ("home-visit", {}), ("application", {}), ("declaration", {}), ("authorization", {})]
     pages = []
     for index in range(documents):
         kind, params = kinds[index % len(kinds)]
@@ -69,6 +69,10 @@ def build_pages(work: Path, documents: int) -> list[tuple[Path, int]]:
         pages.append((Path(result.pdf), 0))
         if kind in ("refusal", "suspension"):
             pages.append((Path(result.pdf), 1))  # the stub
+    if documents > len(kinds):  # a publicity sheet: a table of many rows
+        village = township[0].village
+        result = generator.publicity(village, dt.date(2000, 1, 1), DAY, DAY)
+        pages.append((Path(result.pdf), 0))
     home.close()
     return pages
 
@@ -185,12 +189,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=4, help="the sample township (other households, other text)")
     parser.add_argument("--no-tesseract", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
-    rng = random.Random(5)
+    rng = random.Random(args.seed + 1)
     try:
-        pages = build_pages(work, args.documents)
+        pages = build_pages(work, args.documents, args.seed)
         truths = {i: ground_truth(pdf, page) for i, (pdf, page) in enumerate(pages)}
         items = [((d, i), (str(pdf), page, spec, rng.randrange(1 << 30)))
                  for d, spec in enumerate(DEGRADATIONS) for i, (pdf, page) in enumerate(pages)]
