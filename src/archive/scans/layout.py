@@ -5,6 +5,9 @@ label centred beside a two-line value lands between the value's lines; read cell
 label comes first and the value stays whole. Cells are the regions the ruling lines enclose:
 long horizontal and vertical strokes are kept by morphological opening, and every region they
 close off that does not reach the page edge is a cell.
+
+The page number at the foot (GB/T 9704: `— 7 —`) is read in its standard form: its thin dashes
+are often misread or missed, and are found as shapes when the recogniser drops them.
 """
 
 from __future__ import annotations
@@ -139,7 +142,6 @@ def tidy_page_number(lines: list[OcrLine], page_height: float) -> list[OcrLine]:
         lines = [line for line in lines if line not in row]
         lines.insert(min(position, len(lines)), merged)
     return lines
-
 
 
 def is_bare_page_number(line: OcrLine, page_height: float) -> bool:
