@@ -150,7 +150,7 @@ def order_free_errors(truth: str, got: str) -> int:
 
 
 _READER = None
-_PREPARER = None
+_TESSERACT = None
 
 
 def _init(engine: str) -> None:
@@ -179,22 +179,19 @@ def _ours(item):
 
 
 def _tesseract(item):
+    """Tesseract on the raw scan, and through our pipeline (prepared page, same reading order)."""
     key, recipe = item
     import numpy as np
 
-    from archive.scans.ocr.tesseract import TesseractEngine
-    from archive.scans.prepare import PagePreparer
+    from archive.scans.pipeline import PageReader
 
-    global _PREPARER
-    if _PREPARER is None:
-        _PREPARER = PagePreparer()
+    global _TESSERACT
+    if _TESSERACT is None:
+        _TESSERACT = PageReader("tesseract")
     image = _scan(recipe)
-    prepared = _PREPARER.prepare(image).image
-    engine = TesseractEngine()
-    raw = "\n".join(line.text for line in engine.recognize(np.asarray(image.convert("L"))))
-    from archive.scans.layout import find_cells, reading_order
-    fixed = "\n".join(line.text for line in reading_order(engine.recognize(prepared), find_cells(prepared)))
-    return key, raw, fixed
+    raw = "\n".join(line.text for line in _TESSERACT.engine.recognize(np.asarray(image.convert("L"))))
+    page, _, _ = _TESSERACT.ocr_image(image)
+    return key, raw, page.text
 
 
 def main() -> None:

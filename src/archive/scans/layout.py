@@ -175,6 +175,14 @@ def dashes_beside(gray: np.ndarray, line: OcrLine) -> int:
     return found
 
 
+def restore_page_number_dashes(gray: np.ndarray, lines: list[OcrLine]) -> None:
+    """A number alone at the foot with dashes beside it on the page is the page number: its
+    text becomes `— N —`. `gray` is the image the line boxes refer to."""
+    for line in lines:
+        if is_bare_page_number(line, gray.shape[0]) and dashes_beside(gray, line):
+            line.text = f"— {line.text.strip()} —"
+
+
 def without_scribbles(lines: list[OcrLine]) -> list[OcrLine]:
     """Lines with at least one letter, digit or Han character: a line of symbols alone (`~~`,
     `-~`) is a pen stroke, a scribbled signature or a piece of a rule, not text."""

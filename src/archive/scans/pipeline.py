@@ -15,9 +15,8 @@ from PIL import Image
 
 from archive.documents import qr
 from archive.scans.layout import (
-    dashes_beside,
-    is_bare_page_number,
     reading_order,
+    restore_page_number_dashes,
     tidy_page_number,
     without_scribbles,
 )
@@ -67,13 +66,13 @@ class PageReader:
             # the preparer's detection serves the engine: lines are cut from the page as it
             # lies, then their boxes are moved to where straightening puts them
             lines = self.engine.recognize_boxes(prepared.gray, prepared.boxes)
-            for line in lines:
-                if is_bare_page_number(line, prepared.gray.shape[0]) and dashes_beside(prepared.gray, line):
-                    line.text = f"— {line.text.strip()} —"
+            restore_page_number_dashes(prepared.gray, lines)
             for line in lines:
                 line.box = rotate_points(np.asarray(line.box), prepared.gray.shape, prepared.skew).tolist()
         else:
-            lines = self.engine.recognize(prepared.image)
+            straightened = prepared.image
+            lines = self.engine.recognize(straightened)
+            restore_page_number_dashes(straightened, lines)
         colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
