@@ -10,7 +10,7 @@ the signature and date, a phone-like photo), and reports per degradation:
     the page's text is put in reading order by the same rule as the OCR output (rows of text;
     ruled tables cell by cell, the cells found on a clean rendering of the page), and an
     order-free figure is printed beside it as a check;
-  - the same for Tesseract chi_sim on the raw scan, and on our prepared page;
+  - the same for Tesseract chi_sim on the raw scan, and through our pipeline (prepared page, reading order);
 then pages per minute at 300 dpi with N workers, and the peak memory (RSS) of a worker.
 Needs: `pip install rapidfuzz`; Tesseract from Debian (tesseract-ocr tesseract-ocr-chi-sim).
 """
