@@ -70,7 +70,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(home, tmp_path):
     rows = _good_rows()
     rows[0][6] = rows[0][6][:17] + ("0" if rows[0][6][17] != "0" else "1")  # wrong checksum
     rows[1][2] = "不存在村"                                                   # unknown village
-    rows[-1][7] = "五保户"                                                     # unknown category
+    rows[-1][7] = "优抚对象"                                                   # unknown category
     path = _write_csv(tmp_path / "bad.csv", HEADER, rows)
     before = _count(home, "households")
     with pytest.raises(RosterError) as info:
@@ -78,7 +78,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(home, tmp_path):
     text = str(info.value)
     assert "第2行" in text and "校验位" in text
     assert "第3行" in text and "不存在村" in text and "archive village add" in text
-    assert f"第{len(rows) + 1}行" in text and "五保户" in text
+    assert f"第{len(rows) + 1}行" in text and "优抚对象" in text
     assert _count(home, "households") == before
 
 

@@ -126,8 +126,6 @@ def roster() -> None:
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
-    from dataclasses import asdict
-
     from archive.errors import RosterError
     from archive.roster.importer import import_roster
 
@@ -141,7 +139,7 @@ def roster_import(ctx, file, as_json) -> None:
         raise
     _update_index(home)
     if as_json:
-        _emit_json({"ok": True, **asdict(result)})
+        _emit_json({"ok": True, **result.to_json()})
     else:
         click.echo(result.summary_zh())
 
