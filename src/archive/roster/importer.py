@@ -174,6 +174,11 @@ def _read(path: Path) -> tuple[list[tuple[int, list[Any]]], str | None]:
 
 def find_header(rows: list[tuple[int, list[Any]]], encoding: str | None = None) -> tuple[int, dict[str, int]]:
     """Locate the header row (title rows may come first) and map fields to column indexes."""
+    read_as = ""
+    head_text = "".join(str(c) for _, cells in rows[:15] for c in cells if c is not None)
+    if (encoding and encoding not in ("utf_8", "gb18030")) or re.search("[\u0080-\u024f]", head_text):
+        read_as = (f"\n文件编码识别为 {label(encoding or 'utf_8')}，内容可能不是中文或已成乱码；"
+                   "请在 Excel 或 WPS 中另存为「CSV UTF-8」或 .xlsx 后再导入。")
     for position, (_, cells) in enumerate(rows[:15]):
         mapping: dict[str, int] = {}
         for column, cell in enumerate(cells):
@@ -183,14 +188,11 @@ def find_header(rows: list[tuple[int, list[Any]]], encoding: str | None = None) 
         if "id_number" in mapping and "member_name" in mapping:
             missing = [LABELS[name] for name in REQUIRED if name not in mapping]
             if missing:
-                raise RosterError(f"花名册第{rows[position][0]}行的表头缺少必需的列：{'、'.join(missing)}")
+                raise RosterError(f"花名册第{rows[position][0]}行的表头缺少必需的列：{'、'.join(missing)}{read_as}")
             return position, mapping
-    read_as = ""
-    if encoding and encoding not in ("utf_8", "gb18030"):
-        read_as = f"文件编码识别为 {label(encoding)}，可能不是中文花名册或已成乱码；请在 Excel 或 WPS 中另存为「CSV UTF-8」或 .xlsx 后再导入。"
     raise RosterError(
         "花名册中找不到表头行（前15行中没有同时包含「成员姓名」和「身份证号」的行）。"
-        f"需要的列：{'、'.join(LABELS[n] for n in REQUIRED)}" + (f"\n{read_as}" if read_as else "")
+        f"需要的列：{'、'.join(LABELS[n] for n in REQUIRED)}{read_as}"
     )
 
 
