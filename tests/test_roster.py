@@ -257,7 +257,7 @@ def test_old_15_digit_ids_are_upgraded_with_a_note_or_refused(home, tmp_path):
 def test_wubao_is_the_old_name_of_tekun(home, tmp_path):
     rows = _good_rows(seed=36)
     heads = [i for i, r in enumerate(rows) if r[5] == "本人"]
-    for i, r in enumerate(rows):
+    for r in rows:
         if r[3] == rows[heads[0]][3]:
             r[7] = "五保"
         if r[3] == rows[heads[1]][3]:
@@ -353,3 +353,31 @@ def test_problems_are_structured_for_a_table(home, tmp_path):
     assert first["row"] == 2 and first["column"] == "身份证号" and "以数字格式保存" in first["message"]
     assert first["hint"] and second["row"] == 3 and second["column"] == "村(社区)"
     assert _count(home, "households") == before
+
+
+def test_household_file_shares_the_row_checks(home, tmp_path):
+    import datetime as dt
+
+    import yaml
+
+    from archive import idcard
+
+    township = sample.make_township(2, sample_month(), seed=47, applicants=0)
+    data = {"households": [
+        {"village": h.village, "category": h.category, "amount": h.amount, "start_date": h.start.isoformat(),
+         "members": [{"name": m.name, "relation": m.relation, "id_number": m.id_number} for m in h.members]}
+        for h in township]}
+    new18 = data["households"][0]["members"][0]["id_number"]
+    data["households"][0]["members"][0]["id_number"] = new18[:6] + new18[8:17]
+    data["households"][1]["members"][0]["id_number"] = idcard.make("000000", dt.date(1970, 1, 1), 7)
+    path = tmp_path / "households.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(RosterError) as info:
+        import_roster(home.db, path, home.config, "t")
+    (problem,) = info.value.problems
+    assert "地区码 000000" in problem.message
+    data["households"].pop()
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = import_roster(home.db, path, home.config, "t")
+    assert result.added == 1 and any("升为18位" in f.message for f in result.findings)
+    assert home.db.execute("SELECT 1 FROM households WHERE id=?", (new18,)).fetchone()

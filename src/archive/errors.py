@@ -61,7 +61,7 @@ class RowProblem:
             where += f"「{self.column}」列"
         text = f"  {where}：{self.reason}"
         if self.hint:
-            text += f"（{self.hint}）"
+            text += f"。提示：{self.hint}"
         return text
 
     def __repr__(self) -> str:

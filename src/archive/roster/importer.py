@@ -239,7 +239,7 @@ def read_roster(path: Path, config: Config, *, today: dt.date | None = None) -> 
     header_at, mapping = find_header(rows, encoding)
     checks = RowChecks(config, today=today)
     households: list[Household] = []
-    open_heads: dict[tuple[str, str], Household] = {}
+    open_heads: dict[tuple[str, str], Household | None] = {}  # None: the 户主 row had problems
 
     for row_no, cells in rows[header_at + 1:]:
         if all(c is None or str(c).strip() == "" for c in cells):
@@ -262,7 +262,7 @@ def read_roster(path: Path, config: Config, *, today: dt.date | None = None) -> 
 
 
 def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: RowChecks,
-                open_heads: dict[tuple[str, str], Household], encoding: str | None) -> Household | None:
+                open_heads: dict[tuple[str, str], Household | None], encoding: str | None) -> Household | None:
     """Check one member row; a 户主 row returns its new household, a member row joins its head's."""
     before = len(checks.problems)
 
@@ -317,6 +317,8 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
     head_name = _text(_cell(cells, mapping, "head_name"))
     member = Member(_text(_cell(cells, mapping, "member_name")), relation, id_number)
     if len(checks.problems) > before:
+        if member.relation in HEAD_RELATIONS:
+            open_heads[(village, head_name)] = None  # its members are not reported a second time
         return None
     if member.relation in HEAD_RELATIONS:
         if member.name != head_name:
@@ -331,6 +333,8 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
             members=[member], row=row_no,
         )
     # a member attaches to the nearest household above it with the same head and village
+    if (village, head_name) in open_heads and open_heads[(village, head_name)] is None:
+        return None
     household = open_heads.get((village, head_name))
     if household is None:
         bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name")

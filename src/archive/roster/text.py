@@ -88,10 +88,11 @@ def name_problem(name: str) -> str | None:
         elif 0x3040 <= ord(char) <= 0x30FF or 0xFF61 <= ord(char) <= 0xFF9F:
             kinds.append("日文假名")
         elif 0x80 <= ord(char) <= 0x24F:
-            kinds.append("西文字母（常见于编码错误的乱码）")
+            kinds.append("西文字母，常见于编码错误的乱码")
         elif char.isascii() and char.isalnum():
             kinds.append("英文字母或数字")
         else:
             kinds.append("非汉字字符")
     shown = "".join(_shown(c) for c in dict.fromkeys(odd))
-    return f"姓名「{''.join(_shown(c) for c in name)}」含有{'、'.join(dict.fromkeys(kinds))}「{shown}」，不是有效的中文姓名"
+    return (f"姓名「{''.join(_shown(c) for c in name)}」含有非汉字字符「{shown}」"
+            f"（{'、'.join(dict.fromkeys(kinds))}），不是有效的中文姓名")
