@@ -165,7 +165,15 @@ def _read(path: Path) -> tuple[list[tuple[int, list[Any]]], str | None]:
         book.close()
         return rows, None
     if suffix in (".csv", ".txt"):
-        text, encoding = decode_csv(path.read_bytes(), path.name)
+        readings = decode_csv(path.read_bytes(), path.name)
+        for text, encoding in readings:  # the detected encoding first; another only if it has a header
+            rows = [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+            try:
+                find_header(rows)
+            except RosterError:
+                continue
+            return rows, encoding
+        text, encoding = readings[0]
         return [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)], encoding
     if suffix == ".xls":
         raise ArchiveError(f"暂不支持旧版 .xls 文件：{path}", hint="请在 Excel 或 WPS 中另存为 .xlsx 或 .csv 后再导入")

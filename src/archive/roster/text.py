@@ -23,25 +23,30 @@ def label(encoding: str) -> str:
     return ENCODING_LABELS.get(encoding, encoding)
 
 
-def decode_csv(raw: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding). UTF-8 (with or without BOM) when it decodes strictly; otherwise the
-    encoding charset-normalizer finds most coherent, so a Big5 or Shift-JIS file is not read as
-    GBK garbage."""
+def decode_csv(raw: bytes, name: str) -> list[tuple[str, str]]:
+    """Readings of a CSV as (text, encoding), most likely first. UTF-8 (with or without BOM)
+    when it decodes strictly; otherwise the encoding charset-normalizer finds most coherent (so
+    a Big5 or Shift-JIS file is not read as GBK garbage), then GB18030 and Big5 as fallbacks
+    for the caller to try when the first reading has no recognisable header."""
     try:
-        return raw.decode("utf-8-sig"), "utf_8"
+        return [(raw.decode("utf-8-sig"), "utf_8")]
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
-    candidates = ([best.encoding] if best is not None else []) + [e for e in _CHINESE]
-    for encoding in candidates:
+    readings: list[tuple[str, str]] = []
+    for encoding in ([best.encoding] if best is not None else []) + list(_CHINESE):
         try:
-            return raw.decode(encoding), encoding
+            text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    raise ArchiveError(f"无法识别 CSV 文件 {name} 的编码",
-                       hint="请在 Excel 或 WPS 中另存为「CSV UTF-8」或 .xlsx 后再导入")
+        if all(text != seen for seen, _ in readings):
+            readings.append((text, encoding))
+    if not readings:
+        raise ArchiveError(f"无法识别 CSV 文件 {name} 的编码",
+                           hint="请在 Excel 或 WPS 中另存为「CSV UTF-8」或 .xlsx 后再导入")
+    return readings
 
 
 @lru_cache(maxsize=1)
