@@ -56,6 +56,7 @@ def test_county_name_resolves_to_its_codes():
 
     assert regions.codes_named("花溪区") == {"520111"}
     assert regions.codes_named("朝阳区") == {"110105", "220104"}  # a shared name: both
+    assert regions.codes_named("贵州省贵阳市花溪区") == {"520111"}
     assert regions.codes_named("没有这个县") == frozenset()
     assert "花溪区" in regions.name_of("520111")
 

@@ -381,3 +381,10 @@ def test_household_file_shares_the_row_checks(home, tmp_path):
     result = import_roster(home.db, path, home.config, "t")
     assert result.added == 1 and any("升为18位" in f.message for f in result.findings)
     assert home.db.execute("SELECT 1 FROM households WHERE id=?", (new18,)).fetchone()
+
+
+def test_unknown_county_is_said_once_not_per_row(home, tmp_path):
+    home.config.county = "月亮县"
+    result = import_roster(home.db, _write_csv(tmp_path / "c.csv", HEADER, _good_rows(seed=48)), home.config, "t")
+    assert result.added == 3 and not any(f.level == "warning" for f in result.findings)
+    assert "「月亮县」在行政区划代码表中找不到" in result.summary_zh()

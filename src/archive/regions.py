@@ -41,10 +41,19 @@ def _bare(name: str) -> str:
 
 
 def codes_named(county: str) -> frozenset[str]:
-    """Every code that has carried the name `county` (a name may be shared by several counties,
-    e.g. 朝阳区; all are returned)."""
+    """Every county-level code that has carried the name `county` (a name may be shared by
+    several counties, e.g. 朝阳区; all are returned). A name with its city in front
+    (贵阳市花溪区) resolves by its longest matching tail."""
     wanted = _bare(county)
     if not wanted:
         return frozenset()
-    return frozenset(code for code, names in _table().items()
-                     if code[4:] != "00" and any(_bare(n) == wanted for n in names))
+    counties = {code: names for code, names in _table().items() if code[4:] != "00"}
+    exact = frozenset(code for code, names in counties.items() if any(_bare(n) == wanted for n in names))
+    if exact:
+        return exact
+    tails = {(len(_bare(n)), code) for code, names in counties.items() for n in names
+             if len(_bare(n)) >= 2 and wanted.endswith(_bare(n))}
+    if not tails:
+        return frozenset()
+    longest = max(length for length, _ in tails)
+    return frozenset(code for length, code in tails if length == longest)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive import idcard
+from archive import idcard, regions
 from archive.catalog import audit, transaction
 from archive.config import Config
 from archive.errors import ArchiveError, RosterError, RowProblem
@@ -129,6 +129,8 @@ class ImportResult:
             lines.append("该文件此前已导入，本次没有任何变化。")
         else:
             lines.append(f"新增 {self.added} 户，更新 {self.updated} 户，未变 {self.unchanged} 户。")
+        listed = {str(f).strip() for f in self.findings}
+        lines += [f"注意：{w}" for w in self.warnings if w not in listed]
         for level, title in (("warning", "注意（请核实，不影响导入）"), ("note", "说明（导入时的转换）")):
             found = [f for f in self.findings if f.level == level]
             if found:
@@ -404,6 +406,8 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
     result = ImportResult(file=path.name, sha256=digest, households=len(households),
                           members=sum(len(h.members) for h in households), warnings=parsed.warnings,
                           findings=parsed.findings, encoding=parsed.encoding)
+    if not regions.codes_named(config.county):
+        result.warnings.append(f"县(区)「{config.county}」在行政区划代码表中找不到，未核对身份证地区码是否属于本县")
     if conn.execute("SELECT 1 FROM roster_imports WHERE sha256=?", (digest,)).fetchone():
         result.already_imported = True
         result.unchanged = len(households)
