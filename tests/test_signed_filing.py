@@ -116,3 +116,30 @@ def test_export_of_a_signed_notice_has_no_broken_signature(filed, head_id, tmp_p
     assert any("原件已数字签名" in t for t in titles), titles
     logged = home.db.execute("SELECT detail FROM audit WHERE action='export' ORDER BY id DESC").fetchone()[0]
     assert row["doc_id"] in logged
+
+
+def test_verify_checks_the_signatures_of_every_signed_document(filed, tmp_path):
+    """A changed 归档 copy whose stored digest was updated too is caught by its signature."""
+    from archive.catalog import file_digest
+    from archive.filing.verify import verify
+
+    home, original, stamped, row = filed
+    assert verify(home, check_usability=False).ok
+    stamped.write_bytes(append_black_box(stamped.read_bytes()))
+    original.write_bytes(pypdf_rewrite(original))  # the old stamp's way: a rewrite keeping the field
+    for kind, path in (("stamped_path", stamped), ("pdf_path", original)):
+        home.db.execute("UPDATE files SET sha256=? WHERE doc_id=? AND kind=?", (file_digest(path), row["doc_id"], kind))
+    home.db.commit()
+    result = verify(home, check_usability=False)
+    problems = {f.target: f.problem for f in result.findings if f.check == "真实性"}
+    assert MODIFIED in problems[row["stamped_path"]], result.report_zh()
+    assert "未通过" in problems[row["pdf_path"]], result.report_zh()
+
+
+def pypdf_rewrite(path: Path) -> bytes:
+    """What the 归档 stamp used to do: rewrite the whole file, signature field and all."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(str(path)))
+    writer.add_metadata({"/Title": "rewritten"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

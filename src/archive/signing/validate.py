@@ -298,3 +298,33 @@ def check_pdf(path: Path, trust: Trust | None = None) -> FileCheck:
         problems = "；".join(f"第{n}个签名{result.signatures[n - 1].status}" for n in bad)
         result.message = f"{count} 个签名中 {len(bad)} 个未通过检查：{problems}"
     return result
+
+
+def _may_be_signed(path: Path) -> bool:
+    """Cheap first look: a PDF with a signature names /ByteRange or a /Sig field in plain bytes."""
+    from archive.signing.copies import has_signature_fields
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return (b"/ByteRange" in data or b"/Sig" in data) and has_signature_fields(path)
+
+
+def signature_findings(home) -> list[tuple[str, str]]:
+    """(file, problem) for every signed PDF of the home whose signatures do not all pass: the
+    digitally signed originals (signature_kind 'pades'), their 归档 copies, and any other stored
+    PDF that carries a signature field. Missing files are left to the caller's completeness check."""
+    trust = trust_of(home)
+    findings: list[tuple[str, str]] = []
+    rows = home.db.execute("SELECT doc_id, signature_kind, pdf_path, original_path, stamped_path FROM documents")
+    for row in rows.fetchall():
+        for relative in dict.fromkeys(r for r in (row["pdf_path"], row["original_path"], row["stamped_path"]) if r):
+            path = home.root / relative
+            if path.suffix.lower() != ".pdf" or not path.is_file():
+                continue
+            declared = row["signature_kind"] == "pades" and relative != row["original_path"]
+            if not declared and not _may_be_signed(path):
+                continue
+            result = check_pdf(path, trust)
+            if not result.ok:
+                findings.append((relative, f"数字签名{result.status}：{result.message}"))
+    return findings
