@@ -311,8 +311,9 @@ def _may_be_signed(path: Path) -> bool:
 
 def signature_findings(home) -> list[tuple[str, str]]:
     """(file, problem) for every signed PDF of the home whose signatures do not all pass: the
-    digitally signed originals (signature_kind 'pades'), their 归档 copies, and any other stored
-    PDF that carries a signature field. Missing files are left to the caller's completeness check."""
+    digitally signed originals (signature_kind 'pades') and their 归档 copies in full; any other
+    stored PDF that carries a signature field (a scan signed by a third party) for integrity only
+    (未通过, 签名后有修改). Missing files are left to the caller's completeness check."""
     trust = trust_of(home)
     findings: list[tuple[str, str]] = []
     rows = home.db.execute("SELECT doc_id, signature_kind, pdf_path, original_path, stamped_path FROM documents")
@@ -325,6 +326,8 @@ def signature_findings(home) -> list[tuple[str, str]]:
             if not declared and not _may_be_signed(path):
                 continue
             result = check_pdf(path, trust)
+            if not declared and result.status == UNTRUSTED:
+                continue  # a third party's signature on a scan: intact, just not one the home vouches for
             if not result.ok:
                 findings.append((relative, f"数字签名{result.status}：{result.message}"))
     return findings
