@@ -67,7 +67,7 @@ def test_signed_at_b_lt_with_embedded_validation_data(tsa_home, head_id, pki):
     with open(notice.pdf, "rb") as handle:
         dss = DocumentSecurityStore.read_dss(PdfFileReader(handle))
         subjects = {c.subject.human_friendly for c in dss.load_certs()}
-        assert any("测试根证书" in s for s in subjects) and (dss.ocsps or dss.crls)
+        assert any("测试根证书" in s for s in subjects) and dss.ocsps and dss.crls  # signer: OCSP; TSA: CRL
     # filed: the stamped copy still passes, after the DSS revision and the stamp
     file_month(home, dt.date(2025, 7, 1))
     stamped = home.root / home.db.execute("SELECT stamped_path FROM documents WHERE doc_id=?",
@@ -102,3 +102,22 @@ def test_unreachable_tsa_is_a_clear_error_and_writes_nothing(tsa_home, head_id):
     result = run_cli("--home", str(home.root), "generate", "refusal", "--household", head_id, "--date", "2025-07-08",
                      "--set", "reason=收入超标", "--sign", "--approver", "王明", "--json")
     assert result.exit_code != 0 and "时间戳" in result.stderr and not result.stdout.strip()
+
+
+def test_self_signed_registered_certificate_with_a_tsa(home, head_id, pki, tmp_path, monkeypatch):
+    """A township's own (self-signed, registered) certificate, time-stamped by the configured TSA."""
+    from tests.signfixtures import make_p12
+
+    monkeypatch.setenv("ARCHIVE_SIGN_PASSWORD", PASSWORD)
+    assert run_cli("--home", str(home.root), "seal", "set", str(make_seal(tmp_path / "seal.png"))).exit_code == 0
+    own = make_p12(tmp_path / "own.p12", PASSWORD)
+    assert run_cli("--home", str(home.root), "signer", "add", "王明", "--role", "镇长", "--cert", str(own)).exit_code == 0
+    root = pki.root_der(home.root / "tsa-root.der")
+    config = home.config_path.read_text(encoding="utf-8")
+    home.config_path.write_text(config + f"signing:\n  trust_roots: [{root.name}]\n  tsa_url: {pki.tsa_url}\n",
+                                encoding="utf-8")
+    home = _fresh(home)
+    notice = Generator(home).household_document("refusal", head_id, DAY, {"reason": "收入超标"}, approver="王明")
+    report = check_pdf(Path(notice.pdf), trust_of(home))
+    [sig] = report.signatures
+    assert report.status == PASSED and sig.timestamp_trusted and "王明" in sig.trusted_by, report.report_zh()

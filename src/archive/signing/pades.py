@@ -37,7 +37,7 @@ def _sign_long_term(writer, signer, *, name: str, reason: str, location: str, ts
     # the signer's own certificate anchors a self-signed (registered) certificate; a CA-issued one
     # is validated up to a configured trust root, fetching its CRLs/OCSP once, now, to embed them
     own = signer.signing_cert
-    anchors = list(trust_roots) + ([own] if own.self_signed else [])
+    anchors = list(trust_roots) + ([own] if own.self_signed != "no" else [])  # "yes" / "maybe" / "no"
     context = ValidationContext(trust_roots=anchors, allow_fetching=True, revocation_mode="soft-fail")
     meta = signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES,
                                         reason=reason, location=location, name=name,

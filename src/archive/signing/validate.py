@@ -241,7 +241,10 @@ def _check_one(embedded, reader, trust: Trust, signature_fields: set[str]) -> Si
     check.validation_data = has_revinfo
     if check.level == "B-T" and has_revinfo:
         check.level = "B-LT"
-    if check.fingerprint in trust.fingerprints:
+    revoked = bool(status.revoked)
+    if revoked:
+        pass  # a revoked certificate is trusted by nothing, registered or not
+    elif check.fingerprint in trust.fingerprints:
         check.trusted, check.trusted_by = True, f"已登记证书（{trust.fingerprints[check.fingerprint]}）"
     elif status.trusted:
         check.trusted, check.trusted_by = True, "信任根"
@@ -252,6 +255,9 @@ def _check_one(embedded, reader, trust: Trust, signature_fields: set[str]) -> Si
     elif not allowed:
         check.status = MODIFIED
         check.message = "签名本身完好，但签名之后文件又被追加修改过，当前内容不是签名时的内容"
+    elif revoked:
+        check.status = UNTRUSTED
+        check.message = "签名完好，但签名证书已被吊销（依据文件中或配置的吊销信息）"
     elif not check.trusted:
         check.status = UNTRUSTED
         check.message = ("签名完好，但签名证书既不是本档案库登记的签章人证书（按指纹比对），"
