@@ -129,6 +129,11 @@ def verify(home: Home, check_usability: bool = True) -> VerifyResult:
             if repeated:
                 detail.append("重复件号 " + "、".join(f"{n:04d}" for n in repeated[:20]))
             add("完整性", row["class"], "；".join(detail))
+    # every digital signature of every signed document, originals and 归档 copies
+    from archive.signing.validate import signature_findings
+
+    for target, problem in signature_findings(home):
+        add("真实性", target, problem)
     # the audit log's hash chain
     previous_hash, previous_id = "", 0
     for row in home.db.execute("SELECT * FROM audit ORDER BY id"):
