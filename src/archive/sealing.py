@@ -98,3 +98,14 @@ def anchor_line(head: tuple[int, str]) -> str:
 def parse_anchor(text: str) -> tuple[int, str] | None:
     match = _ANCHOR.search(re.sub(r"\s+", "", text or ""))
     return (int(match[1]), match[2]) if match else None
+
+
+def register_written(conn: sqlite3.Connection, root: Path, operator: str, kind: str, *paths: Path) -> None:
+    """Register outputs a command wrote (a sample list, a reconciliation) if they lie inside the home."""
+    from archive.catalog import transaction
+
+    inside = [p for p in paths if p.resolve().is_relative_to(root.resolve())]
+    if inside:
+        with transaction(conn):
+            for path in inside:
+                register_output(conn, root.resolve(), path.resolve(), kind, operator)
