@@ -584,6 +584,9 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
 
     write_atomic(target, pdf)
     from archive.catalog import audit, transaction
+    from archive.sealing import register_written
+
+    register_written(home.db, home.root, home.operator, "抽查调档清单", target)
 
     with transaction(home.db):
         audit(home.db, home.operator, "sample", str(year), summary)
@@ -631,6 +634,10 @@ def reconcile(ctx, month, roster_file, as_json) -> None:
     folder = home.documents_dir / str(first.year) / "_比对"
     write_atomic(folder / f"三项一致比对-{month}.pdf", pdf)
     write_atomic(folder / f"三项一致比对-{month}.xlsx", xlsx)
+    from archive.sealing import register_written
+
+    register_written(home.db, home.root, home.operator, "三项一致比对", folder / f"三项一致比对-{month}.pdf",
+                     folder / f"三项一致比对-{month}.xlsx")
     if as_json:
         _emit_json({"month": month, "differences": [d.to_json() for d in differences],
                     "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})

@@ -31,6 +31,7 @@ from archive.roster.households import get_household
 from archive.scans.identify import TYPE_TITLES, Identification, identify
 from archive.scans.pipeline import Processed, init_worker, process_in_worker
 from archive.scans.readers import SUPPORTED
+from archive.sealing import seal_documents
 
 REVIEW_FOLDER = "待分拣"
 _DATE = re.compile(r"(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -260,6 +261,7 @@ class Ingester:
             audit(self.conn, self.home.operator, "ingest." + found.status, doc_id,
                   {"source": path.name, "sha256": digest, "household": household.id if household else None,
                    "type": doc_type, "reason": found.reason})
+            seal_documents(self.conn, self.home.operator, [doc_id])
         _leave_source(self.home, path)
         return IngestRecord(str(path), digest, found.status, household.id if household else None, doc_type,
                             doc_id, found.reason, len(processed.pages))
