@@ -381,7 +381,7 @@ class Ingester:
         else:
             folder = self.home.documents_dir / REVIEW_FOLDER / str(day.year)
         stem = storage.file_stem(day, title + ("（签收件）" if found.status == "linked" else "（扫描件）"), doc_id)
-        original_path = folder / f"{stem}-原件{path.suffix.lower()}"
+        original_path = folder / f"{stem}-原件{_content_suffix(job.staged, path.suffix.lower())}"
         searchable_path = folder / f"{stem}.pdf"
         if processed.searchable_pdf is not None:
             _move_into(Path(processed.searchable_pdf), searchable_path)
@@ -435,6 +435,21 @@ class Ingester:
             if found <= dt.date.today():
                 return found
         return dt.date.today()
+
+
+def _content_suffix(path: Path, given: str) -> str:
+    """The extension of what the file is (a PDF named .tif is stored as .pdf, so verify can open it)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"%PDF"):
+        return ".pdf"
+    if head.startswith(b"\x89PNG"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return given if given in (".jpg", ".jpeg") else ".jpg"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return given if given in (".tif", ".tiff") else ".tif"
+    return given
 
 
 def _move_into(source: Path, target: Path) -> None:

@@ -9,10 +9,10 @@ resolution, in colour, so red seals stay visible (DA/T 31-2017 asks for colour w
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 
 from PIL import Image
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as pdf_canvas
 
@@ -32,6 +32,7 @@ class SearchablePdf:
         self.canvas.setTitle(title)
         self.canvas.setCreator("township-archive")
         self.pages = 0
+        self._pages = tempfile.TemporaryDirectory(prefix=".pages-", dir=target.parent if isinstance(target, Path) else None)
 
     def add(self, image: Image.Image, page: OcrPage, dpi: float) -> None:
         """image: the upright colour page; page: its OCR lines in that image's pixels."""
@@ -39,10 +40,12 @@ class SearchablePdf:
         scale = 72.0 / dpi
         width, height = image.size[0] * scale, image.size[1] * scale
         canvas.setPageSize((width, height))
-        jpeg = io.BytesIO()
+        # by file name: reportlab embeds the JPEG as it is; given an ImageReader it would decode
+        # and keep the whole RGB page (26 MB at 300 dpi) until the PDF is saved
+        jpeg = Path(self._pages.name) / f"{self.pages:05d}.jpg"
         image.convert("RGB").save(jpeg, format="JPEG", quality=80, dpi=(dpi, dpi))
-        jpeg.seek(0)
-        canvas.drawImage(ImageReader(jpeg), 0, 0, width, height)
+        canvas.drawImage(str(jpeg), 0, 0, width, height)
+        jpeg.unlink()
         for line in page.lines:
             text = line.text.strip()
             if not text or not line.box:
@@ -64,7 +67,10 @@ class SearchablePdf:
         self.pages += 1
 
     def close(self) -> None:
-        self.canvas.save()
+        try:
+            self.canvas.save()
+        finally:
+            self._pages.cleanup()
 
 
 def write_searchable_pdf(pages: list[tuple[Image.Image, OcrPage, float]], title: str = "",
