@@ -281,7 +281,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     """导入扫描件：识别、匹配家庭、归档。默认处理档案库的 scans/ 收件箱。"""
     import os
 
-    from archive.scans.ingest import Ingester, summary_zh
+    from archive.scans.ingest import STATUS_ZH, Ingester, summary_zh
 
     home = _home(ctx)
     if home.config.ocr_model_dir:
@@ -290,15 +290,20 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise ArchiveError(f"找不到：{'、'.join(missing)}")
-    records = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True)).run(targets)
+    ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True))
+    records = ingester.run(targets)
     _update_index(home)
     if as_json:
-        for record in records:
+        for record in ingester.repairs + records:
             _emit_json(record.to_json())
     else:
-        for record in records:
-            if record.status in ("review", "quarantined"):
-                click.echo(f"  {Path(record.source).name}：{record.reason}")
+        for record in ingester.repairs:
+            click.echo(f"  修复 {record.source}：{record.reason}")
+        for record in records:  # every file is reported
+            if record.status in ("filed", "linked"):
+                click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}（{record.doc_id}）")
+            else:
+                click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}，{record.reason}")
         click.echo(summary_zh(records))
 
 
