@@ -192,6 +192,22 @@ CREATE TABLE IF NOT EXISTS outputs (
     size            INTEGER NOT NULL,
     recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime'))
 );
+-- casework: a household's history; decisions take effect from effective_month (archive.casework)
+CREATE TABLE IF NOT EXISTS case_events (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    household_id    TEXT NOT NULL REFERENCES households(id),
+    kind            TEXT NOT NULL,             -- application / investigation / publicity / approval / refusal / adjustment / suspension / review
+    event_date      TEXT NOT NULL,             -- ISO date of the act (the document's date)
+    effective_month TEXT,                      -- YYYY-MM the effect starts (decisions only)
+    status          TEXT,                      -- status from then on: active / stopped / refused
+    amount          REAL,                      -- 月保障金额 from then on
+    covered         INTEGER,                   -- 保障人数 from then on
+    doc_id          TEXT REFERENCES documents(doc_id),
+    operator        TEXT NOT NULL,
+    detail          TEXT,                      -- JSON: dates cited, reason, flags
+    recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+CREATE INDEX IF NOT EXISTS case_events_household ON case_events(household_id, effective_month);
 """
 
 

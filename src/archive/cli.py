@@ -198,6 +198,8 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
         results = [generator.household_document(doc_type, household, day, params, approver=approver, replaces=replaces)]
     _update_index(home)
     for result in results:
+        for warning in getattr(result, "warnings", []):
+            click.echo(f"警告：{warning}", err=True)
         if as_json:
             signed = home.db.execute("SELECT signed_by, signature_kind FROM documents WHERE doc_id=?",
                                      (result.doc_id,)).fetchone()
@@ -754,6 +756,37 @@ def demo(ctx, households, month, seed) -> None:
 
     root = Path(ctx.obj["home_dir"] or "archive-demo")
     run_demo(root, households=households, month=month, seed=seed, echo=click.echo)
+
+# --- casework: history, due list, retention ------------------------------------------------
+
+@cli.group("history")
+def history_group() -> None:
+    """一户的经历：申请、调查、公示、决定、调整、停发、复核。"""
+
+
+@history_group.command("add")
+@click.argument("household_id")
+@click.option("--kind", required=True,
+              help="application 申请（纸质受理）、investigation 开始入户调查、review 定期复核")
+@click.option("--date", "date_", required=True, help="日期 YYYY-MM-DD")
+@click.option("--irregular-income/--regular-income", default=None, help="复核时：家庭收入是否不固定（决定复核周期）")
+@click.option("--note", default="", help="说明")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def history_add(ctx, household_id, kind, date_, irregular_income, note, as_json) -> None:
+    """登记没有生成文书的环节（决定须生成相应文书）。"""
+    from archive.casework.history import describe, record_manual_event
+    from archive.catalog import transaction
+    from archive.documents.generate import parse_day
+
+    home = _home(ctx)
+    with transaction(home.db):
+        event = record_manual_event(home.db, home.operator, household_id, kind, parse_day(date_),
+                                    irregular_income=irregular_income, note=note)
+    if as_json:
+        _emit_json(event.to_json())
+    else:
+        click.echo(f"已登记：{describe(event.to_json())}")
 
 
 def main() -> None:

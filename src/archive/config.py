@@ -94,6 +94,7 @@ class Config:
     filing: dict[str, Any] = field(default_factory=dict)
     signing: dict[str, Any] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
+    casework: dict[str, Any] = field(default_factory=dict)  # history, reviews, deadlines, retention, wording
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -165,6 +166,7 @@ class Config:
             "filing": {"box_capacity": self.filing["box_capacity"]},
             "signing": self.signing,
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
+            "casework": self.casework,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

@@ -14,10 +14,13 @@ import hashlib
 import json
 import re
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 from typing import Any
 
+from archive.casework.history import households_as_of, record_document_effect, state_for_month
+from archive.casework.rules import category_wording
 from archive.catalog import audit, new_doc_id, next_value, record_files, transaction
 from archive.dates import cn_date, parse_date
 from archive.documents import storage, templates
@@ -35,7 +38,7 @@ from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
 from archive.errors import ArchiveError, NotFoundError, TemplateError
 from archive.home import Home
-from archive.roster.households import HouseholdRecord, get_household, list_households
+from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
 
 HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
@@ -57,6 +60,7 @@ class Generated:
     xlsx: str | None = None
     pages: int = 0
     reprinted: bool = False
+    warnings: list[str] = field(default_factory=list)  # e.g. a second decision of the same kind that day
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,11 +100,12 @@ class Generator:
         day = day or dt.date.today()
         params = dict(params or {})
         templates.check_fields(template, params)
-        household = get_household(self.conn, household_id)
+        household = state_for_month(self.conn, household_id, day)  # the roster baseline plus its history
         signing = self._signing(template, approver)  # every signing problem is found before writing
         replaced = self._replaced(template, household.id, replaces)
         context = office_context(self.config, template, day)
         context.update(household_context(household, day))
+        context.update(category_wording(self.config, template.id, household.category))
         context.update(derived_dates(day))
         context.update(field_values(template, params, context))
         context["replaces_number"] = (replaced["number"] or replaced["doc_id"]) if replaced else ""
@@ -169,7 +174,7 @@ class Generator:
         """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
         from archive.documents import sheets
 
-        households = sheets.households_in_month(list_households(self.conn), month)
+        households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
             raise ArchiveError(f"{month:%Y年%m月} 没有在保的家庭，请先导入花名册")
         township = self.config.township
@@ -355,6 +360,8 @@ class Generator:
                     audit(self.conn, self.home.operator, "document.replace", doc_id,
                           {"replaces": replaced["doc_id"], "number": number})
                 record_files(self.conn, self.home.root, doc_id)
+                warnings = record_document_effect(self.conn, self.config, self.home.operator, template.id, doc_id,
+                                                  day, context, household, data)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})
                 seal_documents(self.conn, self.home.operator, [doc_id] + ([replaced["doc_id"]] if replaced is not None else []))
@@ -362,7 +369,7 @@ class Generator:
             for path in written:  # the number was rolled back: leave no orphan files behind
                 path.unlink(missing_ok=True)
             raise
-        return self._generated(self._document_row(doc_id))
+        return dataclasses_replace(self._generated(self._document_row(doc_id)), warnings=warnings)
 
 
 def _refuse_identity_numbers(template: templates.Template, document: Document) -> None:

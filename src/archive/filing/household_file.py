@@ -3,8 +3,10 @@ where each one is kept."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from archive.casework.history import STATUS_NAMES, apply_events, describe, events_for
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.search.engine import location_label
@@ -38,7 +40,18 @@ def household_file(home: Home, household_id: str) -> dict[str, Any]:
         "status": household.status,
         "members": [{"name": m.name, "relation": m.relation, "id_number": m.id_number} for m in household.members],
         "documents": documents, "moves": moves,
+        **_history(home, household),
     }
+
+
+def _history(home: Home, household) -> dict[str, Any]:
+    """The household's history and its state this month (roster baseline plus decisions)."""
+    events = events_for(home.db, household.id)
+    today = dt.date.today()
+    state = apply_events(household, events, today)
+    return {"history": [event.to_json() for event in events],
+            "state": {"month": today.strftime("%Y-%m"), "status": state.status, "amount": state.amount,
+                      "covered": state.covered, "start_date": state.start_date}}
 
 
 def format_household_file(data: dict[str, Any]) -> str:
@@ -51,6 +64,13 @@ def format_household_file(data: dict[str, Any]) -> str:
         void = "【已作废】" if doc["status"] == "voided" else ""
         code = f" 档号 {doc['archival_code']}" if doc["archival_code"] else ""
         lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}{void}  {doc['location']}{code}  （{doc['doc_id']}）")
+    state = data.get("state")
+    if state:
+        lines.append(f"本月（{state['month']}）状态：{STATUS_NAMES.get(state['status'], state['status'])} "
+                     f"保障{state['covered']}人 月{state['amount']:.2f}元")
+    if data.get("history"):
+        lines.append(f"经历（{len(data['history'])} 项）：")
+        lines += [f"  {describe(event)}" for event in data["history"]]
     for move in data["moves"]:
         lines.append(f"  调整记录：{move['at']} {move['operator']} 将 {move['target']} 从「{move['from_value']}」调到「{move['to_value']}」：{move['reason'] or ''}")
     return "\n".join(lines)
