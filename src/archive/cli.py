@@ -788,6 +788,65 @@ def history_add(ctx, household_id, kind, date_, irregular_income, note, as_json)
     else:
         click.echo(f"已登记：{describe(event.to_json())}")
 
+@cli.command()
+@click.option("--month", help="月份 YYYY-MM，默认本月")
+@click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False), help="同时写出 XLSX 文件")
+@click.option("--json", "as_json", is_flag=True, help="每项输出一行 JSON")
+@click.pass_context
+def due(ctx, month, xlsx_out, as_json) -> None:
+    """到期和逾期事项：定期复核、入户调查、审核确认、不予批准告知、公示期满、签收件回收。"""
+    import datetime as dt
+
+    from archive.casework.due import KIND_NAMES, due_list, due_xlsx
+    from archive.catalog import audit, transaction
+    from archive.documents.storage import write_atomic
+
+    home = _home(ctx)
+    first = _month(month) if month else dt.date.today().replace(day=1)
+    items = due_list(home, first)
+    if xlsx_out:
+        write_atomic(Path(xlsx_out), due_xlsx(items, home.config.township, first))
+    with transaction(home.db):
+        audit(home.db, home.operator, "due", first.strftime("%Y-%m"), {"items": len(items)})
+    if as_json:
+        for item in items:
+            _emit_json(item.to_json())
+        return
+    if not items:
+        click.echo(f"{first.year}年{first.month}月没有到期或逾期的事项")
+    for item in items:
+        who = f"{item.village} {item.head_name}".strip()
+        click.echo(f"【{item.state}】{item.due} {KIND_NAMES[item.kind]}  {who}  {item.detail}")
+    if xlsx_out:
+        click.echo(f"已写出：{xlsx_out}")
+
+
+@cli.command()
+@click.option("--as-of", "as_of", help="统计截止日期 YYYY-MM-DD，默认今天")
+@click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False), help="销毁清册（草稿）写到此文件；默认写在档案库 reports/ 下")
+@click.option("--json", "as_json", is_flag=True, help="每件一行 JSON，最后一行为汇总")
+@click.pass_context
+def retention(ctx, as_of, xlsx_out, as_json) -> None:
+    """列出已到保管期限的档案，起草销毁清册供鉴定审批；软件不删除任何档案。"""
+    from archive.casework.retention import draft_destruction_list, retention_report
+    from archive.documents.generate import parse_day
+
+    home = _home(ctx)
+    report = retention_report(home, parse_day(as_of))
+    path = draft_destruction_list(home, report, Path(xlsx_out) if xlsx_out else None) if report.reached else None
+    if as_json:
+        for item in report.reached:
+            _emit_json(item.to_json())
+        _emit_json({"summary": report.summary(), "xlsx": str(path) if path else None, "unknown_stop_date": report.unknown})
+        return
+    for item in report.reached:
+        click.echo(f"{item.archival_code or item.doc_id} {item.date} {item.title} {item.head_name}  到期 {item.term_end}（{item.basis}）")
+    click.echo(f"截至 {report.as_of}：已到期 {len(report.reached)} 件，未到期 {report.kept} 件。软件不删除任何档案。")
+    if report.unknown:
+        click.echo(f"注意：{len(report.unknown)} 户花名册标为停保但没有停发记录，无法起算保管期限，未列入：{'、'.join(report.unknown)}")
+    if path:
+        click.echo(f"销毁清册（草稿）：{path}，须经鉴定小组鉴定并报批")
+
 
 def main() -> None:
     cli(prog_name="archive")
