@@ -107,6 +107,17 @@ def test_voided_decision_no_longer_counts(home, head_id):
     assert state_for_month(home.db, head_id, dt.date(2025, 8, 1)).status == "active"
 
 
+def test_stopping_a_household_already_stopped_warns(home, head_id):
+    generator = Generator(home)
+    generator.household_document("suspension", head_id, dt.date(2025, 7, 20),
+                                 {"reason": "收入超标", "effective_month": "2025-08"})
+    result = run_cli("--home", str(home.root), "generate", "suspension", "--household", head_id, "--date",
+                     "2025-09-03", "--set", "reason=再次停发", "--set", "effective_month=2025-10", "--json")
+    assert result.exit_code == 0, result.stderr
+    warnings = json.loads(result.output.splitlines()[-1])["warnings"]
+    assert len(warnings) == 1 and "2025年10月" in warnings[0] and "停保" in warnings[0]
+
+
 def test_decision_before_application_is_refused_and_leaves_nothing(home, township):
     applicant = next(h.head.id_number for h in township if h.status == "申请中")
     generator = Generator(home)
@@ -171,6 +182,9 @@ def test_wording_per_category(home, township):
     edge = _household_of(township, "低保边缘")
     text = pdf_text(generator.household_document("suspension", edge, dt.date(2025, 7, 8), {"reason": "x"}).pdf)
     assert "低保边缘家庭金" not in text
+    row = home.db.execute("SELECT title, pdf_path FROM documents WHERE household_id=? AND type='suspension'",
+                          (edge,)).fetchone()
+    assert row["title"] == "终止低保边缘家庭认定告知书" and "终止低保边缘家庭认定告知书" in row["pdf_path"]
     assert "终止低保边缘家庭认定告知书" in text and "本省低保边缘家庭认定办法" in text
     dibao = _household_of(township, "低保")
     text = pdf_text(generator.household_document("suspension", dibao, dt.date(2025, 7, 8), {"reason": "x"}).pdf)

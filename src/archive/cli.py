@@ -206,7 +206,8 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
             _emit_json({"doc_id": result.doc_id, "type": result.type, "number": result.number,
                         "household": result.household, "pdf": result.pdf, "docx": result.docx,
                         "xlsx": result.xlsx, "pages": result.pages, "reprinted": result.reprinted,
-                        "signed_by": signed["signed_by"], "signature": signed["signature_kind"]})
+                        "signed_by": signed["signed_by"], "signature": signed["signature_kind"],
+                        "warnings": getattr(result, "warnings", [])})
         else:
             verb = "已重印" if result.reprinted else "已生成"
             number = f" {result.number}" if result.number else ""

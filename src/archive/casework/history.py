@@ -265,6 +265,12 @@ def _check_dates(kind: str, day: dt.date, context: dict[str, Any], history: list
             raise ArchiveError(f"日期相互矛盾：告知书日期 {day.isoformat()} 早于作出决定的日期 {decided}")
         if decided and applied and dt.date.fromisoformat(str(decided)[:10]) < min(applied):
             raise ArchiveError(f"日期相互矛盾：作出决定的日期 {decided} 早于申请日期 {min(applied).isoformat()}")
+    if kind in ("adjustment", "suspension"):
+        month = _month_key(context.get("effective_month") or day)
+        state = apply_events(household, history, dt.date.fromisoformat(f"{month}-01"))
+        if state.status != "active":
+            warnings.append(f"{household.head_name}户在{_cn_month(month)}的状态为"
+                            f"「{STATUS_NAMES.get(state.status, state.status)}」，不在保，请核对本{KIND_NAMES[kind]}是否必要")
     if kind == "approval":
         for event in history:
             until = event.detail.get("until") if event.kind == "publicity" else None

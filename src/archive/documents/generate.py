@@ -316,6 +316,7 @@ class Generator:
                 context = {**context, "doc_id": doc_id, "number": number or ""}
                 document = templates.render(template, context)
                 document.doc_id, document.number = doc_id, number
+                document.title = context.get("notice_title") or document.title  # the title per 保障类别
                 if template.public:
                     _refuse_identity_numbers(template, document)
                 marks = None
@@ -329,7 +330,7 @@ class Generator:
                                    reason=f"{template.title} {number or doc_id}", location=self.config.office,
                                    **signing_options(self.home))
                 docx = write_docx(document, author=self.config.office)
-                stem = storage.file_stem(day, template.title, doc_id)
+                stem = storage.file_stem(day, document.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
                 for path, blob in ((pdf_path, pdf), (docx_path, docx)):
                     storage.write_atomic(path, blob)
