@@ -203,3 +203,11 @@ def test_filed_retention_period_is_honoured(year_home):
     assert application.doc_id in {i.doc_id for i in retention_report(year_home, D(2056, 1, 1)).reached}
     year_home.config.casework = {"retention": {"respect_filed_period": False}}
     assert application.doc_id in {i.doc_id for i in retention_report(year_home, D(2028, 8, 1)).reached}
+
+
+def test_bad_casework_settings_are_refused_with_the_field(year_home):
+    path = year_home.root / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "casework:\n  review:\n    stable_months: 十二\n", encoding="utf-8")
+    result = run_cli("--home", str(year_home.root), "due", "--month", "2025-10")
+    assert result.exit_code != 0 and "stable_months" in result.stderr

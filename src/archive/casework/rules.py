@@ -72,7 +72,6 @@ DEFAULT_CASEWORK: dict[str, Any] = {
         "decision": 30,           # whole procedure (45 in special cases)
         "refusal_notice": 3,      # written refusal after the decision
         "signed_copy": 10,        # signed counterfoil or notice scanned back
-        "publicity_warning": 2,   # list publicity periods ending this soon
     },
     "retention": {
         "审批类": {"years_after_stop": 3},
