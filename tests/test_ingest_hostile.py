@@ -252,16 +252,16 @@ def test_worker_killed_for_memory_quarantines_only_its_file(home, township, monk
 def test_a_file_started_too_often_without_finishing_is_quarantined(home, township, monkeypatch):
     scan = id_card(home.inbox_dir / "heavy.pdf", township[0])
 
-    def killed(self, job, processed):
-        raise KeyboardInterrupt  # stands for the kill: the attempt was recorded before processing
+    def killed(task):
+        raise KeyboardInterrupt  # stands for the kill while the pages are processed
 
-    original = Ingester._file
-    monkeypatch.setattr(Ingester, "_file", killed)
+    original = ingest_module.process_in_worker
+    monkeypatch.setattr(ingest_module, "process_in_worker", killed)
     for _ in range(2):
         with pytest.raises(KeyboardInterrupt):
             Ingester(home).run([home.inbox_dir])
     assert home.db.execute("SELECT attempts FROM scans").fetchone()[0] == 2
-    monkeypatch.setattr(Ingester, "_file", original)
+    monkeypatch.setattr(ingest_module, "process_in_worker", original)
     records = Ingester(home).run([home.inbox_dir])
     assert records[0].status == "quarantined" and "2 次开始处理而未完成" in records[0].reason
     assert not scan.exists()
@@ -309,3 +309,23 @@ def test_rerun_repairs_what_a_kill_leaves(home, township):
 def test_status_words_cover_every_status():
     for status in ("filed", "linked", "review", "duplicate", "quarantined", "waiting", "ignored", "refused", "failed"):
         assert status in ingest_module.STATUS_ZH
+
+
+def test_an_unexpected_error_on_one_file_leaves_it_and_files_the_others(home, township, monkeypatch):
+    from archive.scans.pipeline import PageReader
+
+    good = id_card(home.inbox_dir / "good.pdf", township[0])
+    odd = id_card(home.inbox_dir / "odd.pdf", township[1])
+    odd_sha = sha(odd)
+    original = PageReader.process
+
+    def failing(self, path, title="", searchable=None):
+        if sha(path) == odd_sha:
+            raise ValueError("a bug, not the file's fault")
+        return original(self, path, title, searchable)
+
+    monkeypatch.setattr(PageReader, "process", failing)
+    records = {Path(r.source).name: r for r in Ingester(home).run([home.inbox_dir])}
+    assert records["good.pdf"].status == "filed" and not good.exists()
+    assert records["odd.pdf"].status == "failed" and "ValueError" in records["odd.pdf"].reason and odd.exists()
+    assert home.db.execute("SELECT attempts FROM scans WHERE sha256=?", (odd_sha,)).fetchone()[0] == 0
