@@ -65,6 +65,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     long_bad.write_bytes(b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF\n")
     assert len(f"{long_bad.name}.原因.txt".encode()) + 9 > 255  # the old quarantine name could not exist
     (inbox / "passwd.pdf").symlink_to("/etc/passwd")
+    os.mkfifo(inbox / "pipe.pdf")  # opening it would block for ever
     hidden = inbox / ".~扫描临时文件.pdf"
     hidden.write_bytes(b"scanner temp")
     twin = id_card(inbox / "twin.pdf", township[3])
@@ -95,6 +96,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     assert by_name[long_bad.name]["status"] == "quarantined" and "损坏" in by_name[long_bad.name]["reason"]
     assert by_name["passwd.pdf"]["status"] == "refused" and "符号链接" in by_name["passwd.pdf"]["reason"]
     assert by_name[hidden.name]["status"] == "ignored" and hidden.exists()
+    assert by_name["pipe.pdf"]["status"] == "refused" and "不是普通文件" in by_name["pipe.pdf"]["reason"]
     assert sorted(by_name[n]["status"] for n in ("twin.pdf", "twin-copy.tif")) == ["duplicate", "filed"]
     assert by_name["locked.pdf"]["status"] == "quarantined" and "权限密码" in by_name["locked.pdf"]["reason"]
     assert by_name["blank1000.pdf"]["status"] == "quarantined" and "页数过多" in by_name["blank1000.pdf"]["reason"]
@@ -132,7 +134,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     # the text output lists every file too
     again = run_cli("--home", str(home.root), "ingest")
     assert again.exit_code == 0
-    for name in ("passwd.pdf", hidden.name, growing.name):
+    for name in ("passwd.pdf", "pipe.pdf", hidden.name, growing.name):
         assert name in again.stdout
     assert "已忽略" in again.stdout and "拒绝导入" in again.stdout
 
