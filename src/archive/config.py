@@ -92,6 +92,7 @@ class Config:
     holidays: list[str] = field(default_factory=list)
     ocr_model_dir: str = ""
     filing: dict[str, Any] = field(default_factory=dict)
+    signing: dict[str, Any] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -162,6 +163,7 @@ class Config:
             "holidays": self.holidays,
             "ocr_model_dir": self.ocr_model_dir,
             "filing": {"box_capacity": self.filing["box_capacity"]},
+            "signing": self.signing,
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}

@@ -50,6 +50,7 @@ from archive.scans.names import (
 from archive.scans.pipeline import Processed, init_worker, process_in_worker
 from archive.scans.readers import SUPPORTED, Limits
 from archive.scans.staging import NotARegularFile, StagingArea, StillChanging
+from archive.sealing import seal_documents
 
 REVIEW_FOLDER = "待分拣"
 _DATE = re.compile(r"(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -426,6 +427,7 @@ class Ingester:
             if _name_bytes(path):
                 detail["name_bytes"] = _name_bytes(path)
             audit(self.conn, self.home.operator, "ingest." + found.status, doc_id, detail)
+            seal_documents(self.conn, self.home.operator, [doc_id])
         self._leave_source(job.entry)
         return self._record(job.entry, digest, found.status, found.reason, household=household.id if household else None,
                             type=doc_type, doc_id=doc_id, pages=len(processed.pages))
