@@ -331,3 +331,16 @@ def test_an_unexpected_error_on_one_file_leaves_it_and_files_the_others(home, to
     assert records["good.pdf"].status == "filed" and not good.exists()
     assert records["odd.pdf"].status == "failed" and "ValueError" in records["odd.pdf"].reason and odd.exists()
     assert home.db.execute("SELECT attempts FROM scans WHERE sha256=?", (odd_sha,)).fetchone()[0] == 0
+
+
+def test_a_folder_given_by_a_link_is_walked_but_links_inside_are_not_followed(home, township, tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    scan = id_card(share / "scan.pdf", township[0])
+    (share / "elsewhere").symlink_to(tmp_path / "private", target_is_directory=True)
+    (tmp_path / "private").mkdir()
+    id_card(tmp_path / "private" / "not-ours.pdf", township[1])
+    (tmp_path / "mounted").symlink_to(share, target_is_directory=True)
+    records = {Path(r.source).name: r for r in Ingester(home).run([tmp_path / "mounted"])}
+    assert records["scan.pdf"].status == "filed" and scan.exists()  # outside the inbox: copied, never moved
+    assert records["elsewhere"].status == "refused" and "not-ours.pdf" not in records
