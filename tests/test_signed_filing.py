@@ -71,7 +71,7 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
 
     home, original, stamped, _ = filed
 
-    def add_stamp(data: bytes, rect: tuple[float, float, float, float]) -> bytes:
+    def add_stamp(data: bytes, rect: tuple[float, float, float, float], **extra) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
         xobject = writer.add_object(generic.StreamObject({
             generic.NameObject("/Type"): generic.NameObject("/XObject"),
@@ -83,7 +83,8 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
             generic.NameObject("/Subtype"): generic.NameObject("/Stamp"),
             generic.NameObject("/NM"): generic.TextStringObject("archive-filing-stamp"),
             generic.NameObject("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in rect),
-            generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject("/N"): xobject})}))
+            generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject("/N"): xobject}),
+            **{generic.NameObject(f"/{k}"): v for k, v in extra.items()}}))
         page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
         page = page_ref.get_object()
         annots = page.get("/Annots", generic.ArrayObject())
@@ -98,8 +99,23 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
     big.write_bytes(add_stamp(original.read_bytes(), (100, 300, 500, 700)))  # covers the body text
     assert check_pdf(big, trust_of(home)).status == MODIFIED
     second = tmp_path / "second.pdf"
-    second.write_bytes(add_stamp(stamped.read_bytes(), (100, 300, 200, 330)))
+    top = float(pypdf.PdfReader(str(original)).pages[0].mediabox.height) - 30
+    second.write_bytes(add_stamp(stamped.read_bytes(), (100, top - 30, 200, top)))
     assert check_pdf(second, trust_of(home)).status == MODIFIED
+    # the stamp's size, but over the body text rather than in the top margin
+    low = tmp_path / "low.pdf"
+    low.write_bytes(add_stamp(original.read_bytes(), (100, 300, 200, 330)))
+    assert check_pdf(low, trust_of(home)).status == MODIFIED
+    # the right size and place, but carrying an action (a link, a script)
+    action = generic.DictionaryObject({generic.NameObject("/S"): generic.NameObject("/URI"),
+                                       generic.NameObject("/URI"): generic.TextStringObject("http://example.invalid")})
+    acting = tmp_path / "acting.pdf"
+    acting.write_bytes(add_stamp(original.read_bytes(), (100, top - 30, 200, top), A=action))
+    assert check_pdf(acting, trust_of(home)).status == MODIFIED
+    # the control: the same annotation without the action is accepted as the stamp
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(add_stamp(original.read_bytes(), (100, top - 30, 200, top)))
+    assert check_pdf(plain, trust_of(home)).status == PASSED
 
 
 @needs_pdfsig
