@@ -159,3 +159,27 @@ def pypdf_rewrite(path: Path) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+@needs_pdfsig
+def test_a_signed_file_that_cannot_be_updated_in_place_is_copied_without_its_signature(
+        signing_home, head_id, monkeypatch):  # noqa: F811
+    """When pyHanko cannot append to the file, the 归档 copy leaves the signature out and says whose copy it is."""
+    import hashlib
+
+    from pyhanko.pdf_utils.misc import PdfReadError
+
+    from archive.filing import stamp
+
+    def refuse(*args, **kwargs):
+        raise PdfReadError("cannot update in place")
+
+    monkeypatch.setattr(stamp, "stamp_signed_first_page", refuse)
+    notice = Generator(signing_home).household_document("refusal", head_id, DAY, {"reason": "收入超标"}, approver="王明")
+    file_month(signing_home, JULY)
+    row = signing_home.db.execute("SELECT stamped_path FROM documents WHERE doc_id=?", (notice.doc_id,)).fetchone()
+    copy = signing_home.root / row["stamped_path"]
+    assert "does not contain any signatures" in _pdfsig(copy)
+    info = pypdf.PdfReader(str(copy)).metadata
+    assert info[stamp.SIGNED_ORIGINAL_KEY] == hashlib.sha256(Path(notice.pdf).read_bytes()).hexdigest()
+    assert "Signature is Valid" in _pdfsig(Path(notice.pdf))  # the original keeps its signature
