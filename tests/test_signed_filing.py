@@ -183,3 +183,18 @@ def test_a_signed_file_that_cannot_be_updated_in_place_is_copied_without_its_sig
     info = pypdf.PdfReader(str(copy)).metadata
     assert info[stamp.SIGNED_ORIGINAL_KEY] == hashlib.sha256(Path(notice.pdf).read_bytes()).hexdigest()
     assert "Signature is Valid" in _pdfsig(Path(notice.pdf))  # the original keeps its signature
+    # verify accepts the recorded copy, and reports a copy that names another original
+    from archive.filing.verify import verify
+
+    assert not [f for f in verify(signing_home, check_usability=False).findings if f.check == "真实性"]
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(str(copy)))
+    writer.add_metadata({stamp.SIGNED_ORIGINAL_KEY: "0" * 64})
+    with open(copy, "wb") as handle:
+        writer.write(handle)
+    from archive.catalog import file_digest
+
+    signing_home.db.execute("UPDATE files SET sha256=? WHERE doc_id=? AND kind='stamped_path'",
+                            (file_digest(copy), notice.doc_id))
+    signing_home.db.commit()
+    problems = [f.problem for f in verify(signing_home, check_usability=False).findings if f.target == row["stamped_path"]]
+    assert problems == ["登记为数字签名的文书，文件中却没有数字签名"], problems
