@@ -344,3 +344,29 @@ def test_a_folder_given_by_a_link_is_walked_but_links_inside_are_not_followed(ho
     records = {Path(r.source).name: r for r in Ingester(home).run([tmp_path / "mounted"])}
     assert records["scan.pdf"].status == "filed" and scan.exists()  # outside the inbox: copied, never moved
     assert records["elsewhere"].status == "refused" and "not-ours.pdf" not in records
+
+
+def test_kill_between_quarantine_move_and_record(home, township, monkeypatch):
+    bad = home.inbox_dir / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\n" + os.urandom(800) + b"\n%%EOF\n")
+    digest = sha(bad)
+    real_audit = ingest_module.audit
+
+    def killed(conn, operator, action, *args, **kw):
+        if action == "ingest.quarantine":
+            raise KeyboardInterrupt  # the copy is in quarantine/, the record not yet written
+        return real_audit(conn, operator, action, *args, **kw)
+
+    monkeypatch.setattr(ingest_module, "audit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        Ingester(home).run([home.inbox_dir])
+    assert home.db.execute("SELECT status FROM scans WHERE sha256=?", (digest,)).fetchone()[0] == "processing"
+    assert bad.exists() and list((home.root / "quarantine").rglob(f"{digest[:8]}-bad.pdf"))
+    monkeypatch.setattr(ingest_module, "audit", real_audit)
+    ingester = Ingester(home)
+    records = ingester.run([home.inbox_dir])
+    assert "补登记为隔离" in ingester.repairs[0].reason and "损坏" in ingester.repairs[0].reason
+    assert [r.status for r in records] == ["duplicate"] and not bad.exists()
+    row = home.db.execute("SELECT status, quarantine_path FROM scans WHERE sha256=?", (digest,)).fetchone()
+    assert row[0] == "quarantined" and sha(home.root / row[1]) == digest
+    assert run_cli("--home", str(home.root), "verify").exit_code == 0
