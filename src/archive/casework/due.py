@@ -114,16 +114,19 @@ def _review(household: HouseholdRecord, state: HouseholdRecord, history: list[Ev
     if state.status != "active" or household.category not in review["categories"]:
         return []
     anchors = [_date(e.event_date) for e in history if e.kind in ("review", "approval", "adjustment")]
-    if not anchors and state.start_date:
-        anchors = [_date(state.start_date)]
-    if not anchors:
+    if anchors:
+        since = max(anchors)
+        last_act = f"上次审核或复核 {since.isoformat()}"
+    elif state.start_date:
+        since = _date(state.start_date)
+        last_act = f"自 {since.isoformat()} 开始保障，档案中没有复核记录"
+    else:
         return []
-    since = max(anchors)
     months, why = review_interval(household, history, review, as_of)
     due = add_months(since, months)
     if due > last:
         return []
-    return [_item("review", due, as_of, household, f"上次审核或复核 {since.isoformat()}，{why}，每{months}个月复核一次")]
+    return [_item("review", due, as_of, household, f"{last_act}，{why}，每{months}个月复核一次")]
 
 
 def _procedure(household: HouseholdRecord, history: list[Event], deadlines: dict[str, int],
