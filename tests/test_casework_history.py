@@ -72,6 +72,10 @@ def test_adjustment_changes_amount_and_people_from_its_month(home, head_id):
     assert rows and rows[0][9] == 600 and rows[0][8] == 1
     july_roster, _ = _sheets(home, "2025-07")
     assert _roster_rows(july_roster, head_id)[0][9] == household.amount
+    for bad in ("0", "-1", str(len(household.members) + 1)):
+        with pytest.raises(ArchiveError, match="保障人数"):
+            Generator(home).household_document("adjustment", head_id, dt.date(2025, 7, 21),
+                                               {"new_amount": "500", "new_covered": bad, "reason": "x"})
     data = json.loads(run_cli("--home", str(home.root), "show", head_id, "--json").output)
     assert data["amount"] == household.amount  # the roster baseline, unchanged
     kinds = [(e["kind"], e["effective_month"], e["amount"], e["covered"]) for e in data["history"]]

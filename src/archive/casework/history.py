@@ -227,6 +227,8 @@ def record_document_effect(conn: sqlite3.Connection, config: Config, operator: s
                                        "reason": context.get("reason")})
     elif kind == "adjustment":
         covered = context.get("new_covered")
+        if covered not in (None, "") and not 1 <= int(covered) <= max(len(household.members), 1):
+            raise ArchiveError(f"调整后保障人数 {covered} 不对：应在 1 到家庭人口数 {len(household.members)} 之间")
         _insert(conn, operator, household.id, kind, day,
                 effective_month=_month_key(context.get("effective_month") or day),
                 amount=_number(context.get("new_amount"), None),
