@@ -147,3 +147,18 @@ def test_unreadable_key_is_a_chinese_error(tmp_path, monkeypatch, home):
     monkeypatch.setenv(AUDIT_KEY_ENV, str(tmp_path / "missing.key"))
     result = run_cli("--home", str(home.root), "verify")
     assert result.exit_code != 0 and "操作日志密钥文件" in result.stderr
+
+
+def test_key_from_configuration(tmp_path, township, monkeypatch):
+    monkeypatch.delenv(AUDIT_KEY_ENV, raising=False)
+    (tmp_path / "audit.key").write_bytes(b"another-key-of-enough-length")
+    config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(samples.VILLAGES),
+                    audit={"hmac_key_file": str(tmp_path / "audit.key")})
+    home = init_home(tmp_path / "configured", config)
+    home.close()
+    reopened = Home(tmp_path / "configured")  # the key comes back from config.yaml
+    import_roster(reopened.db, samples.write_roster_xlsx(township, tmp_path / "roster.xlsx"), reopened.config, "tester")
+    hashes = [r[0] for r in reopened.db.execute("SELECT hash FROM audit")]
+    assert len(hashes) == 2 and all(h.startswith("hmac:") for h in hashes)
+    assert _codes(reopened) == []
+    reopened.close()

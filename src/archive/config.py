@@ -84,6 +84,7 @@ class Config:
     holidays: list[str] = field(default_factory=list)
     ocr_model_dir: str = ""
     filing: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)   # hmac_key_file: makes the audit chain an HMAC
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -152,6 +153,7 @@ class Config:
             "holidays": self.holidays,
             "ocr_model_dir": self.ocr_model_dir,
             "filing": {"box_capacity": self.filing["box_capacity"]},
+            "audit": self.audit,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

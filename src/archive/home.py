@@ -66,13 +66,14 @@ class Home:
 
     @cached_property
     def audit_key(self) -> bytes | None:
-        """The optional key that makes the audit chain an HMAC: the file named by ARCHIVE_AUDIT_KEY_FILE
-        (kept outside the home, e.g. on the operator's USB key). None when not configured."""
-        name = os.environ.get(AUDIT_KEY_ENV, "").strip()
+        """The optional key that makes the audit chain an HMAC: the file named by ARCHIVE_AUDIT_KEY_FILE,
+        else by `audit.hmac_key_file` in config.yaml (relative to the home; best kept outside it, e.g.
+        on the operator's USB key). None when neither is set."""
+        name = os.environ.get(AUDIT_KEY_ENV, "").strip() or str(self.config.audit.get("hmac_key_file") or "").strip()
         if not name:
             return None
         try:
-            key = Path(name).expanduser().read_bytes().strip()
+            key = (self.root / Path(name).expanduser()).read_bytes().strip()
         except OSError as exc:
             raise ConfigError(f"无法读取操作日志密钥文件 {name}（{exc.strerror or exc}）",
                               hint=f"请检查环境变量 {AUDIT_KEY_ENV}") from exc
