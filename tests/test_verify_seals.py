@@ -162,3 +162,17 @@ def test_key_from_configuration(tmp_path, township, monkeypatch):
     assert len(hashes) == 2 and all(h.startswith("hmac:") for h in hashes)
     assert _codes(reopened) == []
     reopened.close()
+
+
+def test_seal_existing_seals_only_what_has_no_seal(home, township):
+    doc = Generator(home).household_document("approval", township[0].head.id_number, dt.date(2025, 7, 3))
+    other = Generator(home).household_document("application", township[0].head.id_number, dt.date(2025, 7, 3))
+    with transaction(home.db):  # as in a catalog made before seals existed, and one record edited
+        home.db.execute("DELETE FROM audit WHERE action='document.seal' AND target=?", (doc.doc_id,))
+        home.db.execute("UPDATE documents SET title='改过的题名' WHERE doc_id=?", (other.doc_id,))
+    assert ("record_unsealed", f"文书 {doc.doc_id}") in _codes(home)
+    result = run_cli("--home", str(home.root), "seal-existing", "--reason", "升级后首次封存")
+    assert result.exit_code == 0 and "1 份" in result.stdout
+    codes = _codes(home)
+    assert ("record_unsealed", f"文书 {doc.doc_id}") not in codes
+    assert ("record_altered", f"文书 {other.doc_id}") in codes  # an edited record is never re-sealed

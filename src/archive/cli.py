@@ -754,9 +754,22 @@ def demo(ctx, households, month, seed) -> None:
     run_demo(root, households=households, month=month, seed=seed, echo=click.echo)
 
 
+@cli.command("seal-existing")
+@click.option("--reason", required=True, help="原因，例如：升级后首次封存")
+@click.pass_context
+def seal_existing_cmd(ctx, reason) -> None:
+    """给旧版本建立的档案库中还没有封存记录的文书补做封存（记录在案；已封存的不会重做）。"""
+    from archive.sealing import seal_existing
+
+    home = _home(ctx)
+    count = seal_existing(home.db, home.operator, reason)
+    click.echo(f"已封存 {count} 份文书的记录")
+
+
 def main() -> None:
     cli(prog_name="archive")
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -126,3 +126,31 @@ def register_written(conn: sqlite3.Connection, root: Path, operator: str, kind: 
         with transaction(conn):
             for path in inside:
                 register_output(conn, root.resolve(), path.resolve(), kind, operator)
+
+
+def sealed_ids(conn: sqlite3.Connection) -> set[str]:
+    """Documents the audit log holds a seal for."""
+    out: set[str] = set()
+    for (detail,) in conn.execute("SELECT detail FROM audit WHERE action=?", (SEAL_ACTION,)):
+        try:
+            out.update(json.loads(detail or "{}").get("seals", {}))
+        except (ValueError, AttributeError):
+            continue
+    return out
+
+
+def seal_existing(conn: sqlite3.Connection, operator: str, reason: str) -> int:
+    """Seal the documents of a catalog made before seals existed (never one that already has a seal:
+    a record that no longer matches its seal stays reported). Recorded with the reason."""
+    from archive.catalog import transaction
+    from archive.errors import ArchiveError
+
+    if not reason.strip():
+        raise ArchiveError("封存旧文书记录必须说明原因（--reason）")
+    with transaction(conn):
+        have = sealed_ids(conn)
+        missing = [row[0] for row in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id") if row[0] not in have]
+        for start in range(0, len(missing), 500):
+            seal_documents(conn, operator, missing[start:start + 500])
+        audit(conn, operator, "document.seal_existing", None, {"documents": len(missing), "reason": reason})
+    return len(missing)
