@@ -341,9 +341,9 @@ def check_folders(ctx: Context) -> None:
             for name in sorted(names + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]):
                 path = Path(directory) / name
                 relative = str(path.relative_to(root))
-                if path.is_symlink():
+                if path.is_symlink() and folder != INBOX:  # a link in the inbox is ingest's to refuse
                     ctx.add("完整性", relative, "档案库中有符号链接（不应有链接，可能指向库外的文件）", "symlink")
-                elif _TEMP.search(name):
+                elif _TEMP.search(name) and not path.is_symlink():
                     ctx.add("完整性", relative, "写入中断留下的临时文件（再次运行原命令可修复，或核对后删除）", "temp_file")
                 elif folder == INBOX or relative in known:
                     continue
