@@ -78,6 +78,8 @@ def test_everyday_work_keeps_verify_clean(home, township, tmp_path):
     assert run_cli("--home", str(home.root), "reconcile", "--month", "2025-07", "--roster", str(roster)).exit_code == 0
     assert run_cli("--home", str(home.root), "sample", "--year", "2025", "--rate", "0.5").exit_code == 0
     assert run_cli("--home", str(home.root), "reindex").exit_code == 0
+    out = home.documents_dir / "2025" / "_调阅" / "调阅.pdf"  # an export kept inside the home is registered
+    assert run_cli("--home", str(home.root), "export", heads[0], "--out", str(out)).exit_code == 0
     result = run_cli("--home", str(home.root), "verify", "--json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["anchors"] == 2

@@ -14,6 +14,7 @@ from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import register_written
 
 
 def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
@@ -61,6 +62,7 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
     with open(tmp, "wb") as handle:
         writer.write(handle)
     tmp.replace(out)
+    register_written(home.db, home.root, home.operator, "调阅导出", out)  # only if written inside the home
     with transaction(home.db):
         audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents})
     return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages)}
