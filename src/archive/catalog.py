@@ -139,6 +139,8 @@ CREATE TABLE IF NOT EXISTS scans (
     detected_type   TEXT,
     household_id    TEXT,
     quarantine_path TEXT,
+    -- times processing started without finishing (a worker killed for memory): see ingest max_attempts
+    attempts        INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
     updated_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
 );

@@ -318,10 +318,11 @@ class Generator:
                     marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
                 pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
                 if signing is not None and signing.certificate is not None:
-                    from archive.signing.pades import sign_pdf
+                    from archive.signing.pades import sign_pdf, signing_options
 
                     pdf = sign_pdf(pdf, signing.cert_file, name=f"{signing.role}{signing.name}",
-                                   reason=f"{template.title} {number or doc_id}", location=self.config.office)
+                                   reason=f"{template.title} {number or doc_id}", location=self.config.office,
+                                   **signing_options(self.home))
                 docx = write_docx(document, author=self.config.office)
                 stem = storage.file_stem(day, template.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"

@@ -36,8 +36,8 @@ from archive.home import Home
 from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, all_record_digests, parse_anchor
 
 OPEN_FORMATS = {".pdf", ".docx", ".xlsx", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".json"}
-DATA_FOLDERS = ("documents", "quarantine", "scans")   # walked file by file
-INBOX = "scans"                                        # files waiting there are expected
+# walked file by file; the inbox (scans/) is waiting input that ingest files or refuses entry by entry
+DATA_FOLDERS = ("documents", "quarantine")
 REASON_SUFFIX = ".原因.txt"                            # written next to a quarantined file
 _TEMP = re.compile(r"(\.tmp|\.part|~)$", re.IGNORECASE)
 
@@ -341,11 +341,11 @@ def check_folders(ctx: Context) -> None:
             for name in sorted(names + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]):
                 path = Path(directory) / name
                 relative = str(path.relative_to(root))
-                if path.is_symlink() and folder != INBOX:  # a link in the inbox is ingest's to refuse
+                if path.is_symlink():
                     ctx.add("完整性", relative, "档案库中有符号链接（不应有链接，可能指向库外的文件）", "symlink")
-                elif _TEMP.search(name) and not path.is_symlink():
+                elif _TEMP.search(name):
                     ctx.add("完整性", relative, "写入中断留下的临时文件（再次运行原命令可修复，或核对后删除）", "temp_file")
-                elif folder == INBOX or relative in known:
+                elif relative in known:
                     continue
                 elif folder == "quarantine":
                     ctx.add("完整性", relative, "隔离区中有未登记的文件（扫描件登记表中没有它的记录）", "unknown_file")
@@ -374,9 +374,18 @@ def check_scan_registry(ctx: Context) -> None:
                     "扫描件登记表（防止重复登记）中没有这份扫描件的记录：同一文件再次放入收件箱会被重复登记", "scan_unregistered")
 
 
+def check_signatures(ctx: Context) -> None:
+    """Every digital signature of every signed document, originals and 归档 copies."""
+    from archive.signing.validate import signature_findings
+
+    for target, problem in signature_findings(ctx.home):
+        ctx.add("真实性", target, problem, "signature")
+
+
 CHECKS: list[Callable[[Context], None]] = [
     check_document_files,
     check_item_numbers,
+    check_signatures,
     check_audit_chain,
     check_seals,
     check_outputs,
