@@ -20,8 +20,11 @@ class _Group(click.Group):
     """Turn ArchiveError into a Chinese message and a non-zero exit, never a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from archive.files import private_umask
+
         try:
-            return super().invoke(ctx)
+            with private_umask():  # the home holds personal data: whatever a command creates is private
+                return super().invoke(ctx)
         except ArchiveError as exc:
             click.echo(f"错误：{exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -97,9 +100,7 @@ def village_add(ctx, names) -> None:
     from archive.catalog import audit, transaction
 
     home = _home(ctx)
-    added = [n for n in names if n not in home.config.villages]
-    home.config.villages.extend(added)
-    home.save_config()
+    added = home.add_villages([n.strip() for n in names if n.strip()])
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
     click.echo(f"已添加：{'、'.join(added) or '（均已存在）'}；现有 {len(home.config.villages)} 个村(社区)")
@@ -565,15 +566,20 @@ def verify(ctx, as_json, quick) -> None:
 @click.option("--rate", type=float, default=0.12, show_default=True, help="新增和退出家庭的抽查比例")
 @click.option("--seed", type=int, help="随机种子（相同种子抽到相同的家庭）；默认用年度")
 @click.option("--out", type=click.Path(dir_okay=False), help="调档清单 PDF 的保存位置")
+@click.option("--force", is_flag=True, help="--out 指定的文件已存在时覆盖它")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def sample(ctx, year, rate, seed, out, as_json) -> None:
+def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
     from archive.filing.catalogue import table_report
     from archive.filing.sample import draw_sample
 
     if not 0 < rate <= 1:
         raise ArchiveError("--rate 应在 0 到 1 之间，例如 0.12")
+    from archive import files
+
+    if out:
+        files.check_output(Path(out), force)
     home = _home(ctx)
     items, summary = draw_sample(home, year, rate, seed)
     rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
@@ -582,9 +588,10 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
                           ["柜", "村(社区)", "盒号", "件号", "档号", "题名", "日期", "户主", "抽查原因"], rows,
                           [16, 22, 12, 12, 52, 60, 20, 18, 40])
     target = Path(out) if out else home.documents_dir / str(year) / "_抽查" / f"抽查调档清单-{year}-{summary['seed']}.pdf"
-    from archive.documents.storage import write_atomic
-
-    write_atomic(target, pdf)
+    if out:
+        files.write_new(target, pdf, force=force)
+    else:
+        files.write_atomic(target, pdf)
     from archive.catalog import audit, transaction
 
     with transaction(home.db):
@@ -603,12 +610,13 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
 @cli.command()
 @click.argument("household_ids", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖它")
 @click.pass_context
-def export(ctx, household_ids, out) -> None:
+def export(ctx, household_ids, out, force) -> None:
     """把若干户的档案导出为一个 PDF（卷内目录在前，按户、按件加书签）。导出记入操作日志。"""
     from archive.filing.export import export_households
 
-    result = export_households(_home(ctx), list(household_ids), Path(out))
+    result = export_households(_home(ctx), list(household_ids), Path(out), force=force)
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
 
 

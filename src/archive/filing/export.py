@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pypdf
 
+from archive import files
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError
 from archive.filing import catalogue
@@ -16,7 +17,9 @@ from archive.home import Home
 from archive.roster.households import get_household
 
 
-def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
+def export_households(home: Home, household_ids: list[str], out: Path, force: bool = False) -> dict:
+    """Write the export to `out`; an existing file is refused unless `force`."""
+    files.check_output(out, force)
     households = [get_household(home.db, hid) for hid in household_ids]
     plan = []
     items = []
@@ -56,11 +59,11 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
             writer.add_outline_item(title=f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip(),
                                    page_number=start, parent=parent)
             documents += 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as handle:
-        writer.write(handle)
-    tmp.replace(out)
+    try:
+        with files.atomic_output(out, overwrite=force) as handle:
+            writer.write(handle)
+    except files.OutputExists:
+        files.refuse_existing(out)
     with transaction(home.db):
         audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents})
     return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages)}

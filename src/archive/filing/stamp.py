@@ -18,6 +18,7 @@ import pypdf
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdf_canvas
 
+from archive import files
 from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
 
@@ -103,11 +104,9 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
         first.add_transformation(pypdf.Transformation().scale(scale, scale).translate(width * (1 - scale) / 2, 0))
     overlay = pypdf.PdfReader(io.BytesIO(_stamp_pdf(width, height, x, y, fields))).pages[0]
     first.merge_page(overlay)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
-        writer.write(handle)
-    tmp.replace(target)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    files.write_atomic(target, buffer.getvalue())
 
 
 def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:

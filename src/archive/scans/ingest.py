@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from archive import files
 from archive.catalog import audit, file_digest, new_doc_id, record_files, transaction
 from archive.documents import storage
 from archive.home import Home
@@ -105,10 +106,9 @@ class Ingester:
         scan at once (the other run skips it and finds it recorded next time)."""
         import fcntl
 
-        folder = self.home.root / ".locks"
-        folder.mkdir(exist_ok=True)
+        folder = files.ensure_dir(self.home.root / ".locks")
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
-        handle = open(folder / f"{digest[:3]}.lock", "w")
+        handle = open(folder / f"{digest[:3]}.lock", "w", opener=lambda p, f: os.open(p, f, files.PRIVATE_FILE))
         if digest[:3] in self._locks:
             handle.close()
             return True  # this run holds it already
@@ -191,15 +191,15 @@ class Ingester:
 
     def _quarantine(self, path: Path, digest: str, reason: str) -> IngestRecord:
         folder = self.home.root / "quarantine" / dt.date.today().strftime("%Y%m%d")
-        folder.mkdir(parents=True, exist_ok=True)
+        files.ensure_dir(folder)
         target = folder / f"{digest[:8]}-{path.name}"
         if _in_inbox(self.home, path):
-            os.replace(path, target)  # a move within the archive home: the file is kept as it is
+            files.move_into(path, target)  # a move within the archive home: the file is kept as it is
         else:
             storage.copy_atomic(path, target)
-        (folder / f"{target.name}.原因.txt").write_text(
-            f"文件：{path.name}\nSHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n原因：{reason}\n",
-            encoding="utf-8")
+        files.write_text_atomic(
+            folder / f"{target.name}.原因.txt",
+            f"文件：{path.name}\nSHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n原因：{reason}\n")
         with transaction(self.conn):
             self.conn.execute(
                 """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path)
