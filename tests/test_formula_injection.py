@@ -29,11 +29,16 @@ def hostile_home(tmp_path):
     township = sample.make_township(12, JULY, seed=5)
     assisted = [h for h in township if h.status == "在保" and h.start <= dt.date(2025, 7, 31)]  # on the month's 花名册
     assert len(assisted) >= len(HOSTILE)
-    for household, name in zip(assisted, HOSTILE, strict=False):
-        household.members[0].name = name
     config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES))
     home = init_home(tmp_path / "home", config)
     import_roster(home.db, sample.write_roster_xlsx(township, tmp_path / "roster.xlsx"), home.config, "tester")
+    # The roster import refuses such names today; the writers must not rely on it (data from an
+    # older import, a YAML household file, a hand-edited catalog): names are put in directly.
+    with home.db:
+        for household, name in zip(assisted, HOSTILE, strict=False):
+            head = household.head
+            home.db.execute("UPDATE households SET head_name=? WHERE id=?", (name, head.id_number))
+            home.db.execute("UPDATE members SET name=? WHERE id_number=?", (name, head.id_number))
     generator = Generator(home)
     for household in assisted[:len(HOSTILE)]:
         generator.household_document("approval", household.head.id_number, dt.date(2025, 7, 15))
