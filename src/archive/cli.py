@@ -764,6 +764,51 @@ def demo(ctx, households, month, seed) -> None:
     run_demo(root, households=households, month=month, seed=seed, echo=click.echo)
 
 
+# --- backup and restore --------------------------------------------------------------------
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--include-keys", is_flag=True, help="连同 secure/ 中的证书私钥、印章和签名图片一起备份（默认不备份）")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def backup_cmd(ctx, dest, include_keys, as_json) -> None:
+    """备份档案库到一个新目录：目录数据库（SQLite 在线备份）、全部文件和摘要清单 MANIFEST.sha256。"""
+    from archive.backup import backup
+
+    result = backup(_home(ctx), Path(dest), include_keys=include_keys)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"已备份 {result.files} 个文件（{result.bytes / 1e6:.1f} MB）到 {result.dest}")
+    click.echo(f"备份清单校验值（SHA-256，请另行记录）：{result.manifest_sha256}")
+    if result.left_out_keys:
+        click.echo(f"未备份 secure/ 中的私钥、印章和签名图片 {len(result.left_out_keys)} 个（需要时加 --include-keys）")
+    for name in result.skipped:
+        click.echo(f"警告：跳过链接或特殊文件：{name}", err=True)
+
+
+@cli.command("restore")
+@click.argument("backup_dir", type=click.Path(file_okay=False))
+@click.option("--home", "target", type=click.Path(file_okay=False), help="恢复到的档案库目录（须不存在或为空）")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def restore_cmd(ctx, backup_dir, target, as_json) -> None:
+    """从备份恢复档案库到一个空目录：复制前后逐个核对摘要清单，任何不符都拒绝恢复。"""
+    from archive.backup import restore
+    from archive.home import resolve_home
+
+    home = resolve_home(target or ctx.obj["home_dir"])
+    result = restore(Path(backup_dir), home.root)
+    _update_index(home)
+    home.close()
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"已从 {backup_dir} 恢复 {result.files} 个文件到 {result.home}（备份于 {result.created}，"
+               f"清单校验值 {result.manifest_sha256}）")
+    click.echo("建议运行 archive verify 做一次四性检测")
+
+
 def main() -> None:
     cli(prog_name="archive")
 
