@@ -171,8 +171,5 @@ def stamp_signed_first_page(source: Path, target: Path, fields: StampFields,
         annots.append(annot_ref)
         page[generic.NameObject("/Annots")] = annots
         writer.mark_update(page_ref)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
+    with files.atomic_output(target) as handle:  # private, fsync'd, renamed into place
         writer.write(handle)
-    tmp.replace(target)
