@@ -188,3 +188,37 @@ def test_backup_refuses_a_non_empty_or_inner_destination(filed_home, tmp_path):
     empty.mkdir()
     _backup(filed_home, empty)
     assert (empty / "MANIFEST.sha256").exists()
+
+
+@pytest.mark.slow
+def test_backup_while_documents_are_generated_is_consistent(home, township, tmp_path):
+    """Another process generates notices throughout the backup: the backup's catalog and files
+    agree (the restored home passes verify), whatever point the backup caught."""
+    import os
+    import sys
+    import time
+
+    heads = [h.head.id_number for h in township if h.status == "在保"][:8]
+    script = tmp_path / "writer.sh"
+    lines = [f'"{sys.executable}" -m archive --home "{home.root}" generate adjustment --household {head} '
+             f'--date 2025-07-2{i % 9} --set new_amount=6{i}0 --set reason=家庭收入增加 >/dev/null' for i, head in enumerate(heads)]
+    script.write_text("set -e\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    writer = subprocess.Popen(["bash", str(script)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(home.documents_dir.rglob("*调整*.pdf")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        backups = []
+        for n in range(3):
+            dest = tmp_path / f"备份{n}"
+            _backup(home, dest)
+            backups.append(dest)
+            time.sleep(0.5)
+    finally:
+        assert writer.wait(timeout=300) == 0
+    for n, dest in enumerate(backups):
+        target = tmp_path / f"恢复{n}"
+        assert run_cli("restore", str(dest), "--home", str(target)).exit_code == 0
+        verified = run_cli("--home", str(target), "verify", "--quick")
+        assert verified.exit_code == 0, verified.stdout
