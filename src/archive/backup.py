@@ -154,7 +154,8 @@ def _snapshot_catalog(home: Home, target: Path) -> None:
 def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     """Copy the home to `dest` (a new or empty folder); see the module's docstring."""
     dest = dest.expanduser().absolute()
-    if dest == home.root or home.root in dest.parents:
+    real, root = dest.resolve(), home.root.resolve()
+    if real == root or root in real.parents:
         raise BackupError(f"备份目录 {dest} 不能在档案库 {home.root} 之内")
     _empty_or_absent(dest, "备份目录")
     home.config  # noqa: B018 - a home without a valid configuration is refused before any copy
