@@ -107,3 +107,16 @@ def test_ordinary_template_still_renders_and_checks(home, head_id):
     assert run_cli("--home", str(home.root), "templates", "check", str(path)).exit_code == 0
     result = run_cli("--home", str(home.root), "generate", "confirmation", "--household", head_id)
     assert result.exit_code == 0, result.stderr
+
+
+def test_templates_check_reports_every_bad_file(home, tmp_path):
+    good = home.templates_dir / "approval.yaml"
+    good.write_text("id: approval\ntitle: 表\nscope: household\nbody:\n  - title: '{{ head_name }}'\n", encoding="utf-8")
+    bad = _write(home, "{{ ''.__class__ }}")
+    worse = home.templates_dir / "refusal.yaml"
+    worse.write_text("id: refusal\ntitle: 告知书\nscope: household\nbody:\n  - title: 告知\n  - paragraph: '{{ self }}'\n",
+                     encoding="utf-8")
+    result = run_cli("--home", str(home.root), "templates", "check")
+    assert result.exit_code != 0
+    assert f"通过：{good}" in result.stdout
+    assert str(bad) in result.stderr and str(worse) in result.stderr and "2 个模板未通过检查" in result.stderr

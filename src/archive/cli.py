@@ -740,13 +740,23 @@ def templates_list(ctx) -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.pass_context
 def templates_check(ctx, files) -> None:
-    """检查模板文件是否符合格式。"""
+    """检查模板文件是否符合格式，且不含访问程序内部对象的写法（每个文件都检查，有问题时退出码非零）。"""
     from archive.documents.templates import available, load_template_file
+    from archive.errors import TemplateError
 
     paths = [Path(f) for f in files] or list(available(_home(ctx).templates_dir if ctx.obj["home_dir"] else None).values())
+    failed = 0
     for path in paths:
-        template = load_template_file(path)
+        try:
+            template = load_template_file(path)
+        except TemplateError as exc:
+            failed += 1
+            click.echo(f"错误：{exc}", err=True)
+            continue
         click.echo(f"通过：{path}（{template.title}）")
+    if failed:
+        click.echo(f"{failed} 个模板未通过检查", err=True)
+        ctx.exit(2)
 
 
 # --- demo --------------------------------------------------------------------------------
