@@ -155,6 +155,10 @@ def test_due_cli_json_and_xlsx(year_home, tmp_path):
     assert len(rows) == len(items)
     assert sheet.cell(2, 2).value == "事项" and sheet.page_setup.orientation == "landscape"
     assert DD in [row[6] for row in rows]
+    again = run_cli("--home", str(year_home.root), "due", "--month", "2025-10", "--xlsx", str(out))
+    assert again.exit_code != 0 and "已存在" in again.stderr
+    assert run_cli("--home", str(year_home.root), "due", "--month", "2025-10", "--xlsx", str(out),
+                   "--force").exit_code == 0
     bad = run_cli("--home", str(year_home.root), "due", "--month", "2025-13")
     assert bad.exit_code != 0 and "月份" in bad.stderr
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from archive.casework.history import Event, all_events, apply_events
 from archive.dates import add_working_days, month_end
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
+from archive.workbooks import workbook_bytes
 
 KIND_NAMES = {
     "review": "定期复核",
@@ -225,7 +225,5 @@ def due_xlsx(items: list[DueItem], township: str, month: dt.date) -> bytes:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
 

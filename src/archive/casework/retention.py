@@ -8,7 +8,6 @@ term and drafts the 销毁清册 for the appraisal group's approval: it never de
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from archive import files
 from archive.casework import rules
 from archive.casework.history import all_events, apply_events, stop_date
 from archive.catalog import audit, transaction
-from archive.documents.storage import write_atomic
 from archive.home import Home
 from archive.roster.households import list_households
 from archive.sealing import register_output
+from archive.workbooks import workbook_bytes
 
 
 @dataclass
@@ -159,17 +159,19 @@ def destruction_list_xlsx(report: RetentionReport, fonds: str, township: str) ->
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
 
 
-def draft_destruction_list(home: Home, report: RetentionReport, out: Path | None = None) -> Path:
-    """Write the 销毁清册 draft (default: under the home's reports/), register it and audit it."""
+def draft_destruction_list(home: Home, report: RetentionReport, out: Path | None = None, *,
+                           force: bool = False) -> Path:
+    """Write the 销毁清册 draft (default: under the home's reports/, replaced by a later draft of
+    the same day; a named file is never overwritten without `force`), register it and audit it."""
+    blob = destruction_list_xlsx(report, home.config.fonds, home.config.township)
     if out is None:
-        out = home.root / "reports" / f"销毁清册（草稿）-{report.as_of.replace('-', '')}.xlsx"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, destruction_list_xlsx(report, home.config.fonds, home.config.township))
+        out = files.ensure_dir(home.root / "reports") / f"销毁清册（草稿）-{report.as_of.replace('-', '')}.xlsx"
+        files.write_atomic(out, blob)
+    else:
+        files.write_new(out, blob, force=force)
     with transaction(home.db):
         if out.resolve().is_relative_to(home.root.resolve()):
             register_output(home.db, home.root.resolve(), out.resolve(), "销毁清册（草稿）", home.operator)
