@@ -510,10 +510,15 @@ def file_month_cmd(ctx, month, as_json) -> None:
     _update_index(home)
     if as_json:
         _emit_json(result.to_json())
+        if result.late:
+            ctx.exit(1)
         return
     if result.empty:
         click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
         return
+    if result.late:  # documents of the closed month that came after it was filed
+        click.echo(result.late_message)
+        ctx.exit(1)
     if not result.changed:
         click.echo(f"{result.month} 已归档，本次没有任何变化（如需补归档，请先运行 archive reopen-month {result.month} --reason 原因）。")
         return

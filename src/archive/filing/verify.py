@@ -129,6 +129,11 @@ def verify(home: Home, check_usability: bool = True) -> VerifyResult:
             if repeated:
                 detail.append("重复件号 " + "、".join(f"{n:04d}" for n in repeated[:20]))
             add("完整性", row["class"], "；".join(detail))
+    # documents of a closed month that arrived after it was filed
+    from archive.filing.late import late_documents
+
+    for late in late_documents(home.db):
+        add("完整性", late.month, late.message)
     # the audit log's hash chain
     previous_hash, previous_id = "", 0
     for row in home.db.execute("SELECT * FROM audit ORDER BY id"):
