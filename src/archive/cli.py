@@ -464,6 +464,8 @@ def move(ctx, doc_id, household, reason) -> None:
     result = move_document(home, doc_id, household, reason)
     _update_index(home)
     click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 @cli.group()
@@ -484,6 +486,8 @@ def household_move(ctx, household_id, village, reason) -> None:
     result = move_household(home, household_id, village, reason)
     _update_index(home)
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 # --- month end and inspection ---------------------------------------------------------------
