@@ -10,6 +10,7 @@ from pathlib import Path
 import pypdf
 
 from archive.catalog import audit, transaction
+from archive.documents import pdfa
 from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.home import Home
@@ -56,6 +57,7 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
             writer.add_outline_item(title=f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip(),
                                    page_number=start, parent=parent)
             documents += 1
+    problems = pdfa.finish(writer, title=f"{home.config.township} 档案导出（{len(households)} 户）")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "wb") as handle:
@@ -63,4 +65,5 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
     tmp.replace(out)
     with transaction(home.db):
         audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents})
-    return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages)}
+    return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages),
+            "pdfa": not problems, "pdfa_problems": problems}

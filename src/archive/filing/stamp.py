@@ -18,6 +18,7 @@ import pypdf
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdf_canvas
 
+from archive.documents import pdfa
 from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
 
@@ -92,8 +93,10 @@ def _stamp_pdf(width: float, height: float, x: float, y: float, fields: StampFie
 
 
 def stamp_first_page(source: Path, target: Path, fields: StampFields,
-                     text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
-    """Write `target`: `source` with the 归档章 on page one."""
+                     text_boxes: list[tuple[float, float, float, float]] | None = None) -> list[str]:
+    """Write `target`: `source` with the 归档章 on page one, as PDF/A-2b. Returns what keeps the
+    copy from conforming (for example a born-digital scan with fonts not embedded); such a copy is
+    written without the PDF/A claim."""
     reader = pypdf.PdfReader(str(source))
     writer = pypdf.PdfWriter(clone_from=reader)
     first = writer.pages[0]
@@ -103,11 +106,13 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
         first.add_transformation(pypdf.Transformation().scale(scale, scale).translate(width * (1 - scale) / 2, 0))
     overlay = pypdf.PdfReader(io.BytesIO(_stamp_pdf(width, height, x, y, fields))).pages[0]
     first.merge_page(overlay)
+    problems = pdfa.finish(writer)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     with open(tmp, "wb") as handle:
         writer.write(handle)
     tmp.replace(target)
+    return problems
 
 
 def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:
