@@ -532,6 +532,8 @@ def file_month_cmd(ctx, month, as_json) -> None:
         click.echo(f"  {box.year}年 {box.village} {box.retention} 第{box.box_no}盒：件号 {box.first_item:04d}—{box.last_item:04d}，共 {box.items} 件")
     if result.waiting_review:
         click.echo(f"  注意：还有 {result.waiting_review} 份扫描件在待分拣队列，未归档（archive review list）")
+    for code, problems in result.not_pdfa.items():
+        click.echo(f"  注意：{code} 的归档副本不符合 PDF/A-2b（{'；'.join(problems)}），未标注 PDF/A")
     kinds: dict[str, int] = {}
     for finding in result.findings:
         kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
@@ -619,6 +621,8 @@ def export(ctx, household_ids, out) -> None:
 
     result = export_households(_home(ctx), list(household_ids), Path(out))
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
+    if not result.get("pdfa", True):
+        click.echo(f"注意：导出文件不符合 PDF/A-2b（{'；'.join(result['pdfa_problems'])}），未标注 PDF/A")
 
 
 @cli.command()

@@ -42,6 +42,7 @@ class FilingResult:
     waiting_review: int = 0
     empty: bool = False
     late: int = 0           # documents of this closed month added after it was filed
+    not_pdfa: dict[str, list[str]] = field(default_factory=dict)  # 档号 -> why its 归档 copy is not PDF/A
 
     @property
     def late_message(self) -> str:
@@ -55,6 +56,7 @@ class FilingResult:
             "boxes": [b.__dict__ for b in self.boxes], "findings": [f.to_json() for f in self.findings],
             "outputs": self.outputs, "waiting_review": self.waiting_review, "empty": self.empty,
             "late": self.late, "late_message": self.late_message or None,
+            "not_pdfa": self.not_pdfa,
         }
 
 
@@ -169,7 +171,10 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
             source = home.root / row["pdf_path"]
             target = source.with_name(source.stem.replace("-原件", "") + "-归档.pdf")
             stamped.append(target)
-            stamp_first_page(source, target, StampFields(config.fonds, year, item, code, retention, row["pages"] or 1))
+            problems = stamp_first_page(source, target,
+                                        StampFields(config.fonds, year, item, code, retention, row["pages"] or 1))
+            if problems:  # a born-digital file that cannot conform: the copy makes no PDF/A claim
+                result.not_pdfa[code_text] = problems
             stamped_rel = str(target.relative_to(home.root))
         home.db.execute(
             """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
