@@ -74,6 +74,9 @@ def test_file_month_under_concurrent_writers_files_or_reports_every_document(hom
     cli = run_cli("--home", root, "file-month", "2025-07")
     assert cli.exit_code == 1
     assert f"2025-07 月已归档，之后又有 {again.late} 份文书" in cli.stdout and "archive reopen-month 2025-07" in cli.stdout
+    as_json = run_cli("--home", root, "file-month", "2025-07", "--json")
+    data = json.loads(as_json.stdout)
+    assert as_json.exit_code == 1 and data["late"] == again.late and "reopen-month" in data["late_message"]
     # so does verify
     report = verify(home, check_usability=False)
     assert any(f.target == "2025-07" and f"之后又有 {again.late} 份文书" in f.problem and "reopen-month" in f.problem
