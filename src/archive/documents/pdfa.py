@@ -163,7 +163,8 @@ def finish(writer: pypdf.PdfWriter, *, title: str | None = None, moment: dt.date
     moment = (moment or dt.datetime.now().astimezone()).replace(microsecond=0)
     found = problems(writer)
     info = {key: str(value) for key, value in (writer.metadata or {}).items()
-            if key in ("/Title", "/Author", "/Subject", "/Keywords", "/Creator")}
+            if key in ("/Title", "/Author", "/Subject", "/Keywords", "/Creator") and str(value).strip()
+            and str(value) not in ("(anonymous)", "(unspecified)")}  # reportlab's placeholders
     if title:
         info["/Title"] = title
     # the information dictionary holds exactly what the XMP repeats (ISO 19005-2 6.6.2.3)
@@ -195,6 +196,7 @@ def finish(writer: pypdf.PdfWriter, *, title: str | None = None, moment: dt.date
         root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
     if not writer._ID:
         writer.generate_file_identifiers()
+    writer.pdf_header = "%PDF-1.7"  # PDF/A-2 is ISO 32000-1 (PDF 1.7) based
     return found
 
 
