@@ -108,7 +108,14 @@ def test_signed_notice_keeps_pdfa_and_a_valid_signature(signing_home, head_id): 
     data = json.loads(result.stdout)
     assert_pdfa(Path(data["pdf"]), signed_slack=1)
     check = run_cli("--home", str(home.root), "verify-signature", data["pdf"], "--json")
-    assert check.exit_code == 0 and json.loads(check.stdout)["intact"]
+    [signature] = json.loads(check.stdout)["signatures"]
+    assert check.exit_code == 0 and signature["intact"]
+    # its 归档 copy, stamped by an incremental update, is still PDF/A with the signature intact
+    copy = Path(data["pdf"]).with_name("归档副本.pdf")
+    assert stamp_first_page(Path(data["pdf"]), copy, StampFields("Z109", 2025, 1, "C01", "D30", 2)) == []
+    assert_pdfa(copy, signed_slack=1)
+    check = run_cli("--home", str(home.root), "verify-signature", str(copy), "--json")
+    assert all(s["intact"] for s in json.loads(check.stdout)["signatures"])
 
 
 def test_month_outputs_stamped_copies_and_exports_are_pdfa(home, month, tmp_path):  # noqa: F811

@@ -219,3 +219,12 @@ def is_pdfa(pdf: pypdf.PdfReader) -> bool:
         return False
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8", "replace")
     return "<pdfaid:part>2</pdfaid:part>" in xmp or 'pdfaid:part="2"' in xmp
+
+
+def file_problems(path) -> list[str]:
+    """Why a written file is not PDF/A-2b: no claim, or fonts not embedded (empty when it is)."""
+    reader = pypdf.PdfReader(str(path))
+    found = [f"字体未嵌入：{name}" for name in unembedded_fonts(reader)]
+    if not is_pdfa(reader):
+        found.append("没有 PDF/A 标识")
+    return found

@@ -28,6 +28,7 @@ from archive.filing.outputs import write_output
 from archive.filing.stamp import StampFields, stamp_first_page
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import anchor_line, anchor_token, audit_head, register_output, seal_documents
 
 
 @dataclass
@@ -191,6 +192,8 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
     for doc_id, parent in attachments:
         home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
                         (parent, prefix, doc_id))
+    # seal what was filed: the seals chain into the audit log before its head is anchored below
+    seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])
     result.boxes = _boxes(home, touched_boxes)
     result.findings = check_month(home, month)
     result.outputs = _write_outputs(home, month, result)
@@ -280,13 +283,16 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
     label = f"{month.year}年{month.month}月"
     outputs: dict[str, str] = {}
 
-    def save(name: str, blob: bytes, path: Path | None = None) -> None:
+    def save(name: str, blob: bytes, path: Path | None = None, kind: str | None = None) -> None:
         path = path or folder / name
-        write_output(home, path, blob, name)
-        outputs[name] = str(path.relative_to(home.root))
+        kind = kind or name.split("-")[0]
+        write_output(home, path, blob, name, kind)  # a replaced version is kept and registered
+        outputs[name] = register_output(home.db, home.root, path, kind, home.operator)
 
     items = month_items(home, prefix)
-    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", items)
+    chain_head = audit_head(home.db)  # the anchor: printed in the catalogue, checked by verify
+    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", items,
+                                           (anchor_line(chain_head), anchor_token(chain_head)))
     save(f"归档文件目录-{prefix}.pdf", pdf)
     save(f"归档文件目录-{prefix}.xlsx", xlsx)
     month_box_ids = {r[0] for r in home.db.execute(
@@ -312,6 +318,6 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
                                    r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
         blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", hh_items)
         path = storage.document_folder(home, month.year, head["village"], get_household(home.db, household)) / "卷内目录.pdf"
-        save(f"卷内目录/{head['head_name']}-{household[-4:]}", blob, path)
+        save(f"卷内目录/{head['head_name']}-{household[-4:]}", blob, path, "卷内目录")
     return outputs
 

@@ -12,6 +12,7 @@ from archive.documents import storage
 from archive.errors import ArchiveError, NotFoundError
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import seal_documents
 
 
 def relocate(home: Home, relative: str | None, folder: Path) -> str | None:
@@ -72,6 +73,7 @@ def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> di
         audit(home.db, home.operator, "document.move", doc_id,
               {"from": row["household_id"], "to": target.id, "reason": reason,
                **({"paper": paper["label"], "belongs": target.village} if paper else {})})
+        seal_documents(home.db, home.operator, [doc_id])
     return {"doc_id": doc_id, "from": row["household_id"] or "", "to": target.id, "paper": note}
 
 
@@ -99,6 +101,7 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
                         (home.operator, "household", household.id, old_village, village, reason))
         audit(home.db, home.operator, "household.move", household.id,
               {"from": old_village, "to": village, "reason": reason, "documents": len(rows), "papers": papers})
+        seal_documents(home.db, home.operator, [row["doc_id"] for row in rows])
     note = (f"{len(papers)} 件纸质件仍在 {old_village} 的档案盒（{'、'.join(papers[:5])}{'等' if len(papers) > 5 else ''}），"
             f"应移入 {village} {household.head_name}户的档案" if papers else "")
     return {"household": household.id, "village": village, "documents": len(rows), "papers": papers, "paper": note}

@@ -14,6 +14,7 @@ from pathlib import Path
 from archive.catalog import audit, file_digest
 from archive.documents import storage
 from archive.home import Home
+from archive.sealing import register_output
 
 SUPERSEDED = "superseded"
 
@@ -27,8 +28,9 @@ def superseded_path(path: Path) -> Path:
     return candidate
 
 
-def write_output(home: Home, path: Path, blob: bytes, purpose: str) -> Path | None:
-    """Write `blob` to `path`; keep and record any different version it replaces.
+def write_output(home: Home, path: Path, blob: bytes, purpose: str, kind: str) -> Path | None:
+    """Write `blob` to `path`; keep and record any different version it replaces (registered as an
+    output of kind `<kind>（被替换的版本）`, so verify checks it like any other).
 
     Returns where the replaced version is kept, or None when nothing was replaced."""
     new_digest = hashlib.sha256(blob).hexdigest()
@@ -42,5 +44,6 @@ def write_output(home: Home, path: Path, blob: bytes, purpose: str) -> Path | No
         audit(home.db, home.operator, "filing.output.replace", str(path.relative_to(home.root)),
               {"purpose": purpose, "old_sha256": old_digest, "new_sha256": new_digest,
                "kept_as": str(kept.relative_to(home.root))})
+        register_output(home.db, home.root, kept, f"{kind}（被替换的版本）", home.operator)
     storage.write_atomic(path, blob)
     return kept
