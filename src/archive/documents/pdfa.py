@@ -35,6 +35,11 @@ from pypdf.generic import (
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 
 
+# the document information entries with an XMP equivalent, which must agree with it
+STANDARD_INFO = ("/Title", "/Author", "/Subject", "/Keywords", "/Creator", "/Producer", "/CreationDate", "/ModDate",
+                 "/Trapped")
+
+
 class PdfAError(Exception):
     """A PDF the project made itself does not meet PDF/A-2b (a bug, never user input)."""
 
@@ -171,8 +176,9 @@ def finish(writer: pypdf.PdfWriter, *, title: str | None = None, moment: dt.date
     metadata = {key: TextStringObject(value) for key, value in info.items()}
     metadata["/CreationDate"] = TextStringObject(_pdf_date(moment))
     metadata["/ModDate"] = TextStringObject(_pdf_date(moment))
-    if writer._info is not None:
-        writer._info.clear()  # drop stale entries (Trapped, other dates)
+    if writer._info is not None:  # drop stale standard entries (Trapped, other dates); keep custom ones
+        for key in STANDARD_INFO:
+            writer._info.pop(NameObject(key), None)
     writer.add_metadata(metadata)
     document_id = str(uuid.uuid4())
     stream = DecodedStreamObject()

@@ -26,6 +26,7 @@ CELL_W = 16 * mm
 CELL_H = 7 * mm
 TOP_GAP = 8 * mm
 STAMP_RED = (0.85, 0.1, 0.1)
+SIGNED_ORIGINAL_KEY = "/ArchiveSignedOriginal"  # SHA-256 of the signed original a copy was made from
 
 
 @dataclass
@@ -105,11 +106,18 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
     by an incremental update (its signed bytes unchanged, so the signature stays valid; it is
     PDF/A from birth and the update keeps it so). Returns what keeps the copy from conforming
     (for example a born-digital scan with fonts not embedded); such a copy makes no PDF/A claim."""
+    signed_copy = False
     if is_signed(source):
-        stamp_signed_first_page(source, target, fields, text_boxes)
-        return pdfa.file_problems(target)
+        try:
+            stamp_signed_first_page(source, target, fields, text_boxes)
+        except Exception:  # pyHanko cannot update this file in place: a copy without the signature
+            signed_copy = True
+        else:
+            return pdfa.file_problems(target)
     reader = pypdf.PdfReader(str(source))
     writer = pypdf.PdfWriter(clone_from=reader)
+    if signed_copy:
+        _leave_signatures_out(writer, source)
     first = writer.pages[0]
     width, height = float(first.mediabox.width), float(first.mediabox.height)
     x, y, scale = place(reader.pages[0], text_boxes)
@@ -124,6 +132,23 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
         writer.write(handle)
     tmp.replace(target)
     return problems
+
+
+def _leave_signatures_out(writer: pypdf.PdfWriter, source: Path) -> None:
+    """A rewritten copy cannot keep a valid signature: drop the signature fields (no reader shows a
+    broken one) and record in the document information that this is a copy of a signed original."""
+    import hashlib
+
+    from pypdf.generic import NameObject
+
+    from archive.signing.copies import drop_signature_widgets
+
+    for page in writer.pages:
+        drop_signature_widgets(page)
+    if "/AcroForm" in writer._root_object:
+        del writer._root_object[NameObject("/AcroForm")]
+    writer.add_metadata({SIGNED_ORIGINAL_KEY: hashlib.sha256(source.read_bytes()).hexdigest(),
+                         "/ArchiveNote": "数字签名原件的归档复制件：签名域已去除，原件及其签名见档案库"})
 
 
 def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:
