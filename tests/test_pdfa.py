@@ -149,3 +149,21 @@ def test_a_copy_that_cannot_conform_does_not_claim_pdfa(tmp_path):
     assert problems == ["字体未嵌入：/Helvetica"]
     xmp = pypdf.PdfReader(str(target)).trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b"pdfaid:part" not in xmp and b"pdfaid:conformance" not in xmp
+
+
+def test_the_filed_copy_of_an_image_scan_is_pdfa(tmp_path):
+    """A scan (page image, invisible OCR text in the embedded CJK font) stamped for filing."""
+    from PIL import Image, ImageDraw
+
+    from archive.scans.ocr.base import OcrLine, OcrPage
+    from archive.scans.searchable import write_searchable_pdf
+
+    image = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    ImageDraw.Draw(image).rectangle([200, 900, 1000, 960], outline=(200, 20, 20), width=4)
+    page = OcrPage(1240, 1754, [OcrLine("不予批准告知书", [[300, 400], [900, 400], [900, 460], [300, 460]], 0.99)])
+    source = tmp_path / "扫描件.pdf"
+    source.write_bytes(write_searchable_pdf([(image, page, 150.0)], title="扫描件"))
+    target = tmp_path / "扫描件-归档.pdf"
+    assert stamp_first_page(source, target, StampFields("Z109", 2025, 3, "C02", "D30", 1)) == []
+    assert_pdfa(target)
+    assert "不予批准告知书" in pypdf.PdfReader(str(target)).pages[0].extract_text()
