@@ -473,3 +473,37 @@ def test_serve_warns_for_plain_http_beyond_this_machine():
     warning = plain_http_warning("0.0.0.0", tls=False)
     assert warning and warning.startswith("警告") and "明文" in warning
     assert plain_http_warning("192.0.2.10", tls=True) is None
+
+
+def test_archive_serve_starts_on_loopback_and_serves_the_login_page(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    web = make_web_home(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    process = subprocess.Popen([sys.executable, "-m", "archive", "--home", str(web.root), "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    page = response.read().decode("utf-8")
+                    headers = response.headers
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                assert time.monotonic() < deadline, "archive serve did not answer"
+                time.sleep(0.2)
+        assert "登录" in page and headers["Cache-Control"] == "no-store"
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert f"http://127.0.0.1:{port}/" in output and "警告" not in output

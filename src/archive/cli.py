@@ -815,12 +815,14 @@ def user_disable(ctx, name) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS 证书（PEM）")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
+@click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
 @click.pass_context
-def serve(ctx, host, port, certfile, keyfile) -> None:
+def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
     """启动网页版（浏览器访问），服务本档案库。"""
     from archive.web.server import serve as run_server
 
-    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile, echo=click.echo)
+    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile,
+               https_proxy=https_proxy, echo=click.echo)
 
 
 def main() -> None:

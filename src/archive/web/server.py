@@ -27,7 +27,10 @@ def plain_http_warning(host: str, tls: bool) -> str | None:
 
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000, certfile: str | None = None,
-          keyfile: str | None = None, echo: Callable[[str], None] = print) -> None:
+          keyfile: str | None = None, https_proxy: bool = False, echo: Callable[[str], None] = print) -> None:
+    """Serve the archive home. `https_proxy`: plain HTTP on this machine behind a proxy that
+    terminates TLS (nginx), so cookies are still marked Secure. A proxy on this machine may
+    name the client address (X-Forwarded-For), so failed logins are counted per real client."""
     import uvicorn
 
     from archive.web.app import create_app
@@ -36,12 +39,14 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000, certfile: st
     if bool(certfile) != bool(keyfile):
         raise ArchiveError("--certfile 和 --keyfile 要同时给出")
     tls = bool(certfile)
+    if https_proxy and not is_loopback(host):
+        raise ArchiveError("--https-proxy 时只能监听本机地址（如 127.0.0.1），由本机的 nginx 对外提供 HTTPS")
     warning = plain_http_warning(host, tls)
     if warning:
         echo(warning)
-    app = create_app(root, WebSettings(root=root, https=tls))
+    app = create_app(root, WebSettings(root=root, https=tls or https_proxy))
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     echo(f"网页版：{scheme}://{shown}:{port}/ （档案库 {root}；按 Ctrl+C 停止）")
     uvicorn.run(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile,
-                log_level="warning", server_header=False, proxy_headers=False)
+                log_level="warning", server_header=False, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
