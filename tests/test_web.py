@@ -105,6 +105,29 @@ def test_every_route_is_in_the_role_table_and_inspectors_never_write(app):
     assert writes and all("inspector" not in ROUTE_ROLES[name].roles for name in writes)
 
 
+def test_a_route_missing_from_the_role_table_cannot_be_built():
+    from archive.web.routing import guarded
+
+    with pytest.raises(KeyError):
+        guarded("admin.secret", "/admin/secret")(lambda ctx: None)
+
+
+def test_a_user_without_a_password_hash_cannot_log_in(tmp_path):
+    from archive.users import _DUMMY_HASH, AuthError, authenticate
+
+    web = make_web_home(tmp_path)
+    home = open_home(web)
+    try:
+        home.db.execute("UPDATE users SET password_hash=NULL WHERE name=?", (web.user("admin"),))
+        with pytest.raises(AuthError):
+            authenticate(home, web.user("admin"), "no such user: constant-time answer")
+        assert _DUMMY_HASH  # the dummy hash's password is no way in
+        row = home.db.execute("SELECT operator, target FROM audit WHERE action='login.failed'").fetchone()
+        assert row["operator"] == "未登录用户" and row["target"] == web.user("admin")
+    finally:
+        home.close()
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_its_routes_and_403_on_the_others(app, web, household_key, role):
     client = client_for(app, web, role)
@@ -442,6 +465,7 @@ def test_cli_user_add_token_list_disable(tmp_path):
     result = run_cli("--home", root, "user", "add", "王芳", "--role", "archivist",
                      input="长一些的口令123\n不一样的口令456\n长一些的口令123\n长一些的口令123\n")
     assert result.exit_code == 0, result.output
+    assert "两次输入的密码不一致" in result.output
     assert "长一些的口令" not in result.output  # hidden input
     result = run_cli("--home", root, "user", "add", "李强", "--role", "inspector", "--password-stdin",
                      input="stdin-口令-789\n")

@@ -764,7 +764,11 @@ def user_add(ctx, name, role, password_stdin) -> None:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次密码")
+        while True:
+            password = click.prompt("密码", hide_input=True)
+            if password == click.prompt("再输入一次密码", hide_input=True):
+                break
+            click.echo("两次输入的密码不一致，请重新输入。", err=True)
     created = add_user(_home(ctx), name, role, password)
     click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
 

@@ -28,6 +28,7 @@ ROLES: dict[str, str] = {
 }
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "arc_"
+ANONYMOUS = "未登录用户"  # the operator of audit entries made before anyone is logged in
 _NAME = re.compile(r"[\w\u4e00-\u9fff.\-]{1,32}")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # verified against when the user does not exist, so that a wrong name costs the same time
@@ -121,14 +122,15 @@ def authenticate(home: Home, name: str, password: str) -> User:
     """The user, if the password is right and the account is enabled; else AuthError. The login
     (and a failure) is written to the audit log under the name that was tried."""
     row = home.db.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
-    stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
+    usable = row is not None and bool(row["password_hash"]) and not row["disabled"]
+    stored = row["password_hash"] if usable else _DUMMY_HASH  # the same work either way
     try:
-        ok = _hasher.verify(stored, password) and row is not None and not row["disabled"]
+        ok = _hasher.verify(stored, password) and usable
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     with transaction(home.db):
         if not ok:
-            audit(home.db, name[:64] or "-", "login.failed", name[:64])
+            audit(home.db, ANONYMOUS, "login.failed", name[:64])
         else:
             home.db.execute("UPDATE users SET last_login=datetime('now','localtime') WHERE name=?", (name,))
             if _hasher.check_needs_rehash(stored):
