@@ -36,6 +36,7 @@ from archive.documents.pdfwriter import SealMarks, write_pdf
 from archive.errors import ArchiveError, NotFoundError, TemplateError
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, get_household, list_households
+from archive.sealing import seal_documents
 
 HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
                    "refusal", "suspension", "adjustment", "confirmation")
@@ -186,6 +187,7 @@ class Generator:
                 storage.write_atomic(self.home.root / existing["xlsx_path"], blob)
                 with transaction(self.conn):
                     record_files(self.conn, self.home.root, existing["doc_id"])
+                    seal_documents(self.conn, self.home.operator, [existing["doc_id"]])
                 out.append(self._generated(existing, reprinted=True))
                 continue
             folder = storage.document_folder(self.home, month.year, None, None)
@@ -203,6 +205,7 @@ class Generator:
                     record_files(self.conn, self.home.root, doc_id)
                     audit(self.conn, self.home.operator, "document.generate", doc_id,
                           {"type": doc_type, "month": month.isoformat(), "households": len(households)})
+                    seal_documents(self.conn, self.home.operator, [doc_id])
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
@@ -228,6 +231,7 @@ class Generator:
         with transaction(self.conn):
             record_files(self.conn, self.home.root, doc_id)
             audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
+            seal_documents(self.conn, self.home.operator, [doc_id])
         return self._generated(row, reprinted=True)
 
     def void(self, doc_id: str, reason: str) -> Generated:
@@ -239,6 +243,7 @@ class Generator:
                 raise ArchiveError(f"文书 {doc_id} 已于此前作废")
             self.conn.execute("UPDATE documents SET status='voided', void_reason=?, rev=rev+1 WHERE doc_id=?", (reason, doc_id))
             audit(self.conn, self.home.operator, "document.void", doc_id, {"number": row["number"], "reason": reason})
+            seal_documents(self.conn, self.home.operator, [doc_id])
         return self._generated(row)
 
     def decided_households(self, village: str, start: dt.date, end: dt.date,
@@ -313,10 +318,11 @@ class Generator:
                     marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
                 pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
                 if signing is not None and signing.certificate is not None:
-                    from archive.signing.pades import sign_pdf
+                    from archive.signing.pades import sign_pdf, signing_options
 
                     pdf = sign_pdf(pdf, signing.cert_file, name=f"{signing.role}{signing.name}",
-                                   reason=f"{template.title} {number or doc_id}", location=self.config.office)
+                                   reason=f"{template.title} {number or doc_id}", location=self.config.office,
+                                   **signing_options(self.home))
                 docx = write_docx(document, author=self.config.office)
                 stem = storage.file_stem(day, template.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
@@ -351,6 +357,7 @@ class Generator:
                 record_files(self.conn, self.home.root, doc_id)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})
+                seal_documents(self.conn, self.home.operator, [doc_id] + ([replaced["doc_id"]] if replaced is not None else []))
         except BaseException:
             for path in written:  # the number was rolled back: leave no orphan files behind
                 path.unlink(missing_ok=True)
