@@ -61,6 +61,7 @@ def route_requests(web, key: str) -> dict[str, tuple[str, str, dict]]:
     return {
         "home": ("GET", "/", {}),
         "search": ("POST", "/search", {"data": {"q": web.head_name}}),
+        "households": ("POST", "/households", {"data": {"q": web.head_name}}),
         "household": ("GET", f"/households/{key}", {}),
         "document": ("GET", f"/documents/{web.doc_id}", {}),
         "document.page": ("GET", f"/documents/{web.doc_id}/pages/1.png?size=thumb", {}),
@@ -98,7 +99,7 @@ def test_every_route_is_in_the_role_table_and_inspectors_never_write(app):
             continue
         assert route.name in ROUTE_ROLES, f"{route.path} has no line in the role table"
         named.add(route.name)
-        if route.methods - {"GET", "HEAD"} and route.name != "search":
+        if route.methods - {"GET", "HEAD"} and route.name not in ("search", "households"):
             assert ROUTE_ROLES[route.name].write, f"{route.name} changes something but is not marked write"
     assert named == set(ROUTE_ROLES)
     writes = [name for name, rule in ROUTE_ROLES.items() if rule.write]
@@ -222,6 +223,17 @@ def test_session_expires_after_idle_time(web, monkeypatch):
     monkeypatch.setattr("archive.web.auth.time.time", lambda: later)
     assert client.get("/api/me").status_code == 401
     assert client.get("/search", follow_redirects=False).headers["location"] == "/login"
+    assert "<form" in client.get("/login").text  # the expired session is gone: no redirect loop
+
+
+def test_htmx_request_without_session_gets_a_fragment_with_a_login_link(app, web):
+    client = client_for(app, web, "inspector")
+    assert client.get("/login", follow_redirects=False).headers["location"] == "/"  # logged in already
+    client.post("/logout", data={"csrftoken": csrf(client)})
+    response = client.post("/search", data={"q": web.head_name, "csrftoken": csrf(client)},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert "<html" not in response.text and 'href="/login"' in response.text and "登录已过期" in response.text
 
 
 def test_logout_needs_csrf_and_ends_the_session(app, web):
@@ -531,3 +543,47 @@ def test_archive_serve_starts_on_loopback_and_serves_the_login_page(tmp_path):
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert f"http://127.0.0.1:{port}/" in output and "警告" not in output
+
+
+def test_household_list_filters_and_finds_households_without_documents(app, web, household_key):
+    from archive.household_list import find_households
+
+    client = client_for(app, web, "caseworker")
+    everyone = client.get("/households")
+    assert everyone.status_code == 200 and "共 " in everyone.text
+    home = open_home(web)
+    try:
+        rows = home.db.execute("SELECT h.id, h.head_name, h.village, m.id_number FROM households h "
+                               "JOIN members m ON m.household_id = h.id AND m.seq = 1 WHERE h.id != ?",
+                               (web.head_id,)).fetchall()
+        other = rows[0]  # a household with no document at all
+        assert home.db.execute("SELECT count(*) FROM documents WHERE household_id=?", (other["id"],)).fetchone()[0] == 0
+        total = home.db.execute("SELECT count(*) FROM households").fetchone()[0]
+        first, second = (find_households(home, limit=5, offset=o) for o in (0, 5))
+        assert first.total == total and len(first.rows) == 5
+        assert not {r.household for r in first.rows} & {r.household for r in second.rows}
+    finally:
+        home.close()
+    assert f"共 {total} 户" in everyone.text
+
+    def post(**fields):
+        return client.post("/households", data={**fields, "csrftoken": csrf(client)}, headers={"HX-Request": "true"})
+
+    by_name = post(q=other["head_name"])
+    assert other["head_name"] in by_name.text and "<html" not in by_name.text
+    by_digits = post(q=other["id_number"][-4:])  # the last digits of a member's ID, not the head's
+    assert other["head_name"] in by_digits.text
+    for response in (by_name, by_digits, post(q=other["id"])):
+        for url in urls_in(response.text):
+            assert not ID_NUMBER.search(url), url
+    assert f"/households/{household_key}" in post(q=web.head_name).text
+    assert "共 0 户" in post(q=other["head_name"], village=[v for v in ("龙井村", "思潜村") if v != other["village"]][0]).text
+    assert "不在本乡镇的村名单中" in post(village="不存在村").text
+    assert "共 0 户" in post(q="%").text  # LIKE wildcards are literal
+    home = open_home(web)
+    try:
+        listed = home.db.execute("SELECT count(*) FROM audit WHERE action='household.list' AND operator=?",
+                                 (web.user("caseworker"),)).fetchone()[0]
+    finally:
+        home.close()
+    assert listed >= 5

@@ -122,6 +122,15 @@ def test_inspector_searches_a_name_and_opens_the_household(server, browser, tmp_
     wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image))
     _shot(browser, shots, "web-document")
 
+    browser.find_element(By.LINK_TEXT, "家庭").click()
+    wait.until(when.presence_of_element_located((By.CSS_SELECTOR, "table.list tbody tr")))
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys(web.head_id[-4:])
+    box.submit()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 1)
+    assert web.head_name in browser.find_element(By.ID, "rows").text
+    _shot(browser, shots, "web-households")
+
     # nothing was blocked by the Content-Security-Policy (htmx runs without inline scripts)
     problems = [entry["message"] for entry in browser.get_log("browser")
                 if "Content Security Policy" in entry["message"] or entry["level"] == "SEVERE"]

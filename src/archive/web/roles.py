@@ -22,6 +22,7 @@ ROUTE_ROLES: dict[str, Rule] = {
     # pages
     "home": Rule(EVERYONE),
     "search": Rule(EVERYONE),            # POST only to keep the query (an ID number) out of the URL
+    "households": Rule(EVERYONE),        # POST only to keep a typed ID number out of the URL
     "household": Rule(EVERYONE),
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),

@@ -87,4 +87,6 @@ def error(request: Request, message: str, status: int, hint: str | None = None) 
         if hint:
             body["hint"] = hint
         return JSONResponse(body, status_code=status)
-    return page(request, "error.html", {"message": message, "hint": hint, "status": status}, status)
+    # an htmx request swaps the answer into part of the page: a fragment, not a whole page
+    name = "_error.html" if request.headers.get("hx-request") == "true" else "error.html"
+    return page(request, name, {"message": message, "hint": hint, "status": status}, status)

@@ -11,11 +11,13 @@ from starlette.routing import Route
 
 from archive.users import AuthError, authenticate
 from archive.web import views
-from archive.web.auth import client_address, end_session, start_session
+from archive.web.auth import SESSION_USER, client_address, end_session, start_session
 
 
 async def login(request: Request) -> Response:
     if request.method == "GET":
+        if request.session.get(SESSION_USER):
+            return RedirectResponse("/", status_code=303)  # the guarded page checks the session
         return views.page(request, "login.html", {"message": None, "name": ""})
     settings = request.app.state.settings
     form = await request.form(max_files=0, max_fields=5)
