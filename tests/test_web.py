@@ -587,3 +587,18 @@ def test_household_list_filters_and_finds_households_without_documents(app, web,
     finally:
         home.close()
     assert listed >= 5
+
+
+def test_demo_users_one_per_role_can_log_in(tmp_path):
+    from archive.users import add_demo_users
+
+    web = make_web_home(tmp_path)
+    home = open_home(web)
+    try:
+        made = add_demo_users(home)
+    finally:
+        home.close()
+    assert sorted(user.role for user, _ in made) == sorted(ROLES)
+    app = create_app(web.root)
+    for user, password in made:
+        assert login(TestClient(app), user.name, password).status_code == 303

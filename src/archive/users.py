@@ -216,3 +216,17 @@ class LoginThrottle:
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._state.pop(key, None)
+
+
+DEMO_USERS = (("经办人演示", "caseworker"), ("档案员演示", "archivist"), ("督查演示", "inspector"),
+              ("管理员演示", "admin"))
+
+
+def add_demo_users(home: Home) -> list[tuple[User, str]]:
+    """One user per role with a fresh random password, for a demo home only (the passwords are
+    printed by `archive demo`; a real home gets its users with `archive user add`)."""
+    made = []
+    for name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        made.append((add_user(home, name, role, password), password))
+    return made
