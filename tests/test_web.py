@@ -602,3 +602,22 @@ def test_demo_users_one_per_role_can_log_in(tmp_path):
     app = create_app(web.root)
     for user, password in made:
         assert login(TestClient(app), user.name, password).status_code == 303
+
+
+def test_an_unexpected_error_is_a_chinese_page_without_details(web, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("archive.web.routes.households.open_household_file", broken)
+    app = create_app(web.root)
+    client = TestClient(app, raise_server_exceptions=False)
+    login(client, web.user("inspector"))
+    home = open_home(web)
+    try:
+        key = key_for(home.db, web.head_id)
+    finally:
+        home.close()
+    response = client.get(f"/households/{key}")
+    assert response.status_code == 500 and "服务器内部错误" in response.text
+    assert "secret internal detail" not in response.text
+    assert response.headers["cache-control"] == "no-store"

@@ -135,7 +135,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
                    max_age=settings.max_seconds, same_site="strict", https_only=settings.https),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={404: _not_found, 405: _not_allowed})
+                    exception_handlers={404: _not_found, 405: _not_allowed, Exception: _server_error})
     app.state.settings = settings
     app.state.homes = pool
     return app
@@ -147,3 +147,12 @@ async def _not_found(request: Request, exc: Exception):
 
 async def _not_allowed(request: Request, exc: Exception):
     return views.error(request, "不支持这种请求方式", 405)
+
+
+async def _server_error(request: Request, exc: Exception):
+    # the traceback goes to the server's log (uvicorn); the user gets a Chinese page, no details
+    # (this answer is sent outside the other middleware, so it carries their headers itself)
+    response = views.error(request, "服务器内部错误，请稍后再试；如果一直出现，请联系管理员", 500)
+    response.headers.update({"cache-control": "no-store", "content-security-policy": CSP,
+                             "x-content-type-options": "nosniff", "x-frame-options": "DENY"})
+    return response
