@@ -621,3 +621,15 @@ def test_an_unexpected_error_is_a_chinese_page_without_details(web, monkeypatch)
     assert response.status_code == 500 and "服务器内部错误" in response.text
     assert "secret internal detail" not in response.text
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_search_within_one_household_from_its_page(app, web, household_key):
+    client = client_for(app, web, "inspector")
+    page = client.get(f"/households/{household_key}").text
+    assert f'name="household_key" value="{household_key}"' in page
+    response = client.post("/search", data={"q": "告知书", "household_key": household_key, "csrftoken": csrf(client)})
+    assert response.status_code == 200
+    assert f"只查 {web.head_name}户" in response.text and f'value="{household_key}"' in response.text
+    assert web.doc_id in response.text
+    bad = client.post("/search", data={"q": "告知书", "household_key": "hBADBADBADBADBADB", "csrftoken": csrf(client)})
+    assert "没有这个家庭" in bad.text

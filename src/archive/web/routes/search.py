@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from archive.errors import ArchiveError
 from archive.household_keys import household_for_key, keys_for
+from archive.roster.households import get_household
 from archive.search.engine import TYPE_TITLES, search
 from archive.web import views
 from archive.web.routing import Ctx, guarded
@@ -45,10 +46,16 @@ def run_search(ctx: Ctx, values) -> dict:
     return {"result": result, "groups": result.groups(), "keys": keys}
 
 
+def household_name(conn, household_id: str) -> str:
+    household = get_household(conn, household_id)
+    return f"{household.head_name}户（{household.village}）"
+
+
 def _form_context(ctx: Ctx, values) -> dict:
     return {"villages": ctx.home.config.villages, "types": TYPE_TITLES, "categories": CATEGORIES,
             "limits": LIMITS, "values": {k: values.get(k) or "" for k in
-                                         ("q", "village", "type", "category", "year", "month", "limit")}}
+                                         ("q", "village", "type", "category", "year", "month", "limit",
+                                          "household_key")}}
 
 
 @guarded("search", "/search", methods=("GET", "POST"))
@@ -56,9 +63,13 @@ def search_page(ctx: Ctx) -> Response:
     values = ctx.form if ctx.form is not None else {}
     context = _form_context(ctx, values)
     context.update(searched=False, message=None)
+    context["only"] = None
     if ctx.request.method == "POST":
         try:
             context.update(run_search(ctx, values), searched=True)
+            if values.get("household_key"):  # searching within one household's file
+                household = household_for_key(ctx.home.db, str(values.get("household_key")))
+                context["only"] = household_name(ctx.home.db, household)
         except ArchiveError as exc:
             context.update(message=exc.message)
     if ctx.request.headers.get("hx-request") == "true":
