@@ -10,6 +10,8 @@ import click
 
 from archive import __version__
 from archive.errors import ArchiveError
+from archive.scans.ocr.registry import DEFAULT as OCR_DEFAULT
+from archive.scans.ocr.registry import names as ocr_engine_names
 
 
 def _emit_json(obj: object) -> None:
@@ -245,7 +247,7 @@ def void(ctx, doc_id, reason) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
 @click.pass_context
 def ocr(ctx, path, engine, as_json) -> None:
@@ -274,7 +276,7 @@ def ocr(ctx, path, engine, as_json) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
-@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.pass_context
 def ingest(ctx, paths, workers, engine, as_json) -> None:

@@ -20,7 +20,7 @@ from archive.scans.layout import (
     tidy_page_number,
     without_scribbles,
 )
-from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
+from archive.scans.ocr import DEFAULT, OcrEngine, OcrLine, OcrPage, detector_for, get_engine
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
@@ -48,7 +48,7 @@ class Processed:
 class PageReader:
     """One engine and one preparer per worker process, loaded once."""
 
-    def __init__(self, engine: str = "rapidocr", model_dir: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, engine: str = DEFAULT, model_dir: str | None = None, limits: Limits | None = None) -> None:
         self.engine: OcrEngine = get_engine(engine, model_dir)
         self.limits = limits or Limits()
         self._preparer: PagePreparer | None = None
@@ -56,14 +56,14 @@ class PageReader:
     @property
     def preparer(self) -> PagePreparer:
         if self._preparer is None:
-            self._preparer = PagePreparer(getattr(self.engine, "rapid", None))
+            self._preparer = PagePreparer(detector_for(self.engine))
         return self._preparer
 
     def ocr_image(self, image: Image.Image) -> tuple[OcrPage, Image.Image, list[qr.PageMark]]:
         """OCR one page image; returns the page (boxes in the straightened image), the upright
         and straightened colour image, and QR marks."""
         prepared = self.preparer.prepare(image)
-        if hasattr(self.engine, "recognize_boxes"):
+        if self.engine.detects:
             # the preparer's detection serves the engine: lines are cut from the page as it
             # lies, then their boxes are moved to where straightening puts them
             lines = self.engine.recognize_boxes(prepared.gray, prepared.boxes)
@@ -93,6 +93,7 @@ class PageReader:
         result = Processed(str(path))
         writer = SearchablePdf(searchable, title or path.name) if searchable is not None else None
         born_digital = True
+        self.engine.begin_file(path)
         try:
             for source in read_pages(path, RENDER_DPI, self.limits):
                 if source.text_layer is not None:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from archive.documents import qr
 from archive.scans.layout import Rect, find_cells
+from archive.scans.ocr.base import OcrEngine
 from archive.scans.ocr.rapid import DETECT_MAX_SIDE
 
 
@@ -135,12 +136,9 @@ def _box_angles(boxes) -> list[tuple[float, float, float]]:
 class PagePreparer:
     """Orientation and skew from one text-detection pass on a reduced copy of the page."""
 
-    def __init__(self, rapid=None) -> None:
-        if rapid is None:
-            from archive.scans.ocr.rapid import RapidOcrEngine
-
-            rapid = RapidOcrEngine().rapid  # the same detection settings as the default engine
-        self._detector = rapid
+    def __init__(self, detector: OcrEngine) -> None:
+        """`detector`: an engine that detects (OcrEngine.detects), see registry.detector_for."""
+        self._detector = detector
 
     def prepare(self, image: Image.Image) -> Prepared:
         gray = drop_red(image)
@@ -171,8 +169,7 @@ class PagePreparer:
         return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full, cells)
 
     def _boxes(self, small: np.ndarray) -> list:
-        result = self._detector(small, use_det=True, use_cls=False, use_rec=False)
-        return list(result.boxes) if result.boxes is not None else []
+        return self._detector.detect(small)
 
     @staticmethod
     def _sideways(boxes) -> bool:
@@ -193,8 +190,7 @@ class PagePreparer:
         chosen = [crop for _, crop in sorted(crops, key=lambda c: -c[0])[:9]]
         if not chosen:
             return 0.0
-        _, result = self._detector.cls_and_rotate(chosen)
-        votes = [1.0 if str(label[0]) == "180" else 0.0 for label in (result.cls_res or [])]
+        votes = [1.0 if flipped else 0.0 for flipped in self._detector.upside_down(chosen)]
         return sum(votes) / len(votes) if votes else 0.0
 
     @staticmethod
