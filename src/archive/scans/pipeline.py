@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from archive.scans.prepare import (
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
+from archive.scans.textfix import correct_id_numbers, fix_punctuation
 
 
 @dataclass
@@ -48,8 +50,10 @@ class Processed:
 class PageReader:
     """One engine and one preparer per worker process, loaded once."""
 
-    def __init__(self, engine: str = DEFAULT, model_dir: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, engine: str = DEFAULT, model_dir: str | None = None, limits: Limits | None = None,
+                 known_ids: Collection[str] | None = None) -> None:
         self.engine: OcrEngine = get_engine(engine, model_dir)
+        self.known_ids = known_ids  # the roster's ID numbers: near misses are corrected to these only
         self.limits = limits or Limits()
         self._preparer: PagePreparer | None = None
 
@@ -58,6 +62,16 @@ class PageReader:
         if self._preparer is None:
             self._preparer = PagePreparer(detector_for(self.engine))
         return self._preparer
+
+    def tidy_text(self, lines: list[OcrLine]) -> list[dict]:
+        """Punctuation as printed and near-miss ID numbers corrected (textfix.py), in place;
+        returns the corrections, each with the index of its line."""
+        corrections = []
+        for index, line in enumerate(lines):
+            text, found = correct_id_numbers(fix_punctuation(line.text), self.known_ids)
+            line.text = text
+            corrections += [{"line": index, **item.to_json()} for item in found]
+        return corrections
 
     def ocr_image(self, image: Image.Image) -> tuple[OcrPage, Image.Image, list[qr.PageMark]]:
         """OCR one page image; returns the page (boxes in the straightened image), the upright
@@ -79,8 +93,9 @@ class PageReader:
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
         lines = without_scribbles(tidy_page_number(reading_order(lines, prepared.cells), height))
+        corrections = self.tidy_text(lines)
         page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
-                       round(prepared.skew, 2))
+                       round(prepared.skew, 2), corrections)
         return page, Image.fromarray(upright), prepared.marks
 
     def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:

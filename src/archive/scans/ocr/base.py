@@ -51,6 +51,9 @@ class OcrPage:
     source: str = "ocr"  # ocr / text-layer
     rotation: int = 0     # degrees the page was turned to read it upright
     skew: float = 0.0     # degrees of skew corrected
+    # text changed after recognition that a reader should know of: ID numbers corrected
+    # (textfix.IdCorrection.to_json, with the line index), in the .ocr.json sidecar
+    corrections: list[dict] = field(default_factory=list)
 
     @property
     def text(self) -> str:
