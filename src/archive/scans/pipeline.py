@@ -88,7 +88,8 @@ class PageReader:
             straightened = prepared.image
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
-        colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
+        source = prepared.source if prepared.source is not None else image
+        colour = rotate_quarter(np.asarray(source.convert("RGB")), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
