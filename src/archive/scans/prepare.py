@@ -68,7 +68,9 @@ def drop_red(image: Image.Image) -> np.ndarray:
         # the area the seal covers, strokes under it included (they are not red themselves)
         near = cv2.dilate(seal.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
         under = np.clip(luma * (255.0 / max(ink * 0.8, 1.0)), 0, 255)
-        levelled = np.where(near, np.minimum(levelled, under), levelled)
+        # there the red channel leaves a ghost of the seal's edges (JPEG blurs colour, not
+        # brightness): the brightness alone, scaled so that the seal's ink is paper white
+        levelled = np.where(near, under, levelled)
     return np.ascontiguousarray(levelled.astype(np.uint8))
 
 
@@ -91,7 +93,13 @@ def page_outline(rgb: np.ndarray) -> np.ndarray | None:
     scale = min(1.0, PHOTO_MAX_SIDE / max(rgb.shape[:2]))
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
-    _, bright = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    # the background is what the frame's border shows; the page is clearly lighter than it,
+    # in shadow too (a single Otsu threshold cuts a shadowed part of the page off)
+    border = np.concatenate([gray[:4].ravel(), gray[-4:].ravel(), gray[:, :4].ravel(), gray[:, -4:].ravel()])
+    background, paper = float(np.median(border)), float(np.percentile(gray, 95))
+    if paper - background < 50:
+        return None  # no darker surround: a scan, or a page filling the frame
+    bright = ((gray > background + 0.4 * (paper - background)) * 255).astype(np.uint8)
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))  # text holes closed
     contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
