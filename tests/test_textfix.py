@@ -65,3 +65,27 @@ def test_corrections_are_flagged_in_the_page_sidecar():
     corrections = reader.tidy_text(lines)
     assert [line.text for line in lines] == ["姓名：张三", f"身份证号 {GOOD}"]
     assert corrections == [{"line": 1, "read": read, "corrected": GOOD, "position": 10}]
+
+
+def test_ingest_corrects_a_near_miss_to_the_roster_and_flags_it(home, township):
+    """End to end without any model: the fake engine reads the PNG's own text chunk."""
+    import json
+
+    from PIL import Image, PngImagePlugin
+
+    from archive.scans.ingest import Ingester
+
+    member = next(h for h in township if h.status == "在保").head
+    number = member.id_number
+    position = 15 if number[15] != "9" else 14
+    read = number[:position] + str((int(number[position]) + 1) % 10) + number[position + 1:]
+    assert not idcard.is_valid(read) and len(near_misses(read)) > 1  # only the roster settles it
+    info = PngImagePlugin.PngInfo()
+    info.add_text("fake-ocr", f"居民身份证\n姓名 {member.name}\n公民身份号码 {read}", zip=True)
+    Image.new("RGB", (800, 1100), "white").save(home.inbox_dir / "id.png", pnginfo=info)
+    records = Ingester(home, "fake").run([home.inbox_dir])
+    assert [r.status for r in records] == ["filed"] and records[0].household == number
+    row = home.db.execute("SELECT sidecar_path FROM documents WHERE doc_id=?", (records[0].doc_id,)).fetchone()
+    page = json.loads((home.root / row["sidecar_path"]).read_text(encoding="utf-8"))["pages"][0]
+    assert page["corrections"] == [{"line": 2, "read": read, "corrected": number, "position": position}]
+    assert number in page["text"] and read not in page["text"]

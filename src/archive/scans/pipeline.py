@@ -148,10 +148,11 @@ class PageReader:
 _READER: PageReader | None = None
 
 
-def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None) -> None:
+def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None,
+                known_ids: Collection[str] | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _READER = PageReader(engine, model_dir, limits)
+    _READER = PageReader(engine, model_dir, limits, known_ids)
 
 
 def process_in_worker(task: tuple[str, str | None, str]) -> Processed:

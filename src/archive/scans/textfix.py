@@ -5,8 +5,8 @@
   (`（ ） ： ，`); inside digit runs (a time 10:30, an amount 1,000) it stays as it is.
 - ID numbers: an 18-character run of digits (last one digit or X) that is not a valid number
   (GB 11643: check character, birth date, GB/T 2260 region via idcard.problem) is corrected only
-  when exactly one valid number lies one character away (one substitution); with `known`
-  numbers (the roster), only those count. Each correction is reported, so that the sidecar
+  when exactly one valid number lies one character away (one substitution); when several do,
+  `known` numbers (the roster) may settle it: exactly one of them among the candidates. Each correction is reported, so that the sidecar
   flags it; an ambiguous or hopeless run is left exactly as read. Masked numbers
   (`520111********1234`) are never touched.
 """
@@ -82,8 +82,8 @@ class IdCorrection:
 _ID_RUN = re.compile(r"(?<![0-9Xx*])[0-9]{17}[0-9Xx](?![0-9Xx*])")
 
 
-def near_misses(number: str, known: Collection[str] | None = None) -> list[tuple[str, int]]:
-    """Valid numbers (in `known`, when given) that differ from `number` in one character."""
+def near_misses(number: str) -> list[tuple[str, int]]:
+    """Valid numbers that differ from `number` in one character, with the position changed."""
     found = []
     for position in range(18):
         alphabet = "0123456789X" if position == 17 else "0123456789"
@@ -91,8 +91,6 @@ def near_misses(number: str, known: Collection[str] | None = None) -> list[tuple
             if char == number[position]:
                 continue
             candidate = number[:position] + char + number[position + 1:]
-            if known is not None and candidate not in known:
-                continue
             if idcard.is_valid(candidate):
                 found.append((candidate, position))
     return found
@@ -106,7 +104,9 @@ def correct_id_numbers(text: str, known: Collection[str] | None = None) -> tuple
         read = match.group().upper()
         if idcard.is_valid(read):
             return match.group()  # a valid number is what the page says, in the roster or not
-        candidates = near_misses(read, known)
+        candidates = near_misses(read)
+        if len(candidates) > 1 and known is not None:
+            candidates = [item for item in candidates if item[0] in known]
         if len(candidates) != 1:
             return match.group()
         corrected, position = candidates[0]

@@ -2,8 +2,9 @@
 
 Tests that do not need OCR (PDFs with a text layer, queue and inbox logic) use it so that no
 ONNX model is loaded. It reads no pixels: a page's text is whatever a sidecar next to the file
-says — `<file>.fake-ocr.txt` (UTF-8), pages separated by a form feed (\\f) — and nothing when
-there is none. Its detector finds no lines, so pages are not turned or straightened.
+says — `<file>.fake-ocr.txt` (UTF-8), pages separated by a form feed (\\f) — or, for a PNG,
+its `fake-ocr` text chunk (which travels with the file through the inbox and staging); nothing
+when there is neither. Its detector finds no lines, so pages are not turned or straightened.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from archive.scans.ocr.base import OcrEngine, OcrLine
 
 SIDECAR_SUFFIX = ".fake-ocr.txt"
 MAX_SIDECAR_BYTES = 1 << 20
+PNG_CHUNK = "fake-ocr"
 
 
 class FakeOcrEngine(OcrEngine):
@@ -30,6 +33,14 @@ class FakeOcrEngine(OcrEngine):
         self._pages = []
         if sidecar.is_file() and sidecar.stat().st_size <= MAX_SIDECAR_BYTES:
             self._pages = sidecar.read_text(encoding="utf-8", errors="replace").split("\f")
+        elif path.suffix.lower() == ".png":
+            try:
+                with Image.open(path) as image:
+                    text = image.info.get(PNG_CHUNK)
+            except (OSError, ValueError):
+                text = None
+            if isinstance(text, str):
+                self._pages = text.split("\f")
 
     def _next_page(self, image: np.ndarray) -> list[OcrLine]:
         if not self._pages:
