@@ -9,7 +9,8 @@ templates' settings: AR PL UMing (宋体 stand-in, also for 仿宋), AR PL UKai 
   table      a dense ruled table with merged cells: names, masked IDs, dates
   twocol     two columns of text (truth: left column, then right)
   blanks     underlined fill-in blanks (姓名____张三____)
-  seal       running text with red seals pressed at random places (over names, dates, offices)
+  seal       running text with red seals pressed at random places (over names, dates, offices),
+             saved as JPEG (colour at half resolution)
   digits     masked IDs (520111********1234) and long digit runs
   photocopy  a copy of a copy: low contrast, speckle, toner streaks
   photo      a phone photo: perspective, shadow, uneven light, a dark table around the page
@@ -24,6 +25,7 @@ tesseract-ocr-chi-sim) is optional.
 from __future__ import annotations
 
 import argparse
+import io
 import multiprocessing as mp
 import random
 import resource
@@ -145,7 +147,14 @@ def page_seal(rng: random.Random) -> tuple[Image.Image, str]:
     image, truth, spots = _running_text(rng)
     for x0, y0, x1, y1 in rng.sample(spots, min(3, len(spots))):
         image = press_seal_at(image, (rng.uniform(x0, x1), (y0 + y1) / 2), rng)
-    return image, "\n".join(truth)
+    return jpeg(image, rng.choice((70, 80))), "\n".join(truth)
+
+
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    """Saved as a scanner saves colour pages: JPEG, colour at half resolution (4:2:0)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
 def table_rows(rng: random.Random, rows: int = 12) -> list[list[str]]:
