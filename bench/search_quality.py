@@ -6,8 +6,10 @@ by the library (PDF + DOCX, 文号, catalog) and indexed as in the product.
 Run by hand:  .venv/bin/python bench/search_quality.py [--households 240] [--seed 23]
 
 Query classes: head name, member name (not the 户主), 2-character names, one wrong character at
-position 1, 2, 3, 4 (3- and 4-character names, no filter), one wrong character in a
-2-character name (with the village filter, as a caseworker narrows it), ID digits (last 4, last 6,
+position 1, 2, 3, 4 (3- and 4-character names, no filter) and in a 2-character name (with the
+village filter, as a caseworker narrows it), each twice: the wrong character sounds the same as
+the right one (what a pinyin IME slip gives) or is any common character (GB 2312 level 1); a
+misspelling that is someone's real name is skipped. ID digits (last 4, last 6,
 full), 文号 variants (as printed, [2025]第07号, 2025年7号, without the organ's abbreviation),
 phrases (reasons printed in notices).
 
@@ -52,10 +54,21 @@ VILLAGES = ["白云村", "桃源社区", "清水村", "高坡村", "红枫村"]
 SURNAMES = "岑柏仝仲伍佘况冼卓厉卞邝邬阮晏柴栾殷祁穆翁耿聂芮蒙蓝裴褚詹谷邢郁钮闵阎雍霍鞠骆鲍麦"
 COMPOUND = ["欧阳", "司马", "上官", "诸葛", "东方", "慕容", "皇甫", "令狐"]
 GIVEN = "晗昕玥琪瑾璇筠蕾婧妍睿宸铭烨煜锦骁瀚逸皓翊澄瑜珂萱蔓莹霏颖璐钰沛淳谦恺翰弘"
-# characters a misspelling puts in (common characters; a misspelling that is someone's name is skipped)
-WRONG = ("的一是在不了有和人这中大为上个我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多"
-         "定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合"
-         "还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条")
+
+
+def _common_chars() -> list[str]:
+    """GB 2312 level 1: the 3,755 most common characters, the ones an IME offers first."""
+    chars = []
+    for high in range(0xB0, 0xD8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes((high, low)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return chars
+
+
+COMMON = _common_chars()
 REASONS = ["家庭成员有稳定工资收入", "名下有商业用房", "赡养人有赡养能力", "家庭存款超过规定标准", "务工收入增加",
            "家庭拥有机动车辆"]
 DAY = dt.date(2025, 8, 12)
@@ -131,6 +144,12 @@ def items_of(households: set[str], docs_of) -> set[str]:
     return out
 
 
+def sounds(char: str) -> set[str]:
+    from pypinyin import Style, pinyin
+
+    return set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+
 def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str]]]:
     docs_of, people = catalog(home)
     by_name: dict[str, set[str]] = defaultdict(set)
@@ -152,27 +171,32 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
     for person in rng.sample(two, min(PER_CLASS, len(two))):
         add("2-char name", person["name"], {}, items_of(by_name[person["name"]], docs_of))
 
-    def misspell(person, position):
-        for _ in range(50):
-            wrong = rng.choice(WRONG)
+    def misspell(person, position, homophone):
+        """The name with one character replaced: by a common character that sounds the same (a pinyin
+        IME's slip), or by any common character; never by one that makes someone's real name."""
+        original = person["name"][position]
+        pool = [c for c in COMMON if c != original and (not homophone or sounds(c) & sounds(original))]
+        rng.shuffle(pool)
+        for wrong in pool[:50]:
             typo = person["name"][:position] + wrong + person["name"][position + 1:]
-            if typo != person["name"] and typo not in names:
+            if typo not in names:
                 return typo
         return None
 
     longer = [p for p in people if len(p["name"]) >= 3]
-    for position in range(4):
-        pool = [p for p in longer if len(p["name"]) > position]
-        for person in rng.sample(pool, min(PER_CLASS, len(pool))):
-            typo = misspell(person, position)
+    for homophone, label in ((True, "one wrong char (same sound)"), (False, "one wrong char (any)")):
+        for position in range(4):
+            pool = [p for p in longer if len(p["name"]) > position]
+            for person in rng.sample(pool, min(PER_CLASS, len(pool))):
+                typo = misspell(person, position, homophone)
+                if typo:
+                    add(f"{label} @{position + 1}", typo, {}, items_of(by_name[person["name"]], docs_of))
+        for person in rng.sample(two, min(PER_CLASS, len(two))):
+            typo = misspell(person, rng.randrange(2), homophone)
             if typo:
-                add(f"one wrong char @{position + 1}", typo, {}, items_of(by_name[person["name"]], docs_of))
-    for person in rng.sample(two, min(PER_CLASS, len(two))):
-        typo = misspell(person, rng.randrange(2))
-        if typo:
-            # the intended person's households in that village
-            within = {p["household_id"] for p in people if p["name"] == person["name"] and p["village"] == person["village"]}
-            add("one wrong char, 2-char + village", typo, {"village": person["village"]}, items_of(within, docs_of))
+                # the intended person's households in that village
+                within = {p["household_id"] for p in people if p["name"] == person["name"] and p["village"] == person["village"]}
+                add(f"{label}, 2-char + village", typo, {"village": person["village"]}, items_of(within, docs_of))
 
     for person in rng.sample(people, min(PER_CLASS, len(people))):
         size = rng.choice((4, 6, 18))

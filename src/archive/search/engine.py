@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from whoosh import query as q
 from whoosh.query import Or
 
 from archive.catalog import audit, transaction
@@ -227,18 +228,27 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     ranked = [_Ranked(doc_id, score) for doc_id, score in extra]
     exact = results.has_exact_length() or results.scored_length() < limit
     total = len(results) if exact else results.estimated_length()
-    # pass 2: a name that is no one's, replaced by the names one character off (or inside a name)
+    # pass 2: a name that is no one's, replaced by the names one character off (closest-sounding
+    # first, tier by tier when one word is misspelt), or a word inside a member's name
     near_words: list[str] = []
-    alternatives: dict[int, object] = {}
-    for i, found in matches.items():
-        if found.exact:
-            continue
-        options = [queries.text_query(name, searcher.doc_frequency) for name in found.near_names]
+    passes: list[tuple[q.Query | None, dict]] = []
+    misspelt = {i: found for i, found in matches.items() if not found.exact}
+    for found in misspelt.values():
         near_words += found.near_names
-        options.append(queries.part_of_name(parsed.words[i].text))
-        alternatives[i] = options[0] if len(options) == 1 else Or(options)
-    for query, marks in ((parsed.combine(alternatives) if alternatives else None, {"matched": "、".join(near_words) or None}),
-                         (parsed.tolerant, {})):
+    if len(misspelt) == 1:
+        (i, found), = misspelt.items()
+        word = parsed.words[i].text
+        for tier in found.tiers():
+            options = [queries.text_query(name, searcher.doc_frequency) for name in tier]
+            passes.append((parsed.combine({i: Or(options)}), {"matched": "、".join(tier)}))
+        passes.append((parsed.combine({i: queries.part_of_name(word)}), {}))
+    elif misspelt:
+        alternatives = {i: Or([queries.text_query(name, searcher.doc_frequency) for name in found.near_names]
+                              + [queries.part_of_name(parsed.words[i].text)]) for i, found in misspelt.items()}
+        passes.append((parsed.combine(alternatives), {"matched": "、".join(near_words) or None}))
+    # pass 3: most of a phrase; a name OCR-damaged on a document not yet linked to a household
+    passes.append((parsed.tolerant, {}))
+    for query, marks in passes:
         if query is None or len(ranked) >= limit:
             continue
         seen = {r.doc_id for r in ranked}
