@@ -21,6 +21,19 @@ if [ "$need_fonts" = 1 ]; then
   fi
 fi
 
+# poppler's pdfsig checks PDF signatures in the tests (an independent reader of the 归档 copies)
+if ! command -v pdfsig >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "安装 poppler-utils（pdfsig）…" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "警告：没有 apt-get，请自行安装 poppler-utils（测试用 pdfsig 检查签名）" >&2
+  fi
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -52,3 +52,31 @@ def make_signature(path: Path) -> Path:
     draw.line([(10, 70), (60, 20), (110, 75), (170, 25), (230, 70), (290, 30)], fill=(20, 20, 120, 255), width=6)
     image.save(path)
     return path
+
+
+def sign_with(pdf: bytes, p12: Path, password: str, field: str = "Signature1", name: str = "") -> bytes:
+    """Sign `pdf` by an incremental update with any PKCS#12 file (a forger's too)."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=password.encode("utf-8"))
+    meta = signers.PdfSignatureMetadata(field_name=field, subfilter=fields.SigSeedSubFilter.PADES,
+                                        reason="审批", name=name or None)
+    return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer).getvalue()
+
+
+def append_black_box(pdf: bytes) -> bytes:
+    """An incremental update that paints a black box over page one (a change of content)."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    stream = writer.add_object(generic.StreamObject(stream_data=b"q 0 0 0 rg 100 500 300 60 re f Q"))
+    writer.add_stream_to_page(0, stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

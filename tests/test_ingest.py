@@ -155,13 +155,13 @@ def test_crash_after_storing_then_rerun_finishes_without_duplicates(home, townsh
     original = Ingester._file
     calls = {"n": 0}
 
-    def crashing(self, path, digest, processed):
+    def crashing(self, job, processed):
         calls["n"] += 1
         if calls["n"] == 2:
             # files written, nothing recorded yet: the worst moment
-            storage.copy_atomic(path, self.home.root / "documents" / "partial-write")
+            storage.copy_atomic(job.staged, self.home.root / "documents" / "partial-write")
             raise KeyboardInterrupt
-        return original(self, path, digest, processed)
+        return original(self, job, processed)
 
     monkeypatch.setattr(Ingester, "_file", crashing)
     with pytest.raises(KeyboardInterrupt):

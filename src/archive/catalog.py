@@ -4,6 +4,7 @@ documents and number sequences. WAL mode, so readers never block the writer."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import sqlite3
@@ -141,6 +142,8 @@ CREATE TABLE IF NOT EXISTS scans (
     detected_type   TEXT,
     household_id    TEXT,
     quarantine_path TEXT,
+    -- times processing started without finishing (a worker killed for memory): see ingest max_attempts
+    attempts        INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
     updated_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
 );
@@ -184,12 +187,28 @@ CREATE TABLE IF NOT EXISTS filing_months (
     operator        TEXT,
     report          TEXT                       -- JSON summary of the last filing
 );
+
+CREATE TABLE IF NOT EXISTS outputs (
+    path            TEXT PRIMARY KEY,          -- relative to the home: catalogues, reports, 卷内目录
+    kind            TEXT NOT NULL,             -- 归档文件目录 / 卷内目录 / 盒脊与备考表 / 完整性报告 / …
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
 """
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the catalog. Autocommit mode: transactions are explicit (see `transaction`)."""
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+class CatalogConnection(sqlite3.Connection):
+    """A connection that knows the audit key (None: the audit chain is plain SHA-256)."""
+
+    audit_key: bytes | None = None
+
+
+def connect(path: Path, audit_key: bytes | None = None) -> sqlite3.Connection:
+    """Open the catalog. Autocommit mode: transactions are explicit (see `transaction`).
+    With `audit_key`, new audit rows are chained by HMAC-SHA256 instead of plain SHA-256."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, factory=CatalogConnection)
+    conn.audit_key = audit_key
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -250,9 +269,16 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
-def audit_hash(prev: str, at: str, operator: str, action: str, target: str | None, detail: str | None) -> str:
-    blob = json.dumps([prev, at, operator, action, target, detail], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+HMAC_PREFIX = "hmac:"
+
+
+def audit_hash(prev: str, at: str, operator: str, action: str, target: str | None, detail: str | None,
+               key: bytes | None = None) -> str:
+    """The chain hash of an audit row: SHA-256, or with a key HMAC-SHA256 (marked by a prefix)."""
+    blob = json.dumps([prev, at, operator, action, target, detail], ensure_ascii=False).encode("utf-8")
+    if key:
+        return HMAC_PREFIX + hmac.new(key, blob, hashlib.sha256).hexdigest()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def audit(conn: sqlite3.Connection, operator: str, action: str, target: str | None = None,
@@ -265,7 +291,8 @@ def audit(conn: sqlite3.Connection, operator: str, action: str, target: str | No
     at = conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%f','now','localtime')").fetchone()[0]
     conn.execute(
         "INSERT INTO audit(at, operator, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-        (at, operator, action, target, text, prev, audit_hash(prev, at, operator, action, target, text)),
+        (at, operator, action, target, text, prev,
+         audit_hash(prev, at, operator, action, target, text, getattr(conn, "audit_key", None))),
     )
 
 

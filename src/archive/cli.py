@@ -126,8 +126,6 @@ def roster() -> None:
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
-    from dataclasses import asdict
-
     from archive.errors import RosterError
     from archive.roster.importer import import_roster
 
@@ -141,7 +139,7 @@ def roster_import(ctx, file, as_json) -> None:
         raise
     _update_index(home)
     if as_json:
-        _emit_json({"ok": True, **asdict(result)})
+        _emit_json({"ok": True, **result.to_json()})
     else:
         click.echo(result.summary_zh())
 
@@ -283,7 +281,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     """导入扫描件：识别、匹配家庭、归档。默认处理档案库的 scans/ 收件箱。"""
     import os
 
-    from archive.scans.ingest import Ingester, summary_zh
+    from archive.scans.ingest import STATUS_ZH, Ingester, summary_zh
 
     home = _home(ctx)
     if home.config.ocr_model_dir:
@@ -292,15 +290,20 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise ArchiveError(f"找不到：{'、'.join(missing)}")
-    records = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True)).run(targets)
+    ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True))
+    records = ingester.run(targets)
     _update_index(home)
     if as_json:
-        for record in records:
+        for record in ingester.repairs + records:
             _emit_json(record.to_json())
     else:
-        for record in records:
-            if record.status in ("review", "quarantined"):
-                click.echo(f"  {Path(record.source).name}：{record.reason}")
+        for record in ingester.repairs:
+            click.echo(f"  修复 {record.source}：{record.reason}")
+        for record in records:  # every file is reported
+            if record.status in ("filed", "linked"):
+                click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}（{record.doc_id}）")
+            else:
+                click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}，{record.reason}")
         click.echo(summary_zh(records))
 
 
@@ -598,6 +601,9 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
 
     write_atomic(target, pdf)
     from archive.catalog import audit, transaction
+    from archive.sealing import register_written
+
+    register_written(home.db, home.root, home.operator, "抽查调档清单", target)
 
     with transaction(home.db):
         audit(home.db, home.operator, "sample", str(year), summary)
@@ -645,6 +651,10 @@ def reconcile(ctx, month, roster_file, as_json) -> None:
     folder = home.documents_dir / str(first.year) / "_比对"
     write_atomic(folder / f"三项一致比对-{month}.pdf", pdf)
     write_atomic(folder / f"三项一致比对-{month}.xlsx", xlsx)
+    from archive.sealing import register_written
+
+    register_written(home.db, home.root, home.operator, "三项一致比对", folder / f"三项一致比对-{month}.pdf",
+                     folder / f"三项一致比对-{month}.xlsx")
     if as_json:
         _emit_json({"month": month, "differences": [d.to_json() for d in differences],
                     "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})
@@ -698,19 +708,18 @@ def signer_add(ctx, name, role, signature, cert) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def verify_signature_cmd(ctx, file, as_json) -> None:
-    """检查 PDF 的数字签名：是否完好、谁签的、何时签的、签名后是否被改动。只有签名完好时退出码为 0。"""
-    from archive.signing.pades import trust_roots_of, verify_signature
+    """检查 PDF 中的每一个数字签名：是否完好（未通过）、签名后是否有修改（签名后有修改）、证书是否为本档案库
+    登记的证书或配置的信任根签发（无法确认签名人）。全部签名通过时退出码为 0，否则为 1。"""
+    from archive.signing.validate import Trust, check_pdf, trust_of
 
-    roots = trust_roots_of(_home(ctx)) if ctx.obj["home_dir"] else []
-    report = verify_signature(Path(file), roots)
+    trust = trust_of(_home(ctx)) if ctx.obj["home_dir"] else Trust()
+    report = check_pdf(Path(file), trust)
     if as_json:
         _emit_json(report.to_json())
     else:
-        click.echo(f"{'通过' if report.ok else '未通过'}：{report.message}")
-        if report.signed:
-            click.echo(f"  签名人：{report.signer}\n  签名时间：{report.signing_time}\n  签名事由：{report.reason}")
+        click.echo(report.report_zh())
     if not report.ok:
-        ctx.exit(1)
+        ctx.exit(report.exit_code)
 
 
 # --- templates ---------------------------------------------------------------------------

@@ -46,6 +46,14 @@ DEFAULT_FILING: dict[str, Any] = {
     },
 }
 
+# Scan ingest (archive ingest): what one file may ask of memory and time; see scans/readers.Limits
+DEFAULT_INGEST: dict[str, Any] = {
+    "max_pages": 300,               # more pages: quarantined (split the file)
+    "max_page_pixels": 36_000_000,  # a page's pixels at 300 dpi (about A2); larger: quarantined
+    "max_attempts": 2,              # a file started this often without finishing (killed) is quarantined
+    "settle_seconds": 1.0,          # a file modified this recently is looked at again before it is taken
+}
+
 DEFAULT_LEGAL_BASIS = {
     "refusal": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）",
     "suspension": "《社会救助暂行办法》《最低生活保障审核确认办法》（民发〔2021〕57号）第三十一条",
@@ -84,6 +92,8 @@ class Config:
     holidays: list[str] = field(default_factory=list)
     ocr_model_dir: str = ""
     filing: dict[str, Any] = field(default_factory=dict)
+    signing: dict[str, Any] = field(default_factory=dict)
+    ingest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -96,6 +106,7 @@ class Config:
             **self.appeal,
         }
         self.legal_basis = {**DEFAULT_LEGAL_BASIS, **self.legal_basis}
+        self.ingest = {**DEFAULT_INGEST, **self.ingest}
         given = self.filing
         self.filing = {**DEFAULT_FILING, **given}
         for key in ("classes", "type_classes", "required_materials", "village_codes"):
@@ -152,6 +163,8 @@ class Config:
             "holidays": self.holidays,
             "ocr_model_dir": self.ocr_model_dir,
             "filing": {"box_capacity": self.filing["box_capacity"]},
+            "signing": self.signing,
+            "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

@@ -39,21 +39,40 @@ class RosterError(ArchiveError):
 
 
 class RowProblem:
-    """One bad row in an imported file (row numbers as the user sees them in Excel)."""
+    """One finding about a row of an imported file (row numbers as the user sees them in Excel):
+    where (row, column), what (message) and how to fix it (hint). `level` is "error" (
+    blocks the import), "warning" (imported, but check it) or "note" (what the import changed)."""
 
-    def __init__(self, row: int, reason: str, column: str | None = None) -> None:
+    def __init__(self, row: int, reason: str, column: str | None = None, *,
+                 hint: str | None = None, level: str = "error") -> None:
         self.row = row
         self.reason = reason
         self.column = column
+        self.hint = hint
+        self.level = level
+
+    @property
+    def message(self) -> str:
+        return self.reason
 
     def __str__(self) -> str:
         where = f"第{self.row}行"
         if self.column:
             where += f"「{self.column}」列"
-        return f"  {where}：{self.reason}"
+        text = f"  {where}：{self.reason}"
+        if self.hint:
+            text += f"。提示：{self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"RowProblem({self.row!r}, {self.reason!r}, {self.column!r}, level={self.level!r})"
+
+    def to_json(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "message": self.reason, "hint": self.hint,
+                "level": self.level}
 
     def to_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "reason": self.reason}
+        return {**self.to_json(), "reason": self.reason}
 
 
 class NotFoundError(ArchiveError):

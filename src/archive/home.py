@@ -25,6 +25,7 @@ from archive.errors import ConfigError
 
 CONFIG_NAME = "config.yaml"
 CATALOG_NAME = "catalog.sqlite"
+AUDIT_KEY_ENV = "ARCHIVE_AUDIT_KEY_FILE"
 
 
 @dataclass
@@ -59,9 +60,25 @@ class Home:
     def db(self) -> sqlite3.Connection:
         if not self.catalog_path.exists():
             raise ConfigError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
-        conn = catalog.connect(self.catalog_path)
+        conn = catalog.connect(self.catalog_path, audit_key=self.audit_key)
         catalog.create_schema(conn)  # idempotent; brings an older catalog up to date
         return conn
+
+    @cached_property
+    def audit_key(self) -> bytes | None:
+        """The optional key that makes the audit chain an HMAC: the file named by ARCHIVE_AUDIT_KEY_FILE
+        (kept outside the home, e.g. on the operator's USB key). None when not configured."""
+        name = os.environ.get(AUDIT_KEY_ENV, "").strip()
+        if not name:
+            return None
+        try:
+            key = Path(name).expanduser().read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"无法读取操作日志密钥文件 {name}（{exc.strerror or exc}）",
+                              hint=f"请检查环境变量 {AUDIT_KEY_ENV}") from exc
+        if len(key) < 16:
+            raise ConfigError(f"操作日志密钥文件 {name} 太短（至少 16 字节）")
+        return key
 
     @property
     def operator(self) -> str:
@@ -100,7 +117,7 @@ def init_home(root: Path, config: Config) -> Home:
     save_config(config, home.config_path)
     config.path = home.config_path
     home.__dict__["config"] = config
-    conn = catalog.connect(home.catalog_path)
+    conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
     catalog.create_schema(conn)
     catalog.audit(conn, home.operator, "init", str(root), {"township": config.township})
     conn.close()

@@ -8,6 +8,7 @@ import re
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
+_OLD_SHAPE = re.compile(r"^\d{15}$")
 
 
 def check_char(first17: str) -> str:
@@ -35,7 +36,36 @@ def problem(number: str, *, today: dt.date | None = None) -> str | None:
     expected = check_char(number[:17])
     if number[17] != expected:
         return f"身份证号「{number}」校验位错误（末位应为 {expected}），请核对是否录错"
+    return region_problem(number)
+
+
+def region_problem(number: str) -> str | None:
+    """Why the first six digits are not an administrative division code (GB/T 2260, any
+    revision since 1980); None when they are."""
+    from archive import regions
+
+    code = number[:6]
+    if not regions.exists(code):
+        return f"身份证号「{number}」的前六位地区码 {code} 不是有效的行政区划代码，请核对是否录错"
     return None
+
+
+def is_old(number: str) -> bool:
+    """A 15-digit ID number (issued before 1999: 6-digit region, YYMMDD, 3-digit serial)."""
+    return bool(_OLD_SHAPE.match(number))
+
+
+def upgrade(old: str, *, today: dt.date | None = None) -> tuple[str | None, str | None]:
+    """Convert a 15-digit ID to 18 digits (GB 11643-1999): insert "19" before the 2-digit year
+    and append the check character. Returns (new number, None), or (None, why it cannot be)."""
+    if not is_old(old):
+        return None, f"身份证号「{old}」不是15位旧号码"
+    first17 = old[:6] + "19" + old[6:]
+    new = first17 + check_char(first17)
+    reason = problem(new, today=today)
+    if reason:
+        return None, f"15位旧身份证号「{old}」无法升为18位：{reason.replace('身份证号「', '升位后号码「', 1)}"
+    return new, None
 
 
 def is_valid(number: str) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.catalog import audit, new_doc_id, next_value, record_files, transaction
+from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
 from archive.dates import cn_date, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
@@ -36,6 +36,7 @@ from archive.documents.pdfwriter import SealMarks, write_pdf
 from archive.errors import ArchiveError, NotFoundError, TemplateError
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, get_household, list_households
+from archive.sealing import seal_documents
 
 HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
                    "refusal", "suspension", "adjustment", "confirmation")
@@ -186,6 +187,7 @@ class Generator:
                 storage.write_atomic(self.home.root / existing["xlsx_path"], blob)
                 with transaction(self.conn):
                     record_files(self.conn, self.home.root, existing["doc_id"])
+                    seal_documents(self.conn, self.home.operator, [existing["doc_id"]])
                 out.append(self._generated(existing, reprinted=True))
                 continue
             folder = storage.document_folder(self.home, month.year, None, None)
@@ -203,6 +205,7 @@ class Generator:
                     record_files(self.conn, self.home.root, doc_id)
                     audit(self.conn, self.home.operator, "document.generate", doc_id,
                           {"type": doc_type, "month": month.isoformat(), "households": len(households)})
+                    seal_documents(self.conn, self.home.operator, [doc_id])
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
@@ -228,6 +231,7 @@ class Generator:
         with transaction(self.conn):
             record_files(self.conn, self.home.root, doc_id)
             audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
+            seal_documents(self.conn, self.home.operator, [doc_id])
         return self._generated(row, reprinted=True)
 
     def void(self, doc_id: str, reason: str) -> Generated:
@@ -242,11 +246,17 @@ class Generator:
                 self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
                                   "rev=rev+1 WHERE doc_id=?",
                                   (reason, marked.get("void_pdf_path"), marked.get("void_docx_path"), doc_id))
-                record_files(self.conn, self.home.root, doc_id)
+                # only the marked copies are recorded: the originals keep the digests they had
+                for kind, relative in marked.items():
+                    path = self.home.root / relative
+                    self.conn.execute(
+                        "INSERT INTO files(doc_id, kind, sha256, size) VALUES (?,?,?,?) ON CONFLICT(doc_id, kind) "
+                        "DO UPDATE SET sha256=excluded.sha256, size=excluded.size", (doc_id, kind, file_digest(path), path.stat().st_size))
                 originals = {kind: sha for kind, sha in self.conn.execute(
                     "SELECT kind, sha256 FROM files WHERE doc_id=? AND kind IN ('pdf_path','docx_path')", (doc_id,))}
                 audit(self.conn, self.home.operator, "document.void", doc_id,
                       {"number": row["number"], "reason": reason, "marked_copies": marked, "originals_sha256": originals})
+                seal_documents(self.conn, self.home.operator, [doc_id])
             except BaseException:
                 for relative in marked.values():
                     (self.home.root / relative).unlink(missing_ok=True)
@@ -347,10 +357,11 @@ class Generator:
                     marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
                 pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
                 if signing is not None and signing.certificate is not None:
-                    from archive.signing.pades import sign_pdf
+                    from archive.signing.pades import sign_pdf, signing_options
 
                     pdf = sign_pdf(pdf, signing.cert_file, name=f"{signing.role}{signing.name}",
-                                   reason=f"{template.title} {number or doc_id}", location=self.config.office)
+                                   reason=f"{template.title} {number or doc_id}", location=self.config.office,
+                                   **signing_options(self.home))
                 docx = write_docx(document, author=self.config.office)
                 stem = storage.file_stem(day, template.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
@@ -385,6 +396,7 @@ class Generator:
                 record_files(self.conn, self.home.root, doc_id)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})
+                seal_documents(self.conn, self.home.operator, [doc_id] + ([replaced["doc_id"]] if replaced is not None else []))
         except BaseException:
             for path in written:  # the number was rolled back: leave no orphan files behind
                 path.unlink(missing_ok=True)

@@ -54,11 +54,12 @@ def _fonts() -> dict[str, str]:
 
 
 def _table_pdf(title: str, header: list[str], rows: list[list[str]], widths_mm: list[float],
-               pagesize=A4, subtitle: str = "") -> bytes:
+               pagesize=A4, subtitle: str = "", footer: str = "", subject: str = "") -> bytes:
     fonts = _fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=15 * mm, rightMargin=15 * mm,
-                            topMargin=18 * mm, bottomMargin=15 * mm, title=title, initialFontName=fonts["song"])
+                            topMargin=18 * mm, bottomMargin=15 * mm, title=title, initialFontName=fonts["song"],
+                            subject=subject)
     title_style = ParagraphStyle("t", fontName=fonts["xiaobiaosong"], fontSize=18, leading=26, alignment=TA_CENTER)
     sub_style = ParagraphStyle("s", fontName=fonts["fangsong"], fontSize=11, leading=16, alignment=TA_CENTER)
     cell = ParagraphStyle("c", fontName=fonts["fangsong"], fontSize=9, leading=12, wordWrap="CJK")
@@ -71,11 +72,14 @@ def _table_pdf(title: str, header: list[str], rows: list[list[str]], widths_mm: 
     if subtitle:
         story.append(Paragraph(subtitle, sub_style))
     story += [Spacer(1, 4 * mm), table]
+    if footer:
+        story += [Spacer(1, 3 * mm), Paragraph(footer, ParagraphStyle("f", fontName=fonts["fangsong"], fontSize=7,
+                                                                      leading=9, wordWrap="CJK"))]
     doc.build(story)
     return buffer.getvalue()
 
 
-def _xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
+def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str = "") -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = title[:30]
@@ -91,6 +95,8 @@ def _xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
         for c in row_cells:
             c.border = Border(left=thin, right=thin, top=thin, bottom=thin)
             c.font = Font(name="仿宋_GB2312", size=10)
+    if subject:
+        book.properties.subject = subject
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -101,11 +107,16 @@ def _catalogue_rows(items: list[Item]) -> list[list[str]]:
             for i in items]
 
 
-def filing_catalogue(title: str, items: list[Item]) -> tuple[bytes, bytes]:
-    """归档文件目录: A4 landscape PDF and XLSX."""
+def filing_catalogue(title: str, items: list[Item], anchor: tuple[str, str] | None = None) -> tuple[bytes, bytes]:
+    """归档文件目录: A4 landscape PDF and XLSX. `anchor` (printed line, machine token) records the
+    audit chain's head: printed under the table, kept in the subject of the PDF and of the XLSX."""
     rows = _catalogue_rows(items)
-    pdf = _table_pdf(title, CATALOGUE_HEADER, rows, [12, 52, 38, 30, 70, 20, 12, 12, 20], landscape(A4))
-    return pdf, _xlsx(title, CATALOGUE_HEADER, [[*r[:7], int(r[7]), r[8]] for r in rows])
+    line, token = anchor or ("", "")
+    pdf = _table_pdf(title, CATALOGUE_HEADER, rows, [12, 52, 38, 30, 70, 20, 12, 12, 20], landscape(A4),
+                     footer=line, subject=token)
+    sheet_rows: list[list[object]] = [[*r[:7], int(r[7]), r[8]] for r in rows]
+    xlsx = _xlsx(title, CATALOGUE_HEADER, sheet_rows, subject=token)
+    return pdf, xlsx
 
 
 def file_catalogue(title: str, subtitle: str, items: list[Item]) -> bytes:

@@ -14,6 +14,7 @@ from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.signing.copies import drop_signature_widgets
 
 
 def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
@@ -43,6 +44,7 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
         writer.add_page(page)
     writer.add_outline_item(title="卷内目录", page_number=first)
     documents = 0
+    signed_originals: list[str] = []
     for household, rows in plan:
         parent = writer.add_outline_item(title=f"{household.head_name}（{household.village}，{household.id}）",
                                          page_number=len(writer.pages))
@@ -51,10 +53,15 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
             if not source.exists():
                 raise ArchiveError(f"文件缺失：{source}", hint="请运行 archive verify 检查档案完整性")
             start = len(writer.pages)
+            signed = False
             for page in pypdf.PdfReader(str(source)).pages:
-                writer.add_page(page)
-            writer.add_outline_item(title=f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip(),
-                                   page_number=start, parent=parent)
+                # a merged copy cannot keep a valid signature: leave the field out, say so
+                signed = drop_signature_widgets(writer.add_page(page)) or signed
+            title = f"{row['doc_date']} {row['title']} {row['number'] or ''}".strip()
+            if signed:
+                title += "（原件已数字签名，此为不含签名的复制件）"
+                signed_originals.append(row["doc_id"])
+            writer.add_outline_item(title=title, page_number=start, parent=parent)
             documents += 1
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -62,5 +69,7 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
         writer.write(handle)
     tmp.replace(out)
     with transaction(home.db):
-        audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents})
-    return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages)}
+        audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents,
+                                                     "signed_originals": signed_originals})
+    return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages),
+            "signed_originals": len(signed_originals)}

@@ -26,6 +26,7 @@ from archive.filing.completeness import check_month
 from archive.filing.stamp import StampFields, stamp_first_page
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import anchor_line, anchor_token, audit_head, register_output, seal_documents
 
 
 @dataclass
@@ -164,6 +165,8 @@ def file_month(home: Home, month: dt.date) -> FilingResult:
             for doc_id, parent in attachments:
                 home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
                                 (parent, prefix, doc_id))
+            # seal what was filed: the seals chain into the audit log before its head is anchored below
+            seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])
             result.boxes = _boxes(home, touched_boxes)
             result.findings = check_month(home, month)
             result.outputs = _write_outputs(home, month, result)
@@ -210,9 +213,11 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
     def save(name: str, blob: bytes) -> None:
         path = folder / name
         storage.write_atomic(path, blob)
-        outputs[name] = str(path.relative_to(home.root))
+        outputs[name] = register_output(home.db, home.root, path, name.split("-")[0], home.operator)
 
-    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", result.items)
+    chain_head = audit_head(home.db)  # the anchor: printed in the catalogue, checked by verify
+    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", result.items,
+                                           (anchor_line(chain_head), anchor_token(chain_head)))
     save(f"归档文件目录-{month:%Y-%m}.pdf", pdf)
     save(f"归档文件目录-{month:%Y-%m}.xlsx", xlsx)
     if result.boxes:
@@ -235,5 +240,6 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
         blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", items)
         path = storage.document_folder(home, month.year, head["village"], get_household(home.db, household)) / "卷内目录.pdf"
         storage.write_atomic(path, blob)
-        outputs[f"卷内目录/{head['head_name']}-{household[-4:]}"] = str(path.relative_to(home.root))
+        outputs[f"卷内目录/{head['head_name']}-{household[-4:]}"] = register_output(home.db, home.root, path, "卷内目录",
+                                                                                 home.operator)
     return outputs

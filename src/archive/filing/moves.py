@@ -12,6 +12,7 @@ from archive.documents import storage
 from archive.errors import ArchiveError, NotFoundError
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import seal_documents
 
 
 def relocate(home: Home, relative: str | None, folder: Path) -> str | None:
@@ -45,6 +46,7 @@ def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> di
                         (home.operator, "document", doc_id, row["household_id"], target.id, reason))
         audit(home.db, home.operator, "document.move", doc_id,
               {"from": row["household_id"], "to": target.id, "reason": reason})
+        seal_documents(home.db, home.operator, [doc_id])
     return {"doc_id": doc_id, "from": row["household_id"] or "", "to": target.id}
 
 
@@ -71,4 +73,5 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
                         (home.operator, "household", household.id, old_village, village, reason))
         audit(home.db, home.operator, "household.move", household.id,
               {"from": old_village, "to": village, "reason": reason, "documents": len(rows)})
+        seal_documents(home.db, home.operator, [row["doc_id"] for row in rows])
     return {"household": household.id, "village": village, "documents": len(rows)}

@@ -91,9 +91,20 @@ def _stamp_pdf(width: float, height: float, x: float, y: float, fields: StampFie
     return buffer.getvalue()
 
 
+def is_signed(source: Path) -> bool:
+    """True when the PDF carries a digital signature field (signed or not)."""
+    from archive.signing.copies import has_signature_fields
+
+    return has_signature_fields(source)
+
+
 def stamp_first_page(source: Path, target: Path, fields: StampFields,
                      text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
-    """Write `target`: `source` with the 归档章 on page one."""
+    """Write `target`: `source` with the 归档章 on page one. A signed PDF is stamped by an
+    incremental update (its signed bytes unchanged, so the signature stays valid)."""
+    if is_signed(source):
+        stamp_signed_first_page(source, target, fields, text_boxes)
+        return
     reader = pypdf.PdfReader(str(source))
     writer = pypdf.PdfWriter(clone_from=reader)
     first = writer.pages[0]
@@ -112,3 +123,57 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
 
 def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:
     return (x, y, x + CELL_W * 3, y + CELL_H * 2)
+
+
+def stamp_signed_first_page(source: Path, target: Path, fields: StampFields,
+                            text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
+    """The 归档章 as one /Stamp annotation appended by an incremental update: the signed revision
+    stays byte for byte, and `archive.signing.stampdiff` recognises the update as the stamp.
+    The page is never shrunk (that would change signed content): without free space at the top,
+    the stamp goes to the top centre."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from archive.signing.stampdiff import STAMP_NAME
+
+    data = source.read_bytes()
+    first = pypdf.PdfReader(io.BytesIO(data)).pages[0]
+    width = float(first.mediabox.width)
+    x, y, scale = place(first, text_boxes)
+    if scale < 1.0:
+        x = width / 2 - CELL_W * 1.5
+    stamp_w, stamp_h = CELL_W * 3, CELL_H * 2
+    # the stamp drawn at the origin of a page of its own size, imported as the appearance
+    appearance_pdf = _stamp_pdf(stamp_w, stamp_h, 0, 0, fields)
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    appearance = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(appearance_pdf)), 0)
+    annot = generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Stamp"),
+        generic.NameObject("/NM"): generic.TextStringObject(STAMP_NAME),
+        generic.NameObject("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in (x, y, x + stamp_w, y + stamp_h)),
+        generic.NameObject("/F"): generic.NumberObject(4 | 128),  # Print, Locked
+        generic.NameObject("/Contents"): generic.TextStringObject(
+            "归档章：" + " ".join(" ".join(row) for row in fields.cells())),
+        generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject("/N"): appearance}),
+    })
+    annot_ref = writer.add_object(annot)
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
+    while page_ref.get_object().get("/Type") != "/Page":
+        page_ref = page_ref.get_object()["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    raw = page.raw_get("/Annots") if "/Annots" in page else None
+    if isinstance(raw, generic.IndirectObject):
+        raw.get_object().append(annot_ref)
+        writer.mark_update(raw)
+    else:
+        annots = raw if raw is not None else generic.ArrayObject()
+        annots.append(annot_ref)
+        page[generic.NameObject("/Annots")] = annots
+        writer.mark_update(page_ref)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as handle:
+        writer.write(handle)
+    tmp.replace(target)

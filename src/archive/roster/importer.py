@@ -20,13 +20,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive import idcard
+from archive import idcard, regions
 from archive.catalog import audit, transaction
 from archive.config import Config
-from archive.dates import parse_date
 from archive.errors import ArchiveError, RosterError, RowProblem
+from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, RowChecks
+from archive.roster.text import decode_csv, label, name_problem, simplified
 
-CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
+__all__ = ["CATEGORIES", "Household", "ImportResult", "Member", "import_roster", "parse_household_file",
+           "parse_roster", "read_table"]
 HEAD_RELATIONS = {"本人", "户主", "本人(户主)", "户主本人"}
 
 # canonical field -> header aliases, compared after `_header_key`
@@ -62,17 +64,11 @@ _STATUS_ALIASES = {
     "申请中": "applicant", "申请": "applicant", "待审": "applicant", "待审核": "applicant",
     "停保": "stopped", "停发": "stopped", "退出": "stopped", "已退出": "stopped",
 }
-
-_CATEGORY_ALIASES = {
-    "低保": "低保", "最低生活保障": "低保", "城市低保": "低保", "农村低保": "低保",
-    "城乡低保": "低保", "特困": "特困", "特困供养": "特困", "特困人员": "特困",
-    "特困人员救助供养": "特困", "临时救助": "临时救助", "临救": "临时救助",
-    "低保边缘": "低保边缘", "低边": "低保边缘", "低保边缘家庭": "低保边缘",
-}
+_CATEGORY_ALIASES = CATEGORY_ALIASES  # kept for importers of the old name
 
 
 def _header_key(text: Any) -> str:
-    key = unicodedata.normalize("NFKC", str(text or ""))
+    key = simplified(unicodedata.normalize("NFKC", str(text or "")))
     key = re.sub(r"\s+", "", key)
     key = re.sub(r"\((元|人|元/月|街道|社区|居|户)\)", "", key)
     return key.replace("(", "").replace(")", "")
@@ -121,19 +117,42 @@ class ImportResult:
     unchanged: int = 0
     already_imported: bool = False
     warnings: list[str] = field(default_factory=list)
+    # structured warnings and notes (row, column, message, hint, level), for a table
+    findings: list[RowProblem] = field(default_factory=list)
+    encoding: str | None = None
 
-    def summary_zh(self) -> str:
+    def summary_zh(self, limit: int = 50) -> str:
         lines = [f"花名册 {self.file}：共 {self.households} 户 {self.members} 人。"]
+        if self.encoding and self.encoding not in ("utf_8", "gb18030"):
+            lines.append(f"文件编码识别为 {label(self.encoding)}，姓名按原样导入。")
         if self.already_imported:
             lines.append("该文件此前已导入，本次没有任何变化。")
         else:
             lines.append(f"新增 {self.added} 户，更新 {self.updated} 户，未变 {self.unchanged} 户。")
-        lines += [f"注意：{w}" for w in self.warnings]
+        listed = {str(f).strip() for f in self.findings}
+        lines += [f"注意：{w}" for w in self.warnings if w not in listed]
+        for level, title in (("warning", "注意（请核实，不影响导入）"), ("note", "说明（导入时的转换）")):
+            found = [f for f in self.findings if f.level == level]
+            if found:
+                lines.append(f"{title}：")
+                lines += [str(f) for f in found[:limit]]
+                if len(found) > limit:
+                    lines.append(f"  ……另有 {len(found) - limit} 条未列出")
         return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "findings"}
+        data["findings"] = [f.to_json() for f in self.findings]
+        return data
 
 
 def read_table(path: Path) -> list[tuple[int, list[Any]]]:
     """Rows of a CSV or XLSX file as (row number as the user sees it, cells)."""
+    return _read(path)[0]
+
+
+def _read(path: Path) -> tuple[list[tuple[int, list[Any]]], str | None]:
+    """Rows, and the encoding a CSV was decoded from (None for XLSX)."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise ArchiveError(f"找不到花名册文件：{path}")
@@ -146,25 +165,30 @@ def read_table(path: Path) -> list[tuple[int, list[Any]]]:
         sheet = book.worksheets[0]
         rows = [(index, list(values)) for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
         book.close()
-        return rows
+        return rows, None
     if suffix in (".csv", ".txt"):
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
+        readings = decode_csv(path.read_bytes(), path.name)
+        for text, encoding in readings:  # the detected encoding first; another only if it has a header
+            rows = [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
             try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
+                find_header(rows)
+            except RosterError:
                 continue
-        else:
-            raise ArchiveError(f"无法识别 CSV 文件 {path} 的编码（支持 UTF-8 和 GBK/GB18030）")
-        return [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+            return rows, encoding
+        text, encoding = readings[0]
+        return [(index, row) for index, row in enumerate(csv.reader(io.StringIO(text)), start=1)], encoding
     if suffix == ".xls":
         raise ArchiveError(f"暂不支持旧版 .xls 文件：{path}", hint="请在 Excel 或 WPS 中另存为 .xlsx 或 .csv 后再导入")
     raise ArchiveError(f"不支持的花名册格式「{suffix or '无扩展名'}」：{path}，请用 .xlsx 或 .csv")
 
 
-def find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int]]:
+def find_header(rows: list[tuple[int, list[Any]]], encoding: str | None = None) -> tuple[int, dict[str, int]]:
     """Locate the header row (title rows may come first) and map fields to column indexes."""
+    read_as = ""
+    head_text = "".join(str(c) for _, cells in rows[:15] for c in cells if c is not None)
+    if (encoding and encoding not in ("utf_8", "gb18030")) or re.search("[\u0080-\u024f]", head_text):
+        read_as = (f"\n文件编码识别为 {label(encoding or 'utf_8')}，内容可能不是中文或已成乱码；"
+                   "请在 Excel 或 WPS 中另存为「CSV UTF-8」或 .xlsx 后再导入。")
     for position, (_, cells) in enumerate(rows[:15]):
         mapping: dict[str, int] = {}
         for column, cell in enumerate(cells):
@@ -174,11 +198,11 @@ def find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int]]
         if "id_number" in mapping and "member_name" in mapping:
             missing = [LABELS[name] for name in REQUIRED if name not in mapping]
             if missing:
-                raise RosterError(f"花名册第{rows[position][0]}行的表头缺少必需的列：{'、'.join(missing)}")
+                raise RosterError(f"花名册第{rows[position][0]}行的表头缺少必需的列：{'、'.join(missing)}{read_as}")
             return position, mapping
     raise RosterError(
         "花名册中找不到表头行（前15行中没有同时包含「成员姓名」和「身份证号」的行）。"
-        f"需要的列：{'、'.join(LABELS[n] for n in REQUIRED)}"
+        f"需要的列：{'、'.join(LABELS[n] for n in REQUIRED)}{read_as}"
     )
 
 
@@ -201,156 +225,163 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+@dataclass
+class Parsed:
+    """What a household source yields: households, warnings and notes, the CSV encoding."""
+    households: list[Household]
+    findings: list[RowProblem] = field(default_factory=list)
+    encoding: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [str(f).strip() for f in self.findings if f.level == "warning"]
+
+
 def parse_roster(path: Path, config: Config, *, today: dt.date | None = None) -> tuple[list[Household], list[str]]:
     """Parse and check every row; raise RosterError listing all bad rows."""
-    rows = read_table(path)
-    header_at, mapping = find_header(rows)
-    problems: list[RowProblem] = []
-    warnings: list[str] = []
+    parsed = read_roster(path, config, today=today)
+    return parsed.households, parsed.warnings
+
+
+def read_roster(path: Path, config: Config, *, today: dt.date | None = None) -> Parsed:
+    """Parse and check every row of a CSV/XLSX roster; raise RosterError listing all bad rows."""
+    rows, encoding = _read(path)
+    header_at, mapping = find_header(rows, encoding)
+    checks = RowChecks(config, today=today)
     households: list[Household] = []
-    open_heads: dict[tuple[str, str], Household] = {}
-    seen_ids: dict[str, int] = {}
-    member_rows: list[tuple[int, str, str, Member]] = []
+    open_heads: dict[tuple[str, str], Household | None] = {}  # None: the 户主 row had problems
 
     for row_no, cells in rows[header_at + 1:]:
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
-        row_problems = len(problems)
-
-        def bad(reason: str, column: str | None = None, row_no: int = row_no) -> None:
-            problems.append(RowProblem(row_no, reason, LABELS.get(column or "", column)))
-
-        for name in REQUIRED:
-            if _cell(cells, mapping, name) is None:
-                bad("不能为空", name)
-        if len(problems) > row_problems:
-            continue
-
-        id_number = idcard.normalize(_text(_cell(cells, mapping, "id_number")))
-        id_problem = idcard.problem(id_number, today=today)
-        if id_problem:
-            bad(id_problem, "id_number")
-        elif id_number in seen_ids:
-            bad(f"身份证号 {id_number} 与第{seen_ids[id_number]}行重复", "id_number")
-        else:
-            seen_ids[id_number] = row_no
-
-        township = _cell(cells, mapping, "township")
-        if township and _header_key(township) not in (_header_key(config.township), _header_key(config.township_short)):
-            bad(f"乡镇「{township}」不是本档案库的乡镇「{config.township}」", "township")
-
-        village_raw = _text(_cell(cells, mapping, "village"))
-        try:
-            village = config.require_village(village_raw)
-        except ArchiveError as exc:
-            bad(f"{exc.message}；{exc.hint}", "village")
-            village = village_raw
-
-        category_raw = _text(_cell(cells, mapping, "category"))
-        category = _CATEGORY_ALIASES.get(re.sub(r"\s+", "", category_raw))
-        if category is None:
-            bad(f"保障类别「{category_raw}」无法识别，应为 {'、'.join(CATEGORIES)} 之一", "category")
-
-        try:
-            covered = int(float(_text(_cell(cells, mapping, "covered"))))
-            if covered < 0:
-                raise ValueError
-        except ValueError:
-            bad(f"保障人数「{_text(_cell(cells, mapping, 'covered'))}」不是非负整数", "covered")
-            covered = 0
-        try:
-            amount = round(float(_text(_cell(cells, mapping, "amount")).replace(",", "").replace("元", "")), 2)
-            if amount < 0:
-                raise ValueError
-        except ValueError:
-            bad(f"月保障金额「{_text(_cell(cells, mapping, 'amount'))}」不是有效金额", "amount")
-            amount = 0.0
-        try:
-            start = parse_date(_cell(cells, mapping, "start_date")).isoformat()
-        except ValueError as exc:
-            bad(str(exc), "start_date")
-            start = ""
-
-        status_raw = re.sub(r"\s+", "", _text(_cell(cells, mapping, "status")))
-        status = _STATUS_ALIASES.get(status_raw)
-        if status is None:
-            bad(f"状态「{status_raw}」无法识别，应为 在保、申请中 或 停保", "status")
-
-        head_name = _text(_cell(cells, mapping, "head_name"))
-        member = Member(_text(_cell(cells, mapping, "member_name")), _text(_cell(cells, mapping, "relation")), id_number)
-        if len(problems) > row_problems:
-            continue
-        if member.relation in HEAD_RELATIONS:
-            if member.name != head_name:
-                bad(f"与户主关系为「{member.relation}」，但成员姓名「{member.name}」与户主姓名「{head_name}」不一致", "member_name")
-                continue
-            household = Household(
-                id=id_number, village=village, head_name=head_name, category=category or "",
-                covered=covered, amount=amount, start_date=start,
-                kin_filed=_text(_cell(cells, mapping, "kin_filed")) in ("是", "1", "Y", "y", "√", "已备案"),
-                status=status or "active",
-                phone=_text(_cell(cells, mapping, "phone")), address=_text(_cell(cells, mapping, "address")),
-                members=[member], row=row_no,
-            )
+        household = _roster_row(row_no, cells, mapping, checks, open_heads, encoding)
+        if household is not None:
             households.append(household)
-            open_heads[(village, head_name)] = household
-        else:
-            member_rows.append((row_no, village, head_name, member))
-            # a member attaches to the nearest household above it with the same head and village
-            household = open_heads.get((village, head_name))
-            if household is None:
-                bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name")
-                continue
-            household.members.append(member)
+            open_heads[(household.village, household.head_name)] = household
 
-    if problems:
-        raise RosterError(f"花名册 {path.name} 有 {len(problems)} 处问题，未导入任何数据：", problems)
+    if checks.problems:
+        raise RosterError(f"花名册 {path.name} 有 {len(checks.problems)} 处问题，未导入任何数据：", checks.problems)
     if not households:
         raise RosterError(f"花名册 {path.name} 中没有任何户主行，未导入数据")
     for household in households:
         if household.covered != len(household.members):
-            warnings.append(
-                f"第{household.row}行 {household.village} {household.head_name} 户：保障人数 {household.covered} 与列出的成员数 {len(household.members)} 不同"
-            )
-    return households, warnings
+            checks.warn(household.row,
+                        f"{household.village} {household.head_name} 户：保障人数 {household.covered} 与列出的成员数 {len(household.members)} 不同",
+                        LABELS["covered"], "请核对保障人数或补全成员行")
+    return Parsed(households, checks.findings, encoding)
+
+
+def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: RowChecks,
+                open_heads: dict[tuple[str, str], Household | None], encoding: str | None) -> Household | None:
+    """Check one member row; a 户主 row returns its new household, a member row joins its head's."""
+    before = len(checks.problems)
+
+    def bad(reason: str, column: str, hint: str | None = None) -> None:
+        checks.error(row_no, reason, LABELS.get(column, column), hint)
+
+    for name in REQUIRED:
+        if _cell(cells, mapping, name) is None:
+            bad("不能为空", name)
+    if len(checks.problems) > before:
+        return None
+
+    id_number = checks.id_number(_cell(cells, mapping, "id_number"), row_no, LABELS["id_number"]) or ""
+
+    for name in ("head_name", "member_name"):
+        reason = name_problem(_text(_cell(cells, mapping, name)))
+        if reason:
+            read_as = f"文件编码识别为 {label(encoding)}；" if encoding else ""
+            bad(reason, name, f"{read_as}可能是编码错误造成的乱码，请另存为「CSV UTF-8」或 .xlsx 后重新导入")
+
+    township = _cell(cells, mapping, "township")
+    if township and _header_key(township) not in (_header_key(checks.config.township),
+                                                  _header_key(checks.config.township_short)):
+        bad(f"乡镇「{township}」不是本档案库的乡镇「{checks.config.township}」", "township")
+
+    village = checks.village(_text(_cell(cells, mapping, "village")), row_no, LABELS["village"])
+    relation = simplified(_text(_cell(cells, mapping, "relation")))
+    category = checks.category(_text(_cell(cells, mapping, "category")), row_no, LABELS["category"],
+                               note_old_term=relation in HEAD_RELATIONS)
+
+    try:
+        covered = int(float(_text(_cell(cells, mapping, "covered"))))
+        if covered < 0:
+            raise ValueError
+    except ValueError:
+        bad(f"保障人数「{_text(_cell(cells, mapping, 'covered'))}」不是非负整数", "covered")
+        covered = 0
+    try:
+        amount = round(float(_text(_cell(cells, mapping, "amount")).replace(",", "").replace("元", "")), 2)
+        if amount < 0:
+            raise ValueError
+    except ValueError:
+        bad(f"月保障金额「{_text(_cell(cells, mapping, 'amount'))}」不是有效金额", "amount")
+        amount = 0.0
+    start = checks.start_date(_cell(cells, mapping, "start_date"), row_no, LABELS["start_date"])
+
+    status_raw = re.sub(r"\s+", "", _text(_cell(cells, mapping, "status")))
+    status = _STATUS_ALIASES.get(status_raw) or _STATUS_ALIASES.get(simplified(status_raw))
+    if status is None:
+        bad(f"状态「{status_raw}」无法识别，应为 在保、申请中 或 停保", "status")
+
+    head_name = _text(_cell(cells, mapping, "head_name"))
+    member = Member(_text(_cell(cells, mapping, "member_name")), relation, id_number)
+    if len(checks.problems) > before:
+        if member.relation in HEAD_RELATIONS:
+            open_heads[(village, head_name)] = None  # its members are not reported a second time
+        return None
+    if member.relation in HEAD_RELATIONS:
+        if member.name != head_name:
+            bad(f"与户主关系为「{member.relation}」，但成员姓名「{member.name}」与户主姓名「{head_name}」不一致", "member_name")
+            return None
+        return Household(
+            id=id_number, village=village, head_name=head_name, category=category or "",
+            covered=covered, amount=amount, start_date=start,
+            kin_filed=_text(_cell(cells, mapping, "kin_filed")) in ("是", "1", "Y", "y", "√", "已备案"),
+            status=status or "active",
+            phone=_text(_cell(cells, mapping, "phone")), address=_text(_cell(cells, mapping, "address")),
+            members=[member], row=row_no,
+        )
+    # a member attaches to the nearest household above it with the same head and village
+    if (village, head_name) in open_heads and open_heads[(village, head_name)] is None:
+        return None
+    household = open_heads.get((village, head_name))
+    if household is None:
+        bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name")
+        return None
+    household.members.append(member)
+    return None
 
 
 def parse_household_file(path: Path, config: Config, *, today: dt.date | None = None) -> tuple[list[Household], list[str]]:
     """A households.yaml/.json file (schemas/households.schema.json); problems carry YAML lines."""
+    parsed = read_household_file(path, config, today=today)
+    return parsed.households, parsed.warnings
+
+
+def read_household_file(path: Path, config: Config, *, today: dt.date | None = None) -> Parsed:
+    """A households.yaml/.json file, checked like roster rows; problems carry YAML lines."""
     from archive.yamldoc import DataFileError, line_of, load_validated
 
     try:
         data, lines = load_validated(path, "households")
     except DataFileError as exc:
         raise RosterError(exc.message) from None
-    problems: list[RowProblem] = []
+    checks = RowChecks(config, today=today)
     households: list[Household] = []
-    seen: dict[str, int] = {}
     for index, entry in enumerate(data["households"]):
         line = line_of(lines, ("households", index)) or 0
         members = []
         for m_index, raw in enumerate(entry["members"]):
             m_line = line_of(lines, ("households", index, "members", m_index, "id_number")) or line
-            number = idcard.normalize(raw["id_number"])
-            reason = idcard.problem(number, today=today)
-            if reason:
-                problems.append(RowProblem(m_line, reason, "id_number"))
-            elif number in seen:
-                problems.append(RowProblem(m_line, f"身份证号 {number} 与第{seen[number]}行重复", "id_number"))
-            seen.setdefault(number, m_line)
-            members.append(Member(raw["name"].strip(), raw["relation"].strip(), number))
+            number = checks.id_number(raw["id_number"], m_line, "id_number")
+            members.append(Member(raw["name"].strip(), raw["relation"].strip(), number or idcard.normalize(str(raw["id_number"]))))
         if members[0].relation not in HEAD_RELATIONS:
-            problems.append(RowProblem(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」"))
-        try:
-            village = config.require_village(entry["village"])
-        except ArchiveError as exc:
-            problems.append(RowProblem(line_of(lines, ("households", index, "village")) or line, f"{exc.message}；{exc.hint}", "village"))
-            village = entry["village"]
-        try:
-            start = parse_date(entry["start_date"]).isoformat() if entry.get("start_date") else ""
-        except ValueError as exc:
-            problems.append(RowProblem(line_of(lines, ("households", index, "start_date")) or line, str(exc), "start_date"))
-            start = ""
+            checks.error(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」")
+        village = checks.village(entry["village"], line_of(lines, ("households", index, "village")) or line, "village")
+        start = ""
+        if entry.get("start_date"):
+            start = checks.start_date(entry["start_date"], line_of(lines, ("households", index, "start_date")) or line, "start_date")
         households.append(Household(
             id=members[0].id_number, village=village, head_name=members[0].name, category=entry["category"],
             covered=entry.get("covered", len(members)), amount=round(float(entry.get("amount", 0)), 2),
@@ -358,9 +389,9 @@ def parse_household_file(path: Path, config: Config, *, today: dt.date | None = 
             status=_STATUS_ALIASES[entry.get("status", "在保")], phone=entry.get("phone", ""),
             address=entry.get("address", ""), members=members, row=line,
         ))
-    if problems:
-        raise RosterError(f"家庭数据文件 {path.name} 有 {len(problems)} 处问题，未导入任何数据：", problems)
-    return households, []
+    if checks.problems:
+        raise RosterError(f"家庭数据文件 {path.name} 有 {len(checks.problems)} 处问题，未导入任何数据：", checks.problems)
+    return Parsed(households, checks.findings)
 
 
 def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str) -> ImportResult:
@@ -368,11 +399,15 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
         raise ArchiveError(f"找不到花名册文件：{path}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        households, warnings = parse_household_file(path, config)
+        parsed = read_household_file(path, config)
     else:
-        households, warnings = parse_roster(path, config)
+        parsed = read_roster(path, config)
+    households = parsed.households
     result = ImportResult(file=path.name, sha256=digest, households=len(households),
-                          members=sum(len(h.members) for h in households), warnings=warnings)
+                          members=sum(len(h.members) for h in households), warnings=parsed.warnings,
+                          findings=parsed.findings, encoding=parsed.encoding)
+    if not regions.codes_named(config.county):
+        result.warnings.append(f"县(区)「{config.county}」在行政区划代码表中找不到，未核对身份证地区码是否属于本县")
     if conn.execute("SELECT 1 FROM roster_imports WHERE sha256=?", (digest,)).fetchone():
         result.already_imported = True
         result.unchanged = len(households)

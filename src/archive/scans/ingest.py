@@ -1,14 +1,19 @@
 """Ingest: take every file in the inbox (or the paths given), process it, and file it.
 
-Rules that hold (issue: nothing is lost):
+Rules that hold (issue: nothing is lost, no file can block or bomb the inbox):
+- Every entry of the inbox is reported: hidden files are listed as ignored, links and special
+  files refused (never followed or opened), files still being written left for the next run.
+- Each file is copied once into the home, and its SHA-256 is that of the copied bytes, which are
+  the bytes processed and stored (renamed into place, not copied again).
 - A scan leaves the inbox only after its original, searchable PDF and OCR sidecar are written
   (fsync'd) into the archive home and recorded in the catalog.
-- Each file is known by its SHA-256: the same file twice is recorded once. A document ID is
-  reserved when processing starts, so a run killed at any moment and started again writes the
-  same files under the same names and finishes the job.
-- A bad file (corrupt, truncated or encrypted PDF, empty, unsupported, too large) is moved to
-  quarantine/ with a Chinese reason beside it; the batch goes on. Files outside the inbox are
-  copied, never moved.
+- Each file is known by its SHA-256: the same file twice (in one run or two) is recorded once.
+  A document ID is reserved when processing starts, so a run killed at any moment and started
+  again writes the same files under the same names and finishes the job; the rerun also repairs
+  what a kill leaves (temporary files, records left `processing`).
+- A bad file (corrupt, truncated or encrypted PDF, empty, unsupported, too many pages, too large,
+  one that killed its worker) is moved to quarantine/ with a Chinese reason beside it; the batch
+  goes on. Files outside the inbox are copied, never moved.
 """
 
 from __future__ import annotations
@@ -20,82 +25,127 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from archive.catalog import audit, file_digest, new_doc_id, record_files, transaction
+from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.scans import recovery
 from archive.scans.identify import TYPE_TITLES, Identification, identify
+from archive.scans.inbox import Entry, collect_entries, look, still_changing
+from archive.scans.names import (
+    name_note,
+    raw_name,
+    readable,
+    readable_name,
+    readable_path,
+    stored_name,
+)
 from archive.scans.pipeline import Processed, init_worker, process_in_worker
-from archive.scans.readers import SUPPORTED
+from archive.scans.readers import SUPPORTED, Limits
+from archive.scans.staging import NotARegularFile, StagingArea, StillChanging
+from archive.sealing import seal_documents
 
 REVIEW_FOLDER = "待分拣"
 _DATE = re.compile(r"(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+WAITING_REASON = "等待写入完成：文件仍在写入（大小或修改时间在变化），留在原处，下次运行 ingest 时再导入"
+HIDDEN_REASON = ("隐藏文件（文件名以「.」开头），多为扫描仪或系统的临时文件，未导入；"
+                 "如确需导入，请去掉文件名开头的「.」")
+WORKER_DIED_REASON = ("处理此文件的进程异常终止（多为内存不足被系统终止），为免再次中断不再处理；"
+                      "请检查文件的页数和页面尺寸，拆分或重新扫描后再导入")
 
 
 @dataclass
 class IngestRecord:
     source: str
     sha256: str
-    status: str            # filed / linked / review / duplicate / quarantined
+    status: str            # filed / linked / review / duplicate / quarantined / waiting / ignored / refused / failed
     household: str | None = None
     type: str | None = None
     doc_id: str | None = None
     reason: str = ""
     pages: int = 0
+    name_bytes: str | None = None   # the original name's bytes when they are not UTF-8
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("pages")
+        if data["name_bytes"] is None:
+            data.pop("name_bytes")
         return data
 
 
+@dataclass
+class Job:
+    entry: Entry
+    digest: str
+    staged: Path
+    doc_id: str
+
+    @property
+    def name(self) -> str:
+        return readable_name(self.entry.path)
+
+
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Files to ingest: the given files, and every file under the given folders (sorted)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-        elif path.exists():
-            found.append(path)
-    return found
+    """Regular files to ingest under the given paths (sorted; links and hidden files left out)."""
+    return [entry.path for entry in collect_entries(paths) if entry.kind == "file"]
 
 
 def _in_inbox(home: Home, path: Path) -> bool:
     try:
-        path.resolve().relative_to(home.inbox_dir.resolve())
+        path.parent.resolve().relative_to(home.inbox_dir.resolve())
         return True
     except ValueError:
         return False
 
 
-def _leave_source(home: Home, path: Path) -> None:
-    """Only after the scan is safely stored and recorded: it leaves the inbox."""
-    if _in_inbox(home, path) and path.exists():
-        path.unlink()
+def _name_bytes(path: Path) -> str | None:
+    raw = raw_name(path)
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        return repr(raw)
 
 
 class Ingester:
     def __init__(self, home: Home, engine: str = "rapidocr", workers: int = 1,
                  progress: Callable[[str], None] | None = None) -> None:
         self._locks: dict[str, object] = {}
-        self._sha_cache: dict[Path, str] = {}
         self.home = home
         self.conn = home.db
         self.engine = engine
         self.workers = max(1, workers)
         self.progress = progress or (lambda message: None)
         self.model_dir = os.environ.get("ARCHIVE_OCR_MODEL_DIR")
+        settings = home.config.ingest
+        self.limits = Limits(int(settings["max_pages"]), int(settings["max_page_pixels"]))
+        self.max_attempts = int(settings["max_attempts"])
+        self.settle_seconds = float(settings["settle_seconds"])
+        self.repairs: list[IngestRecord] = []
+        self._staging: StagingArea | None = None
 
     # --- the run ------------------------------------------------------------------------
 
     def run(self, paths: list[Path]) -> list[IngestRecord]:
+        self._staging = StagingArea(self.home.root)
         try:
+            self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)
+                            for r in recovery.repair(self.home, self._lock)]
+            if self._staging.removed:
+                self.repairs.append(IngestRecord(".ingest", "", "repaired",
+                                                 reason=f"删除上次中断的导入留下的 {self._staging.removed} 个暂存副本"))
             return self._run(paths)
         finally:
+            self._staging.close()
             for handle in self._locks.values():
                 handle.close()  # closing releases the lock
             self._locks.clear()
@@ -108,10 +158,9 @@ class Ingester:
         folder = self.home.root / ".locks"
         folder.mkdir(exist_ok=True)
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
-        handle = open(folder / f"{digest[:3]}.lock", "w")
         if digest[:3] in self._locks:
-            handle.close()
             return True  # this run holds it already
+        handle = open(folder / f"{digest[:3]}.lock", "w")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -121,101 +170,205 @@ class Ingester:
         return True
 
     def _run(self, paths: list[Path]) -> list[IngestRecord]:
-        inputs = collect_inputs(paths)
+        entries = collect_entries(paths)
+        changing = still_changing(entries, self.settle_seconds)
         records: list[IngestRecord] = []
-        todo: list[tuple[Path, str]] = []
-        for path in inputs:
-            record = self._screen(path)
-            if record is not None:
-                records.append(record)
+        jobs: list[Job] = []
+        first: dict[str, Job] = {}
+        copies: list[tuple[Entry, str]] = []  # byte-identical to a file earlier in this run
+        for entry in entries:
+            try:
+                outcome = self._screen(entry, entry.path in changing, first)
+            except OSError as exc:
+                outcome = self._record(entry, "", "failed", f"无法读取（{exc.strerror or exc}），文件留在原处")
+            if isinstance(outcome, Job):
+                jobs.append(outcome)
+                first[outcome.digest] = outcome
             else:
-                todo.append((path, self._sha_cache[path]))
+                if outcome.status == "duplicate" and outcome.sha256 in first:
+                    copies.append((entry, outcome.sha256))
+                records.append(outcome)
         started = time.perf_counter()
         pages = 0
-        for done, (path, digest, processed) in enumerate(self._process_all(todo), start=1):
-            record = self._file(path, digest, processed)
+        final: dict[str, str] = {}
+        for done, (job, processed) in enumerate(self._process_all(jobs), start=1):
+            try:
+                record = self._file(job, processed)
+            except OSError as exc:  # a full disk, a permission: this file waits, the others go on
+                record = self._record(job.entry, job.digest, "failed", f"归档时出错（{exc.strerror or exc}），文件留在原处")
+            final[job.digest] = record.status
             records.append(record)
             pages += record.pages
             elapsed = time.perf_counter() - started
             rate = pages / elapsed * 60 if elapsed > 0 else 0.0
-            left = (elapsed / done) * (len(todo) - done)
-            self.progress(f"[{done}/{len(todo)}] {pages} 页 · {rate:.1f} 页/分钟 · 剩余约 {_duration(left)} · "
-                          f"{path.name}：{_STATUS_ZH[record.status]}")
+            left = (elapsed / done) * (len(jobs) - done)
+            self.progress(f"[{done}/{len(jobs)}] {pages} 页 · {rate:.1f} 页/分钟 · 剩余约 {_duration(left)} · "
+                          f"{job.name}：{_STATUS_ZH[record.status]}")
+        for entry, digest in copies:
+            if final.get(digest) not in (None, "failed", "waiting"):
+                self._leave_source(entry)
         return records
 
-    def _process_all(self, todo: list[tuple[Path, str]]) -> Iterator[tuple[Path, str, Processed]]:
-        if not todo:
+    def _record(self, entry: Entry, digest: str, status: str, reason: str, **kw) -> IngestRecord:
+        return IngestRecord(readable_path(entry.path), digest, status, reason=reason,
+                            name_bytes=_name_bytes(entry.path), **kw)
+
+    def _process_all(self, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
+        if not jobs:
             return
-        if self.workers == 1 or len(todo) == 1:
-            init_worker(self.engine, self.model_dir)
-            for path, digest in todo:
-                yield path, digest, process_in_worker(str(path))
+        if self.workers == 1 or len(jobs) == 1:
+            init_worker(self.engine, self.model_dir, self.limits)
+            for job in jobs:
+                self._attempt(job)
+                yield job, process_in_worker(self._task(job))
             return
+        pending: deque[Job] = deque(jobs)
+        suspects: list[Job] = []
+        while pending:
+            yield from self._pool_round(pending, self.workers, suspects)
+        for job in suspects:  # each alone: only the file that kills its worker is quarantined
+            died: list[Job] = []
+            yield from self._pool_round(deque([job]), 1, died)
+            if died:
+                yield job, Processed(str(job.staged), bad_input=WORKER_DIED_REASON)
+
+    def _pool_round(self, pending: deque[Job], workers: int, died: list[Job]) -> Iterator[tuple[Job, Processed]]:
+        """Process from `pending` with at most `workers` files in flight; if a worker dies (killed
+        for memory), the files in flight go to `died` and the round ends."""
         context = mp.get_context("spawn" if sys.platform != "linux" else "fork")
-        with context.Pool(self.workers, initializer=init_worker, initargs=(self.engine, self.model_dir)) as pool:
-            by_path = {str(path): (path, digest) for path, digest in todo}
-            for processed in pool.imap_unordered(process_in_worker, list(by_path)):
-                path, digest = by_path[processed.path]
-                yield path, digest, processed
-
-    # --- before processing: duplicates, unsupported files ------------------------------------
-
-    def _screen(self, path: Path) -> IngestRecord | None:
-        """A record for files that need no processing (duplicates, empty, unsupported); None for
-        the rest, with a document ID reserved for them."""
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
+                                       initargs=(self.engine, self.model_dir, self.limits))
+        in_flight: dict[Future, Job] = {}
         try:
-            digest = file_digest(path)
+            while pending or in_flight:
+                while pending and len(in_flight) < workers:
+                    job = pending.popleft()
+                    self._attempt(job)
+                    in_flight[executor.submit(process_in_worker, self._task(job))] = job
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = in_flight.pop(future)
+                    try:
+                        processed = future.result()
+                    except BrokenProcessPool:
+                        died += [job, *in_flight.values()]
+                        in_flight.clear()
+                        return
+                    yield job, processed
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _task(self, job: Job) -> tuple[str, str, str]:
+        return str(job.staged), str(job.staged.with_name(job.staged.name + ".searchable.pdf")), job.name
+
+    def _attempt(self, job: Job) -> None:
+        """Recorded before the file is read: a run killed while on it (memory) leaves the count."""
+        with transaction(self.conn):
+            self.conn.execute("UPDATE scans SET attempts = attempts + 1 WHERE sha256=?", (job.digest,))
+
+    # --- before processing: what each entry is, duplicates, unsupported files ---------------------
+
+    def _screen(self, entry: Entry, changing: bool, first: dict[str, Job]) -> IngestRecord | Job:
+        """A record for entries that need no processing; a Job (bytes staged, document ID reserved)
+        for the rest."""
+        path = entry.path
+        if entry.kind == "symlink":
+            try:
+                target = readable(os.fsencode(os.readlink(path)))
+            except OSError:
+                target = "?"
+            return self._record(entry, "", "refused", f"符号链接（指向 {target}），为安全起见不跟随、不读取、不导入；"
+                                "请把文件本身放进收件箱")
+        if entry.kind == "special":
+            return self._record(entry, "", "refused", "不是普通文件（管道、设备或套接字），不予读取")
+        if entry.kind == "hidden":
+            return self._record(entry, "", "ignored", HIDDEN_REASON if not path.is_dir() else
+                                "隐藏文件夹（名称以「.」开头），其中的文件未导入")
+        if changing:
+            return self._record(entry, "", "waiting", WAITING_REASON)
+        try:
+            staged, digest = self._staging.stage(entry)
+        except StillChanging:
+            return self._record(entry, "", "waiting", WAITING_REASON)
+        except NotARegularFile:
+            return self._record(entry, "", "refused", "不是普通文件（可能是刚换成的链接或管道），不予读取")
         except FileNotFoundError:  # taken and filed by another run meanwhile
-            return IngestRecord(str(path), "", "duplicate", reason="文件已被另一个导入进程处理")
-        self._sha_cache[path] = digest
+            return self._record(entry, "", "duplicate", "文件已被另一个导入进程处理")
+        if digest in first:
+            staged.unlink()
+            return self._record(entry, digest, "duplicate", f"与本次导入的 {first[digest].name} 内容完全相同，只导入一份",
+                                doc_id=first[digest].doc_id)
         if not self._lock(digest):
-            return IngestRecord(str(path), digest, "duplicate", reason="另一个导入进程正在运行，本文件留在原处，稍后再运行 ingest 即可")
-        if not path.exists():
-            return IngestRecord(str(path), digest, "duplicate", reason="文件已被另一个导入进程处理")
+            staged.unlink()
+            return self._record(entry, digest, "waiting", "另一个导入进程正在处理相同内容的文件，本文件留在原处，稍后再运行 ingest 即可")
         row = self.conn.execute("SELECT * FROM scans WHERE sha256=?", (digest,)).fetchone()
-        if row is not None and row["status"] != "processing":
+        if row is not None and row["status"] not in ("processing", "missing"):
             # recorded before (perhaps by a run killed just before it emptied the inbox)
-            _leave_source(self.home, path)
-            return IngestRecord(str(path), digest, "duplicate", row["household_id"], row["detected_type"],
-                                row["doc_id"], f"与此前导入的 {row['source_name']} 内容相同（{_STATUS_ZH.get(row['status'], row['status'])}）")
-        if path.stat().st_size == 0:
-            return self._quarantine(path, digest, "文件为空（0 字节），可能扫描或传输中断")
+            staged.unlink()
+            self._leave_source(entry)
+            return self._record(entry, digest, "duplicate",
+                                f"与此前导入的 {row['source_name']} 内容相同（{_STATUS_ZH.get(row['status'], row['status'])}）",
+                                household=row["household_id"], type=row["detected_type"], doc_id=row["doc_id"])
+        job = Job(entry, digest, staged, row["doc_id"] if row is not None else "")
+        if entry.look[0] == 0:
+            return self._quarantine(job, "文件为空（0 字节），可能扫描或传输中断")
         if path.suffix.lower() not in SUPPORTED:
-            return self._quarantine(path, digest, f"不支持的文件格式「{path.suffix or '无扩展名'}」，只接收 PDF、PNG、JPEG、TIFF")
+            suffix = readable(os.fsencode(path.suffix)) if path.suffix else "无扩展名"
+            return self._quarantine(job, f"不支持的文件格式「{suffix}」，只接收 PDF、PNG、JPEG、TIFF")
+        if row is not None and (row["attempts"] or 0) >= self.max_attempts:
+            return self._quarantine(job, f"此前已 {row['attempts']} 次开始处理而未完成。{WORKER_DIED_REASON}")
         if row is None:
             with transaction(self.conn):
+                job.doc_id = new_doc_id(self.conn, self.home.config.fonds)
                 self.conn.execute(
                     "INSERT INTO scans(sha256, source_name, source_path, status, doc_id) VALUES (?,?,?,?,?)",
-                    (digest, path.name, str(path), "processing", new_doc_id(self.conn, self.home.config.fonds)))
-        return None
+                    (digest, job.name, readable_path(path), "processing", job.doc_id))
+        elif row["status"] == "missing":
+            with transaction(self.conn):
+                self.conn.execute("UPDATE scans SET status='processing', source_name=?, source_path=? WHERE sha256=?",
+                                  (job.name, readable_path(path), digest))
+        return job
 
-    def _quarantine(self, path: Path, digest: str, reason: str) -> IngestRecord:
+    def _leave_source(self, entry: Entry) -> None:
+        """Only after the scan is safely stored and recorded: it leaves the inbox, unless it
+        changed since it was copied (then it comes again next run as what it is now)."""
+        path = entry.path
+        if not _in_inbox(self.home, path):
+            return
+        try:
+            if look(path.lstat()) == entry.look:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _quarantine(self, job: Job, reason: str) -> IngestRecord:
+        path, digest = job.entry.path, job.digest
         folder = self.home.root / "quarantine" / dt.date.today().strftime("%Y%m%d")
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{digest[:8]}-{path.name}"
-        if _in_inbox(self.home, path):
-            os.replace(path, target)  # a move within the archive home: the file is kept as it is
-        else:
-            storage.copy_atomic(path, target)
-        (folder / f"{target.name}.原因.txt").write_text(
-            f"文件：{path.name}\nSHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n原因：{reason}\n",
-            encoding="utf-8")
+        target = folder / f"{digest[:8]}-{stored_name(job.name)}"
+        if job.staged.exists():
+            os.replace(job.staged, target)  # the very bytes hashed; the source is left alone until recorded
+        note = name_note(path)
+        storage.write_atomic(folder / f"{target.name}.原因.txt", (
+            f"文件：{job.name}\n{note}SHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n"
+            f"原因：{reason}\n").encode())
         with transaction(self.conn):
             self.conn.execute(
                 """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path)
                    VALUES (?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET status='quarantined', reason=excluded.reason,
                    quarantine_path=excluded.quarantine_path, updated_at=datetime('now','localtime')""",
-                (digest, path.name, str(path), "quarantined", reason, str(target.relative_to(self.home.root))))
-            audit(self.conn, self.home.operator, "ingest.quarantine", path.name, {"sha256": digest, "reason": reason})
-        return IngestRecord(str(path), digest, "quarantined", reason=reason)
+                (digest, job.name, readable_path(path), "quarantined", reason, str(target.relative_to(self.home.root))))
+            audit(self.conn, self.home.operator, "ingest.quarantine", job.name,
+                  {"sha256": digest, "reason": reason, **({"name_bytes": _name_bytes(path)} if note else {})})
+        self._leave_source(job.entry)
+        return self._record(job.entry, digest, "quarantined", reason)
 
     # --- after processing: identify, store, record ---------------------------------------------
 
-    def _file(self, path: Path, digest: str, processed: Processed) -> IngestRecord:
+    def _file(self, job: Job, processed: Processed) -> IngestRecord:
         if processed.bad_input:
-            return self._quarantine(path, digest, processed.bad_input)
-        scan = self.conn.execute("SELECT doc_id FROM scans WHERE sha256=?", (digest,)).fetchone()
-        doc_id = scan["doc_id"]
+            return self._quarantine(job, processed.bad_input)
+        path, digest, doc_id = job.entry.path, job.digest, job.doc_id
         text = processed.text
         found = identify(self.conn, text, list(dict.fromkeys(m.doc_id for m in processed.marks)),
                          self.home.config.villages)
@@ -229,17 +382,17 @@ class Ingester:
         else:
             folder = self.home.documents_dir / REVIEW_FOLDER / str(day.year)
         stem = storage.file_stem(day, title + ("（签收件）" if found.status == "linked" else "（扫描件）"), doc_id)
-        original_path = folder / f"{stem}-原件{path.suffix.lower()}"
-        storage.copy_atomic(path, original_path)
+        original_path = folder / f"{stem}-原件{_content_suffix(job.staged, path.suffix.lower())}"
         searchable_path = folder / f"{stem}.pdf"
         if processed.searchable_pdf is not None:
-            storage.write_atomic(searchable_path, processed.searchable_pdf)
+            _move_into(Path(processed.searchable_pdf), searchable_path)
         else:
             searchable_path = original_path  # born-digital PDF: the original is searchable
         sidecar_path = folder / f"{stem}.ocr.json"
-        sidecar = {"source": path.name, "sha256": digest, "doc_id": doc_id,
+        sidecar = {"source": job.name, "sha256": digest, "doc_id": doc_id,
                    "identification": asdict(found), "pages": [page.to_json() for page in processed.pages]}
         storage.write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
+        _move_into(job.staged, original_path)  # the bytes hashed are the bytes stored
         relative = lambda p: str(p.relative_to(self.home.root))  # noqa: E731
         with transaction(self.conn):
             self.conn.execute("DELETE FROM documents WHERE doc_id=? AND origin='scan'", (doc_id,))  # a rerun
@@ -257,12 +410,15 @@ class Ingester:
                    updated_at=datetime('now','localtime') WHERE sha256=?""",
                 (found.status, len(processed.pages), found.reason, doc_type, household.id if household else None, digest))
             record_files(self.conn, self.home.root, doc_id)
-            audit(self.conn, self.home.operator, "ingest." + found.status, doc_id,
-                  {"source": path.name, "sha256": digest, "household": household.id if household else None,
-                   "type": doc_type, "reason": found.reason})
-        _leave_source(self.home, path)
-        return IngestRecord(str(path), digest, found.status, household.id if household else None, doc_type,
-                            doc_id, found.reason, len(processed.pages))
+            detail = {"source": job.name, "sha256": digest, "household": household.id if household else None,
+                      "type": doc_type, "reason": found.reason}
+            if _name_bytes(path):
+                detail["name_bytes"] = _name_bytes(path)
+            audit(self.conn, self.home.operator, "ingest." + found.status, doc_id, detail)
+            seal_documents(self.conn, self.home.operator, [doc_id])
+        self._leave_source(job.entry)
+        return self._record(job.entry, digest, found.status, found.reason, household=household.id if household else None,
+                            type=doc_type, doc_id=doc_id, pages=len(processed.pages))
 
     def _original(self, found: Identification):
         if not found.source_doc:
@@ -281,6 +437,29 @@ class Ingester:
             if found <= dt.date.today():
                 return found
         return dt.date.today()
+
+
+def _content_suffix(path: Path, given: str) -> str:
+    """The extension of what the file is (a PDF named .tif is stored as .pdf, so verify can open it)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"%PDF"):
+        return ".pdf"
+    if head.startswith(b"\x89PNG"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return given if given in (".jpg", ".jpeg") else ".jpg"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return given if given in (".tif", ".tiff") else ".tif"
+    return given
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Rename a file made in the staging area into place (same file system), fsync'd first."""
+    with open(source, "rb+") as handle:
+        os.fsync(handle.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
 
 
 def _village_in(text: str, villages: list[str]) -> str | None:
@@ -302,11 +481,18 @@ def _duration(seconds: float) -> str:
 
 
 _STATUS_ZH = {"filed": "已归档", "linked": "已关联原文书", "review": "待人工分拣", "duplicate": "重复",
-              "quarantined": "已隔离", "rejected": "已退回", "processing": "处理中"}
+              "quarantined": "已隔离", "rejected": "已退回", "processing": "处理中", "waiting": "等待写入完成",
+              "ignored": "已忽略", "refused": "拒绝导入", "failed": "出错", "missing": "原文件缺失",
+              "repaired": "已修复"}
 
 
 def summary_zh(records: list[IngestRecord]) -> str:
     counts = {status: sum(1 for r in records if r.status == status) for status in _STATUS_ZH}
     pages = sum(r.pages for r in records)
     return (f"共 {len(records)} 个文件 {pages} 页：关联原文书 {counts['linked']}，按身份证号或姓名归档 {counts['filed']}，"
-            f"待人工分拣 {counts['review']}，重复 {counts['duplicate']}，隔离 {counts['quarantined']}")
+            f"待人工分拣 {counts['review']}，重复 {counts['duplicate']}，隔离 {counts['quarantined']}"
+            + "".join(f"，{_STATUS_ZH[status]} {counts[status]}" for status in ("waiting", "ignored", "refused", "failed")
+                      if counts[status]))
+
+
+STATUS_ZH = _STATUS_ZH  # how each status reads in Chinese (the CLI's list of every file)

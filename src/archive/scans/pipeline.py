@@ -28,7 +28,7 @@ from archive.scans.prepare import (
     rotate_points,
     rotate_quarter,
 )
-from archive.scans.readers import BadInput, read_pages
+from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Processed:
     path: str
     pages: list[OcrPage] = field(default_factory=list)
     marks: list[qr.PageMark] = field(default_factory=list)
-    searchable_pdf: bytes | None = None  # None for a born-digital PDF (it is searchable already)
+    searchable_pdf: str | None = None  # the file written; None for a born-digital PDF (searchable already)
     bad_input: str | None = None
     seconds: float = 0.0
 
@@ -48,8 +48,9 @@ class Processed:
 class PageReader:
     """One engine and one preparer per worker process, loaded once."""
 
-    def __init__(self, engine: str = "rapidocr", model_dir: str | None = None) -> None:
+    def __init__(self, engine: str = "rapidocr", model_dir: str | None = None, limits: Limits | None = None) -> None:
         self.engine: OcrEngine = get_engine(engine, model_dir)
+        self.limits = limits or Limits()
         self._preparer: PagePreparer | None = None
 
     @property
@@ -82,33 +83,44 @@ class PageReader:
                        round(prepared.skew, 2))
         return page, Image.fromarray(upright), prepared.marks
 
-    def process(self, path: Path, title: str = "") -> Processed:
-        from archive.scans.searchable import write_searchable_pdf
+    def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:
+        """Read, prepare and OCR the pages one at a time; with `searchable`, write the searchable
+        PDF there page by page (removed again for a born-digital PDF, which is searchable as it is).
+        No page image outlives its page: memory stays bounded however many pages there are."""
+        from archive.scans.searchable import SearchablePdf
 
         started = time.perf_counter()
         result = Processed(str(path))
-        rendered: list[tuple[Image.Image, OcrPage, float]] = []
+        writer = SearchablePdf(searchable, title or path.name) if searchable is not None else None
         born_digital = True
         try:
-            for source in read_pages(path):
+            for source in read_pages(path, RENDER_DPI, self.limits):
                 if source.text_layer is not None:
                     _, marks = qr_rotation(source.image)
                     lines = [OcrLine(text, [], 1.0) for text in source.text_layer.splitlines() if text.strip()]
                     page = OcrPage(source.image.width, source.image.height, lines, "", "text-layer")
-                    result.pages.append(page)
-                    result.marks += marks
-                    rendered.append((source.image, page, source.dpi))
-                    continue
-                born_digital = False
-                page, upright, marks = self.ocr_image(source.image)
+                    upright = source.image
+                else:
+                    born_digital = False
+                    page, upright, marks = self.ocr_image(source.image)
                 result.pages.append(page)
                 result.marks += marks
-                rendered.append((upright, page, source.dpi))
+                if writer is not None:
+                    writer.add(upright, page, source.dpi)
+                del source, upright
+            if writer is not None and not born_digital:
+                writer.close()
         except BadInput as exc:
             result.bad_input = str(exc)
-            return result
-        if not born_digital:
-            result.searchable_pdf = write_searchable_pdf(rendered, title or path.name)
+        except MemoryError:
+            result.bad_input = "文件过大，处理时内存不足"
+        if result.bad_input:
+            result.pages, result.marks = [], []
+        if searchable is not None:
+            if result.bad_input or born_digital:
+                searchable.unlink(missing_ok=True)
+            else:
+                result.searchable_pdf = str(searchable)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -118,15 +130,17 @@ class PageReader:
 _READER: PageReader | None = None
 
 
-def init_worker(engine: str, model_dir: str | None) -> None:
+def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _READER = PageReader(engine, model_dir)
+    _READER = PageReader(engine, model_dir, limits)
 
 
-def process_in_worker(path: str) -> Processed:
+def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
+    """task: (file to read, where to write its searchable PDF or None, title)."""
     assert _READER is not None, "init_worker was not called"
+    path, searchable, title = task
     try:
-        return _READER.process(Path(path))
+        return _READER.process(Path(path), title, Path(searchable) if searchable else None)
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")

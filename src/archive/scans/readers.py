@@ -23,6 +23,26 @@ class BadInput(Exception):
     """A file that cannot be ingested; the message is the Chinese reason."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one file may ask of memory (config.yaml `ingest`): pages are read one at a time, and
+    a page's image at the render resolution may not exceed `max_page_pixels` (an RGB page costs
+    about 3 bytes a pixel, several times over while it is prepared and OCR'd)."""
+
+    max_pages: int = 300
+    max_page_pixels: int = 36_000_000   # about A2 at 300 dpi; 120 MP of RGB is already 2.4 GB in use
+
+    def check_pages(self, count: int) -> None:
+        if count > self.max_pages:
+            raise BadInput(f"页数过多（{count} 页，上限 {self.max_pages} 页，见 config.yaml 的 ingest.max_pages），"
+                           "请拆分后再导入")
+
+    def check_pixels(self, width: float, height: float, what: str) -> None:
+        if width * height > self.max_page_pixels:
+            raise BadInput(f"{what}过大（{width:.0f} × {height:.0f} 像素，上限 {self.max_page_pixels:,} 像素，"
+                           "见 config.yaml 的 ingest.max_page_pixels），为安全起见不予处理")
+
+
 @dataclass
 class SourcePage:
     number: int                 # 1-based
@@ -69,35 +89,49 @@ def check_file(path: Path) -> str:
     raise BadInput(f"不支持的文件格式「{suffix or '无扩展名'}」，只接收 PDF、PNG、JPEG、TIFF")
 
 
-def read_pages(path: Path, dpi: int = RENDER_DPI) -> Iterator[SourcePage]:
+def read_pages(path: Path, dpi: int = RENDER_DPI, limits: Limits | None = None) -> Iterator[SourcePage]:
+    """The pages one at a time: a caller that lets each page go keeps memory bounded."""
+    limits = limits or Limits()
     kind = check_file(path)
     if kind == "pdf":
-        yield from _read_pdf(path, dpi)
+        yield from _read_pdf(path, dpi, limits)
     else:
-        yield from _read_image(path)
+        yield from _read_image(path, limits)
 
 
-def _read_pdf(path: Path, dpi: int) -> Iterator[SourcePage]:
+OWNER_PASSWORD_REASON = ("PDF 设有权限密码（打开不需要密码，但限制打印、复制或修改），加密的文件不能作为档案长期保存"
+                         "（四性检测不通过）；请提供未加密的文件（例如用扫描软件重新导出）")
+
+
+def _read_pdf(path: Path, dpi: int, limits: Limits) -> Iterator[SourcePage]:
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
-    data = path.read_bytes()
-    if b"%%EOF" not in data[-2048:]:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 2048))
+        tail = handle.read()
+    if b"%%EOF" not in tail:
         raise BadInput("PDF 文件不完整（没有结束标记），可能传输中断，请重新扫描或复制")
     try:
-        document = pdfium.PdfDocument(data)
+        document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         message = str(exc).lower()
         if "password" in message:
             raise BadInput("PDF 已加密（需要密码），请提供未加密的文件") from None
         raise BadInput(f"PDF 文件已损坏，无法打开（{exc}）") from None
     try:
+        if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
+            # opens without a password, yet encrypted: verify (可用性) refuses encrypted files
+            raise BadInput(OWNER_PASSWORD_REASON)
         if len(document) == 0:
             raise BadInput("PDF 中没有任何页面")
+        limits.check_pages(len(document))
+        scale = dpi / 72
         for index in range(len(document)):
+            width, height = document.get_page_size(index)
+            limits.check_pixels(width * scale, height * scale, f"第{index + 1}页（{width / 72 * 25.4:.0f} × "
+                                f"{height / 72 * 25.4:.0f} 毫米，{dpi} dpi 时）")
             page = document[index]
-            width, height = page.get_size()
-            if width * height * (dpi / 72) ** 2 > MAX_PIXELS:
-                raise BadInput(f"第{index + 1}页尺寸过大（{width / 72 * 25.4:.0f} × {height / 72 * 25.4:.0f} 毫米），不予处理")
             textpage = page.get_textpage()
             text = textpage.get_text_range()
             textpage.close()
@@ -109,7 +143,7 @@ def _read_pdf(path: Path, dpi: int) -> Iterator[SourcePage]:
         document.close()
 
 
-def _read_image(path: Path) -> Iterator[SourcePage]:
+def _read_image(path: Path, limits: Limits) -> Iterator[SourcePage]:
     import warnings
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -121,9 +155,12 @@ def _read_image(path: Path) -> Iterator[SourcePage]:
         width, height = image.size  # read from the header, before any decoding
         if width * height > MAX_PIXELS:
             raise BadInput(f"图像过大（{width} × {height} 像素），为安全起见不予解码")
+        limits.check_pixels(width, height, "图像")
         frames = getattr(image, "n_frames", 1)
+        limits.check_pages(frames)
         for index in range(frames):
             image.seek(index)
+            limits.check_pixels(image.size[0], image.size[1], f"第{index + 1}帧图像")
             frame = ImageOps.exif_transpose(image.copy()) or image.copy()
             dpi = float((image.info.get("dpi") or (0, 0))[0] or 0) or _guess_dpi(frame)
             frame.load()

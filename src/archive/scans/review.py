@@ -12,6 +12,7 @@ from archive.filing.moves import relocate
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.scans.identify import TYPE_TITLES
+from archive.sealing import seal_documents
 
 
 def review_list(home: Home) -> list[dict[str, Any]]:
@@ -53,6 +54,7 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
                         "updated_at=datetime('now','localtime') WHERE sha256=?",
                         (household.id, doc_type, f"人工分拣：{home.operator}", scan["sha256"]))
         audit(home.db, home.operator, "review.assign", doc["doc_id"], {"household": household.id, "type": doc_type})
+        seal_documents(home.db, home.operator, [doc["doc_id"]])
     return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
 
 
@@ -66,4 +68,5 @@ def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:
         home.db.execute("UPDATE documents SET status='rejected', void_reason=?, rev=rev+1 WHERE doc_id=?",
                         (reason, scan["doc_id"]))
         audit(home.db, home.operator, "review.reject", scan["doc_id"], {"reason": reason})
+        seal_documents(home.db, home.operator, [scan["doc_id"]])
     return {"doc_id": scan["doc_id"], "reason": reason}

@@ -9,9 +9,10 @@ resolution, in colour, so red seals stay visible (DA/T 31-2017 asks for colour w
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 
 from PIL import Image
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as pdf_canvas
 
@@ -20,25 +21,34 @@ from archive.documents.pdfwriter import register_fonts
 from archive.scans.ocr.base import OcrPage
 
 
-def write_searchable_pdf(pages: list[tuple[Image.Image, OcrPage, float]], title: str = "",
-                         fonts: dict[str, str] | None = None) -> bytes:
-    """pages: (upright colour image, its OCR lines in that image's pixels, dpi)."""
-    font = register_fonts(resolve(fonts))["song"]
-    buffer = io.BytesIO()
-    canvas = pdf_canvas.Canvas(buffer, initialFontName=font)
-    canvas.setTitle(title)
-    canvas.setCreator("township-archive")
-    for image, page, dpi in pages:
+class SearchablePdf:
+    """Written page by page: each page image is JPEG-compressed as it is added and let go, so
+    memory holds one page image at a time plus the compressed pages (a blank page is a few KB,
+    a scanned A4 page a few hundred). The file is written when closed."""
+
+    def __init__(self, target: Path | io.BytesIO, title: str = "", fonts: dict[str, str] | None = None) -> None:
+        self.font = register_fonts(resolve(fonts))["song"]
+        self.canvas = pdf_canvas.Canvas(str(target) if isinstance(target, Path) else target, initialFontName=self.font)
+        self.canvas.setTitle(title)
+        self.canvas.setCreator("township-archive")
+        self.pages = 0
+        self._pages = tempfile.TemporaryDirectory(prefix=".pages-", dir=target.parent if isinstance(target, Path) else None)
+
+    def add(self, image: Image.Image, page: OcrPage, dpi: float) -> None:
+        """image: the upright colour page; page: its OCR lines in that image's pixels."""
+        canvas, font = self.canvas, self.font
         scale = 72.0 / dpi
         width, height = image.size[0] * scale, image.size[1] * scale
         canvas.setPageSize((width, height))
-        jpeg = io.BytesIO()
+        # by file name: reportlab embeds the JPEG as it is; given an ImageReader it would decode
+        # and keep the whole RGB page (26 MB at 300 dpi) until the PDF is saved
+        jpeg = Path(self._pages.name) / f"{self.pages:05d}.jpg"
         image.convert("RGB").save(jpeg, format="JPEG", quality=80, dpi=(dpi, dpi))
-        jpeg.seek(0)
-        canvas.drawImage(ImageReader(jpeg), 0, 0, width, height)
+        canvas.drawImage(str(jpeg), 0, 0, width, height)
+        jpeg.unlink()
         for line in page.lines:
             text = line.text.strip()
-            if not text:
+            if not text or not line.box:
                 continue
             xs = [p[0] for p in line.box]
             ys = [p[1] for p in line.box]
@@ -54,5 +64,21 @@ def write_searchable_pdf(pages: list[tuple[Image.Image, OcrPage, float]], title:
             obj.textOut(text)
             canvas.drawText(obj)
         canvas.showPage()
-    canvas.save()
+        self.pages += 1
+
+    def close(self) -> None:
+        try:
+            self.canvas.save()
+        finally:
+            self._pages.cleanup()
+
+
+def write_searchable_pdf(pages: list[tuple[Image.Image, OcrPage, float]], title: str = "",
+                         fonts: dict[str, str] | None = None) -> bytes:
+    """pages: (upright colour image, its OCR lines in that image's pixels, dpi)."""
+    buffer = io.BytesIO()
+    writer = SearchablePdf(buffer, title, fonts)
+    for image, page, dpi in pages:
+        writer.add(image, page, dpi)
+    writer.close()
     return buffer.getvalue()

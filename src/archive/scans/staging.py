@@ -1,0 +1,104 @@
+"""A run's private copy of each input, inside the archive home.
+
+The digest of a scan is computed from the very bytes copied into the home, and those bytes are
+what gets processed and stored (a file renamed into place, never copied a second time): a scan
+still being written can never be registered under one digest while other bytes are filed.
+
+Each run works in its own folder `.ingest/run-PID-N/`, holding a lock on it; a later run removes
+the folders of runs that are gone (killed), so no copy is left behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from archive.scans.inbox import Entry, look
+
+_BLOCK = 1 << 20
+
+
+class StillChanging(Exception):
+    """The source moved while it was copied."""
+
+
+class NotARegularFile(Exception):
+    """The source is a link or a special file (checked again on the open file itself)."""
+
+
+class StagingArea:
+    def __init__(self, root: Path) -> None:
+        self.base = root / ".ingest"
+        self.base.mkdir(exist_ok=True)
+        self.removed = remove_stale(self.base)
+        # made under another name and renamed once locked: a run's folder is never taken for stale
+        making = Path(tempfile.mkdtemp(prefix="making-", dir=self.base))
+        self._lock = open(making / ".lock", "w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self.folder = self.base / f"run-{making.name.removeprefix('making-')}"
+        os.replace(making, self.folder)
+        self._count = 0
+
+    def stage(self, entry: Entry) -> tuple[Path, str]:
+        """Copy the source (never through a link) and return (staged file, SHA-256 of its bytes)."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(entry.path, flags)
+        except OSError as exc:
+            if exc.errno in (40, 6):  # ELOOP: a link appeared; ENXIO: a socket or pipe
+                raise NotARegularFile() from None
+            raise
+        self._count += 1
+        suffix = entry.path.suffix.lower() if entry.path.suffix.isascii() else ""
+        target = self.folder / f"{self._count:05d}{suffix[:12]}"
+        digest = hashlib.sha256()
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise NotARegularFile()
+            with os.fdopen(fd, "rb", closefd=False) as source, open(target, "wb") as out:
+                for block in iter(lambda: source.read(_BLOCK), b""):
+                    digest.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        try:
+            now = look(entry.path.lstat())
+        except FileNotFoundError:
+            now = None
+        if look(st) != entry.look or look(after) != entry.look or now != entry.look:
+            target.unlink(missing_ok=True)
+            raise StillChanging()
+        return target, digest.hexdigest()
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._lock.close()
+
+
+def remove_stale(base: Path) -> int:
+    """Remove the folders of runs that are no longer running (their lock is free)."""
+    removed = 0
+    for folder in sorted(base.glob("run-*")):
+        lock_path = folder / ".lock"
+        try:
+            handle = open(lock_path, "a")
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue  # a live run
+        removed += sum(1 for p in folder.iterdir() if p.name != ".lock")
+        shutil.rmtree(folder, ignore_errors=True)
+        handle.close()
+    return removed
