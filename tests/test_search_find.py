@@ -165,6 +165,9 @@ def test_voided_document_marked_ranked_last_and_copied_with_a_mark(town):
     assert "作废" in docx_text(marked_docx) and "作废" not in docx_text(voided.docx)
     detail = json.loads(home.db.execute("SELECT detail FROM audit WHERE action='document.void'").fetchone()[0])
     assert detail["originals_sha256"]["pdf_path"] == pdf_before
+    from archive.filing.verify import verify
+
+    assert not [f for f in verify(home).findings if voided.doc_id in f.target], "the void is consistent with the audit"
     # search: the voided one last, marked, and the file to open is the marked copy
     hits = search(home, household.head.name).hits
     assert [h.doc_id for h in hits] == [other.doc_id, voided.doc_id]
