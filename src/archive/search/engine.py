@@ -222,6 +222,11 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     narrow = bool(village or household or len(parsed.words) > 1)
     matches = {i: name_table.match(home.db, w.text, allow_near=len(w.text) > 2 or narrow, **scope)
                for i, w in enumerate(parsed.words) if w.kind == "name"}
+    for i, found in matches.items():
+        if found.exact:
+            # someone's name: their households' documents carry it in `names`; the text of another
+            # household's document that contains it (inside a longer name) is not a match
+            parsed.words[i].strict = queries.name_query(parsed.words[i].text, searcher.doc_frequency)
 
     # pass 1: every word exactly
     extra, results = _run(searcher, parsed.strict, limit, set())

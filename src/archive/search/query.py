@@ -102,6 +102,11 @@ def text_query(word: str, df: DocFrequency) -> q.Query:
     return q.Or(strict)
 
 
+def name_query(word: str, df: DocFrequency) -> q.Query:
+    """A name the roster knows: a member's name, or printed on a document of no household."""
+    return q.Or([q.Term("names", word, boost=4.0), q.And([text_query(word, df), q.Term("linked", "no")])])
+
+
 def part_of_name(word: str) -> q.Query:
     """A word inside a member's name (a given name without the surname): the name bigrams."""
     return q.And([q.Term("people", g) for g in bigrams(word)])
