@@ -20,6 +20,9 @@ phrase -> the documents whose text contains it. recall@5 = relevant found in the
 min(5, relevant); precision@5 = relevant among the first five / items shown in the first five
 (0 when nothing is shown). The result list is document hits, then household hits.
 
+"tied": the share of a misspelling class's queries where more than one household has a member
+one character off the misspelling, so that nothing in the query itself tells which was meant.
+
 The queries of each class are split in two halves by a fixed shuffle: "tune" (looked at while
 changing the search) and "held-out" (not looked at); both are reported.
 
@@ -73,6 +76,7 @@ REASONS = ["家庭成员有稳定工资收入", "名下有商业用房", "赡养
            "家庭拥有机动车辆"]
 DAY = dt.date(2025, 8, 12)
 PER_CLASS = 40
+AMBIGUOUS: dict[str, list[bool]] = defaultdict(list)  # per misspelling class: several households one character off
 
 
 def make_names(rng: random.Random) -> tuple[Callable[[], str], Callable[..., str]]:
@@ -161,6 +165,13 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
     def add(kind, text, filters, relevant):
         queries.append((kind, text, filters, relevant))
 
+    def ambiguous(typo, village=None):
+        """More than one household has a member whose name is one character off the misspelling."""
+        close = {p["household_id"] for p in people if len(p["name"]) == len(typo)
+                 and sum(a != b for a, b in zip(p["name"], typo, strict=True)) == 1
+                 and (village is None or p["village"] == village)}
+        return len(close) > 1
+
     heads = [p for p in people if p["relation"] == "本人"]
     others = [p for p in people if p["relation"] != "本人"]
     for person in rng.sample(heads, min(PER_CLASS, len(heads))):
@@ -184,6 +195,7 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
         return None
 
     longer = [p for p in people if len(p["name"]) >= 3]
+    tied: dict[str, list[bool]] = AMBIGUOUS
     for homophone, label in ((True, "one wrong char (same sound)"), (False, "one wrong char (any)")):
         for position in range(4):
             pool = [p for p in longer if len(p["name"]) > position]
@@ -191,12 +203,14 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
                 typo = misspell(person, position, homophone)
                 if typo:
                     add(f"{label} @{position + 1}", typo, {}, items_of(by_name[person["name"]], docs_of))
+                    tied[f"{label} @{position + 1}"].append(ambiguous(typo))
         for person in rng.sample(two, min(PER_CLASS, len(two))):
             typo = misspell(person, rng.randrange(2), homophone)
             if typo:
                 # the intended person's households in that village
                 within = {p["household_id"] for p in people if p["name"] == person["name"] and p["village"] == person["village"]}
                 add(f"{label}, 2-char + village", typo, {"village": person["village"]}, items_of(within, docs_of))
+                tied[f"{label}, 2-char + village"].append(ambiguous(typo, person["village"]))
 
     for person in rng.sample(people, min(PER_CLASS, len(people))):
         size = rng.choice((4, 6, 18))
@@ -260,7 +274,7 @@ def main() -> None:
         home.close()
     kinds = list(dict.fromkeys(kind for kind, *_ in queries))
     counts = {kind: sum(1 for q in queries if q[0] == kind) for kind in kinds}
-    print(f"{'class':<34}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}")
+    print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied")
     table = {}
     for kind in kinds:
         cells = []
@@ -272,7 +286,11 @@ def main() -> None:
             r, p = statistics.mean(values["recall@5"]), statistics.mean(values["precision@5"])
             cells.append(f"{r:.2f}/{p:.2f}")
             table.setdefault(kind, {})[half] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
-        print(f"{kind:<34}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}")
+        tied = AMBIGUOUS.get(kind)
+        share = f"{sum(tied) / len(tied):.2f}" if tied else ""
+        if tied:
+            table[kind]["tied"] = round(sum(tied) / len(tied), 3)
+        print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share}")
     if args.json:
         Path(args.json).write_text(json.dumps(table, ensure_ascii=False, indent=1))
 
