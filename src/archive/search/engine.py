@@ -292,9 +292,19 @@ def _hits(home: Home, ranked: list[_Ranked], literals: list[str]) -> list[Hit]:
             path=open_path(home.root, row), date=row["doc_date"],
             snippet=snippet(row["body_text"], _literals(literals, row["number"])), score=round(r.score, 3),
             approximate=r.approximate, voided=row["status"] == "voided", copy=copy_kind(row),
-            matched=r.matched if r.approximate else None,
+            matched=_matched(home, r.matched, row["household_id"], row["body_text"]) if r.approximate else None,
         ))
     return hits
+
+
+def _matched(home: Home, names: str | None, household: str | None, text: str | None) -> str | None:
+    """Of the names a misspelling was taken for, the ones this document is about."""
+    if not names:
+        return None
+    candidates = names.split("、")
+    members = {row[0] for row in home.db.execute("SELECT name FROM members WHERE household_id = ?", (household,))}
+    own = [name for name in candidates if name in members or name in (text or "")]
+    return "、".join(own or candidates)
 
 
 def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, name_table.NameMatch],
@@ -305,13 +315,14 @@ def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, 
         return []
     chosen: set[str] | None = None
     approximate = False
-    matched: list[str] = []
+    matched: dict[str, list[str]] = {}
     for i, word in enumerate(parsed.words):
         if word.kind == "name":
             found = matches[i]
             people = found.exact or found.near
             approximate = approximate or not found.exact
-            matched += [p.name for p in found.near]
+            for p in found.near:
+                matched.setdefault(p.household, []).append(p.name)
             ids = {p.household for p in people}
         else:
             digits = word.text.upper()
@@ -331,5 +342,6 @@ def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, 
                                      ("id", scope["household"]))):
             continue
         out.append(HouseholdHit(row["id"], row["head_name"], row["village"], row["category"], row["status"],
-                                approximate=approximate, matched="、".join(dict.fromkeys(matched)) or None))
+                                approximate=approximate,
+                                matched="、".join(dict.fromkeys(matched.get(row["id"], []))) or None))
     return out
