@@ -65,6 +65,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     long_bad.write_bytes(b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF\n")
     assert len(f"{long_bad.name}.原因.txt".encode()) + 9 > 255  # the old quarantine name could not exist
     (inbox / "passwd.pdf").symlink_to("/etc/passwd")
+    os.mkfifo(inbox / "pipe.pdf")  # opening it would block for ever
     hidden = inbox / ".~扫描临时文件.pdf"
     hidden.write_bytes(b"scanner temp")
     twin = id_card(inbox / "twin.pdf", township[3])
@@ -95,6 +96,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     assert by_name[long_bad.name]["status"] == "quarantined" and "损坏" in by_name[long_bad.name]["reason"]
     assert by_name["passwd.pdf"]["status"] == "refused" and "符号链接" in by_name["passwd.pdf"]["reason"]
     assert by_name[hidden.name]["status"] == "ignored" and hidden.exists()
+    assert by_name["pipe.pdf"]["status"] == "refused" and "不是普通文件" in by_name["pipe.pdf"]["reason"]
     assert sorted(by_name[n]["status"] for n in ("twin.pdf", "twin-copy.tif")) == ["duplicate", "filed"]
     assert by_name["locked.pdf"]["status"] == "quarantined" and "权限密码" in by_name["locked.pdf"]["reason"]
     assert by_name["blank1000.pdf"]["status"] == "quarantined" and "页数过多" in by_name["blank1000.pdf"]["reason"]
@@ -132,7 +134,7 @@ def test_every_hostile_file_in_one_run_with_good_scans(home, township):
     # the text output lists every file too
     again = run_cli("--home", str(home.root), "ingest")
     assert again.exit_code == 0
-    for name in ("passwd.pdf", hidden.name, growing.name):
+    for name in ("passwd.pdf", "pipe.pdf", hidden.name, growing.name):
         assert name in again.stdout
     assert "已忽略" in again.stdout and "拒绝导入" in again.stdout
 
@@ -252,16 +254,16 @@ def test_worker_killed_for_memory_quarantines_only_its_file(home, township, monk
 def test_a_file_started_too_often_without_finishing_is_quarantined(home, township, monkeypatch):
     scan = id_card(home.inbox_dir / "heavy.pdf", township[0])
 
-    def killed(self, job, processed):
-        raise KeyboardInterrupt  # stands for the kill: the attempt was recorded before processing
+    def killed(task):
+        raise KeyboardInterrupt  # stands for the kill while the pages are processed
 
-    original = Ingester._file
-    monkeypatch.setattr(Ingester, "_file", killed)
+    original = ingest_module.process_in_worker
+    monkeypatch.setattr(ingest_module, "process_in_worker", killed)
     for _ in range(2):
         with pytest.raises(KeyboardInterrupt):
             Ingester(home).run([home.inbox_dir])
     assert home.db.execute("SELECT attempts FROM scans").fetchone()[0] == 2
-    monkeypatch.setattr(Ingester, "_file", original)
+    monkeypatch.setattr(ingest_module, "process_in_worker", original)
     records = Ingester(home).run([home.inbox_dir])
     assert records[0].status == "quarantined" and "2 次开始处理而未完成" in records[0].reason
     assert not scan.exists()
@@ -309,3 +311,62 @@ def test_rerun_repairs_what_a_kill_leaves(home, township):
 def test_status_words_cover_every_status():
     for status in ("filed", "linked", "review", "duplicate", "quarantined", "waiting", "ignored", "refused", "failed"):
         assert status in ingest_module.STATUS_ZH
+
+
+def test_an_unexpected_error_on_one_file_leaves_it_and_files_the_others(home, township, monkeypatch):
+    from archive.scans.pipeline import PageReader
+
+    good = id_card(home.inbox_dir / "good.pdf", township[0])
+    odd = id_card(home.inbox_dir / "odd.pdf", township[1])
+    odd_sha = sha(odd)
+    original = PageReader.process
+
+    def failing(self, path, title="", searchable=None):
+        if sha(path) == odd_sha:
+            raise ValueError("a bug, not the file's fault")
+        return original(self, path, title, searchable)
+
+    monkeypatch.setattr(PageReader, "process", failing)
+    records = {Path(r.source).name: r for r in Ingester(home).run([home.inbox_dir])}
+    assert records["good.pdf"].status == "filed" and not good.exists()
+    assert records["odd.pdf"].status == "failed" and "ValueError" in records["odd.pdf"].reason and odd.exists()
+    assert home.db.execute("SELECT attempts FROM scans WHERE sha256=?", (odd_sha,)).fetchone()[0] == 0
+
+
+def test_a_folder_given_by_a_link_is_walked_but_links_inside_are_not_followed(home, township, tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    scan = id_card(share / "scan.pdf", township[0])
+    (share / "elsewhere").symlink_to(tmp_path / "private", target_is_directory=True)
+    (tmp_path / "private").mkdir()
+    id_card(tmp_path / "private" / "not-ours.pdf", township[1])
+    (tmp_path / "mounted").symlink_to(share, target_is_directory=True)
+    records = {Path(r.source).name: r for r in Ingester(home).run([tmp_path / "mounted"])}
+    assert records["scan.pdf"].status == "filed" and scan.exists()  # outside the inbox: copied, never moved
+    assert records["elsewhere"].status == "refused" and "not-ours.pdf" not in records
+
+
+def test_kill_between_quarantine_move_and_record(home, township, monkeypatch):
+    bad = home.inbox_dir / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\n" + os.urandom(800) + b"\n%%EOF\n")
+    digest = sha(bad)
+    real_audit = ingest_module.audit
+
+    def killed(conn, operator, action, *args, **kw):
+        if action == "ingest.quarantine":
+            raise KeyboardInterrupt  # the copy is in quarantine/, the record not yet written
+        return real_audit(conn, operator, action, *args, **kw)
+
+    monkeypatch.setattr(ingest_module, "audit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        Ingester(home).run([home.inbox_dir])
+    assert home.db.execute("SELECT status FROM scans WHERE sha256=?", (digest,)).fetchone()[0] == "processing"
+    assert bad.exists() and list((home.root / "quarantine").rglob(f"{digest[:8]}-bad.pdf"))
+    monkeypatch.setattr(ingest_module, "audit", real_audit)
+    ingester = Ingester(home)
+    records = ingester.run([home.inbox_dir])
+    assert "补登记为隔离" in ingester.repairs[0].reason and "损坏" in ingester.repairs[0].reason
+    assert [r.status for r in records] == ["duplicate"] and not bad.exists()
+    row = home.db.execute("SELECT status, quarantine_path FROM scans WHERE sha256=?", (digest,)).fetchone()
+    assert row[0] == "quarantined" and sha(home.root / row[1]) == digest
+    assert run_cli("--home", str(home.root), "verify").exit_code == 0

@@ -388,3 +388,14 @@ def test_unknown_county_is_said_once_not_per_row(home, tmp_path):
     result = import_roster(home.db, _write_csv(tmp_path / "c.csv", HEADER, _good_rows(seed=48)), home.config, "t")
     assert result.added == 3 and not any(f.level == "warning" for f in result.findings)
     assert "「月亮县」在行政区划代码表中找不到" in result.summary_zh()
+
+
+def test_text_id_ending_in_000_is_flagged(home, tmp_path):
+    # a CSV written from a numeric column formatted "0": the rounded number as plain digits
+    true_id, rounded = _lucky_id()
+    rows = _good_rows(seed=49)
+    member = next(i for i, r in enumerate(rows) if r[5] != "本人")
+    rows[member][6] = rounded
+    result = import_roster(home.db, _write_csv(tmp_path / "z.csv", HEADER, rows), home.config, "t")
+    (flag,) = [f for f in result.findings if "000" in f.message]
+    assert flag.level == "warning" and flag.row == member + 2 and flag.hint

@@ -125,3 +125,12 @@ def test_configured_trust_root_is_trusted(signing_home, head_id, tmp_path):  # n
     (signing_home.root / "roots" / "office.der").write_bytes(b"junk")
     result = run_cli("--home", str(signing_home.root), "verify-signature", str(signed))
     assert result.exit_code != 0 and "信任根证书文件" in result.stderr
+
+
+def test_junk_and_missing_files(signing_home, tmp_path):  # noqa: F811
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    code, report = _check(signing_home, junk)
+    assert code == 1 and report["status"] == "文件无法读取" and not report["signatures"]
+    missing = run_cli("--home", str(signing_home.root), "verify-signature", str(tmp_path / "none.pdf"))
+    assert missing.exit_code == 2 and "文件不存在" in missing.stderr

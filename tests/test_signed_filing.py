@@ -71,7 +71,7 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
 
     home, original, stamped, _ = filed
 
-    def add_stamp(data: bytes, rect: tuple[float, float, float, float]) -> bytes:
+    def add_stamp(data: bytes, rect: tuple[float, float, float, float], **extra) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
         xobject = writer.add_object(generic.StreamObject({
             generic.NameObject("/Type"): generic.NameObject("/XObject"),
@@ -83,7 +83,8 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
             generic.NameObject("/Subtype"): generic.NameObject("/Stamp"),
             generic.NameObject("/NM"): generic.TextStringObject("archive-filing-stamp"),
             generic.NameObject("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in rect),
-            generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject("/N"): xobject})}))
+            generic.NameObject("/AP"): generic.DictionaryObject({generic.NameObject("/N"): xobject}),
+            **{generic.NameObject(f"/{k}"): v for k, v in extra.items()}}))
         page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
         page = page_ref.get_object()
         annots = page.get("/Annots", generic.ArrayObject())
@@ -98,8 +99,23 @@ def test_a_forged_stamp_annotation_is_not_the_archival_stamp(filed, tmp_path):
     big.write_bytes(add_stamp(original.read_bytes(), (100, 300, 500, 700)))  # covers the body text
     assert check_pdf(big, trust_of(home)).status == MODIFIED
     second = tmp_path / "second.pdf"
-    second.write_bytes(add_stamp(stamped.read_bytes(), (100, 300, 200, 330)))
+    top = float(pypdf.PdfReader(str(original)).pages[0].mediabox.height) - 30
+    second.write_bytes(add_stamp(stamped.read_bytes(), (100, top - 30, 200, top)))
     assert check_pdf(second, trust_of(home)).status == MODIFIED
+    # the stamp's size, but over the body text rather than in the top margin
+    low = tmp_path / "low.pdf"
+    low.write_bytes(add_stamp(original.read_bytes(), (100, 300, 200, 330)))
+    assert check_pdf(low, trust_of(home)).status == MODIFIED
+    # the right size and place, but carrying an action (a link, a script)
+    action = generic.DictionaryObject({generic.NameObject("/S"): generic.NameObject("/URI"),
+                                       generic.NameObject("/URI"): generic.TextStringObject("http://example.invalid")})
+    acting = tmp_path / "acting.pdf"
+    acting.write_bytes(add_stamp(original.read_bytes(), (100, top - 30, 200, top), A=action))
+    assert check_pdf(acting, trust_of(home)).status == MODIFIED
+    # the control: the same annotation without the action is accepted as the stamp
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(add_stamp(original.read_bytes(), (100, top - 30, 200, top)))
+    assert check_pdf(plain, trust_of(home)).status == PASSED
 
 
 @needs_pdfsig
@@ -143,3 +159,42 @@ def pypdf_rewrite(path: Path) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+@needs_pdfsig
+def test_a_signed_file_that_cannot_be_updated_in_place_is_copied_without_its_signature(
+        signing_home, head_id, monkeypatch):  # noqa: F811
+    """When pyHanko cannot append to the file, the 归档 copy leaves the signature out and says whose copy it is."""
+    import hashlib
+
+    from pyhanko.pdf_utils.misc import PdfReadError
+
+    from archive.filing import stamp
+
+    def refuse(*args, **kwargs):
+        raise PdfReadError("cannot update in place")
+
+    monkeypatch.setattr(stamp, "stamp_signed_first_page", refuse)
+    notice = Generator(signing_home).household_document("refusal", head_id, DAY, {"reason": "收入超标"}, approver="王明")
+    file_month(signing_home, JULY)
+    row = signing_home.db.execute("SELECT stamped_path FROM documents WHERE doc_id=?", (notice.doc_id,)).fetchone()
+    copy = signing_home.root / row["stamped_path"]
+    assert "does not contain any signatures" in _pdfsig(copy)
+    info = pypdf.PdfReader(str(copy)).metadata
+    assert info[stamp.SIGNED_ORIGINAL_KEY] == hashlib.sha256(Path(notice.pdf).read_bytes()).hexdigest()
+    assert "Signature is Valid" in _pdfsig(Path(notice.pdf))  # the original keeps its signature
+    # verify accepts the recorded copy, and reports a copy that names another original
+    from archive.filing.verify import verify
+
+    assert not [f for f in verify(signing_home, check_usability=False).findings if f.check == "真实性"]
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(str(copy)))
+    writer.add_metadata({stamp.SIGNED_ORIGINAL_KEY: "0" * 64})
+    with open(copy, "wb") as handle:
+        writer.write(handle)
+    from archive.catalog import file_digest
+
+    signing_home.db.execute("UPDATE files SET sha256=? WHERE doc_id=? AND kind='stamped_path'",
+                            (file_digest(copy), notice.doc_id))
+    signing_home.db.commit()
+    problems = [f.problem for f in verify(signing_home, check_usability=False).findings if f.target == row["stamped_path"]]
+    assert problems == ["登记为数字签名的文书，文件中却没有数字签名"], problems

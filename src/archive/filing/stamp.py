@@ -25,6 +25,7 @@ CELL_W = 16 * mm
 CELL_H = 7 * mm
 TOP_GAP = 8 * mm
 STAMP_RED = (0.85, 0.1, 0.1)
+SIGNED_ORIGINAL_KEY = "/ArchiveSignedOriginal"  # SHA-256 of the signed original a copy was made from
 
 
 @dataclass
@@ -102,11 +103,17 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
                      text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
     """Write `target`: `source` with the 归档章 on page one. A signed PDF is stamped by an
     incremental update (its signed bytes unchanged, so the signature stays valid)."""
+    signed_copy = False
     if is_signed(source):
-        stamp_signed_first_page(source, target, fields, text_boxes)
-        return
+        try:
+            stamp_signed_first_page(source, target, fields, text_boxes)
+            return
+        except Exception:  # pyHanko cannot update this file in place: a copy without the signature
+            signed_copy = True
     reader = pypdf.PdfReader(str(source))
     writer = pypdf.PdfWriter(clone_from=reader)
+    if signed_copy:
+        _leave_signatures_out(writer, source)
     first = writer.pages[0]
     width, height = float(first.mediabox.width), float(first.mediabox.height)
     x, y, scale = place(reader.pages[0], text_boxes)
@@ -119,6 +126,23 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
     with open(tmp, "wb") as handle:
         writer.write(handle)
     tmp.replace(target)
+
+
+def _leave_signatures_out(writer: pypdf.PdfWriter, source: Path) -> None:
+    """A rewritten copy cannot keep a valid signature: drop the signature fields (no reader shows a
+    broken one) and record in the document information that this is a copy of a signed original."""
+    import hashlib
+
+    from pypdf.generic import NameObject
+
+    from archive.signing.copies import drop_signature_widgets
+
+    for page in writer.pages:
+        drop_signature_widgets(page)
+    if "/AcroForm" in writer._root_object:
+        del writer._root_object[NameObject("/AcroForm")]
+    writer.add_metadata({SIGNED_ORIGINAL_KEY: hashlib.sha256(source.read_bytes()).hexdigest(),
+                         "/ArchiveNote": "数字签名原件的归档复制件：签名域已去除，原件及其签名见档案库"})
 
 
 def stamp_region(page_width: float, page_height: float, x: float, y: float) -> tuple[float, float, float, float]:

@@ -36,8 +36,8 @@ from archive.home import Home
 from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, parse_anchor, record_digest
 
 OPEN_FORMATS = {".pdf", ".docx", ".xlsx", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".json"}
-DATA_FOLDERS = ("documents", "quarantine", "scans")   # walked file by file
-INBOX = "scans"                                        # files waiting there are expected
+# walked file by file; the inbox (scans/) is waiting input that ingest files or refuses entry by entry
+DATA_FOLDERS = ("documents", "quarantine")
 REASON_SUFFIX = ".原因.txt"                            # written next to a quarantined file
 _TEMP = re.compile(r"(\.tmp|\.part|~)$", re.IGNORECASE)
 
@@ -342,8 +342,6 @@ def check_folders(ctx: Context) -> None:
             for name in sorted(names + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]):
                 path = Path(directory) / name
                 relative = str(path.relative_to(root))
-                if folder == INBOX:
-                    continue  # waiting input: ingest files or refuses each entry with its reason
                 if path.is_symlink():
                     ctx.add("完整性", relative, "档案库中有符号链接（不应有链接，可能指向库外的文件）", "symlink")
                 elif _TEMP.search(name):

@@ -91,6 +91,10 @@ class RowChecks:
             self.error(row, f"身份证号 {number} 与第{self.seen[number]}行重复", column)
             return None
         self.seen[number] = row
+        if number.endswith("000"):
+            # passes the checksum, but so does 1 in 11 numbers Excel rounded to 15 digits
+            self.warn(row, f"身份证号 {number} 末三位为 000，可能是以数字格式保存后丢失了末几位", column,
+                      "请按户口簿核对；如确有丢失，请把该列设为文本后重新导出")
         if self.county_codes and number[:6] not in self.county_codes:
             self.warn(row, f"身份证号 {idcard.mask(number)} 的地区码 {number[:6]}（{regions.name_of(number[:6])}）"
                       f"不属于{self.config.county}", column, "户籍迁入或人户分离时属正常，请核实")

@@ -51,8 +51,8 @@ def collect_entries(paths: Iterable[Path]) -> list[Entry]:
             st = path.lstat()
         except FileNotFoundError:
             continue
-        if stat.S_ISDIR(st.st_mode):
-            found += _walk(path)
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and path.is_dir()):
+            found += _walk(path)  # the folder given (the inbox may be a link to a share); links inside are not followed
         else:
             found.append(_entry(path, st))
     return found

@@ -181,6 +181,8 @@ class Ingester:
                 outcome = self._screen(entry, entry.path in changing, first)
             except OSError as exc:
                 outcome = self._record(entry, "", "failed", f"无法读取（{exc.strerror or exc}），文件留在原处")
+            except Exception as exc:  # one bad file never stops the others
+                outcome = self._record(entry, "", "failed", f"处理时出错（{type(exc).__name__}: {exc}），文件留在原处")
             if isinstance(outcome, Job):
                 jobs.append(outcome)
                 first[outcome.digest] = outcome
@@ -196,6 +198,9 @@ class Ingester:
                 record = self._file(job, processed)
             except OSError as exc:  # a full disk, a permission: this file waits, the others go on
                 record = self._record(job.entry, job.digest, "failed", f"归档时出错（{exc.strerror or exc}），文件留在原处")
+            except Exception as exc:  # one bad file never stops the others
+                record = self._record(job.entry, job.digest, "failed",
+                                      f"归档时出错（{type(exc).__name__}: {exc}），文件留在原处")
             final[job.digest] = record.status
             records.append(record)
             pages += record.pages
@@ -220,7 +225,9 @@ class Ingester:
             init_worker(self.engine, self.model_dir, self.limits)
             for job in jobs:
                 self._attempt(job)
-                yield job, process_in_worker(self._task(job))
+                processed = process_in_worker(self._task(job))
+                self._attempt(job, -1)
+                yield job, processed
             return
         pending: deque[Job] = deque(jobs)
         suspects: list[Job] = []
@@ -254,6 +261,7 @@ class Ingester:
                         died += [job, *in_flight.values()]
                         in_flight.clear()
                         return
+                    self._attempt(job, -1)
                     yield job, processed
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -261,10 +269,11 @@ class Ingester:
     def _task(self, job: Job) -> tuple[str, str, str]:
         return str(job.staged), str(job.staged.with_name(job.staged.name + ".searchable.pdf")), job.name
 
-    def _attempt(self, job: Job) -> None:
-        """Recorded before the file is read: a run killed while on it (memory) leaves the count."""
+    def _attempt(self, job: Job, change: int = 1) -> None:
+        """Counted before the file is read and taken back when its processing returns: what is left
+        counts the runs or workers killed (for memory, most likely) while on this file."""
         with transaction(self.conn):
-            self.conn.execute("UPDATE scans SET attempts = attempts + 1 WHERE sha256=?", (job.digest,))
+            self.conn.execute("UPDATE scans SET attempts = max(0, attempts + ?) WHERE sha256=?", (change, job.digest))
 
     # --- before processing: what each entry is, duplicates, unsupported files ---------------------
 
@@ -368,6 +377,9 @@ class Ingester:
     def _file(self, job: Job, processed: Processed) -> IngestRecord:
         if processed.bad_input:
             return self._quarantine(job, processed.bad_input)
+        if processed.error:
+            return self._record(job.entry, job.digest, "failed", f"处理时出错（{processed.error}），文件留在原处，"
+                                "可再次运行 ingest；如仍出错请报告")
         path, digest, doc_id = job.entry.path, job.digest, job.doc_id
         text = processed.text
         found = identify(self.conn, text, list(dict.fromkeys(m.doc_id for m in processed.marks)),

@@ -38,6 +38,7 @@ class Processed:
     marks: list[qr.PageMark] = field(default_factory=list)
     searchable_pdf: str | None = None  # the file written; None for a born-digital PDF (searchable already)
     bad_input: str | None = None
+    error: str | None = None     # an unexpected failure (not the file's fault): the file stays where it is
     seconds: float = 0.0
 
     @property
@@ -144,3 +145,5 @@ def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
         return _READER.process(Path(path), title, Path(searchable) if searchable else None)
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")
+    except Exception as exc:  # one file's failure never stops the batch
+        return Processed(path, error=f"{type(exc).__name__}: {exc}")

@@ -7,8 +7,10 @@ exactly this one, at modification level ANNOTATIONS (no other rule in the policy
 a signature whose later revisions reach it saw the archival stamp and nothing worse):
 
 - page one's dictionary changes only in /Annots, and only by appending annotations;
-- each appended annotation is a new object, /Subtype /Stamp, named STAMP_NAME, no larger than
-  the stamp (MAX_W × MAX_H points), with its own appearance;
+- one annotation is appended (revisions are compared with the signed one, so there is at most one
+  stamp in all): a new object, /Subtype /Stamp, named STAMP_NAME, only the keys the archive writes
+  (no actions), no larger than the stamp (MAX_W × MAX_H points), within the top band of the page,
+  with its own appearance;
 - every object the annotation reaches is new in this revision (nothing signed is reused or replaced).
 
 Any other change (text, images, other pages, other annotations, a second stamp) stays unexplained,
@@ -31,6 +33,8 @@ from pyhanko.sign.diff_analysis import (
 STAMP_NAME = "archive-filing-stamp"
 MAX_W = 48 * 72 / 25.4 + 2   # 3 cells of 16 mm, with a point of slack on each side
 MAX_H = 14 * 72 / 25.4 + 2   # 2 rows of 7 mm
+TOP_BAND = 22 * 72 / 25.4 + 2  # the stamp sits 8 mm below the top edge: all of it within 22 mm
+ALLOWED_KEYS = {"/Type", "/Subtype", "/NM", "/Rect", "/F", "/Contents", "/AP"}
 
 
 def _annot_refs(page) -> tuple[list, generic.Reference | None]:
@@ -66,17 +70,22 @@ def _reachable(obj, seen: set) -> Iterable[generic.Reference]:
             stack.extend(item)
 
 
-def _is_stamp(annot) -> bool:
-    if not isinstance(annot, generic.DictionaryObject):
+def _is_stamp(annot, page) -> bool:
+    """The archive's 归档章: only the keys the archive writes (no actions, no popups), the stamp's
+    size, inside the top band of the page (DA/T 22: 上端), with an appearance of its own."""
+    if not isinstance(annot, generic.DictionaryObject) or not set(annot) <= ALLOWED_KEYS:
         return False
-    if annot.get("/Subtype") != "/Stamp" or str(annot.get("/NM", "")) != STAMP_NAME or "/P" in annot:
+    if annot.get("/Subtype") != "/Stamp" or str(annot.get("/NM", "")) != STAMP_NAME:
         return False
     try:
         x0, y0, x1, y1 = (float(v) for v in annot["/Rect"])
+        px0, py0, px1, py1 = (float(v) for v in _inherited(page, "/MediaBox"))
         appearance = annot["/AP"]["/N"]
     except (KeyError, TypeError, ValueError):
         return False
-    return (0 < abs(x1 - x0) <= MAX_W and 0 < abs(y1 - y0) <= MAX_H
+    x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    return (0 < x1 - x0 <= MAX_W and 0 < y1 - y0 <= MAX_H
+            and px0 <= x0 and x1 <= px1 and py1 - TOP_BAND <= y0 and y1 <= py1
             and isinstance(appearance, generic.StreamObject) and set(annot["/AP"]) == {"/N"})
 
 
@@ -105,7 +114,7 @@ class ArchivalStampRule(QualifiedWhitelistRule):
         if any(old_page.raw_get(k) != new_page.raw_get(k) for k in new_page if k != "/Annots"):
             return
         annot_ref = added[0]
-        if not old.is_ref_unassignable(annot_ref) or not _is_stamp(new(annot_ref)):
+        if not old.is_ref_unassignable(annot_ref) or not _is_stamp(new(annot_ref), new_page):
             return
         refs = list(_reachable(generic.IndirectObject(annot_ref.idnum, annot_ref.generation, new), set()))
         if any(not old.is_ref_unassignable(ref) for ref in refs):
@@ -117,6 +126,15 @@ class ArchivalStampRule(QualifiedWhitelistRule):
             yield ModificationLevel.ANNOTATIONS, ReferenceUpdate(new_array_ref)
         for ref in refs:
             yield ModificationLevel.ANNOTATIONS, ReferenceUpdate(ref)
+
+
+def _inherited(page, key: str):
+    node = page
+    for _ in range(64):
+        if key in node:
+            return node[key]
+        node = node["/Parent"]
+    raise KeyError(key)
 
 
 def _first_page_ref(pages) -> generic.Reference:

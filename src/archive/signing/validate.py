@@ -315,6 +315,20 @@ def _may_be_signed(path: Path) -> bool:
     return (b"/ByteRange" in data or b"/Sig" in data) and has_signature_fields(path)
 
 
+def _copy_of(copy: Path, original: Path) -> bool:
+    """True when `copy` records (in its document information) the SHA-256 of `original`."""
+    import pypdf
+
+    from archive.catalog import file_digest
+    from archive.filing.stamp import SIGNED_ORIGINAL_KEY
+
+    try:
+        recorded = (pypdf.PdfReader(str(copy)).metadata or {}).get(SIGNED_ORIGINAL_KEY)
+        return original.is_file() and recorded == file_digest(original)
+    except Exception:
+        return False
+
+
 def signature_findings(home) -> list[tuple[str, str]]:
     """(file, problem) for every signed PDF of the home whose signatures do not all pass: the
     digitally signed originals (signature_kind 'pades') and their 归档 copies in full; any other
@@ -334,6 +348,10 @@ def signature_findings(home) -> list[tuple[str, str]]:
             result = check_pdf(path, trust)
             if not declared and result.status == UNTRUSTED:
                 continue  # a third party's signature on a scan: intact, just not one the home vouches for
-            if not result.ok:
+            if result.status == UNSIGNED and relative == row["stamped_path"] and _copy_of(path, home.root / row["pdf_path"]):
+                continue  # the 归档 copy made without the signature field, naming its signed original
+            if result.status == UNSIGNED:
+                findings.append((relative, "登记为数字签名的文书，文件中却没有数字签名"))
+            elif not result.ok:
                 findings.append((relative, f"数字签名{result.status}：{result.message}"))
     return findings
