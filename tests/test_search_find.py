@@ -247,3 +247,29 @@ def test_show_and_search_agree_where_a_signed_notice_and_its_original_are(town):
     assert "随签收件" in found[original.doc_id].location
     text = run_cli("--home", str(home.root), "show", household.head.id_number).stdout
     assert "（签收件）" in text and "（原文书）" in text and "文件：" in text
+
+
+@pytest.mark.slow
+def test_a_real_signed_scan_snippet_and_copies(home, head_id):
+    """OCR of a signed notice: its snippet starts at a word, not in the QR caption; it is the
+    签收件, its original the 原文书, and show and search give both the same place and file."""
+    from archive.filing.month import file_month
+    from archive.scans.ingest import Ingester
+    from archive.scans.synthetic import Degradation
+    from tests.scanfixtures import sealed_scan
+
+    generated = Generator(home).household_document("refusal", head_id, DAY, {"reason": "家庭拥有机动车辆"})
+    sealed_scan(generated.pdf, home.inbox_dir / "signed.jpg", Degradation(dpi=200, skew=1.0, noise=4, seal=True))
+    [record] = Ingester(home).run([home.inbox_dir])
+    assert record.status == "linked"
+    file_month(home, MONTH)
+    store.sync(home)
+    hits = {h.doc_id: h for h in search(home, "机动车辆", household=head_id).hits}
+    scan, original = hits[record.doc_id], hits[generated.doc_id]
+    assert (scan.copy, original.copy) == ("签收件", "原文书")
+    for text in (scan.snippet, original.snippet):
+        assert "【机动车辆】" in text and generated.doc_id not in text and "SA1" not in text and "第1页" not in text
+    shown = {d["doc_id"]: d for d in household_file(home, head_id)["documents"]}
+    for hit in (scan, original):
+        assert shown[hit.doc_id]["location"] == hit.location != "未归档"
+        assert shown[hit.doc_id]["path"] == hit.path
