@@ -22,6 +22,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import Index
 
+from archive import files
 from archive.catalog import transaction
 from archive.errors import ArchiveError
 from archive.home import Home
@@ -68,9 +69,10 @@ def open_index(home: Home, create: bool = True) -> Index:
         return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
     if not create:
         raise ArchiveError(f"档案库 {home.root} 还没有全文索引", hint="请运行 archive reindex")
-    folder.mkdir(parents=True, exist_ok=True)
-    created = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
-    _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
+    with files.private_umask():
+        folder.mkdir(parents=True, exist_ok=True)
+        created = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+        _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
     return created
 
 
@@ -172,7 +174,7 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
     started = time.perf_counter()
     conn = home.db
     result = SyncResult()
-    with writer_lock(home, on_wait=on_wait):
+    with files.private_umask(), writer_lock(home, on_wait=on_wait):
         # a missing index (deleted, or never built) or one of an older schema is rebuilt
         full = full or not whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME) or index_outdated(home)
         if full:
