@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import stat
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,7 @@ def test_voided_document_marked_ranked_last_and_copied_with_a_mark(town):
     row = home.db.execute("SELECT void_pdf_path, void_docx_path FROM documents WHERE doc_id=?", (voided.doc_id,)).fetchone()
     marked_pdf, marked_docx = home.root / row[0], home.root / row[1]
     assert recorded["void_pdf_path"] == _sha(marked_pdf)
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in (marked_pdf, marked_docx)), "personal data stays private"
     assert "作废" in pdf_text(marked_pdf) and "作废" not in pdf_text(voided.pdf)
     assert "作废" in docx_text(marked_docx) and "作废" not in docx_text(voided.docx)
     detail = json.loads(home.db.execute("SELECT detail FROM audit WHERE action='document.void'").fetchone()[0])
