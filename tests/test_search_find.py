@@ -275,3 +275,29 @@ def test_a_real_signed_scan_snippet_and_copies(home, head_id):
     for hit in (scan, original):
         assert shown[hit.doc_id]["location"] == hit.location != "未归档"
         assert shown[hit.doc_id]["path"] == hit.path
+
+
+def test_web_search_shows_a_household_with_no_document(tmp_path):
+    from starlette.testclient import TestClient
+    from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home
+
+    from archive.web import create_app
+
+    web = make_web_home(tmp_path)
+    home = open_home(web)
+    try:
+        lonely = home.db.execute(
+            "SELECT h.head_name, h.village, h.category FROM households h WHERE NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.household_id = h.id) AND (SELECT count(*) FROM members m "
+            "WHERE m.name = h.head_name) = 1 LIMIT 1").fetchone()
+    finally:
+        home.close()
+    client = TestClient(create_app(web.root))
+    assert login(client, web.user("inspector")).status_code == 303
+    page = client.get(f"/api/search?q={lonely['head_name']}").json()
+    assert page["hits"] == [] and len(page["households"]) == 1
+    assert page["households"][0]["household_key"] and page["households"][0]["kind"] == "household"
+    html = client.post("/search", data={"q": lonely["head_name"], "csrftoken": csrf(client)})
+    assert html.status_code == 200
+    assert f"花名册中有此户（{lonely['village']}，{lonely['category']}），暂无文书" in html.text
+    assert not ID_NUMBER.search(html.text)
