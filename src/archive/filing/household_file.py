@@ -57,6 +57,13 @@ def resolve_household(home: Home, text: str) -> HouseholdRecord:
     raise NotFoundError(f"花名册中找不到「{text}」（户主身份证号、成员身份证号或姓名）", hint=hint)
 
 
+def cross_reference(row, village: str) -> str | None:
+    """A document moved here from another village whose paper is still in that village's box."""
+    if row["box_no"] and row["box_village"] != village:
+        return f"参见 {location_label(row)}（纸质件在{row['box_village']}的档案盒，待移入{village}）"
+    return None
+
+
 def household_file(home: Home, household_id: str) -> dict[str, Any]:
     household = resolve_household(home, household_id)
     rows = home.db.execute(
@@ -75,6 +82,7 @@ def household_file(home: Home, household_id: str) -> dict[str, Any]:
             "archival_code": row["filed_code"], "box": row["box_no"], "item": row["filed_item"],
             "location": location_label(row), "path": open_path(home.root, row),
             "original": row["source_doc"], "signed_copy": row["signed_copy"],
+            "cross_reference": cross_reference(row, household.village),
         })
     moves = [dict(row) for row in home.db.execute(
         "SELECT at, operator, kind, target, from_value, to_value, reason FROM moves "
@@ -98,8 +106,9 @@ def format_household_file(data: dict[str, Any]) -> str:
         number = f" {doc['number']}" if doc["number"] else ""
         void = "【已作废】" if doc["voided"] else ""
         code = f" 档号 {doc['archival_code']}" if doc["archival_code"] else ""
+        where = doc["cross_reference"] or doc["location"]
         lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}（{doc['copy']}）{void}  "
-                     f"{doc['location']}{code}  （{doc['doc_id']}）")
+                     f"{where}{code}  （{doc['doc_id']}）")
         if doc["path"]:
             lines.append(f"       文件：{doc['path']}")
     for move in data["moves"]:
