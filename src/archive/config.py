@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from archive.errors import ArchiveError, ConfigError
+from archive.errors import ArchiveError, HomeMissingError
 from archive.yamldoc import load_validated
 
 DEFAULT_APPEAL = {
@@ -175,7 +175,7 @@ def normalize_village(name: str) -> str:
 
 def load_config(path: Path) -> Config:
     if not path.exists():
-        raise ConfigError(
+        raise HomeMissingError(
             f"档案库配置文件不存在：{path}",
             hint="请先运行 archive --home 目录 init --township 乡镇 --county 县区 --fonds 全宗号 --villages 村1,村2",
         )

@@ -23,7 +23,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import Index
 
 from archive.catalog import transaction
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, LockedError
 from archive.home import Home
 from archive.index.schema import build_schema, id_terms, number_key
 
@@ -81,7 +81,7 @@ def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str]
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise ArchiveError(
+                    raise LockedError(
                         f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
                         hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
                     ) from None
