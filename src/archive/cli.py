@@ -8,23 +8,69 @@ from pathlib import Path
 
 import click
 
-from archive import __version__
-from archive.errors import ArchiveError
+from archive import __version__, clicn
+from archive.errors import ArchiveError, ExitCode, UsageError
+
+clicn.install()  # before any command is declared: click.Path names its type when constructed
 
 
 def _emit_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
-class _Group(click.Group):
-    """Turn ArchiveError into a Chinese message and a non-zero exit, never a traceback."""
+def json_option(func):
+    """The shared --json flag: one JSON object per line on stdout; errors as JSON on stderr."""
+    return click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")(func)
 
-    def invoke(self, ctx: click.Context):
+
+class _Command(click.Command):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+
+class _Group(click.Group):
+    """The one place where failures become exit codes (errors.ExitCode): a Chinese message on
+    stderr, or under --json one JSON object {"error", "code", "kind"} on stderr; never a traceback
+    for an expected error. Commands and subgroups declared on it use the same classes."""
+
+    command_class = _Command
+    group_class = type
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", clicn.SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        as_json = "--json" in (sys.argv[1:] if args is None else list(args))
         try:
-            return super().invoke(ctx)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else ExitCode.OK
         except ArchiveError as exc:
-            click.echo(f"错误：{exc}", err=True)
-            ctx.exit(exc.exit_code)
+            code = _report_error(exc.to_json(), str(exc), as_json)
+        except click.UsageError as exc:
+            if as_json:
+                code = _report_error({"error": exc.format_message(), "code": int(ExitCode.USAGE), "kind": "usage"}, "", True)
+            else:
+                exc.show()
+                code = ExitCode.USAGE
+        except click.ClickException as exc:  # e.g. a file click could not open
+            code = _report_error({"error": exc.format_message(), "code": int(ExitCode.BAD_INPUT), "kind": "bad_input"},
+                                 exc.format_message(), as_json)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            code = _report_error({"error": "已中止", "code": 130, "kind": "aborted"}, "已中止", as_json)
+        sys.exit(int(code))
+
+
+def _report_error(payload: dict, text: str, as_json: bool) -> int:
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, default=str), err=True)
+    else:
+        click.echo(f"错误：{text}", err=True)
+    return int(payload["code"])
 
 
 @click.group(cls=_Group)
