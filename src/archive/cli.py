@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from archive import __version__, clicn
-from archive.errors import ArchiveError, ExitCode, UsageError
+from archive.errors import ArchiveError, ExitCode, NotFoundError, UsageError
 
 clicn.install()  # before any command is declared: click.Path names its type when constructed
 
@@ -137,8 +137,9 @@ def village() -> None:
 
 @village.command("add")
 @click.argument("names", nargs=-1, required=True)
+@json_option
 @click.pass_context
-def village_add(ctx, names) -> None:
+def village_add(ctx, names, as_json) -> None:
     """添加村(社区)。"""
     from archive.catalog import audit, transaction
 
@@ -148,15 +149,22 @@ def village_add(ctx, names) -> None:
     home.save_config()
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
+    if as_json:
+        _emit_json({"added": added, "villages": list(home.config.villages)})
+        return
     click.echo(f"已添加：{'、'.join(added) or '（均已存在）'}；现有 {len(home.config.villages)} 个村(社区)")
 
 
 @village.command("list")
+@json_option
 @click.pass_context
-def village_list(ctx) -> None:
+def village_list(ctx, as_json) -> None:
     """列出村(社区)。"""
     for name in _home(ctx).config.villages:
-        click.echo(name)
+        if as_json:
+            _emit_json({"village": name})
+        else:
+            click.echo(name)
 
 
 # --- roster ------------------------------------------------------------------------------
@@ -221,18 +229,18 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     params = parse_set_options(sets)
     day = parse_day(date_)
     if sign and not approver:
-        raise ArchiveError("--sign 需要同时用 --approver 指定审批人")
+        raise UsageError("--sign 需要同时用 --approver 指定审批人")
     if approver and not sign:
-        raise ArchiveError("指定了 --approver，但没有 --sign；要签章请加 --sign")
+        raise UsageError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
     generator = Generator(home)
     if doc_type == "publicity":
         if not (village and date_from and date_to):
-            raise ArchiveError("生成公示单需要 --village、--from 和 --to")
+            raise UsageError("生成公示单需要 --village、--from 和 --to")
         results = [generator.publicity(village, parse_day(date_from), parse_day(date_to), day, category, params)]
     elif doc_type == "roster":
         if not month:
-            raise ArchiveError("生成花名册需要 --month YYYY-MM")
+            raise UsageError("生成花名册需要 --month YYYY-MM")
         try:
             first = parse_month(month)
         except ValueError as exc:
@@ -240,7 +248,7 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
         results = generator.month_sheets(first)
     else:
         if not household:
-            raise ArchiveError(f"生成 {doc_type} 需要 --household 户主身份证号")
+            raise UsageError(f"生成 {doc_type} 需要 --household 户主身份证号")
         results = [generator.household_document(doc_type, household, day, params, approver=approver, replaces=replaces)]
     _update_index(home)
     for result in results:
@@ -276,14 +284,18 @@ def reprint(ctx, doc_id, as_json) -> None:
 @cli.command()
 @click.argument("doc_id")
 @click.option("--reason", required=True, help="作废原因")
+@json_option
 @click.pass_context
-def void(ctx, doc_id, reason) -> None:
+def void(ctx, doc_id, reason, as_json) -> None:
     """作废一份文书（记录在案，文号不再使用）。"""
     from archive.documents.generate import Generator
 
     home = _home(ctx)
     result = Generator(home).void(doc_id, reason)
     _update_index(home)
+    if as_json:
+        _emit_json({**result.to_json(), "status": "void", "reason": reason})
+        return
     click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
 
 
@@ -335,7 +347,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     targets = [Path(p) for p in paths] or [home.inbox_dir]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
-        raise ArchiveError(f"找不到：{'、'.join(missing)}")
+        raise NotFoundError(f"找不到：{'、'.join(missing)}")
     ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True))
     records = ingester.run(targets)
     _update_index(home)
@@ -384,28 +396,36 @@ def review_list_cmd(ctx, as_json=False) -> None:
 @click.argument("doc_id")
 @click.option("--household", required=True, help="户主身份证号")
 @click.option("--type", "doc_type", help="文书类型，如 id-card、hukou、refusal")
+@json_option
 @click.pass_context
-def review_assign_cmd(ctx, doc_id, household, doc_type) -> None:
+def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
     """把待分拣的扫描件归入指定家庭。"""
     from archive.scans.review import review_assign
 
     home = _home(ctx)
     result = review_assign(home, doc_id, household, doc_type)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
 
 
 @review.command("reject")
 @click.argument("doc_id")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def review_reject_cmd(ctx, doc_id, reason) -> None:
+def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
     """退回待分拣的扫描件（文件保留，记录原因）。"""
     from archive.scans.review import review_reject
 
     home = _home(ctx)
-    review_reject(home, doc_id, reason)
+    result = review_reject(home, doc_id, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已退回 {doc_id}：{reason}")
 
 
@@ -469,13 +489,17 @@ def show(ctx, household_id, as_json) -> None:
 
 @cli.command()
 @click.option("--procs", default=1, show_default=True, help="并行进程数")
+@json_option
 @click.pass_context
-def reindex(ctx, procs) -> None:
+def reindex(ctx, procs, as_json) -> None:
     """从目录数据库重建全文索引。"""
     from archive.index.store import sync
 
     home = _home(ctx)
     result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True))
+    if as_json:
+        _emit_json({"written": result.written, "seconds": round(result.seconds, 2)})
+        return
     click.echo(f"已重建全文索引：{result.written} 份文书，用时 {result.seconds:.1f} 秒")
 
 
@@ -488,7 +512,7 @@ def check_index(ctx, as_json) -> None:
 
     result = check(_home(ctx))
     if as_json:
-        click.echo(result.to_json())
+        _emit_json(result.to_json())
     else:
         click.echo(f"缺失 {len(result.missing)} 份，过期 {len(result.stale)} 份，多余 {len(result.orphans)} 份")
         for label, items in (("缺失", result.missing), ("过期", result.stale), ("多余", result.orphans)):
@@ -504,14 +528,18 @@ def check_index(ctx, as_json) -> None:
 @click.argument("doc_id")
 @click.option("--household", required=True, help="应归属家庭的户主身份证号")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def move(ctx, doc_id, household, reason) -> None:
+def move(ctx, doc_id, household, reason, as_json) -> None:
     """把归错家庭的文书调到正确的家庭（记录在案，不删除任何文件）。"""
     from archive.filing.moves import move_document
 
     home = _home(ctx)
     result = move_document(home, doc_id, household, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
 
 
@@ -524,14 +552,18 @@ def household() -> None:
 @click.argument("household_id")
 @click.option("--village", required=True, help="新的村(社区)")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def household_move(ctx, household_id, village, reason) -> None:
+def household_move(ctx, household_id, village, reason, as_json) -> None:
     """家庭迁到另一个村(社区)：档案随户调整，记录在案。"""
     from archive.filing.moves import move_household
 
     home = _home(ctx)
     result = move_household(home, household_id, village, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
 
 
@@ -586,12 +618,16 @@ def file_month_cmd(ctx, month, as_json) -> None:
 @cli.command("reopen-month")
 @click.argument("month")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def reopen_month_cmd(ctx, month, reason) -> None:
+def reopen_month_cmd(ctx, month, reason, as_json) -> None:
     """重新打开已归档的月份（记录在案），以便补归档。已编的档号不变。"""
     from archive.filing.month import reopen_month
 
     reopen_month(_home(ctx), _month(month), reason)
+    if as_json:
+        _emit_json({"month": _month(month).strftime("%Y-%m"), "reopened": True, "reason": reason})
+        return
     click.echo(f"已重新打开 {month}：{reason}")
 
 
@@ -604,7 +640,10 @@ def verify(ctx, as_json, quick) -> None:
     from archive.filing.verify import verify as run_verify
 
     result = run_verify(_home(ctx), check_usability=not quick)
-    click.echo(result.to_json() if as_json else result.report_zh())
+    if as_json:
+        _emit_json(result.to_json())
+    else:
+        click.echo(result.report_zh())
     if not result.ok:
         ctx.exit(1)
 
@@ -622,7 +661,7 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
     from archive.filing.sample import draw_sample
 
     if not 0 < rate <= 1:
-        raise ArchiveError("--rate 应在 0 到 1 之间，例如 0.12")
+        raise UsageError("--rate 应在 0 到 1 之间，例如 0.12")
     home = _home(ctx)
     items, summary = draw_sample(home, year, rate, seed)
     rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
@@ -655,12 +694,16 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
 @cli.command()
 @click.argument("household_ids", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
+@json_option
 @click.pass_context
-def export(ctx, household_ids, out) -> None:
+def export(ctx, household_ids, out, as_json) -> None:
     """把若干户的档案导出为一个 PDF（卷内目录在前，按户、按件加书签）。导出记入操作日志。"""
     from archive.filing.export import export_households
 
     result = export_households(_home(ctx), list(household_ids), Path(out))
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
 
 
@@ -708,12 +751,16 @@ def seal() -> None:
 
 @seal.command("set")
 @click.argument("image", type=click.Path(dir_okay=False))
+@json_option
 @click.pass_context
-def seal_set(ctx, image) -> None:
+def seal_set(ctx, image, as_json) -> None:
     """设置本单位的印章图片（透明背景的红色 PNG），保存在档案库的受保护目录中。"""
     from archive.signing.keys import set_seal
 
-    set_seal(_home(ctx), Path(image))
+    target = set_seal(_home(ctx), Path(image))
+    if as_json:
+        _emit_json({"seal": str(target)})
+        return
     click.echo("已设置印章图片（保存在档案库 secure/ 目录，仅本用户可读）")
 
 
@@ -727,12 +774,16 @@ def signer() -> None:
 @click.option("--role", required=True, help="职务，如 镇长、分管副镇长")
 @click.option("--signature", type=click.Path(dir_okay=False), help="签名图片")
 @click.option("--cert", type=click.Path(dir_okay=False), help="PKCS#12 签名证书；密码放在环境变量 ARCHIVE_SIGN_PASSWORD 中")
+@json_option
 @click.pass_context
-def signer_add(ctx, name, role, signature, cert) -> None:
+def signer_add(ctx, name, role, signature, cert, as_json) -> None:
     """登记签章人。"""
     from archive.signing.keys import add_signer
 
     result = add_signer(_home(ctx), name, role, Path(signature) if signature else None, Path(cert) if cert else None)
+    if as_json:
+        _emit_json(result)
+        return
     extras = [x for x, on in (("签名图片", result["signature"]), ("数字证书", result["certificate"])) if on]
     click.echo(f"已登记签章人 {name}（{role}）" + (f"，含{'、'.join(extras)}" if extras else ""))
 
@@ -764,27 +815,35 @@ def templates_group() -> None:
 
 
 @templates_group.command("list")
+@json_option
 @click.pass_context
-def templates_list(ctx) -> None:
+def templates_list(ctx, as_json) -> None:
     """列出可用模板（档案库 templates/ 中的同名模板优先）。"""
     from archive.documents.templates import available
 
     home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
     for template_id, path in available(home_templates).items():
-        click.echo(f"{template_id}\t{path}")
+        if as_json:
+            _emit_json({"id": template_id, "path": str(path)})
+        else:
+            click.echo(f"{template_id}\t{path}")
 
 
 @templates_group.command("check")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@json_option
 @click.pass_context
-def templates_check(ctx, files) -> None:
+def templates_check(ctx, files, as_json) -> None:
     """检查模板文件是否符合格式。"""
     from archive.documents.templates import available, load_template_file
 
     paths = [Path(f) for f in files] or list(available(_home(ctx).templates_dir if ctx.obj["home_dir"] else None).values())
     for path in paths:
         template = load_template_file(path)
-        click.echo(f"通过：{path}（{template.title}）")
+        if as_json:
+            _emit_json({"path": str(path), "id": template.id, "title": template.title, "ok": True})
+        else:
+            click.echo(f"通过：{path}（{template.title}）")
 
 
 # --- demo --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ update only means the same documents are written again next time (update by uniq
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -191,9 +190,8 @@ class CheckResult:
     def ok(self) -> bool:
         return not (self.missing or self.stale or self.orphans)
 
-    def to_json(self) -> str:
-        return json.dumps({"ok": self.ok, "missing": self.missing, "stale": self.stale,
-                           "orphans": self.orphans}, ensure_ascii=False)
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "missing": self.missing, "stale": self.stale, "orphans": self.orphans}
 
 
 def check(home: Home) -> CheckResult:
