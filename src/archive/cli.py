@@ -73,7 +73,7 @@ def _report_error(payload: dict, text: str, as_json: bool) -> int:
     return int(payload["code"])
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, name="archive")
 @click.option("--home", "home_dir", type=click.Path(file_okay=False), envvar="ARCHIVE_HOME",
               help="档案库目录（也可用环境变量 ARCHIVE_HOME）")
 @click.version_option(__version__, prog_name="archive")
@@ -180,17 +180,10 @@ def roster() -> None:
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
-    from archive.errors import RosterError
     from archive.roster.importer import import_roster
 
     home = _home(ctx)
-    try:
-        result = import_roster(home.db, Path(file), home.config, home.operator)
-    except RosterError as exc:
-        if as_json:
-            _emit_json({"ok": False, "error": exc.message.splitlines()[0],
-                        "problems": [p.to_dict() for p in exc.problems]})
-        raise
+    result = import_roster(home.db, Path(file), home.config, home.operator)  # RosterError: JSON with its problems on stderr
     _update_index(home)
     if as_json:
         _emit_json({"ok": True, **result.to_json()})
