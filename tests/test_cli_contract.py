@@ -108,6 +108,7 @@ def test_bad_input_exits_4(tmp_path, cli_home):
     template.write_text("id: [unclosed\n", encoding="utf-8")
     result = run("templates", "check", str(template), "--json")
     assert result.exit_code == 4 and json_error(result)["kind"] == "bad_input"
+    assert json.loads(result.stdout)["ok"] is False  # each file reported on stdout, the failure on stderr
 
 
 def test_conflict_and_lock_exit_5(cli_home, monkeypatch):

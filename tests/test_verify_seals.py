@@ -78,6 +78,8 @@ def test_everyday_work_keeps_verify_clean(home, township, tmp_path):
     assert run_cli("--home", str(home.root), "reconcile", "--month", "2025-07", "--roster", str(roster)).exit_code == 0
     assert run_cli("--home", str(home.root), "sample", "--year", "2025", "--rate", "0.5").exit_code == 0
     assert run_cli("--home", str(home.root), "reindex").exit_code == 0
+    out = home.documents_dir / "2025" / "_调阅" / "调阅.pdf"  # an export kept inside the home is registered
+    assert run_cli("--home", str(home.root), "export", heads[0], "--out", str(out)).exit_code == 0
     result = run_cli("--home", str(home.root), "verify", "--json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["anchors"] == 2
@@ -147,3 +149,32 @@ def test_unreadable_key_is_a_chinese_error(tmp_path, monkeypatch, home):
     monkeypatch.setenv(AUDIT_KEY_ENV, str(tmp_path / "missing.key"))
     result = run_cli("--home", str(home.root), "verify")
     assert result.exit_code != 0 and "操作日志密钥文件" in result.stderr
+
+
+def test_key_from_configuration(tmp_path, township, monkeypatch):
+    monkeypatch.delenv(AUDIT_KEY_ENV, raising=False)
+    (tmp_path / "audit.key").write_bytes(b"another-key-of-enough-length")
+    config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(samples.VILLAGES),
+                    audit={"hmac_key_file": str(tmp_path / "audit.key")})
+    home = init_home(tmp_path / "configured", config)
+    home.close()
+    reopened = Home(tmp_path / "configured")  # the key comes back from config.yaml
+    import_roster(reopened.db, samples.write_roster_xlsx(township, tmp_path / "roster.xlsx"), reopened.config, "tester")
+    hashes = [r[0] for r in reopened.db.execute("SELECT hash FROM audit")]
+    assert len(hashes) == 2 and all(h.startswith("hmac:") for h in hashes)
+    assert _codes(reopened) == []
+    reopened.close()
+
+
+def test_seal_existing_seals_only_what_has_no_seal(home, township):
+    doc = Generator(home).household_document("approval", township[0].head.id_number, dt.date(2025, 7, 3))
+    other = Generator(home).household_document("application", township[0].head.id_number, dt.date(2025, 7, 3))
+    with transaction(home.db):  # as in a catalog made before seals existed, and one record edited
+        home.db.execute("DELETE FROM audit WHERE action='document.seal' AND target=?", (doc.doc_id,))
+        home.db.execute("UPDATE documents SET title='改过的题名' WHERE doc_id=?", (other.doc_id,))
+    assert ("record_unsealed", f"文书 {doc.doc_id}") in _codes(home)
+    result = run_cli("--home", str(home.root), "seal-existing", "--reason", "升级后首次封存")
+    assert result.exit_code == 0 and "1 份" in result.stdout
+    codes = _codes(home)
+    assert ("record_unsealed", f"文书 {doc.doc_id}") not in codes
+    assert ("record_altered", f"文书 {other.doc_id}") in codes  # an edited record is never re-sealed

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from archive import __version__, clicn
-from archive.errors import ArchiveError, ExitCode, NotFoundError, UsageError
+from archive.errors import ArchiveError, BadInputError, ExitCode, NotFoundError, UsageError
 
 clicn.install()  # before any command is declared: click.Path names its type when constructed
 
@@ -41,6 +41,12 @@ class _Group(click.Group):
         kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
         kwargs.setdefault("subcommand_metavar", clicn.SUBCOMMAND_METAVAR)
         super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        from archive.files import private_umask
+
+        with private_umask():  # the home holds personal data: whatever a command creates is private
+            return super().invoke(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -144,9 +150,7 @@ def village_add(ctx, names, as_json) -> None:
     from archive.catalog import audit, transaction
 
     home = _home(ctx)
-    added = [n for n in names if n not in home.config.villages]
-    home.config.villages.extend(added)
-    home.save_config()
+    added = home.add_villages([n.strip() for n in names if n.strip()])
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
     if as_json:
@@ -646,15 +650,20 @@ def verify(ctx, as_json, quick) -> None:
 @click.option("--rate", type=float, default=0.12, show_default=True, help="新增和退出家庭的抽查比例")
 @click.option("--seed", type=int, help="随机种子（相同种子抽到相同的家庭）；默认用年度")
 @click.option("--out", type=click.Path(dir_okay=False), help="调档清单 PDF 的保存位置")
+@click.option("--force", is_flag=True, help="--out 指定的文件已存在时覆盖它")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def sample(ctx, year, rate, seed, out, as_json) -> None:
+def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
     from archive.filing.catalogue import table_report
     from archive.filing.sample import draw_sample
 
     if not 0 < rate <= 1:
         raise UsageError("--rate 应在 0 到 1 之间，例如 0.12")
+    from archive import files
+
+    if out:
+        files.check_output(Path(out), force)
     home = _home(ctx)
     items, summary = draw_sample(home, year, rate, seed)
     rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
@@ -663,9 +672,10 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
                           ["柜", "村(社区)", "盒号", "件号", "档号", "题名", "日期", "户主", "抽查原因"], rows,
                           [16, 22, 12, 12, 52, 60, 20, 18, 40])
     target = Path(out) if out else home.documents_dir / str(year) / "_抽查" / f"抽查调档清单-{year}-{summary['seed']}.pdf"
-    from archive.documents.storage import write_atomic
-
-    write_atomic(target, pdf)
+    if out:
+        files.write_new(target, pdf, force=force)
+    else:
+        files.write_atomic(target, pdf)
     from archive.catalog import audit, transaction
     from archive.sealing import register_written
 
@@ -687,13 +697,14 @@ def sample(ctx, year, rate, seed, out, as_json) -> None:
 @cli.command()
 @click.argument("household_ids", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖它")
 @json_option
 @click.pass_context
-def export(ctx, household_ids, out, as_json) -> None:
+def export(ctx, household_ids, out, force, as_json) -> None:
     """把若干户的档案导出为一个 PDF（卷内目录在前，按户、按件加书签）。导出记入操作日志。"""
     from archive.filing.export import export_households
 
-    result = export_households(_home(ctx), list(household_ids), Path(out))
+    result = export_households(_home(ctx), list(household_ids), Path(out), force=force)
     if as_json:
         _emit_json(result)
         return
@@ -827,16 +838,28 @@ def templates_list(ctx, as_json) -> None:
 @json_option
 @click.pass_context
 def templates_check(ctx, files, as_json) -> None:
-    """检查模板文件是否符合格式。"""
+    """检查模板文件是否符合格式，且不含访问程序内部对象的写法（每个文件都检查，有问题时退出码为 4）。"""
     from archive.documents.templates import available, load_template_file
+    from archive.errors import TemplateError
 
     paths = [Path(f) for f in files] or list(available(_home(ctx).templates_dir if ctx.obj["home_dir"] else None).values())
+    failed = 0
     for path in paths:
-        template = load_template_file(path)
+        try:
+            template = load_template_file(path)
+        except TemplateError as exc:
+            failed += 1
+            if as_json:
+                _emit_json({"path": str(path), "ok": False, "error": exc.message})
+            else:
+                click.echo(f"错误：{exc}", err=True)
+            continue
         if as_json:
             _emit_json({"path": str(path), "id": template.id, "title": template.title, "ok": True})
         else:
             click.echo(f"通过：{path}（{template.title}）")
+    if failed:
+        raise BadInputError(f"{failed} 个模板未通过检查")
 
 
 # --- demo --------------------------------------------------------------------------------
@@ -854,9 +877,67 @@ def demo(ctx, households, month, seed) -> None:
     run_demo(root, households=households, month=month, seed=seed, echo=click.echo)
 
 
+@cli.command("seal-existing")
+@click.option("--reason", required=True, help="原因，例如：升级后首次封存")
+@click.pass_context
+def seal_existing_cmd(ctx, reason) -> None:
+    """给旧版本建立的档案库中还没有封存记录的文书补做封存（记录在案；已封存的不会重做）。"""
+    from archive.sealing import seal_existing
+
+    home = _home(ctx)
+    count = seal_existing(home.db, home.operator, reason)
+    click.echo(f"已封存 {count} 份文书的记录")
+
+
+# --- backup and restore --------------------------------------------------------------------
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--include-keys", is_flag=True, help="连同 secure/ 中的证书私钥、印章和签名图片一起备份（默认不备份）")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def backup_cmd(ctx, dest, include_keys, as_json) -> None:
+    """备份档案库到一个新目录：目录数据库（SQLite 在线备份）、全部文件和摘要清单 MANIFEST.sha256。"""
+    from archive.backup import backup
+
+    result = backup(_home(ctx), Path(dest), include_keys=include_keys)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"已备份 {result.files} 个文件（{result.bytes / 1e6:.1f} MB）到 {result.dest}")
+    click.echo(f"备份清单校验值（SHA-256，请另行记录）：{result.manifest_sha256}")
+    if result.left_out_keys:
+        click.echo(f"未备份 secure/ 中的私钥、印章和签名图片 {len(result.left_out_keys)} 个（需要时加 --include-keys）")
+    for name in result.skipped:
+        click.echo(f"警告：跳过链接或特殊文件：{name}", err=True)
+
+
+@cli.command("restore")
+@click.argument("backup_dir", type=click.Path(file_okay=False))
+@click.option("--home", "target", type=click.Path(file_okay=False), help="恢复到的档案库目录（须不存在或为空）")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def restore_cmd(ctx, backup_dir, target, as_json) -> None:
+    """从备份恢复档案库到一个空目录：复制前后逐个核对摘要清单，任何不符都拒绝恢复。"""
+    from archive.backup import restore
+    from archive.home import resolve_home
+
+    home = resolve_home(target or ctx.obj["home_dir"])
+    result = restore(Path(backup_dir), home.root)
+    _update_index(home)
+    home.close()
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"已从 {backup_dir} 恢复 {result.files} 个文件到 {result.home}（备份于 {result.created}，"
+               f"清单校验值 {result.manifest_sha256}）")
+    click.echo("建议运行 archive verify 做一次四性检测")
+
+
 def main() -> None:
     cli(prog_name="archive")
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

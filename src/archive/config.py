@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from archive.errors import ArchiveError, HomeMissingError
-from archive.yamldoc import load_validated
+from archive import files
+from archive.errors import ArchiveError, ConfigError, HomeMissingError, LockedError
+from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
     "review_days": 60,
@@ -92,6 +96,7 @@ class Config:
     holidays: list[str] = field(default_factory=list)
     ocr_model_dir: str = ""
     filing: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)   # hmac_key_file: makes the audit chain an HMAC
     signing: dict[str, Any] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -163,6 +168,7 @@ class Config:
             "holidays": self.holidays,
             "ocr_model_dir": self.ocr_model_dir,
             "filing": {"box_capacity": self.filing["box_capacity"]},
+            "audit": self.audit,
             "signing": self.signing,
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
         }
@@ -189,6 +195,46 @@ def save_config(config: Config, path: Path) -> None:
         "# 全宗号、乡镇、村名单、低保标准、救济途径等均可在此修改。\n"
     )
     body = yaml.safe_dump(config.to_yaml_dict(), allow_unicode=True, sort_keys=False)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(header + body, encoding="utf-8")
-    tmp.replace(path)
+    with config_lock(path):
+        files.write_text_atomic(path, header + body)
+
+
+LOCK_TIMEOUT_S = 60
+
+
+@contextlib.contextmanager
+def config_lock(path: Path) -> Iterator[None]:
+    """One writer of config.yaml at a time, across processes (a lock file beside it in .locks/)."""
+    from filelock import FileLock, Timeout
+
+    folder = files.ensure_dir(path.parent / ".locks")
+    lock = FileLock(str(folder / f"{path.name}.lock"), timeout=LOCK_TIMEOUT_S, mode=files.PRIVATE_FILE)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise LockedError(f"配置文件 {path} 正被另一个程序修改，{LOCK_TIMEOUT_S} 秒内未能取得写锁",
+                          hint="请稍后再试") from None
+
+
+def update_config(path: Path, change: Callable[[Any], Any]) -> tuple[Config, Any]:
+    """Change config.yaml in place: read it under the lock, let `change` edit the round-trip
+    document (a ruamel.yaml CommentedMap: every key, comment and order is kept), validate the
+    result and write it atomically. Returns the new Config and what `change` returned."""
+    from ruamel.yaml import YAML
+
+    round_trip = YAML(typ="rt")
+    round_trip.width = 4096  # never re-wrap long Chinese lines
+    round_trip.preserve_quotes = True
+    with config_lock(path):
+        load_config(path)  # a missing, broken or invalid file: the usual Chinese error, nothing written
+        document = round_trip.load(path.read_text(encoding="utf-8"))
+        outcome = change(document)
+        buffer = io.StringIO()
+        round_trip.dump(document, buffer)
+        text = buffer.getvalue()
+        data = yaml.safe_load(text)
+        validate(data, "config", path, {})
+        files.write_text_atomic(path, text)
+    config = load_config(path)
+    return config, outcome

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from archive import catalog
+from archive import catalog, files
 from archive.config import Config, load_config, save_config
 from archive.errors import ConfigError, HomeExistsError, HomeMissingError, UsageError
 
@@ -66,13 +66,14 @@ class Home:
 
     @cached_property
     def audit_key(self) -> bytes | None:
-        """The optional key that makes the audit chain an HMAC: the file named by ARCHIVE_AUDIT_KEY_FILE
-        (kept outside the home, e.g. on the operator's USB key). None when not configured."""
-        name = os.environ.get(AUDIT_KEY_ENV, "").strip()
+        """The optional key that makes the audit chain an HMAC: the file named by ARCHIVE_AUDIT_KEY_FILE,
+        else by `audit.hmac_key_file` in config.yaml (relative to the home; best kept outside it, e.g.
+        on the operator's USB key). None when neither is set."""
+        name = os.environ.get(AUDIT_KEY_ENV, "").strip() or str(self.config.audit.get("hmac_key_file") or "").strip()
         if not name:
             return None
         try:
-            key = Path(name).expanduser().read_bytes().strip()
+            key = (self.root / Path(name).expanduser()).read_bytes().strip()
         except OSError as exc:
             raise ConfigError(f"无法读取操作日志密钥文件 {name}（{exc.strerror or exc}）",
                               hint=f"请检查环境变量 {AUDIT_KEY_ENV}") from exc
@@ -86,6 +87,22 @@ class Home:
 
     def save_config(self) -> None:
         save_config(self.config, self.config_path)
+
+    def add_villages(self, names: list[str]) -> list[str]:
+        """Append villages to config.yaml, keeping every other key and comment (a locked,
+        atomic read-modify-write, so concurrent additions are all kept). Returns those added."""
+        from archive.config import update_config
+
+        def change(document) -> list[str]:
+            if document.get("villages") is None:
+                document["villages"] = []
+            added = [name for name in dict.fromkeys(names) if name not in document["villages"]]
+            document["villages"].extend(added)
+            return added
+
+        config, added = update_config(self.config_path, change)
+        self.__dict__["config"] = config
+        return added
 
     def close(self) -> None:
         searcher = self.__dict__.pop("_searcher", None)
@@ -105,18 +122,20 @@ def _login_name() -> str:
 
 def init_home(root: Path, config: Config) -> Home:
     """Create a new archive home. Refuses to overwrite an existing configuration."""
-    root.mkdir(parents=True, exist_ok=True)
+    files.ensure_dir(root)
     home = Home(root)
     if home.config_path.exists():
         raise HomeExistsError(
             f"{root} 已经是一个档案库（存在 {CONFIG_NAME}），不会覆盖",
             hint="要修改配置请直接编辑 config.yaml，或用 archive village add 添加村",
         )
+    os.chmod(root, files.PRIVATE_DIR)  # personal data: the home is private to its owner
     for folder in (home.documents_dir, home.templates_dir, home.inbox_dir):
-        folder.mkdir(exist_ok=True)
+        files.ensure_dir(folder)
     save_config(config, home.config_path)
     config.path = home.config_path
     home.__dict__["config"] = config
+    files.create_private_file(home.catalog_path)  # SQLite's WAL and journal take this file's mode
     conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
     catalog.create_schema(conn)
     catalog.audit(conn, home.operator, "init", str(root), {"township": config.township})

@@ -139,6 +139,9 @@ def write_roster_xlsx(households: list[SampleHousehold], path: Path, title: str 
     for row in roster_rows(households):
         sheet.append(row)
         sheet.cell(sheet.max_row, 7).number_format = "@"
+    from archive.workbooks import neutralise
+
+    neutralise(book)
     book.save(path)
     return path
 

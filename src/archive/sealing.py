@@ -41,14 +41,7 @@ def _sha(text: str | None) -> str:
     return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
 
 
-def record_digest(conn: sqlite3.Connection, doc_id: str) -> str | None:
-    """The digest of a document's record as the catalog holds it now; None if there is no such document."""
-    row = conn.execute(f"SELECT {', '.join(SEALED_COLUMNS)}, body_text, params, context FROM documents WHERE doc_id=?",
-                       (doc_id,)).fetchone()
-    if row is None:
-        return None
-    box = conn.execute("SELECT year, village, retention, box_no FROM boxes WHERE id=?", (row["box_id"],)).fetchone()
-    files = conn.execute("SELECT kind, sha256, size FROM files WHERE doc_id=? ORDER BY kind", (doc_id,)).fetchall()
+def _digest(row: sqlite3.Row, box: sqlite3.Row | None, files: list) -> str:
     record = {
         "record": {column: row[column] for column in SEALED_COLUMNS},
         "body_text": _sha(row["body_text"]), "params": _sha(row["params"]), "context": _sha(row["context"]),
@@ -56,6 +49,30 @@ def record_digest(conn: sqlite3.Connection, doc_id: str) -> str | None:
         "files": [list(f) for f in files],
     }
     return _sha(json.dumps(record, ensure_ascii=False, sort_keys=True))
+
+
+_RECORD_QUERY = f"SELECT {', '.join(SEALED_COLUMNS)}, body_text, params, context FROM documents"
+_FILES_QUERY = "SELECT doc_id, kind, sha256, size FROM files"
+
+
+def record_digest(conn: sqlite3.Connection, doc_id: str) -> str | None:
+    """The digest of a document's record as the catalog holds it now; None if there is no such document."""
+    row = conn.execute(_RECORD_QUERY + " WHERE doc_id=?", (doc_id,)).fetchone()
+    if row is None:
+        return None
+    box = conn.execute("SELECT year, village, retention, box_no FROM boxes WHERE id=?", (row["box_id"],)).fetchone()
+    files = conn.execute(_FILES_QUERY + " WHERE doc_id=? ORDER BY kind", (doc_id,)).fetchall()
+    return _digest(row, box, [f[1:] for f in files])
+
+
+def all_record_digests(conn: sqlite3.Connection) -> dict[str, str]:
+    """record_digest of every document, read in three queries (for verify)."""
+    boxes = {row[0]: row[1:] for row in conn.execute("SELECT id, year, village, retention, box_no FROM boxes")}
+    files: dict[str, list] = {}
+    for row in conn.execute(_FILES_QUERY + " ORDER BY doc_id, kind"):
+        files.setdefault(row[0], []).append(row[1:])
+    return {row["doc_id"]: _digest(row, boxes.get(row["box_id"]), files.get(row["doc_id"], []))
+            for row in conn.execute(_RECORD_QUERY)}
 
 
 def seal_documents(conn: sqlite3.Connection, operator: str, doc_ids: Iterable[str]) -> None:
@@ -109,3 +126,31 @@ def register_written(conn: sqlite3.Connection, root: Path, operator: str, kind: 
         with transaction(conn):
             for path in inside:
                 register_output(conn, root.resolve(), path.resolve(), kind, operator)
+
+
+def sealed_ids(conn: sqlite3.Connection) -> set[str]:
+    """Documents the audit log holds a seal for."""
+    out: set[str] = set()
+    for (detail,) in conn.execute("SELECT detail FROM audit WHERE action=?", (SEAL_ACTION,)):
+        try:
+            out.update(json.loads(detail or "{}").get("seals", {}))
+        except (ValueError, AttributeError):
+            continue
+    return out
+
+
+def seal_existing(conn: sqlite3.Connection, operator: str, reason: str) -> int:
+    """Seal the documents of a catalog made before seals existed (never one that already has a seal:
+    a record that no longer matches its seal stays reported). Recorded with the reason."""
+    from archive.catalog import transaction
+    from archive.errors import ArchiveError
+
+    if not reason.strip():
+        raise ArchiveError("封存旧文书记录必须说明原因（--reason）")
+    with transaction(conn):
+        have = sealed_ids(conn)
+        missing = [row[0] for row in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id") if row[0] not in have]
+        for start in range(0, len(missing), 500):
+            seal_documents(conn, operator, missing[start:start + 500])
+        audit(conn, operator, "document.seal_existing", None, {"documents": len(missing), "reason": reason})
+    return len(missing)

@@ -4,7 +4,6 @@ imported again) and the 人数资金统计表 (households, people and money by v
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 
 from openpyxl import Workbook
@@ -14,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from archive.dates import cn_month, month_end
 from archive.roster.households import HouseholdRecord
 from archive.roster.importer import CATEGORIES
+from archive.workbooks import workbook_bytes
 
 ROSTER_HEADER = ["序号", "乡镇(街道)", "村(社区)", "户主姓名", "成员姓名", "与户主关系", "身份证号",
                  "保障类别", "保障人数", "月保障金额(元)", "开始日期", "近亲属备案"]
@@ -109,6 +109,4 @@ def statistics_xlsx(township: str, households: list[HouseholdRecord], month: dt.
 
 
 def _save(book: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
 from pathlib import Path
 
+from archive import files
 from archive.home import Home
 from archive.roster.households import HouseholdRecord
 
@@ -33,21 +32,10 @@ def file_stem(day: dt.date, title: str, doc_id: str) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name and rename: a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write to a temporary name and rename: a crash never leaves a half-written file (0600)."""
+    files.write_atomic(path, data)
 
 
 def copy_atomic(source: Path, target: Path) -> None:
-    """Copy a file the same way: temporary name, fsync, rename. The source is only read."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    """Copy a file the same way: temporary name, fsync, rename (0600). The source is only read."""
+    files.copy_atomic(source, target)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from archive.documents import filters
 from archive.documents.docmodel import Block, Document
@@ -50,19 +52,79 @@ class Template:
         return f"模板 {self.path} 第{line}行" if line else f"模板 {self.path}"
 
 
-_ENV = jinja2.Environment(
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Templates come from the township's own folder and are never trusted: rendered in Jinja2's
+    immutable sandbox (no `_` attributes, no mutation of lists or dicts, no unsafe callables),
+    without the global helpers (cycler, joiner, namespace, lipsum) that lead to Python's globals,
+    and with bounded `*` and `**` so a template cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError("乘方的指数过大")
+        if operator == "*" and any(isinstance(v, (str, list, tuple)) for v in (left, right)):
+            count = right if isinstance(left, (str, list, tuple)) else left
+            if isinstance(count, int) and count > _MAX_REPEAT:
+                raise SecurityError("重复次数过大")
+        return super().call_binop(context, operator, left, right)
+
+
+_MAX_REPEAT = 10_000
+
+_ENV = _Sandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.globals.clear()  # cycler, joiner, namespace, lipsum, range, dict: none is needed by a template
 filters.install(_ENV)
+
+# Names a template must not use: Jinja's own helpers whose attributes reach Python's globals,
+# and `self`, the template's reference to its own blocks and context.
+_FORBIDDEN_NAMES = frozenset({"self", "cycler", "joiner", "namespace", "lipsum", "range", "dict",
+                              "config", "request", "getattr", "__builtins__"})
+_EXPRESSION_KEYS = frozenset({"if", "each"})
+
+
+def unsafe_construct(text: str, expression: bool = False) -> str | None:
+    """Why a template text reaches beyond its data (a `_` attribute, a forbidden name, `attr` with
+    a `_` name), in Chinese; None when it does not. Syntax errors are left to the compiler."""
+    source = "{{ (" + text + ") }}" if expression else text
+    try:
+        tree = _ENV.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return None
+    reasons: list[str] = []
+    for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem, jinja2.nodes.Name,
+                               jinja2.nodes.Filter, jinja2.nodes.Import, jinja2.nodes.FromImport,
+                               jinja2.nodes.Include, jinja2.nodes.Extends)):
+        reason = None
+        if isinstance(node, jinja2.nodes.Getattr) and node.attr.startswith("_"):
+            reason = f"不允许访问以下划线开头的属性「{node.attr}」"
+        elif isinstance(node, jinja2.nodes.Getitem) and isinstance(node.arg, jinja2.nodes.Const) \
+                and isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+            reason = f"不允许访问以下划线开头的属性「{node.arg.value}」"
+        elif isinstance(node, jinja2.nodes.Name) and node.name in _FORBIDDEN_NAMES:
+            reason = f"不允许使用「{node.name}」"
+        elif isinstance(node, jinja2.nodes.Filter) and node.name == "attr":
+            reason = "不允许使用 attr 过滤器"
+        elif isinstance(node, (jinja2.nodes.Import, jinja2.nodes.FromImport, jinja2.nodes.Include,
+                               jinja2.nodes.Extends)):
+            reason = "不允许引用其他模板（import/include/extends）"
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return "；".join(reasons) or None
 
 
 def render_string(text: str, values: dict[str, Any]) -> str:
-    """Render a short Jinja text (a field default such as `{{ next_month }}`)."""
-    return _ENV.from_string(text).render(values)
+    """Render a short Jinja text (a field default such as `{{ next_month }}`), in the sandbox."""
+    try:
+        return _ENV.from_string(text).render(values)
+    except SecurityError as exc:
+        raise TemplateError(f"模板字段默认值「{text}」试图做不允许的操作：{exc}") from None
 
 
 def template_dirs(home_templates: Path | None) -> list[Path]:
@@ -117,7 +179,18 @@ def _compile_all(template: Template) -> None:
     for section in ("body", "stub"):
         for index, block in enumerate(template.data.get(section) or []):
             for path, text in _texts(block, (section, index)):
+                _refuse_unsafe(template, text, path)
                 _compile(template, text, path)
+    for name, spec in template.fields.items():
+        if isinstance(spec.default, str):
+            _refuse_unsafe(template, spec.default, ("fields", name, "default"))
+
+
+def _refuse_unsafe(template: Template, text: str, path: tuple) -> None:
+    expression = isinstance(path[-1], str) and path[-1] in _EXPRESSION_KEYS
+    reason = unsafe_construct(text, expression) or (unsafe_construct(text, True) if path[-1] == "signatures" else None)
+    if reason:
+        raise TemplateError(f"{template.where(path)}：{reason}；模板只能使用提供给它的字段和过滤器，不能调用程序内部的对象")
 
 
 def _texts(value: Any, path: tuple) -> list[tuple[tuple, str]]:
@@ -170,6 +243,8 @@ class _Renderer:
             label = f"（{spec.label}）" if spec else ""
             hint = f"请用 --set {name}=… 提供" if spec else "请检查模板中的字段名是否拼写正确"
             raise TemplateError(f"{self.template.where(path)}：字段「{name}」{label}没有提供；{hint}") from None
+        except SecurityError as exc:
+            raise TemplateError(f"{self.template.where(path)}：模板试图做不允许的操作：{exc}") from None
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateError(f"{self.template.where(path)}：计算出错：{exc}") from None
 
@@ -185,6 +260,8 @@ class _Renderer:
             return value
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{self.template.where(path)}：字段「{_undefined_name(exc)}」没有提供") from None
+        except SecurityError as exc:
+            raise TemplateError(f"{self.template.where(path)}：模板试图做不允许的操作：{exc}") from None
 
     def blocks(self, section: str) -> list[Block]:
         out: list[Block] = []

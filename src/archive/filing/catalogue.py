@@ -16,6 +16,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
+from archive.workbooks import workbook_bytes
 
 CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
 
@@ -97,9 +98,7 @@ def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str 
             c.font = Font(name="仿宋_GB2312", size=10)
     if subject:
         book.properties.subject = subject
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
 
 
 def _catalogue_rows(items: list[Item]) -> list[list[str]]:

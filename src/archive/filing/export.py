@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pypdf
 
+from archive import files
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.home import Home
 from archive.roster.households import get_household
+from archive.sealing import register_written
 from archive.signing.copies import drop_signature_widgets
 
 
-def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
+def export_households(home: Home, household_ids: list[str], out: Path, force: bool = False) -> dict:
+    """Write the export to `out`; an existing file is refused unless `force`."""
+    files.check_output(out, force)
     households = [get_household(home.db, hid) for hid in household_ids]
     plan = []
     items = []
@@ -63,11 +67,12 @@ def export_households(home: Home, household_ids: list[str], out: Path) -> dict:
                 signed_originals.append(row["doc_id"])
             writer.add_outline_item(title=title, page_number=start, parent=parent)
             documents += 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as handle:
-        writer.write(handle)
-    tmp.replace(out)
+    try:
+        with files.atomic_output(out, overwrite=force) as handle:
+            writer.write(handle)
+    except files.OutputExists:
+        files.refuse_existing(out)
+    register_written(home.db, home.root, home.operator, "调阅导出", out)  # only if written inside the home
     with transaction(home.db):
         audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents,
                                                      "signed_originals": signed_originals})

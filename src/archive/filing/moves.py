@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from archive import files
 from archive.catalog import audit, transaction
 from archive.documents import storage
 from archive.errors import ArchiveError, ConflictError, NotFoundError
@@ -21,7 +22,7 @@ def relocate(home: Home, relative: str | None, folder: Path) -> str | None:
     source = home.root / relative
     target = folder / source.name
     if source.exists() and source != target:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        files.ensure_dir(target.parent)
         os.replace(source, target)  # a rename within the archive home: never a copy-and-delete
     return str(target.relative_to(home.root))
 

@@ -18,6 +18,7 @@ import pypdf
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdf_canvas
 
+from archive import files
 from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
 
@@ -121,11 +122,9 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
         first.add_transformation(pypdf.Transformation().scale(scale, scale).translate(width * (1 - scale) / 2, 0))
     overlay = pypdf.PdfReader(io.BytesIO(_stamp_pdf(width, height, x, y, fields))).pages[0]
     first.merge_page(overlay)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
-        writer.write(handle)
-    tmp.replace(target)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    files.write_atomic(target, buffer.getvalue())
 
 
 def _leave_signatures_out(writer: pypdf.PdfWriter, source: Path) -> None:
@@ -196,8 +195,5 @@ def stamp_signed_first_page(source: Path, target: Path, fields: StampFields,
         annots.append(annot_ref)
         page[generic.NameObject("/Annots")] = annots
         writer.mark_update(page_ref)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as handle:
+    with files.atomic_output(target) as handle:  # private, fsync'd, renamed into place
         writer.write(handle)
-    tmp.replace(target)

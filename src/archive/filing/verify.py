@@ -33,7 +33,7 @@ from pathlib import Path
 
 from archive.catalog import FILE_COLUMNS, HMAC_PREFIX, audit_hash, file_digest
 from archive.home import Home
-from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, parse_anchor, record_digest
+from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, all_record_digests, parse_anchor
 
 OPEN_FORMATS = {".pdf", ".docx", ".xlsx", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".json"}
 # walked file by file; the inbox (scans/) is waiting input that ingest files or refuses entry by entry
@@ -251,17 +251,16 @@ def check_audit_chain(ctx: Context) -> None:
 
 def check_seals(ctx: Context) -> None:
     """Each document's record matches the last seal in the audit log; no sealed document vanished."""
-    present = set()
-    for (doc_id,) in ctx.home.db.execute("SELECT doc_id FROM documents ORDER BY doc_id"):
-        present.add(doc_id)
+    current = all_record_digests(ctx.home.db)
+    for doc_id in sorted(current):
         sealed = ctx.seals.get(doc_id)
         if sealed is None:
             ctx.add("真实性", f"文书 {doc_id}", "文书记录没有封存摘要（不是由本系统写入，或操作日志中的封存记录被删除）",
                     "record_unsealed")
-        elif record_digest(ctx.home.db, doc_id) != sealed:
+        elif current[doc_id] != sealed:
             ctx.add("真实性", f"文书 {doc_id}", "文书记录与操作日志中的封存摘要不一致：所属家庭、类型、文号、题名、正文、"
                     "档号、盒号、日期、作废状态或文件摘要在目录数据库中被直接修改", "record_altered")
-    for doc_id in sorted(set(ctx.seals) - present):
+    for doc_id in sorted(set(ctx.seals) - set(current)):
         ctx.add("完整性", f"文书 {doc_id}", "操作日志中封存过的文书记录在目录数据库中不存在（被删除）", "record_deleted")
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import Index
 
+from archive import files
 from archive.catalog import transaction
 from archive.errors import ArchiveError, LockedError
 from archive.home import Home
@@ -143,7 +144,7 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
     started = time.perf_counter()
     conn = home.db
     result = SyncResult()
-    with writer_lock(home, on_wait=on_wait):
+    with files.private_umask(), writer_lock(home, on_wait=on_wait):
         # a missing index (deleted, or never built) is rebuilt whatever the catalog says
         full = full or not whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME)
         if full:

@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from archive import files
 from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
 from archive.home import Home
@@ -155,12 +156,11 @@ class Ingester:
         scan at once (the other run skips it and finds it recorded next time)."""
         import fcntl
 
-        folder = self.home.root / ".locks"
-        folder.mkdir(exist_ok=True)
+        folder = files.ensure_dir(self.home.root / ".locks")
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
         if digest[:3] in self._locks:
             return True  # this run holds it already
-        handle = open(folder / f"{digest[:3]}.lock", "w")
+        handle = open(folder / f"{digest[:3]}.lock", "w", opener=lambda p, f: os.open(p, f, files.PRIVATE_FILE))
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -353,10 +353,10 @@ class Ingester:
     def _quarantine(self, job: Job, reason: str) -> IngestRecord:
         path, digest = job.entry.path, job.digest
         folder = self.home.root / "quarantine" / dt.date.today().strftime("%Y%m%d")
-        folder.mkdir(parents=True, exist_ok=True)
+        files.ensure_dir(folder)
         target = folder / f"{digest[:8]}-{stored_name(job.name)}"
         if job.staged.exists():
-            os.replace(job.staged, target)  # the very bytes hashed; the source is left alone until recorded
+            files.move_into(job.staged, target)  # the very bytes hashed; the source is left alone until recorded
         note = name_note(path)
         storage.write_atomic(folder / f"{target.name}.原因.txt", (
             f"文件：{job.name}\n{note}SHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n"
@@ -470,8 +470,7 @@ def _move_into(source: Path, target: Path) -> None:
     """Rename a file made in the staging area into place (same file system), fsync'd first."""
     with open(source, "rb+") as handle:
         os.fsync(handle.fileno())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
+    files.move_into(source, target)  # private (0600) whatever mode the staged copy had
 
 
 def _village_in(text: str, villages: list[str]) -> str | None:

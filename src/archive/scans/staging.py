@@ -18,9 +18,14 @@ import stat
 import tempfile
 from pathlib import Path
 
+from archive import files
 from archive.scans.inbox import Entry, look
 
 _BLOCK = 1 << 20
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, files.PRIVATE_FILE)
 
 
 class StillChanging(Exception):
@@ -34,7 +39,7 @@ class NotARegularFile(Exception):
 class StagingArea:
     def __init__(self, root: Path) -> None:
         self.base = root / ".ingest"
-        self.base.mkdir(exist_ok=True)
+        files.ensure_dir(self.base)
         self.removed = remove_stale(self.base)
         # made under another name and renamed once locked: a run's folder is never taken for stale
         making = Path(tempfile.mkdtemp(prefix="making-", dir=self.base))
@@ -61,7 +66,7 @@ class StagingArea:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise NotARegularFile()
-            with os.fdopen(fd, "rb", closefd=False) as source, open(target, "wb") as out:
+            with os.fdopen(fd, "rb", closefd=False) as source, open(target, "wb", opener=_private) as out:
                 for block in iter(lambda: source.read(_BLOCK), b""):
                     digest.update(block)
                     out.write(block)

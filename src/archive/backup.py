@@ -1,0 +1,315 @@
+"""Backup of an archive home and restore into an empty one.
+
+A backup is a plain folder a person can read without the software:
+
+    catalog.sqlite     a consistent copy of the catalog, made with SQLite's online backup API
+                       while the catalog's write lock is held (no command can register a file
+                       or take a number until the copy of catalog and files is complete)
+    config.yaml, documents/, quarantine/, templates/, scans/, secure/*.pem …   the home's files
+    BACKUP.json        what, when, from where; the digest of the manifest
+    MANIFEST.sha256    SHA-256 of every other file, in `sha256sum -c` format
+
+Not copied: the full-text index (rebuilt on restore), lock and staging folders, and the private
+key material in secure/ (certificate key files, the seal image, signature images) unless asked
+for: a backup travels to another machine or a USB drive, where a seal or a key must not. Public
+certificates (secure/*.pem) are copied: `verify` needs them to check signatures.
+
+Restore checks every file against the manifest before copying, copies into a new folder, checks
+every restored file again, and only then puts the home in place; any mismatch, missing or extra
+file stops it with nothing left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+from archive import __version__, files
+from archive.errors import ArchiveError
+from archive.home import CATALOG_NAME, CONFIG_NAME, Home
+
+MANIFEST_NAME = "MANIFEST.sha256"
+INFO_NAME = "BACKUP.json"
+FORMAT = 1
+# derived or transient: never part of a backup
+SKIPPED_TOP = {"index", ".locks", ".ingest"}
+SKIPPED_NAMES = {CATALOG_NAME, f"{CATALOG_NAME}-wal", f"{CATALOG_NAME}-shm", f"{CATALOG_NAME}-journal"}
+SECURE = "secure"
+PUBLIC_SECURE_SUFFIXES = (".pem", ".crt", ".cer")
+_BLOCK = 1 << 20
+_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+
+
+class BackupError(ArchiveError):
+    """A backup could not be made, or a backup failed its checks on restore."""
+
+
+@dataclass
+class BackupResult:
+    dest: str
+    files: int = 0
+    bytes: int = 0
+    manifest_sha256: str = ""
+    include_keys: bool = False
+    left_out_keys: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # links and special files, never followed
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RestoreResult:
+    home: str
+    files: int = 0
+    bytes: int = 0
+    manifest_sha256: str = ""
+    created: str = ""
+    source: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_hashed(source: Path, target: Path) -> tuple[str, int]:
+    """Copy (0600, fsync'd, atomic) and return the SHA-256 and size of the bytes written."""
+    digest = hashlib.sha256()
+    size = 0
+    with files.atomic_output(target, overwrite=False) as out, open(source, "rb") as src:
+        for block in iter(lambda: src.read(_BLOCK), b""):
+            digest.update(block)
+            out.write(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _empty_or_absent(path: Path, what: str) -> None:
+    if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
+        raise BackupError(f"{what} {path} 已存在且不是空目录，不会覆盖", hint="请指定一个不存在的目录或空目录")
+
+
+def _is_key_material(relative: PurePosixPath) -> bool:
+    return relative.parts[0] == SECURE and not relative.name.lower().endswith(PUBLIC_SECURE_SUFFIXES)
+
+
+def _home_files(root: Path) -> tuple[list[PurePosixPath], list[str]]:
+    """Every regular file of the home to back up (relative, sorted), and what was skipped."""
+    out: list[PurePosixPath] = []
+    skipped: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        relative_dir = PurePosixPath(here.relative_to(root).as_posix())
+        if here == root:
+            dirs[:] = [d for d in dirs if d not in SKIPPED_TOP]
+        for name in list(dirs):
+            if (here / name).is_symlink():
+                skipped.append(str(relative_dir / name))
+                dirs.remove(name)
+        dirs.sort()
+        for name in sorted(names):
+            if here == root and name in SKIPPED_NAMES:
+                continue
+            mode = os.lstat(here / name).st_mode
+            relative = relative_dir / name if str(relative_dir) != "." else PurePosixPath(name)
+            if not stat.S_ISREG(mode):
+                skipped.append(str(relative))
+                continue
+            out.append(relative)
+    return out, skipped
+
+
+def _snapshot_catalog(home: Home, target: Path) -> None:
+    """A consistent copy of the catalog through SQLite's backup API, checked for integrity."""
+    files.create_private_file(target)
+    source = sqlite3.connect(f"file:{home.catalog_path}?mode=ro", uri=True, timeout=60)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        problem = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        copy.close()
+        source.close()
+    if problem != "ok":
+        raise BackupError(f"目录数据库的备份未通过完整性检查：{problem}")
+
+
+def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
+    """Copy the home to `dest` (a new or empty folder); see the module's docstring."""
+    dest = dest.expanduser().absolute()
+    real, root = dest.resolve(), home.root.resolve()
+    if real == root or root in real.parents:
+        raise BackupError(f"备份目录 {dest} 不能在档案库 {home.root} 之内")
+    _empty_or_absent(dest, "备份目录")
+    home.config  # noqa: B018 - a home without a valid configuration is refused before any copy
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    files.ensure_dir(partial)
+    result = BackupResult(str(dest), include_keys=include_keys)
+    manifest: list[tuple[str, str]] = []
+    conn = home.db
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
+        try:
+            _snapshot_catalog(home, partial / CATALOG_NAME)
+            manifest.append((_sha256(partial / CATALOG_NAME), CATALOG_NAME))
+            relatives, result.skipped = _home_files(home.root)
+            for relative in relatives:
+                if _is_key_material(relative) and not include_keys:
+                    result.left_out_keys.append(str(relative))
+                    continue
+                digest, size = _copy_hashed(home.root / relative, partial / relative)
+                manifest.append((digest, str(relative)))
+                result.bytes += size
+        finally:
+            conn.execute("ROLLBACK")
+        result.files = len(manifest)
+        text = "".join(f"{digest}  {name}\n" for digest, name in sorted(manifest, key=lambda m: m[1]))
+        files.write_text_atomic(partial / MANIFEST_NAME, text)
+        result.manifest_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        info = {"format": FORMAT, "software": f"archive {__version__}", "created": dt.datetime.now().isoformat(timespec="seconds"),
+                "source": str(home.root), "township": home.config.township, "fonds": home.config.fonds,
+                "files": result.files, "bytes": result.bytes, "manifest_sha256": result.manifest_sha256,
+                "include_keys": include_keys, "left_out_keys": result.left_out_keys}
+        files.write_text_atomic(partial / INFO_NAME, json.dumps(info, ensure_ascii=False, indent=1) + "\n")
+        if dest.exists():
+            dest.rmdir()  # empty, checked above
+        os.replace(partial, dest)
+        os.chmod(dest, files.PRIVATE_DIR)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    from archive.catalog import audit, transaction
+
+    with transaction(conn):
+        audit(conn, home.operator, "backup", str(dest),
+              {"files": result.files, "manifest_sha256": result.manifest_sha256, "include_keys": include_keys})
+    return result
+
+
+def read_manifest(backup_dir: Path) -> tuple[dict[str, str], str]:
+    """{relative path: sha256} of a backup and the manifest's own digest; refuses a manifest that
+    is malformed or names a path outside the backup."""
+    path = backup_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise BackupError(f"{backup_dir} 不是本系统的备份：没有 {MANIFEST_NAME}")
+    raw = path.read_bytes()
+    entries: dict[str, str] = {}
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise BackupError(f"备份清单 {path} 不是 UTF-8 文本，已损坏") from None
+    for number, line in enumerate(lines, 1):
+        match = _LINE.match(line)
+        if not match:
+            raise BackupError(f"备份清单 {path} 第{number}行格式不对：{line[:80]}")
+        relative = PurePosixPath(match[2])
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts or relative.name in (MANIFEST_NAME,):
+            raise BackupError(f"备份清单 {path} 第{number}行的路径不允许：{match[2]}")
+        if str(relative) in entries:
+            raise BackupError(f"备份清单 {path} 第{number}行重复列出：{match[2]}")
+        entries[str(relative)] = match[1]
+    if CATALOG_NAME not in entries or CONFIG_NAME not in entries:
+        raise BackupError(f"备份清单 {path} 中没有 {CATALOG_NAME} 或 {CONFIG_NAME}，备份不完整")
+    return entries, hashlib.sha256(raw).hexdigest()
+
+
+def check_backup(backup_dir: Path) -> tuple[dict[str, str], dict]:
+    """Every file of the backup against its manifest: each listed file present with its digest,
+    no file that the manifest does not list (links and special files included). Returns the
+    manifest and BACKUP.json; raises BackupError listing every problem."""
+    backup_dir = backup_dir.expanduser().absolute()
+    if not backup_dir.is_dir():
+        raise BackupError(f"找不到备份目录：{backup_dir}")
+    entries, manifest_digest = read_manifest(backup_dir)
+    problems: list[str] = []
+    try:
+        info = json.loads((backup_dir / INFO_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+        problems.append(f"{INFO_NAME} 缺失或已损坏")
+    if info and info.get("manifest_sha256") != manifest_digest:
+        problems.append(f"备份清单 {MANIFEST_NAME} 与 {INFO_NAME} 中记录的校验值不一致（清单被改动过）")
+    present: set[str] = set()
+    for folder, dirs, names in os.walk(backup_dir):
+        here = Path(folder)
+        for name in dirs + names:
+            path = here / name
+            relative = path.relative_to(backup_dir).as_posix()
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                problems.append(f"{relative}：链接或特殊文件，不应出现在备份中")
+            elif path.is_file() and relative not in (MANIFEST_NAME, INFO_NAME):
+                present.add(relative)
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+    for relative in sorted(present - set(entries)):
+        problems.append(f"{relative}：备份清单中没有这个文件（被加入的文件）")
+    for relative, digest in sorted(entries.items()):
+        path = backup_dir / relative
+        if relative not in present:
+            problems.append(f"{relative}：清单中列出的文件缺失")
+        elif _sha256(path) != digest:
+            problems.append(f"{relative}：摘要值与备份清单不符（文件被改动或损坏）")
+    if problems:
+        raise BackupError(f"备份 {backup_dir} 未通过校验，不予恢复：\n" + "\n".join(f"  {p}" for p in problems[:50])
+                          + (f"\n  ……另有 {len(problems) - 50} 处问题" if len(problems) > 50 else ""))
+    return entries, info
+
+
+def restore(backup_dir: Path, target: Path) -> RestoreResult:
+    """Restore a backup into `target`, which must not exist or be an empty folder."""
+    backup_dir = backup_dir.expanduser().absolute()
+    target = target.expanduser().absolute()
+    _empty_or_absent(target, "恢复目标")
+    entries, info = check_backup(backup_dir)  # before copying
+    partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    files.ensure_dir(partial)
+    result = RestoreResult(str(target), manifest_sha256=info.get("manifest_sha256", ""),
+                           created=info.get("created", ""), source=info.get("source", ""))
+    try:
+        for relative, digest in sorted(entries.items()):
+            written, size = _copy_hashed(backup_dir / relative, partial / relative)
+            if written != digest:
+                raise BackupError(f"恢复时 {relative} 的摘要值与备份清单不符（复制过程中备份被改动？），已停止恢复")
+            result.bytes += size
+        mismatched = [r for r, d in entries.items() if _sha256(partial / r) != d]  # after copying
+        if mismatched:
+            raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
+        with contextlib.closing(sqlite3.connect(partial / CATALOG_NAME)) as conn:
+            problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if problem != "ok":
+            raise BackupError(f"备份中的目录数据库未通过完整性检查：{problem}")
+        files.make_private(partial)
+        _empty_or_absent(target, "恢复目标")  # again: nothing appeared there meanwhile
+        if target.exists():
+            target.rmdir()
+        os.replace(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    result.files = len(entries)
+    home = Home(target)
+    from archive.catalog import audit, transaction
+
+    with transaction(home.db):
+        audit(home.db, home.operator, "restore", str(backup_dir),
+              {"files": result.files, "manifest_sha256": result.manifest_sha256, "backup_created": result.created})
+    home.close()
+    return result

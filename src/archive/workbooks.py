@@ -1,0 +1,38 @@
+"""Writing XLSX workbooks safely: every text cell is text, never a formula.
+
+Names, titles and reasons come from rosters and people; a name such as `=HYPERLINK(…)` or
+`=cmd|' /C calc'!A0` written as it is would become a live formula in Excel or LibreOffice. The
+project's workbooks carry no formulas at all: every string cell is stored as an inline string, and
+one that begins with a character a spreadsheet reads as the start of a formula (= + - @, tab, CR,
+LF) also gets the quote-prefix style, so that editing the cell keeps it text. Numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(book: Workbook) -> int:
+    """Make every string cell of every sheet literal text; return how many looked like formulas."""
+    flagged = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+                    if cell.value.startswith(FORMULA_STARTS):
+                        cell.quotePrefix = True
+                        flagged += 1
+    return flagged
+
+
+def workbook_bytes(book: Workbook) -> bytes:
+    """The workbook as XLSX bytes, with every text cell neutralised first."""
+    neutralise(book)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
