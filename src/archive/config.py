@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from archive import files
-from archive.errors import ArchiveError, ConfigError, HomeMissingError, LockedError
+from archive.errors import ArchiveError, HomeMissingError, LockedError
 from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
