@@ -879,13 +879,17 @@ def demo(ctx, households, month, seed) -> None:
 
 @cli.command("seal-existing")
 @click.option("--reason", required=True, help="原因，例如：升级后首次封存")
+@json_option
 @click.pass_context
-def seal_existing_cmd(ctx, reason) -> None:
+def seal_existing_cmd(ctx, reason, as_json) -> None:
     """给旧版本建立的档案库中还没有封存记录的文书补做封存（记录在案；已封存的不会重做）。"""
     from archive.sealing import seal_existing
 
     home = _home(ctx)
     count = seal_existing(home.db, home.operator, reason)
+    if as_json:
+        _emit_json({"sealed": count, "reason": reason})
+        return
     click.echo(f"已封存 {count} 份文书的记录")
 
 
