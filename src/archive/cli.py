@@ -739,11 +739,12 @@ def reconcile(ctx, month, roster_file, as_json) -> None:
     if as_json:
         _emit_json({"month": month, "differences": [d.to_json() for d in differences],
                     "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})
-        return
+        ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
     click.echo(f"{month} 比对完成：发现 {len(differences)} 处不一致")
     for d in differences:
         click.echo(f"  {d.village} {d.name}（{d.household}）：{d.kind}；花名册 {d.roster}，审核确认表 {d.archive}，公示单 {d.publicity}")
     click.echo(f"报告：{folder / f'三项一致比对-{month}.pdf'}、{folder / f'三项一致比对-{month}.xlsx'}")
+    ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
 
 
 # --- seals and signatures ------------------------------------------------------------------
