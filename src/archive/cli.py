@@ -518,7 +518,7 @@ def check_index(ctx, as_json) -> None:
         if not result.ok:
             click.echo("请运行 archive reindex 修复。")
     if not result.ok:
-        ctx.exit(1)
+        ctx.exit(ExitCode.PROBLEMS)
 
 
 @cli.command()
@@ -642,7 +642,7 @@ def verify(ctx, as_json, quick) -> None:
     else:
         click.echo(result.report_zh())
     if not result.ok:
-        ctx.exit(1)
+        ctx.exit(ExitCode.PROBLEMS)
 
 
 @cli.command()

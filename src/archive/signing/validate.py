@@ -23,7 +23,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archive.errors import ArchiveError, NotFoundError
+from archive.errors import ArchiveError, ExitCode, NotFoundError
 
 PASSED = "通过"
 ALTERED = "未通过"
@@ -36,8 +36,8 @@ UNREADABLE = "文件无法读取"
 SEVERITY = [UNREADABLE, ALTERED, MODIFIED, UNTRUSTED, UNSIGNED, PASSED]
 
 # exit codes of `archive verify-signature`
-EXIT_PASSED = 0
-EXIT_PROBLEM = 1   # a signature failed, the file has none, or it cannot be read
+EXIT_PASSED = ExitCode.OK
+EXIT_PROBLEM = ExitCode.PROBLEMS  # a signature failed, the file has none, or it cannot be read
 
 
 @dataclass
