@@ -34,6 +34,20 @@ if ! command -v pdfsig >/dev/null 2>&1; then
   fi
 fi
 
+# Headless Chromium and its driver for the web application's browser tests (scripts/test.sh
+# asks for them with ARCHIVE_SETUP_BROWSER=1; the demo does not need them).
+if [ "${ARCHIVE_SETUP_BROWSER:-0}" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "安装浏览器测试所需的 chromium chromium-driver…" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "警告：没有 apt-get，浏览器测试将跳过（需要 chromium 和 chromedriver）" >&2
+  fi
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

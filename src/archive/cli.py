@@ -471,13 +471,10 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
 @click.pass_context
 def show(ctx, household_id, as_json) -> None:
     """查看一户的档案（一户一档），逐件列出所在盒号和件号。"""
-    from archive.catalog import audit, transaction
-    from archive.filing.household_file import format_household_file, household_file
+    from archive.filing.household_file import format_household_file, open_household_file
 
     home = _home(ctx)
-    data = household_file(home, household_id)
-    with transaction(home.db):
-        audit(home.db, home.operator, "show", data["household"])
+    data = open_household_file(home, household_id)
     if as_json:
         _emit_json(data)
     else:
@@ -937,6 +934,91 @@ def restore_cmd(ctx, backup_dir, target, as_json) -> None:
     click.echo(f"已从 {backup_dir} 恢复 {result.files} 个文件到 {result.home}（备份于 {result.created}，"
                f"清单校验值 {result.manifest_sha256}）")
     click.echo("建议运行 archive verify 做一次四性检测")
+
+
+# --- users and the web application --------------------------------------------------------
+
+@cli.group()
+def user() -> None:
+    """网页用户：add 添加，token 发放 API 令牌，list 列出，disable 停用。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
+              help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@click.pass_context
+def user_add(ctx, name, role, password_stdin) -> None:
+    """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
+    from archive.users import ROLES, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        while True:
+            password = click.prompt("密码", hide_input=True)
+            if password == click.prompt("再输入一次密码", hide_input=True):
+                break
+            click.echo("两次输入的密码不一致，请重新输入。", err=True)
+    created = add_user(_home(ctx), name, role, password)
+    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
+
+
+@user.command("token")
+@click.argument("name")
+@click.pass_context
+def user_token(ctx, name) -> None:
+    """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
+    from archive.users import new_token
+
+    token = new_token(_home(ctx), name)
+    click.echo(f"用户 {name} 的新 API 令牌（请求头 Authorization: Bearer 令牌；只显示这一次）：")
+    click.echo(token)
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx, as_json) -> None:
+    """列出网页用户。"""
+    from archive.users import list_users
+
+    users = list_users(_home(ctx))
+    for item in users:
+        if as_json:
+            _emit_json(item.to_json())
+        else:
+            state = "已停用" if item.disabled else "正常"
+            click.echo(f"{item.name}  {item.role_title}  {state}  上次登录：{item.last_login or '从未'}")
+    if not users and not as_json:
+        click.echo("还没有用户；用 archive user add 姓名 --role 角色 添加。")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.pass_context
+def user_disable(ctx, name) -> None:
+    """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
+    from archive.users import disable_user
+
+    disable_user(_home(ctx), name)
+    click.echo(f"已停用用户 {name}，其 API 令牌已作废")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；默认只允许本机访问")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS 证书（PEM）")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
+@click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
+@click.pass_context
+def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
+    """启动网页版（浏览器访问），服务本档案库。"""
+    from archive.web.server import serve as run_server
+
+    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile,
+               https_proxy=https_proxy, echo=click.echo)
 
 
 def main() -> None:

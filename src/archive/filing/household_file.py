@@ -54,3 +54,14 @@ def format_household_file(data: dict[str, Any]) -> str:
     for move in data["moves"]:
         lines.append(f"  调整记录：{move['at']} {move['operator']} 将 {move['target']} 从「{move['from_value']}」调到「{move['to_value']}」：{move['reason'] or ''}")
     return "\n".join(lines)
+
+
+def open_household_file(home: Home, household_id: str) -> dict[str, Any]:
+    """A household's file as a user opens it: the data, and an audit entry naming the acting
+    user (inspectors' access to personal data must be traceable)."""
+    from archive.catalog import audit, transaction
+
+    data = household_file(home, household_id)
+    with transaction(home.db):
+        audit(home.db, home.operator, "show", data["household"])
+    return data
