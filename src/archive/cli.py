@@ -948,8 +948,9 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
               help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@json_option
 @click.pass_context
-def user_add(ctx, name, role, password_stdin) -> None:
+def user_add(ctx, name, role, password_stdin, as_json) -> None:
     """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
     from archive.users import ROLES, add_user
 
@@ -962,17 +963,24 @@ def user_add(ctx, name, role, password_stdin) -> None:
                 break
             click.echo("两次输入的密码不一致，请重新输入。", err=True)
     created = add_user(_home(ctx), name, role, password)
+    if as_json:
+        _emit_json(created.to_json())
+        return
     click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
 
 
 @user.command("token")
 @click.argument("name")
+@json_option
 @click.pass_context
-def user_token(ctx, name) -> None:
+def user_token(ctx, name, as_json) -> None:
     """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
     from archive.users import new_token
 
     token = new_token(_home(ctx), name)
+    if as_json:
+        _emit_json({"user": name, "token": token})
+        return
     click.echo(f"用户 {name} 的新 API 令牌（请求头 Authorization: Bearer 令牌；只显示这一次）：")
     click.echo(token)
 
@@ -997,12 +1005,16 @@ def user_list(ctx, as_json) -> None:
 
 @user.command("disable")
 @click.argument("name")
+@json_option
 @click.pass_context
-def user_disable(ctx, name) -> None:
+def user_disable(ctx, name, as_json) -> None:
     """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
     from archive.users import disable_user
 
-    disable_user(_home(ctx), name)
+    disabled = disable_user(_home(ctx), name)
+    if as_json:
+        _emit_json(disabled.to_json())
+        return
     click.echo(f"已停用用户 {name}，其 API 令牌已作废")
 
 
