@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS documents (
     signed_at       TEXT,
     signature_kind  TEXT,                              -- seal (image only) / pades (with a digital signature)
     attached_to     TEXT,                              -- filed as an attachment of this 件
+    filing_round    INTEGER,                           -- 1: the month's first filing; 2…: supplements after reopen-month
     -- scans (ingest)
     origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
     source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original

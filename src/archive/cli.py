@@ -535,6 +535,8 @@ def move(ctx, doc_id, household, reason, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 @cli.group()
@@ -559,6 +561,8 @@ def household_move(ctx, household_id, village, reason, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 # --- month end and inspection ---------------------------------------------------------------
@@ -585,10 +589,15 @@ def file_month_cmd(ctx, month, as_json) -> None:
     _update_index(home)
     if as_json:
         _emit_json(result.to_json())
+        if result.late:
+            ctx.exit(1)
         return
     if result.empty:
         click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
         return
+    if result.late:  # documents of the closed month that came after it was filed
+        click.echo(result.late_message)
+        ctx.exit(1)
     if not result.changed:
         click.echo(f"{result.month} 已归档，本次没有任何变化（如需补归档，请先运行 archive reopen-month {result.month} --reason 原因）。")
         return
@@ -598,6 +607,8 @@ def file_month_cmd(ctx, month, as_json) -> None:
         click.echo(f"  {box.year}年 {box.village} {box.retention} 第{box.box_no}盒：件号 {box.first_item:04d}—{box.last_item:04d}，共 {box.items} 件")
     if result.waiting_review:
         click.echo(f"  注意：还有 {result.waiting_review} 份扫描件在待分拣队列，未归档（archive review list）")
+    for code, problems in result.not_pdfa.items():
+        click.echo(f"  注意：{code} 的归档副本不符合 PDF/A-2b（{'；'.join(problems)}），未标注 PDF/A")
     kinds: dict[str, int] = {}
     for finding in result.findings:
         kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
@@ -706,6 +717,8 @@ def export(ctx, household_ids, out, force, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
+    if not result.get("pdfa", True):
+        click.echo(f"注意：导出文件不符合 PDF/A-2b（{'；'.join(result['pdfa_problems'])}），未标注 PDF/A")
 
 
 @cli.command()
