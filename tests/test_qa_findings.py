@@ -3,6 +3,8 @@ before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import run_cli
 
 
@@ -18,3 +20,24 @@ def test_restore_refuses_a_target_inside_the_backup(home, tmp_path):
     assert sorted(p.relative_to(dest) for p in dest.rglob("*")) == before
     # the untouched backup still restores elsewhere
     assert run_cli("restore", str(dest), "--home", str(tmp_path / "恢复")).exit_code == 0
+
+
+def test_ingest_quarantines_a_pdf_whose_signature_was_broken_and_verify_agrees(home, township, tmp_path):
+    """A signed PDF changed after signing was filed as a scan, after which verify failed forever on it.
+    Ingest and verify agree: a broken signature is quarantined; an intact third-party one is filed."""
+    from archive.scans.ingest import Ingester
+    from tests.scanfixtures import text_pdf
+    from tests.signfixtures import append_black_box, make_p12, sign_with
+
+    p12 = make_p12(tmp_path / "other.p12", "pw", name="某医院")
+    cards = [text_pdf(tmp_path / f"card{i}.pdf", ["居民身份证", f"公民身份号码 {township[i].head.id_number}"])
+             for i in range(2)]
+    signed = sign_with(cards[0].read_bytes(), p12, "pw")
+    (home.inbox_dir / "intact.pdf").write_bytes(sign_with(cards[1].read_bytes(), p12, "pw"))
+    (home.inbox_dir / "changed.pdf").write_bytes(append_black_box(signed))
+    records = {Path(r.source).name: r for r in Ingester(home).run([home.inbox_dir])}
+    assert records["intact.pdf"].status == "filed"
+    assert records["changed.pdf"].status == "quarantined" and "数字签名" in records["changed.pdf"].reason
+    home.close()
+    result = run_cli("--home", str(home.root), "verify")
+    assert result.exit_code == 0, result.stdout + result.stderr
