@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -41,3 +43,28 @@ def test_ingest_quarantines_a_pdf_whose_signature_was_broken_and_verify_agrees(h
     home.close()
     result = run_cli("--home", str(home.root), "verify")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(home, tmp_path):
+    """Nine lines of anchors and aliases stand for 10^9 items: `templates check` and `roster import`
+    of such a file ran for ever. User-written data files need no aliases; they are refused."""
+    import time
+
+    from archive.errors import ArchiveError
+    from archive.roster.importer import import_roster
+
+    template = home.root / "templates" / "bomb.yaml"
+    template.write_text(BILLION_LAUGHS, encoding="utf-8")
+    started = time.monotonic()
+    result = run_cli("--home", str(home.root), "templates", "check", str(template))
+    assert result.exit_code != 0 and "别名" in result.stderr
+    households = tmp_path / "家庭.yaml"
+    households.write_text(BILLION_LAUGHS, encoding="utf-8")
+    with pytest.raises(ArchiveError, match="别名"):
+        import_roster(home.db, households, home.config, "tester")
+    assert time.monotonic() - started < 10
+
