@@ -68,3 +68,13 @@ def test_a_yaml_alias_bomb_is_refused_at_once(home, tmp_path):
         import_roster(home.db, households, home.config, "tester")
     assert time.monotonic() - started < 10
 
+
+def test_a_deeply_nested_households_file_is_a_chinese_error(home, tmp_path):
+    """`roster import` of a JSON file nested 5,000 deep ended in a RecursionError traceback."""
+    from archive.errors import ArchiveError
+    from archive.roster.importer import import_roster
+
+    deep = tmp_path / "家庭.json"
+    deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    with pytest.raises(ArchiveError, match="嵌套层数过多"):
+        import_roster(home.db, deep, home.config, "tester")

@@ -159,6 +159,9 @@ def validate(data: Any, schema_name: str, path: Path, lines: dict[tuple, int]) -
 
 
 def load_validated(path: Path, schema_name: str) -> tuple[Any, dict[tuple, int]]:
-    data, lines = load_with_lines(path)
-    validate(data, schema_name, path, lines)
+    try:
+        data, lines = load_with_lines(path)
+        validate(data, schema_name, path, lines)
+    except RecursionError:
+        raise DataFileError(f"文件 {path} 嵌套层数过多，不是有效的数据文件") from None
     return data, lines
