@@ -21,6 +21,19 @@ if [ "$need_fonts" = 1 ]; then
   fi
 fi
 
+# qpdf: the tests check the structure of every archival PDF (PDF/A-2b) with `qpdf --check`
+if ! command -v qpdf >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "安装 qpdf（检查 PDF 结构）…" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qpdf >/dev/null
+  else
+    echo "警告：没有 apt-get，请自行安装 qpdf（测试用它检查 PDF 结构）" >&2
+  fi
+fi
+
 # poppler's pdfsig checks PDF signatures in the tests (an independent reader of the 归档 copies)
 if ! command -v pdfsig >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
@@ -31,6 +44,20 @@ if ! command -v pdfsig >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
   else
     echo "警告：没有 apt-get，请自行安装 poppler-utils（测试用 pdfsig 检查签名）" >&2
+  fi
+fi
+
+# Headless Chromium and its driver for the web application's browser tests (scripts/test.sh
+# asks for them with ARCHIVE_SETUP_BROWSER=1; the demo does not need them).
+if [ "${ARCHIVE_SETUP_BROWSER:-0}" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "安装浏览器测试所需的 chromium chromium-driver…" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "警告：没有 apt-get，浏览器测试将跳过（需要 chromium 和 chromedriver）" >&2
   fi
 fi
 

@@ -50,6 +50,7 @@ def test_demo_builds_a_month(tmp_path):
     result = run_cli("--home", str(tmp_path / "demo"), "demo", "--households", "40")
     assert result.exit_code == 0, result.output
     assert "共生成" in result.stdout
+    assert "网页版" in result.stdout and "用户名 督查演示" in result.stdout  # one demo user per role
     pdfs = list((tmp_path / "demo" / "documents").rglob("*.pdf"))
     assert len(pdfs) > 10
     # running it again rebuilds its own folder; a foreign folder is never emptied

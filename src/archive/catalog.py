@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS documents (
     signed_at       TEXT,
     signature_kind  TEXT,                              -- seal (image only) / pades (with a digital signature)
     attached_to     TEXT,                              -- filed as an attachment of this 件
+    filing_round    INTEGER,                           -- 1: the month's first filing; 2…: supplements after reopen-month
     -- scans (ingest)
     origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
     source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original
@@ -191,6 +192,30 @@ CREATE TABLE IF NOT EXISTS outputs (
     sha256          TEXT NOT NULL,
     size            INTEGER NOT NULL,
     recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+
+-- the web application's accounts (archive user add); passwords as argon2 hashes
+CREATE TABLE IF NOT EXISTS users (
+    name            TEXT PRIMARY KEY,
+    role            TEXT NOT NULL,             -- caseworker / archivist / inspector / admin
+    password_hash   TEXT,
+    disabled        INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    last_login      TEXT
+);
+
+-- API tokens for scripts: only the SHA-256 of each token is kept
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_sha256    TEXT PRIMARY KEY,
+    user_name       TEXT NOT NULL REFERENCES users(name),
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    last_used       TEXT
+);
+
+-- an opaque key per household, so that no ID number appears in a web address
+CREATE TABLE IF NOT EXISTS household_keys (
+    key             TEXT PRIMARY KEY,
+    household_id    TEXT NOT NULL UNIQUE
 );
 """
 

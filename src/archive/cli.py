@@ -409,13 +409,10 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
 @click.pass_context
 def show(ctx, household_id, as_json) -> None:
     """查看一户的档案（一户一档），逐件列出所在盒号和件号。"""
-    from archive.catalog import audit, transaction
-    from archive.filing.household_file import format_household_file, household_file
+    from archive.filing.household_file import format_household_file, open_household_file
 
     home = _home(ctx)
-    data = household_file(home, household_id)
-    with transaction(home.db):
-        audit(home.db, home.operator, "show", data["household"])
+    data = open_household_file(home, household_id)
     if as_json:
         _emit_json(data)
     else:
@@ -468,6 +465,8 @@ def move(ctx, doc_id, household, reason) -> None:
     result = move_document(home, doc_id, household, reason)
     _update_index(home)
     click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 @cli.group()
@@ -488,6 +487,8 @@ def household_move(ctx, household_id, village, reason) -> None:
     result = move_household(home, household_id, village, reason)
     _update_index(home)
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
+    if result.get("paper"):
+        click.echo(result["paper"])
 
 
 # --- month end and inspection ---------------------------------------------------------------
@@ -514,10 +515,15 @@ def file_month_cmd(ctx, month, as_json) -> None:
     _update_index(home)
     if as_json:
         _emit_json(result.to_json())
+        if result.late:
+            ctx.exit(1)
         return
     if result.empty:
         click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
         return
+    if result.late:  # documents of the closed month that came after it was filed
+        click.echo(result.late_message)
+        ctx.exit(1)
     if not result.changed:
         click.echo(f"{result.month} 已归档，本次没有任何变化（如需补归档，请先运行 archive reopen-month {result.month} --reason 原因）。")
         return
@@ -527,6 +533,8 @@ def file_month_cmd(ctx, month, as_json) -> None:
         click.echo(f"  {box.year}年 {box.village} {box.retention} 第{box.box_no}盒：件号 {box.first_item:04d}—{box.last_item:04d}，共 {box.items} 件")
     if result.waiting_review:
         click.echo(f"  注意：还有 {result.waiting_review} 份扫描件在待分拣队列，未归档（archive review list）")
+    for code, problems in result.not_pdfa.items():
+        click.echo(f"  注意：{code} 的归档副本不符合 PDF/A-2b（{'；'.join(problems)}），未标注 PDF/A")
     kinds: dict[str, int] = {}
     for finding in result.findings:
         kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
@@ -624,6 +632,8 @@ def export(ctx, household_ids, out, force) -> None:
 
     result = export_households(_home(ctx), list(household_ids), Path(out), force=force)
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
+    if not result.get("pdfa", True):
+        click.echo(f"注意：导出文件不符合 PDF/A-2b（{'；'.join(result['pdfa_problems'])}），未标注 PDF/A")
 
 
 @cli.command()
@@ -829,6 +839,91 @@ def restore_cmd(ctx, backup_dir, target, as_json) -> None:
     click.echo(f"已从 {backup_dir} 恢复 {result.files} 个文件到 {result.home}（备份于 {result.created}，"
                f"清单校验值 {result.manifest_sha256}）")
     click.echo("建议运行 archive verify 做一次四性检测")
+
+
+# --- users and the web application --------------------------------------------------------
+
+@cli.group()
+def user() -> None:
+    """网页用户：add 添加，token 发放 API 令牌，list 列出，disable 停用。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
+              help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@click.pass_context
+def user_add(ctx, name, role, password_stdin) -> None:
+    """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
+    from archive.users import ROLES, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        while True:
+            password = click.prompt("密码", hide_input=True)
+            if password == click.prompt("再输入一次密码", hide_input=True):
+                break
+            click.echo("两次输入的密码不一致，请重新输入。", err=True)
+    created = add_user(_home(ctx), name, role, password)
+    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
+
+
+@user.command("token")
+@click.argument("name")
+@click.pass_context
+def user_token(ctx, name) -> None:
+    """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
+    from archive.users import new_token
+
+    token = new_token(_home(ctx), name)
+    click.echo(f"用户 {name} 的新 API 令牌（请求头 Authorization: Bearer 令牌；只显示这一次）：")
+    click.echo(token)
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx, as_json) -> None:
+    """列出网页用户。"""
+    from archive.users import list_users
+
+    users = list_users(_home(ctx))
+    for item in users:
+        if as_json:
+            _emit_json(item.to_json())
+        else:
+            state = "已停用" if item.disabled else "正常"
+            click.echo(f"{item.name}  {item.role_title}  {state}  上次登录：{item.last_login or '从未'}")
+    if not users and not as_json:
+        click.echo("还没有用户；用 archive user add 姓名 --role 角色 添加。")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.pass_context
+def user_disable(ctx, name) -> None:
+    """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
+    from archive.users import disable_user
+
+    disable_user(_home(ctx), name)
+    click.echo(f"已停用用户 {name}，其 API 令牌已作废")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；默认只允许本机访问")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS 证书（PEM）")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
+@click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
+@click.pass_context
+def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
+    """启动网页版（浏览器访问），服务本档案库。"""
+    from archive.web.server import serve as run_server
+
+    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile,
+               https_proxy=https_proxy, echo=click.echo)
 
 
 def main() -> None:

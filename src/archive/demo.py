@@ -139,8 +139,19 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     checked = verify(home)
     echo(f"⑫ 四性检测：{checked.files} 个文件，" + ("全部通过" if checked.ok else f"发现 {len(checked.findings)} 个问题"))
     echo(f"文件在 {home.documents_dir}，总用时 {time.perf_counter() - started:.1f} 秒")
+    tell_web(home, echo)
     home.close()
     return dict(counts)
+
+
+def tell_web(home, echo: Callable[[str], None]) -> None:
+    """How to open the web application on the demo home, with one demo user per role."""
+    from archive.users import add_demo_users
+
+    echo("网页版：运行下面的命令，再用浏览器打开 http://127.0.0.1:8000/ ，用以下演示账号登录（密码仅用于本样例档案库）：")
+    echo(f"   archive --home {home.root} serve")
+    for user, password in add_demo_users(home):
+        echo(f"   {user.role_title}：用户名 {user.name}  密码 {password}")
 
 
 def make_signed_scans(home, rng: random.Random) -> int:

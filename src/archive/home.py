@@ -83,7 +83,11 @@ class Home:
 
     @property
     def operator(self) -> str:
-        return os.environ.get("ARCHIVE_OPERATOR") or self.config.operator or _login_name()
+        """The acting user named in audit entries: the web application's logged-in user
+        (archive.identity.acting_as), else ARCHIVE_OPERATOR, config `operator`, the OS login."""
+        from archive.identity import acting_user
+
+        return acting_user() or os.environ.get("ARCHIVE_OPERATOR") or self.config.operator or _login_name()
 
     def save_config(self) -> None:
         save_config(self.config, self.config_path)

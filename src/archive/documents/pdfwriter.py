@@ -35,6 +35,7 @@ from reportlab.platypus import (
 from archive.documents import qr
 from archive.documents.docmodel import Block, Document
 from archive.documents.fonts import FontFile
+from archive.documents.pdfa import to_pdfa
 
 PAGE_W, PAGE_H = A4
 MARGIN_TOP = 37 * mm
@@ -344,4 +345,4 @@ def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "
         story += _flowables(document.stub, styles, layout)
     doc.build(story)
     layout.pages = doc.page
-    return buffer.getvalue(), layout
+    return to_pdfa(buffer.getvalue()), layout  # PDF/A-2b from birth: a later signature or stamp keeps it

@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from archive.documents.fonts import resolve
+from archive.documents.pdfa import to_pdfa
 from archive.documents.pdfwriter import register_fonts
 from archive.workbooks import workbook_bytes
 
@@ -77,7 +78,7 @@ def _table_pdf(title: str, header: list[str], rows: list[list[str]], widths_mm: 
         story += [Spacer(1, 3 * mm), Paragraph(footer, ParagraphStyle("f", fontName=fonts["fangsong"], fontSize=7,
                                                                       leading=9, wordWrap="CJK"))]
     doc.build(story)
-    return buffer.getvalue()
+    return to_pdfa(buffer.getvalue())
 
 
 def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str = "") -> bytes:
@@ -143,7 +144,8 @@ def box_spine_and_notes(boxes: list[Box], fonds: str, township: str, notes: dict
         table = Table([[Paragraph(a, big), Paragraph(b, big)] for a, b in spine], colWidths=[25 * mm, 15 * mm],
                       rowHeights=[28 * mm] * len(spine))
         table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "black"), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
-                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                   ("FONTNAME", (0, 0), (-1, -1), fonts["heiti"])]))  # not Helvetica
         story += [Paragraph(f"盒脊（{box.village} 第{box.box_no}盒）", big), Spacer(1, 4 * mm), table, PageBreak()]
         story += [Paragraph("备考表", title), Spacer(1, 8 * mm)]
         note = notes.get(index, "")
@@ -152,12 +154,13 @@ def box_spine_and_notes(boxes: list[Box], fonds: str, township: str, notes: dict
                 ["整理人", operator], ["整理日期", date], ["检查人", ""], ["检查日期", ""]]
         table = Table([[Paragraph(a, body), Paragraph(b, body)] for a, b in rows], colWidths=[35 * mm, 135 * mm],
                       rowHeights=[90 * mm, 14 * mm, 14 * mm, 14 * mm, 14 * mm])
-        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.8, "black"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.8, "black"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                   ("FONTNAME", (0, 0), (-1, -1), fonts["fangsong"])]))
         story.append(table)
         if index < len(boxes) - 1:
             story.append(PageBreak())
     doc.build(story)
-    return buffer.getvalue()
+    return to_pdfa(buffer.getvalue())
 
 
 def table_report(title: str, header: list[str], rows: list[list[object]], widths_mm: list[float]) -> tuple[bytes, bytes]:

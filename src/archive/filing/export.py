@@ -11,6 +11,7 @@ import pypdf
 
 from archive import files
 from archive.catalog import audit, transaction
+from archive.documents import pdfa
 from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.home import Home
@@ -67,6 +68,7 @@ def export_households(home: Home, household_ids: list[str], out: Path, force: bo
                 signed_originals.append(row["doc_id"])
             writer.add_outline_item(title=title, page_number=start, parent=parent)
             documents += 1
+    problems = pdfa.finish(writer, title=f"{home.config.township} 档案导出（{len(households)} 户）")
     try:
         with files.atomic_output(out, overwrite=force) as handle:
             writer.write(handle)
@@ -77,4 +79,4 @@ def export_households(home: Home, household_ids: list[str], out: Path, force: bo
         audit(home.db, home.operator, "export", str(out), {"households": [h.id for h in households], "documents": documents,
                                                      "signed_originals": signed_originals})
     return {"out": str(out), "households": len(households), "documents": documents, "pages": len(writer.pages),
-            "signed_originals": len(signed_originals)}
+            "signed_originals": len(signed_originals), "pdfa": not problems, "pdfa_problems": problems}

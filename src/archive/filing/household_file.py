@@ -10,6 +10,13 @@ from archive.roster.households import get_household
 from archive.search.engine import location_label
 
 
+def cross_reference(row, village: str) -> str | None:
+    """A document moved here from another village whose paper is still in that village's box."""
+    if row["box_no"] and row["box_village"] != village:
+        return f"参见 {location_label(row)}（纸质件在{row['box_village']}的档案盒，待移入{village}）"
+    return None
+
+
 def household_file(home: Home, household_id: str) -> dict[str, Any]:
     household = get_household(home.db, household_id)
     rows = home.db.execute(
@@ -27,6 +34,7 @@ def household_file(home: Home, household_id: str) -> dict[str, Any]:
             "number": row["number"], "pages": row["pages"], "status": row["status"],
             "archival_code": row["archival_code"], "box": row["box_no"], "item": row["item_no"],
             "location": location_label(row), "path": str(home.root / path) if path else None,
+            "cross_reference": cross_reference(row, household.village),
         })
     moves = [dict(row) for row in home.db.execute(
         "SELECT at, operator, kind, target, from_value, to_value, reason FROM moves "
@@ -50,7 +58,19 @@ def format_household_file(data: dict[str, Any]) -> str:
         number = f" {doc['number']}" if doc["number"] else ""
         void = "【已作废】" if doc["status"] == "voided" else ""
         code = f" 档号 {doc['archival_code']}" if doc["archival_code"] else ""
-        lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}{void}  {doc['location']}{code}  （{doc['doc_id']}）")
+        where = doc["cross_reference"] or doc["location"]
+        lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}{void}  {where}{code}  （{doc['doc_id']}）")
     for move in data["moves"]:
         lines.append(f"  调整记录：{move['at']} {move['operator']} 将 {move['target']} 从「{move['from_value']}」调到「{move['to_value']}」：{move['reason'] or ''}")
     return "\n".join(lines)
+
+
+def open_household_file(home: Home, household_id: str) -> dict[str, Any]:
+    """A household's file as a user opens it: the data, and an audit entry naming the acting
+    user (inspectors' access to personal data must be traceable)."""
+    from archive.catalog import audit, transaction
+
+    data = household_file(home, household_id)
+    with transaction(home.db):
+        audit(home.db, home.operator, "show", data["household"])
+    return data

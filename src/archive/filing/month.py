@@ -23,6 +23,8 @@ from archive.documents import storage
 from archive.errors import ArchiveError
 from archive.filing import catalogue
 from archive.filing.completeness import check_month
+from archive.filing.late import WAITING, late_documents, late_message
+from archive.filing.outputs import write_output
 from archive.filing.stamp import StampFields, stamp_first_page
 from archive.home import Home
 from archive.roster.households import get_household
@@ -40,6 +42,12 @@ class FilingResult:
     outputs: dict[str, str] = field(default_factory=dict)
     waiting_review: int = 0
     empty: bool = False
+    late: int = 0           # documents of this closed month added after it was filed
+    not_pdfa: dict[str, list[str]] = field(default_factory=dict)  # 档号 -> why its 归档 copy is not PDF/A
+
+    @property
+    def late_message(self) -> str:
+        return late_message(self.month, self.late) if self.late else ""
 
     def to_json(self) -> dict:
         return {
@@ -48,6 +56,8 @@ class FilingResult:
             "last_code": self.items[-1].archival_code if self.items else None,
             "boxes": [b.__dict__ for b in self.boxes], "findings": [f.to_json() for f in self.findings],
             "outputs": self.outputs, "waiting_review": self.waiting_review, "empty": self.empty,
+            "late": self.late, "late_message": self.late_message or None,
+            "not_pdfa": self.not_pdfa,
         }
 
 
@@ -70,9 +80,7 @@ def reopen_month(home: Home, month: dt.date, reason: str) -> None:
 def _candidates(home: Home, prefix: str):
     return home.db.execute(
         """SELECT d.*, h.head_name FROM documents d LEFT JOIN households h ON h.id = d.household_id
-           WHERE d.archival_code IS NULL AND d.attached_to IS NULL AND d.status = 'active'
-             AND substr(d.doc_date, 1, 7) = ?
-             AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.doc_id = d.doc_id AND s.status IN ('review', 'processing'))""",
+           WHERE substr(d.doc_date, 1, 7) = ? AND """ + WAITING,
         (prefix,)).fetchall()
 
 
@@ -101,13 +109,30 @@ def _box_for(home: Home, year: int, village: str, retention: str) -> tuple[int, 
 
 def file_month(home: Home, month: dt.date) -> FilingResult:
     prefix = month.strftime("%Y-%m")
+    if month_end(month) >= dt.date.today() + dt.timedelta(days=3650):
+        raise ArchiveError(f"{prefix} 还没有到")
+    stamped: list[Path] = []
+    try:
+        # BEGIN IMMEDIATE before the first read: the month's documents are taken as one snapshot,
+        # and a writer (generate, ingest) waits until the month is closed. What it adds after is late.
+        with transaction(home.db):
+            return _file_snapshot(home, month, stamped)
+    except BaseException:
+        for path in stamped:  # the numbers were rolled back: no stamped copy may claim one
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingResult:
+    """File the month inside the caller's write transaction."""
+    prefix = month.strftime("%Y-%m")
     config = home.config
     state = home.db.execute("SELECT * FROM filing_months WHERE month=?", (prefix,)).fetchone()
     if state is not None and state["status"] == "filed":
         report = json.loads(state["report"] or "{}")
-        return FilingResult(prefix, False, outputs=report.get("outputs", {}))
-    if month_end(month) >= dt.date.today() + dt.timedelta(days=3650):
-        raise ArchiveError(f"{prefix} 还没有到")
+        late = late_documents(home.db, prefix)
+        return FilingResult(prefix, False, outputs=report.get("outputs", {}),
+                            late=len(late[0].doc_ids) if late else 0)
     rows = _candidates(home, prefix)
     # a signed scan is the 件; its generated original goes with it
     scans_of = {row["source_doc"]: row for row in rows if row["source_doc"]}
@@ -131,60 +156,77 @@ def file_month(home: Home, month: dt.date) -> FilingResult:
     result.waiting_review = home.db.execute(
         "SELECT count(*) FROM scans s JOIN documents d ON d.doc_id=s.doc_id WHERE s.status='review' "
         "AND substr(d.doc_date,1,7)=?", (prefix,)).fetchone()[0]
-    stamped: list[Path] = []
+    filing_round = _next_round(home, prefix)
     touched_boxes: set[int] = set()
-    try:
-        with transaction(home.db):
-            for row in pieces:
-                year = int(row["doc_date"][:4])
-                _, retention = config.filing_class(row["type"])
-                village = row["village"] if row["village"] in config.villages else None
-                code = config.village_code(village)
-                item = next_value(home.db, f"item:{retention}:{code}", year)
-                code_text = archival_code(config.fonds, year, retention, code, item)
-                box_id, box_no = _box_for(home, year, village or config.township, retention)
-                touched_boxes.add(box_id)
-                stamped_rel = None
-                if row["pdf_path"]:
-                    source = home.root / row["pdf_path"]
-                    target = source.with_name(source.stem.replace("-原件", "") + "-归档.pdf")
-                    stamp_first_page(source, target, StampFields(config.fonds, year, item, code, retention, row["pages"] or 1))
-                    stamped.append(target)
-                    stamped_rel = str(target.relative_to(home.root))
-                home.db.execute(
-                    """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
-                       filed_month=?, filed_at=datetime('now','localtime'), stamped_path=?, rev=rev+1 WHERE doc_id=?""",
-                    (code_text, code, retention, item, box_id, prefix, stamped_rel, row["doc_id"]))
-                record_files(home.db, home.root, row["doc_id"])
-                result.items.append(catalogue.Item(
-                    seq=len(result.items) + 1, archival_code=code_text, number=row["number"] or "",
-                    responsible=config.office, title=_title(row), date=row["doc_date"].replace("-", ""),
-                    secrecy=config.filing.get("secrecy", ""), pages=row["pages"] or 1,
-                    note="附原稿" if row["origin"] == "scan" and row["source_doc"] else "",
-                    household=row["household_id"], village=village or config.township, box_no=box_no, item_no=item))
-            for doc_id, parent in attachments:
-                home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
-                                (parent, prefix, doc_id))
-            # seal what was filed: the seals chain into the audit log before its head is anchored below
-            seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])
-            result.boxes = _boxes(home, touched_boxes)
-            result.findings = check_month(home, month)
-            result.outputs = _write_outputs(home, month, result)
-            home.db.execute(
-                """INSERT INTO filing_months(month, status, items, filed_at, operator, report) VALUES (?,?,?,datetime('now','localtime'),?,?)
-                   ON CONFLICT(month) DO UPDATE SET status='filed', items=items + excluded.items, filed_at=excluded.filed_at,
-                   operator=excluded.operator, report=excluded.report""",
-                (prefix, "filed", len(result.items), home.operator,
-                 json.dumps({"outputs": result.outputs, "items": len(result.items)}, ensure_ascii=False)))
-            audit(home.db, home.operator, "filing.month", prefix,
-                  {"items": len(result.items), "attached": len(attachments), "boxes": len(result.boxes),
-                   "first": result.items[0].archival_code if result.items else None,
-                   "last": result.items[-1].archival_code if result.items else None})
-    except BaseException:
-        for path in stamped:  # the numbers were rolled back: no stamped copy may claim one
-            path.unlink(missing_ok=True)
-        raise
+    for row in pieces:
+        year = int(row["doc_date"][:4])
+        _, retention = config.filing_class(row["type"])
+        village = row["village"] if row["village"] in config.villages else None
+        code = config.village_code(village)
+        item = next_value(home.db, f"item:{retention}:{code}", year)
+        code_text = archival_code(config.fonds, year, retention, code, item)
+        box_id, box_no = _box_for(home, year, village or config.township, retention)
+        touched_boxes.add(box_id)
+        stamped_rel = None
+        if row["pdf_path"]:
+            source = home.root / row["pdf_path"]
+            target = source.with_name(source.stem.replace("-原件", "") + "-归档.pdf")
+            stamped.append(target)
+            problems = stamp_first_page(source, target,
+                                        StampFields(config.fonds, year, item, code, retention, row["pages"] or 1))
+            if problems:  # a born-digital file that cannot conform: the copy makes no PDF/A claim
+                result.not_pdfa[code_text] = problems
+            stamped_rel = str(target.relative_to(home.root))
+        home.db.execute(
+            """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
+               filed_month=?, filed_at=datetime('now','localtime'), filing_round=?, stamped_path=?, rev=rev+1
+               WHERE doc_id=?""",
+            (code_text, code, retention, item, box_id, prefix, filing_round, stamped_rel, row["doc_id"]))
+        record_files(home.db, home.root, row["doc_id"])
+        result.items.append(catalogue.Item(
+            seq=len(result.items) + 1, archival_code=code_text, number=row["number"] or "",
+            responsible=config.office, title=_title(row), date=row["doc_date"].replace("-", ""),
+            secrecy=config.filing.get("secrecy", ""), pages=row["pages"] or 1,
+            note=_note(row, filing_round),
+            household=row["household_id"], village=village or config.township, box_no=box_no, item_no=item))
+    for doc_id, parent in attachments:
+        home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
+                        (parent, prefix, doc_id))
+    # seal what was filed: the seals chain into the audit log before its head is anchored below
+    seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])
+    result.boxes = _boxes(home, touched_boxes)
+    result.findings = check_month(home, month)
+    result.outputs = _write_outputs(home, month, result)
+    home.db.execute(
+        """INSERT INTO filing_months(month, status, items, filed_at, operator, report) VALUES (?,?,?,datetime('now','localtime'),?,?)
+           ON CONFLICT(month) DO UPDATE SET status='filed', items=items + excluded.items, filed_at=excluded.filed_at,
+           operator=excluded.operator, report=excluded.report""",
+        (prefix, "filed", len(result.items), home.operator,
+         json.dumps({"outputs": result.outputs, "items": len(result.items), "round": filing_round},
+                    ensure_ascii=False)))
+    audit(home.db, home.operator, "filing.month", prefix,
+          {"items": len(result.items), "attached": len(attachments), "boxes": len(result.boxes),
+           "round": filing_round,
+           "first": result.items[0].archival_code if result.items else None,
+           "last": result.items[-1].archival_code if result.items else None})
     return result
+
+
+def _next_round(home: Home, prefix: str) -> int:
+    """1 for a month's first filing, 2… for each supplement after `reopen-month`."""
+    last = home.db.execute(
+        "SELECT max(coalesce(filing_round, 1)) FROM documents WHERE filed_month=? AND archival_code IS NOT NULL",
+        (prefix,)).fetchone()[0]
+    return (last or 0) + 1
+
+
+def _note(row, filing_round: int | None) -> str:
+    notes = []
+    if row["origin"] == "scan" and row["source_doc"]:
+        notes.append("附原稿")
+    if (filing_round or 1) > 1:
+        notes.append("补充归档")
+    return "，".join(notes)
 
 
 def _title(row) -> str:
@@ -204,42 +246,78 @@ def _boxes(home: Home, ids: set[int]) -> list[catalogue.Box]:
     return out
 
 
-def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str, str]:
+def month_items(home: Home, prefix: str) -> list[catalogue.Item]:
+    """Everything filed for the month so far, first filing first, each supplement after it
+    (marked 补充归档), in the order the 件号 were given."""
     config = home.config
-    folder = home.documents_dir / str(month.year) / "_归档" / month.strftime("%Y-%m")
+    rows = home.db.execute(
+        """SELECT d.*, h.head_name, b.box_no, b.village AS box_village FROM documents d
+           LEFT JOIN households h ON h.id = d.household_id JOIN boxes b ON b.id = d.box_id
+           WHERE d.filed_month = ? AND d.archival_code IS NOT NULL""", (prefix,)).fetchall()
+    rows = sorted(rows, key=lambda r: (r["filing_round"] or 1, _order_key(home, r)))
+    return [catalogue.Item(
+        seq=n, archival_code=r["archival_code"], number=r["number"] or "", responsible=config.office,
+        title=_title(r), date=r["doc_date"].replace("-", ""), secrecy=config.filing.get("secrecy", ""),
+        pages=r["pages"] or 1, note=_note(r, r["filing_round"]), household=r["household_id"],
+        village=r["box_village"], box_no=r["box_no"], item_no=r["item_no"]) for n, r in enumerate(rows, 1)]
+
+
+def _box_notes(home: Home, prefix: str, boxes: list[catalogue.Box]) -> dict[int, str]:
+    """备考表 remarks: how many of a box's 件 were filed as a supplement."""
+    notes = {}
+    for index, box in enumerate(boxes):
+        count = home.db.execute(
+            """SELECT count(*) FROM documents d JOIN boxes b ON b.id = d.box_id
+               WHERE b.year=? AND b.village=? AND b.retention=? AND b.box_no=? AND coalesce(d.filing_round, 1) > 1""",
+            (box.year, box.village, box.retention, box.box_no)).fetchone()[0]
+        if count:
+            notes[index] = f"其中补充归档 {count} 件（重新打开月份后归档，见操作日志）。"
+    return notes
+
+
+def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str, str]:
+    """The month's outputs, always listing everything filed for the month; a replaced version is kept."""
+    config = home.config
+    prefix = month.strftime("%Y-%m")
+    folder = home.documents_dir / str(month.year) / "_归档" / prefix
     label = f"{month.year}年{month.month}月"
     outputs: dict[str, str] = {}
 
-    def save(name: str, blob: bytes) -> None:
-        path = folder / name
-        storage.write_atomic(path, blob)
-        outputs[name] = register_output(home.db, home.root, path, name.split("-")[0], home.operator)
+    def save(name: str, blob: bytes, path: Path | None = None, kind: str | None = None) -> None:
+        path = path or folder / name
+        kind = kind or name.split("-")[0]
+        write_output(home, path, blob, name, kind)  # a replaced version is kept and registered
+        outputs[name] = register_output(home.db, home.root, path, kind, home.operator)
 
+    items = month_items(home, prefix)
     chain_head = audit_head(home.db)  # the anchor: printed in the catalogue, checked by verify
-    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", result.items,
+    pdf, xlsx = catalogue.filing_catalogue(f"{config.township}{label}归档文件目录", items,
                                            (anchor_line(chain_head), anchor_token(chain_head)))
-    save(f"归档文件目录-{month:%Y-%m}.pdf", pdf)
-    save(f"归档文件目录-{month:%Y-%m}.xlsx", xlsx)
-    if result.boxes:
-        save(f"盒脊与备考表-{month:%Y-%m}.pdf", catalogue.box_spine_and_notes(
-            result.boxes, config.fonds, config.township, {}, home.operator, dt.date.today().strftime("%Y年%m月%d日")))
+    save(f"归档文件目录-{prefix}.pdf", pdf)
+    save(f"归档文件目录-{prefix}.xlsx", xlsx)
+    month_box_ids = {r[0] for r in home.db.execute(
+        "SELECT DISTINCT box_id FROM documents WHERE filed_month=? AND box_id IS NOT NULL", (prefix,))}
+    boxes = _boxes(home, month_box_ids)
+    if boxes:
+        save(f"盒脊与备考表-{prefix}.pdf", catalogue.box_spine_and_notes(
+            boxes, config.fonds, config.township, _box_notes(home, prefix, boxes), home.operator,
+            dt.date.today().strftime("%Y年%m月%d日")))
     rows = [[f.village, f.name, f.household, f.kind, f.detail] for f in result.findings]
     pdf, xlsx = catalogue.table_report(f"{config.township}{label}归档完整性报告", ["村(社区)", "户主", "户主身份证号", "问题", "说明"],
                                        rows, [28, 22, 45, 25, 140])
-    save(f"完整性报告-{month:%Y-%m}.pdf", pdf)
-    save(f"完整性报告-{month:%Y-%m}.xlsx", xlsx)
+    save(f"完整性报告-{prefix}.pdf", pdf)
+    save(f"完整性报告-{prefix}.xlsx", xlsx)
     # a 卷内目录 for every household file touched, listing everything filed in it so far
     for household in sorted({i.household for i in result.items if i.household}):
         head = home.db.execute("SELECT head_name, village FROM households WHERE id=?", (household,)).fetchone()
         filed = home.db.execute(
             """SELECT d.*, b.box_no FROM documents d JOIN boxes b ON b.id=d.box_id WHERE d.household_id=?
                AND d.archival_code IS NOT NULL ORDER BY d.doc_date, d.item_no""", (household,)).fetchall()
-        items = [catalogue.Item(n, r["archival_code"], r["number"] or "", config.office, r["title"],
-                                r["doc_date"].replace("-", ""), "", r["pages"] or 1, f"第{r['box_no']}盒", household,
-                                r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
-        blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", items)
+        hh_items = [catalogue.Item(n, r["archival_code"], r["number"] or "", config.office, r["title"],
+                                   r["doc_date"].replace("-", ""), "", r["pages"] or 1, f"第{r['box_no']}盒", household,
+                                   r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
+        blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", hh_items)
         path = storage.document_folder(home, month.year, head["village"], get_household(home.db, household)) / "卷内目录.pdf"
-        storage.write_atomic(path, blob)
-        outputs[f"卷内目录/{head['head_name']}-{household[-4:]}"] = register_output(home.db, home.root, path, "卷内目录",
-                                                                                 home.operator)
+        save(f"卷内目录/{head['head_name']}-{household[-4:]}", blob, path, "卷内目录")
     return outputs
+

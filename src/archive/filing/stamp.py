@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdf_canvas
 
 from archive import files
+from archive.documents import pdfa
 from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
 
@@ -101,16 +102,19 @@ def is_signed(source: Path) -> bool:
 
 
 def stamp_first_page(source: Path, target: Path, fields: StampFields,
-                     text_boxes: list[tuple[float, float, float, float]] | None = None) -> None:
-    """Write `target`: `source` with the 归档章 on page one. A signed PDF is stamped by an
-    incremental update (its signed bytes unchanged, so the signature stays valid)."""
+                     text_boxes: list[tuple[float, float, float, float]] | None = None) -> list[str]:
+    """Write `target`: `source` with the 归档章 on page one, as PDF/A-2b. A signed PDF is stamped
+    by an incremental update (its signed bytes unchanged, so the signature stays valid; it is
+    PDF/A from birth and the update keeps it so). Returns what keeps the copy from conforming
+    (for example a born-digital scan with fonts not embedded); such a copy makes no PDF/A claim."""
     signed_copy = False
     if is_signed(source):
         try:
             stamp_signed_first_page(source, target, fields, text_boxes)
-            return
         except Exception:  # pyHanko cannot update this file in place: a copy without the signature
             signed_copy = True
+        else:
+            return pdfa.file_problems(target)
     reader = pypdf.PdfReader(str(source))
     writer = pypdf.PdfWriter(clone_from=reader)
     if signed_copy:
@@ -122,9 +126,11 @@ def stamp_first_page(source: Path, target: Path, fields: StampFields,
         first.add_transformation(pypdf.Transformation().scale(scale, scale).translate(width * (1 - scale) / 2, 0))
     overlay = pypdf.PdfReader(io.BytesIO(_stamp_pdf(width, height, x, y, fields))).pages[0]
     first.merge_page(overlay)
+    problems = pdfa.finish(writer)
     buffer = io.BytesIO()
     writer.write(buffer)
     files.write_atomic(target, buffer.getvalue())
+    return problems
 
 
 def _leave_signatures_out(writer: pypdf.PdfWriter, source: Path) -> None:

@@ -382,6 +382,14 @@ def check_signatures(ctx: Context) -> None:
         ctx.add("真实性", target, problem, "signature")
 
 
+def check_late_documents(ctx: Context) -> None:
+    """Documents of a closed month that arrived after it was filed: the month must be reopened."""
+    from archive.filing.late import late_documents
+
+    for late in late_documents(ctx.home.db):
+        ctx.add("完整性", late.month, late.message, "late_documents")
+
+
 CHECKS: list[Callable[[Context], None]] = [
     check_document_files,
     check_item_numbers,
@@ -393,6 +401,7 @@ CHECKS: list[Callable[[Context], None]] = [
     check_folders,
     check_quarantine,
     check_scan_registry,
+    check_late_documents,
 ]
 
 

@@ -1,0 +1,41 @@
+"""Which roles may use which route: one table, read by every route at start-up (a route
+missing from it raises KeyError when the application is built, so none can be forgotten).
+
+`write` marks routes that change something; an inspector (督查) is never allowed one, which
+the tests check over the whole table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN = "caseworker", "archivist", "inspector", "admin"
+EVERYONE = frozenset({CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN})
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    write: bool = False
+
+
+ROUTE_ROLES: dict[str, Rule] = {
+    # pages
+    "home": Rule(EVERYONE),
+    "search": Rule(EVERYONE),            # POST only to keep the query (an ID number) out of the URL
+    "households": Rule(EVERYONE),        # POST only to keep a typed ID number out of the URL
+    "household": Rule(EVERYONE),
+    "document": Rule(EVERYONE),
+    "document.page": Rule(EVERYONE),
+    "document.pdf": Rule(EVERYONE),
+    # JSON API
+    "api.me": Rule(EVERYONE),
+    "api.search": Rule(EVERYONE),
+    "api.household": Rule(EVERYONE),
+    "api.documents.create": Rule(frozenset({CASEWORKER, ADMIN}), write=True),
+    "api.documents.pdf": Rule(EVERYONE),
+    "api.scans.upload": Rule(frozenset({ARCHIVIST, ADMIN}), write=True),
+}
+
+
+def allowed(name: str, role: str) -> bool:
+    return role in ROUTE_ROLES[name].roles

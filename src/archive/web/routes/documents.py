@@ -1,0 +1,53 @@
+"""The document viewer: page images (rendered once, cached), previous and next, zoom, and the
+PDF to download."""
+
+from __future__ import annotations
+
+from starlette.responses import FileResponse, Response
+
+from archive.errors import ArchiveError
+from archive.household_keys import key_for
+from archive.page_images import document_pdf, open_document, page_count, page_image
+from archive.web import views
+from archive.web.routing import Ctx, guarded
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        raise ArchiveError(f"页码应为数字：「{value}」") from None
+
+
+@guarded("document", "/documents/{doc_id}")
+def document_page(ctx: Ctx) -> Response:
+    doc_id = ctx.request.path_params["doc_id"]
+    document = open_document(ctx.home, doc_id)
+    pages = page_count(document.pdf) if document.pdf and document.pdf.is_file() else 0
+    number = min(_page_number(ctx.request.query_params.get("page")), max(pages, 1))
+    zoom = ctx.request.query_params.get("zoom") == "1"
+    key = key_for(ctx.home.db, document.household) if document.household else None
+    return views.page(ctx.request, "document.html", {
+        "d": document, "pages": pages, "number": number, "zoom": zoom, "household_key": key})
+
+
+@guarded("document.page", "/documents/{doc_id}/pages/{page:int}.png")
+def page_png(ctx: Ctx) -> Response:
+    size = ctx.request.query_params.get("size", "page")
+    path = page_image(ctx.home, ctx.request.path_params["doc_id"], ctx.request.path_params["page"], size)
+    return FileResponse(path, media_type="image/png")
+
+
+def pdf_response(ctx: Ctx) -> Response:
+    doc_id = ctx.request.path_params["doc_id"]
+    path = document_pdf(ctx.home, doc_id)
+    return FileResponse(path, media_type="application/pdf", filename=f"{doc_id}.pdf",
+                        content_disposition_type="attachment")
+
+
+@guarded("document.pdf", "/documents/{doc_id}/pdf")
+def document_pdf_download(ctx: Ctx) -> Response:
+    return pdf_response(ctx)
+
+
+ROUTES = [page_png, document_pdf_download, document_page]
