@@ -78,3 +78,27 @@ def test_a_deeply_nested_households_file_is_a_chinese_error(home, tmp_path):
     deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
     with pytest.raises(ArchiveError, match="嵌套层数过多"):
         import_roster(home.db, deep, home.config, "tester")
+
+
+def test_moving_an_ingested_scan_moves_its_original_and_sidecar(home, township, tmp_path):
+    """A scan with a text layer is stored once (its original is also its PDF) with an OCR sidecar:
+    `move` moved the PDF only, leaving the record pointing at a missing original and the sidecar in
+    the first household's folder; verify then failed."""
+    from archive.catalog import FILE_COLUMNS
+    from archive.scans.ingest import Ingester
+    from tests.scanfixtures import text_pdf
+
+    first, second = township[0], township[1]
+    text_pdf(home.inbox_dir / "card.pdf", ["居民身份证", f"公民身份号码 {first.head.id_number}"])
+    [record] = Ingester(home).run([home.inbox_dir])
+    assert record.status == "filed"
+    doc_id = home.db.execute("SELECT doc_id FROM documents WHERE origin='scan'").fetchone()[0]
+    result = run_cli("--home", str(home.root), "move", doc_id, "--household", second.head.id_number, "--reason", "归错户")
+    assert result.exit_code == 0, result.stderr
+    row = home.db.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+    stored = [row[c] for c in FILE_COLUMNS if row[c]]
+    assert len(stored) >= 2 and all(f"-{second.head.id_number[-4:]}/" in p for p in stored), stored
+    assert all((home.root / p).is_file() for p in stored)
+    home.close()
+    result = run_cli("--home", str(home.root), "verify")
+    assert result.exit_code == 0, result.stdout + result.stderr
