@@ -3,6 +3,7 @@ before its fix."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,22 @@ def test_moving_an_ingested_scan_moves_its_original_and_sidecar(home, township, 
     home.close()
     result = run_cli("--home", str(home.root), "verify")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_ingest_refuses_the_homes_own_folders(home, head_id, tmp_path):
+    """`archive ingest DOCUMENTS` (or a folder holding the home) took the archive's own files as new
+    scans: each became a second document, some were quarantined, closed months gained strays."""
+    from archive.documents.generate import Generator
+
+    Generator(home).household_document("approval", head_id, dt.date(2025, 7, 15))
+    count = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    for target in (home.documents_dir, home.root, home.root.parent):
+        result = run_cli("--home", str(home.root), "ingest", str(target))
+        assert result.exit_code != 0 and "档案库" in result.stderr, (target, result.stdout)
+    assert home.db.execute("SELECT count(*) FROM documents").fetchone()[0] == count
+    assert not (home.root / "quarantine").exists() or not any((home.root / "quarantine").rglob("*.pdf"))
+    # the inbox itself, and a folder elsewhere, are still fine
+    assert run_cli("--home", str(home.root), "ingest", str(home.inbox_dir)).exit_code == 0
+    outside = tmp_path / "外部"
+    outside.mkdir()
+    assert run_cli("--home", str(home.root), "ingest", str(outside)).exit_code == 0
