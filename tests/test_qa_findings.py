@@ -4,6 +4,7 @@ before its fix."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,31 @@ def test_ingest_refuses_the_homes_own_folders(home, head_id, tmp_path):
     outside = tmp_path / "外部"
     outside.mkdir()
     assert run_cli("--home", str(home.root), "ingest", str(outside)).exit_code == 0
+
+
+def test_a_renewed_certificate_keeps_earlier_signatures_trusted(home, head_id, tmp_path, monkeypatch):
+    """Certificates are renewed every year or two. `signer add` with the new one overwrote the
+    registered public certificate: every notice signed before became 无法确认签名人 and verify failed."""
+    from tests.signfixtures import make_p12, make_seal, make_signature
+
+    monkeypatch.setenv("ARCHIVE_SIGN_PASSWORD", "pw")
+    root = str(home.root)
+    assert run_cli("--home", root, "seal", "set", str(make_seal(tmp_path / "seal.png"))).exit_code == 0
+
+    def sign(cert: Path, day: str) -> str:
+        assert run_cli("--home", root, "signer", "add", "王明", "--role", "镇长", "--signature",
+                       str(make_signature(tmp_path / "sig.png")), "--cert", str(cert)).exit_code == 0
+        result = run_cli("--home", root, "generate", "adjustment", "--household", head_id, "--date", day,
+                         "--set", "new_amount=600", "--set", f"reason=家庭收入变化{day}", "--sign", "--approver", "王明",
+                         "--json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout.splitlines()[0])["pdf"]
+
+    old = sign(make_p12(tmp_path / "2024.p12", "pw"), "2025-07-10")
+    new = sign(make_p12(tmp_path / "2025.p12", "pw"), "2025-07-20")
+    for pdf in (old, new):
+        result = run_cli("--home", root, "verify-signature", pdf)
+        assert result.exit_code == 0, result.stdout
+    home.close()
+    result = run_cli("--home", root, "verify")
+    assert result.exit_code == 0, result.stdout + result.stderr
