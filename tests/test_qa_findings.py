@@ -151,3 +151,16 @@ def test_a_renewed_certificate_keeps_earlier_signatures_trusted(home, head_id, t
     home.close()
     result = run_cli("--home", root, "verify")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_export_and_sample_refuse_an_out_name_that_is_not_pdf(home, head_id, tmp_path):
+    """`sample --out 清单.xlsx` wrote a PDF under an .xlsx name (Excel then says the file is corrupt)."""
+    from archive.documents.generate import Generator
+
+    Generator(home).household_document("approval", head_id, dt.date(2025, 7, 15))
+    for args in (("sample", "--year", "2025"), ("export", head_id)):
+        out = tmp_path / "清单.xlsx"
+        result = run_cli("--home", str(home.root), *args, "--out", str(out))
+        assert result.exit_code != 0 and ".pdf" in result.stderr, (args, result.stdout)
+        assert not out.exists()
+        assert run_cli("--home", str(home.root), *args, "--out", str(tmp_path / f"{args[0]}.pdf")).exit_code == 0

@@ -590,7 +590,7 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     from archive import files
 
     if out:
-        files.check_output(Path(out), force)
+        files.check_output(Path(out), force, suffix=".pdf")
     home = _home(ctx)
     items, summary = draw_sample(home, year, rate, seed)
     rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
