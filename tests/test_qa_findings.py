@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from archive.cli import cli
 from tests.conftest import run_cli
 
 
@@ -164,3 +166,12 @@ def test_export_and_sample_refuse_an_out_name_that_is_not_pdf(home, head_id, tmp
         assert result.exit_code != 0 and ".pdf" in result.stderr, (args, result.stdout)
         assert not out.exists()
         assert run_cli("--home", str(home.root), *args, "--out", str(tmp_path / f"{args[0]}.pdf")).exit_code == 0
+
+
+def test_search_with_a_limit_below_one_is_an_error_not_a_traceback(home):
+    """`search 张 --limit 0` ended in whoosh's ValueError traceback."""
+    for limit in ("0", "-1"):
+        result = CliRunner().invoke(cli, ["--home", str(home.root), "search", "张", "--limit", limit])
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert result.exit_code == 2
+        assert "--limit" in result.output + result.stderr

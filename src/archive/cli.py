@@ -374,7 +374,7 @@ def review_reject_cmd(ctx, doc_id, reason) -> None:
 @click.option("--year", type=int)
 @click.option("--month", help="YYYY-MM")
 @click.option("--household", help="户主身份证号")
-@click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
+@click.option("--limit", default=20, type=click.IntRange(min=1), show_default=True, help="最多返回多少份文书")
 @click.option("--json", "as_json", is_flag=True, help="每条结果输出一行 JSON")
 @click.pass_context
 def search(ctx, query, village, doc_type, category, year, month, household, limit, as_json) -> None:
