@@ -175,3 +175,9 @@ def test_search_with_a_limit_below_one_is_an_error_not_a_traceback(home):
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
         assert result.exit_code == 2
         assert "--limit" in result.output + result.stderr
+
+
+def test_unknown_document_type_lists_the_types_in_one_style(home):
+    """The hint read 「application, declaration, …, confirmation、publicity、roster」."""
+    result = run_cli("--home", str(home.root), "generate", "nosuch", "--household", "1")
+    assert result.exit_code != 0 and "可用类型：application、declaration、" in result.stderr and ", " not in result.stderr
