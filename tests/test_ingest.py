@@ -61,7 +61,7 @@ def test_text_layer_pdf_filed_by_id_number(home, township):
     inbox_file = text_pdf(home.inbox_dir / "户口.pdf",
                           ["常住人口登记卡", f"姓名 {member.name}", f"公民身份号码 {member.id_number}", "户主或与户主关系 子"])
     digest = sha(inbox_file)
-    records = Ingester(home).run([home.inbox_dir])
+    records = Ingester(home, "fake").run([home.inbox_dir])
     assert [r.status for r in records] == ["filed"]
     record = records[0]
     assert record.household == household.head.id_number and record.type == "hukou"
@@ -74,7 +74,7 @@ def test_text_layer_pdf_filed_by_id_number(home, township):
 def test_unplaceable_scan_goes_to_review_then_assign_and_reject(home, township):
     text_pdf(home.inbox_dir / "a.pdf", ["一份说明", "没有身份证号，也没有村名"])
     text_pdf(home.inbox_dir / "b.pdf", ["另一份材料", "同样无法识别归属"])
-    records = Ingester(home).run([home.inbox_dir])
+    records = Ingester(home, "fake").run([home.inbox_dir])
     assert {r.status for r in records} == {"review"} and all(r.household is None for r in records)
     listed = run_cli("--home", str(home.root), "review", "list", "--json")
     items = [json.loads(line) for line in listed.stdout.splitlines()]
@@ -141,8 +141,8 @@ def test_bad_inputs_are_quarantined_with_reasons_and_the_batch_goes_on(home, tow
 def test_same_file_twice_is_recorded_once(home, township, tmp_path):
     household = township[1]
     outside = text_pdf(tmp_path / "copy.pdf", ["居民身份证", f"公民身份号码 {household.head.id_number}"])
-    first = Ingester(home).run([outside])
-    second = Ingester(home).run([outside])
+    first = Ingester(home, "fake").run([outside])
+    second = Ingester(home, "fake").run([outside])
     assert first[0].status == "filed" and second[0].status == "duplicate"
     assert outside.exists()  # a file outside the inbox is never moved
     assert home.db.execute("SELECT count(*) FROM documents WHERE origin='scan'").fetchone()[0] == 1
@@ -165,9 +165,9 @@ def test_crash_after_storing_then_rerun_finishes_without_duplicates(home, townsh
 
     monkeypatch.setattr(Ingester, "_file", crashing)
     with pytest.raises(KeyboardInterrupt):
-        Ingester(home).run([home.inbox_dir])
+        Ingester(home, "fake").run([home.inbox_dir])
     monkeypatch.setattr(Ingester, "_file", original)
-    records = Ingester(home).run([home.inbox_dir])
+    records = Ingester(home, "fake").run([home.inbox_dir])
     assert {r.status for r in records} == {"filed"} and len(records) == 3
     rows = home.db.execute("SELECT household_id FROM documents WHERE origin='scan'").fetchall()
     assert sorted(r[0] for r in rows) == sorted(heads)

@@ -109,3 +109,20 @@ def test_scanned_form_reads_cell_by_cell_with_its_page_number(home, head_id):
     text = "".join(page.text.split())
     assert "调查结果经入户调查" in text  # the label, then its two-line value
     assert page.lines[-1].text == "— 1 —"
+
+
+def test_two_columns_of_running_text_are_read_column_by_column():
+    heading = line("社会救助工作简报", 300, 10, 600, 40)
+    left = [line(f"左栏第{i}行正文内容", 50, 80 + 40 * i, 440 if i % 4 else 400, 100 + 40 * i) for i in range(8)]
+    right = [line(f"右栏第{i}行正文内容", 500, 80 + 40 * i, 890 if i % 3 else 850, 100 + 40 * i) for i in range(8)]
+    ordered = texts(reading_order([heading, *right, *left]))
+    assert ordered == [heading.text] + [item.text for item in left] + [item.text for item in right]
+
+
+def test_a_form_of_label_and_value_pairs_keeps_its_rows():
+    """Two fields a row (申请人 … 日期 …) is not two columns: the pairs do not fill their side."""
+    rows = []
+    for i in range(8):
+        rows.append(line(f"姓名{i}：张三", 50, 80 + 40 * i, 160 + 30 * (i % 3), 100 + 40 * i))
+        rows.append(line(f"日期{i}：2025年7月8日", 500, 80 + 40 * i, 700 + 60 * (i % 3), 100 + 40 * i))
+    assert texts(reading_order(list(reversed(rows)))) == texts(rows)

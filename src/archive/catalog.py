@@ -102,7 +102,10 @@ CREATE TABLE IF NOT EXISTS documents (
     source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original
     scan_sha256     TEXT,
     original_path   TEXT,                              -- the scan as it came, unchanged
-    sidecar_path    TEXT                               -- OCR lines, boxes, confidences (JSON)
+    sidecar_path    TEXT,                              -- OCR lines, boxes, confidences (JSON)
+    -- voiding: copies marked 作废 (the originals stay as they were)
+    void_pdf_path   TEXT,
+    void_docx_path  TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_number ON documents(number_code, number_year, number_seq)
     WHERE number_seq IS NOT NULL;
@@ -318,7 +321,8 @@ def audit(conn: sqlite3.Connection, operator: str, action: str, target: str | No
     )
 
 
-FILE_COLUMNS = ("pdf_path", "docx_path", "xlsx_path", "original_path", "sidecar_path", "stamped_path")
+FILE_COLUMNS = ("pdf_path", "docx_path", "xlsx_path", "original_path", "sidecar_path", "stamped_path",
+                "void_pdf_path", "void_docx_path")
 
 
 def file_digest(path: Path) -> str:

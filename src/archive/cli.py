@@ -10,6 +10,8 @@ import click
 
 from archive import __version__
 from archive.errors import ArchiveError
+from archive.scans.ocr.registry import DEFAULT as OCR_DEFAULT
+from archive.scans.ocr.registry import names as ocr_engine_names
 
 
 def _emit_json(obj: object) -> None:
@@ -246,7 +248,7 @@ def void(ctx, doc_id, reason) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
 @click.pass_context
 def ocr(ctx, path, engine, as_json) -> None:
@@ -275,7 +277,7 @@ def ocr(ctx, path, engine, as_json) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
-@click.option("--engine", type=click.Choice(["rapidocr", "paddleocr", "tesseract"]), default="rapidocr", show_default=True)
+@click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.pass_context
 def ingest(ctx, paths, workers, engine, as_json) -> None:
@@ -387,20 +389,30 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
     if as_json:
         for hit in result.hits:
             _emit_json({key: value for key, value in hit.to_json().items()})
+        for found in result.households:
+            _emit_json(found.to_json())
         return
-    if not result.hits:
+    if not result.hits and not result.households:
         click.echo(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
         return
-    about = "" if result.exact else "约"
-    click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
+    if result.hits:
+        about = "" if result.exact else "约"
+        click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
     for group in result.groups():
         head = f"{group.name}（{group.household}，{group.village}）" if group.household else "未关联家庭"
         click.echo(f"■ {head} {len(group.hits)} 份")
         for hit in group.hits:
             number = f" {hit.number}" if hit.number else ""
-            click.echo(f"  · {hit.date} {hit.title}{number}  位置：{hit.location}")
+            marks = ("【已作废】" if hit.voided else "") + (f"「近似」（{hit.matched}）" if hit.approximate and hit.matched
+                                                        else "「近似」" if hit.approximate else "")
+            click.echo(f"  · {hit.date} {hit.title}{number}（{hit.copy}）{marks}  位置：{hit.location}")
+            if hit.path:
+                click.echo(f"    文件：{hit.path}")
             if hit.snippet:
                 click.echo(f"    {hit.snippet}")
+    for found in result.households:
+        near = f"「近似」（{found.matched}）" if found.approximate else ""
+        click.echo(f"■ {found.name}（{found.household}）{near}：{found.message}")
 
 
 @cli.command()
@@ -408,7 +420,7 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def show(ctx, household_id, as_json) -> None:
-    """查看一户的档案（一户一档），逐件列出所在盒号和件号。"""
+    """查看一户的档案（一户一档），逐件列出所在盒号、件号和文件。可用户主或成员的身份证号（或后4到6位）或姓名。"""
     from archive.filing.household_file import format_household_file, open_household_file
 
     home = _home(ctx)
@@ -443,6 +455,8 @@ def check_index(ctx, as_json) -> None:
         click.echo(result.to_json())
     else:
         click.echo(f"缺失 {len(result.missing)} 份，过期 {len(result.stale)} 份，多余 {len(result.orphans)} 份")
+        if result.outdated:
+            click.echo("索引是旧版本程序建立的，格式已更新，需要重建。")
         for label, items in (("缺失", result.missing), ("过期", result.stale), ("多余", result.orphans)):
             for doc_id in items[:50]:
                 click.echo(f"  {label}：{doc_id}")

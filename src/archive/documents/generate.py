@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.catalog import audit, new_doc_id, next_value, record_files, transaction
+from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
 from archive.dates import cn_date, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
@@ -241,10 +241,49 @@ class Generator:
             row = self._document_row(doc_id)
             if row["status"] == "voided":
                 raise ArchiveError(f"文书 {doc_id} 已于此前作废")
-            self.conn.execute("UPDATE documents SET status='voided', void_reason=?, rev=rev+1 WHERE doc_id=?", (reason, doc_id))
-            audit(self.conn, self.home.operator, "document.void", doc_id, {"number": row["number"], "reason": reason})
-            seal_documents(self.conn, self.home.operator, [doc_id])
+            marked = self._void_copies(row, reason)
+            try:
+                self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
+                                  "rev=rev+1 WHERE doc_id=?",
+                                  (reason, marked.get("void_pdf_path"), marked.get("void_docx_path"), doc_id))
+                # only the marked copies are recorded: the originals keep the digests they had
+                for kind, relative in marked.items():
+                    path = self.home.root / relative
+                    self.conn.execute(
+                        "INSERT INTO files(doc_id, kind, sha256, size) VALUES (?,?,?,?) ON CONFLICT(doc_id, kind) "
+                        "DO UPDATE SET sha256=excluded.sha256, size=excluded.size", (doc_id, kind, file_digest(path), path.stat().st_size))
+                originals = {kind: sha for kind, sha in self.conn.execute(
+                    "SELECT kind, sha256 FROM files WHERE doc_id=? AND kind IN ('pdf_path','docx_path')", (doc_id,))}
+                audit(self.conn, self.home.operator, "document.void", doc_id,
+                      {"number": row["number"], "reason": reason, "marked_copies": marked, "originals_sha256": originals})
+                seal_documents(self.conn, self.home.operator, [doc_id])
+            except BaseException:
+                for relative in marked.values():
+                    (self.home.root / relative).unlink(missing_ok=True)
+                raise
         return self._generated(row)
+
+    def _void_copies(self, row: sqlite3.Row, reason: str) -> dict[str, str]:
+        """Copies of the PDF and DOCX with a visible 作废 mark; the originals are left untouched."""
+        from archive.documents import voidmark
+
+        note = f"本文书已作废（{row['number'] or row['doc_id']}）：{reason}"
+        marked: dict[str, str] = {}
+        for column, kind, mark in (("pdf_path", "void_pdf_path", voidmark.mark_pdf),
+                                   ("docx_path", "void_docx_path", voidmark.mark_docx)):
+            if not row[column] or not (self.home.root / row[column]).is_file():
+                continue
+            source = self.home.root / row[column]
+            target = voidmark.marked_name(source)
+            try:
+                mark(source, target, note)
+            except Exception as exc:  # a damaged file: nothing is voided, nothing left behind
+                for relative in marked.values():
+                    (self.home.root / relative).unlink(missing_ok=True)
+                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{type(exc).__name__}）",
+                                   hint="文书未作废；请用 archive verify 检查该文件") from exc
+            marked[kind] = str(target.relative_to(self.home.root))
+        return marked
 
     def decided_households(self, village: str, start: dt.date, end: dt.date,
                            category: str | None = None) -> list[HouseholdRecord]:

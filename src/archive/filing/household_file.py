@@ -1,13 +1,60 @@
 """A household's file (一户一档): the household, its members, and its documents in order with
-where each one is kept."""
+where each one is kept (the same rule as search, filing/location.py) and the file to open."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from archive.errors import ArchiveError, NotFoundError
+from archive.filing.location import COLUMNS as LOCATION_COLUMNS
+from archive.filing.location import JOINS as LOCATION_JOINS
+from archive.filing.location import copy_kind, location_label, open_path
 from archive.home import Home
-from archive.roster.households import get_household
-from archive.search.engine import location_label
+from archive.index.analysis import is_han
+from archive.roster.households import HouseholdRecord, get_household
+from archive.search.names import one_off
+
+
+def _candidates(rows) -> str:
+    return "；".join(f"{r['name']}（{r['relation']}）户主 {r['head_name']} {r['household_id']} {r['village']}"
+                    for r in rows[:20])
+
+
+def resolve_household(home: Home, text: str) -> HouseholdRecord:
+    """A household from what the user typed: the 户主's (or any member's) ID number, the last 4 to 6
+    digits of one, or a member's name, when it names exactly one household; otherwise the
+    candidates are listed."""
+    conn = home.db
+    key = (text or "").strip().upper()
+    if not key:
+        raise ArchiveError("请给出户主身份证号或姓名")
+    imported = conn.execute("SELECT count(*) FROM households").fetchone()[0] > 0
+    people = ("SELECT m.name, m.relation, m.household_id, h.head_name, h.village FROM members m "
+              "JOIN households h ON h.id = m.household_id ")
+    if re.fullmatch(r"\d{3,17}[\dX]", key):
+        if len(key) >= 15:
+            rows = conn.execute(people + "WHERE m.id_number = ? OR h.id = ?", (key, key)).fetchall()
+        else:
+            rows = conn.execute(people + "WHERE substr(m.id_number, -?) = ?", (len(key), key)).fetchall()
+    elif all(is_han(c) or c == "·" for c in key):
+        rows = conn.execute(people + "WHERE m.name = ?", (key,)).fetchall()
+        if not rows:
+            near = [r for r in conn.execute(people + "WHERE length(m.name) = ?", (len(key),)) if one_off(r["name"], key)]
+            if near:
+                raise NotFoundError(f"花名册中没有叫「{key}」的人；差一个字的有：{_candidates(near)}",
+                                    hint="请用户主身份证号查看，如 archive show 户主身份证号")
+    else:
+        rows = []
+    households = list(dict.fromkeys(r["household_id"] for r in rows))
+    if len(households) == 1:
+        return get_household(conn, households[0])
+    if len(households) > 1:
+        raise ArchiveError(f"「{text}」对应 {len(households)} 户：{_candidates(rows)}",
+                           hint="请用户主身份证号查看，如 archive show 户主身份证号")
+    hint = ("请核对号码或姓名，或用 archive search 查找" if imported
+            else "档案库还没有花名册：请先用 archive roster import 导入花名册")
+    raise NotFoundError(f"花名册中找不到「{text}」（户主身份证号、成员身份证号或姓名）", hint=hint)
 
 
 def cross_reference(row, village: str) -> str | None:
@@ -18,22 +65,23 @@ def cross_reference(row, village: str) -> str | None:
 
 
 def household_file(home: Home, household_id: str) -> dict[str, Any]:
-    household = get_household(home.db, household_id)
+    household = resolve_household(home, household_id)
     rows = home.db.execute(
-        """SELECT d.*, b.box_no, b.year AS box_year, b.village AS box_village
-           FROM documents d LEFT JOIN boxes b ON b.id = d.box_id
+        f"""SELECT d.*, {LOCATION_COLUMNS}
+           FROM documents d {LOCATION_JOINS}
            WHERE d.household_id = ?
-           ORDER BY d.item_no IS NULL, b.year, b.box_no, d.item_no, d.doc_date, d.doc_id""",
+           ORDER BY filed_item IS NULL, b.year, b.box_no, filed_item, d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",
         (household.id,),
     ).fetchall()
     documents = []
     for row in rows:
-        path = row["pdf_path"] or row["xlsx_path"]
         documents.append({
             "doc_id": row["doc_id"], "type": row["type"], "title": row["title"], "date": row["doc_date"],
             "number": row["number"], "pages": row["pages"], "status": row["status"],
-            "archival_code": row["archival_code"], "box": row["box_no"], "item": row["item_no"],
-            "location": location_label(row), "path": str(home.root / path) if path else None,
+            "voided": row["status"] == "voided", "copy": copy_kind(row),
+            "archival_code": row["filed_code"], "box": row["box_no"], "item": row["filed_item"],
+            "location": location_label(row), "path": open_path(home.root, row),
+            "original": row["source_doc"], "signed_copy": row["signed_copy"],
             "cross_reference": cross_reference(row, household.village),
         })
     moves = [dict(row) for row in home.db.execute(
@@ -53,13 +101,16 @@ def format_household_file(data: dict[str, Any]) -> str:
     lines = [f"{data['name']}（户主身份证号 {data['household']}）{data['village']} {data['category']} "
              f"保障{data['covered']}人 月{data['amount']:.2f}元",
              "成员：" + "、".join(f"{m['name']}（{m['relation']}）" for m in data["members"]),
-             f"档案共 {len(data['documents'])} 件："]
+             f"档案共 {len(data['documents'])} 件：" if data["documents"] else "花名册中有此户，暂无文书。"]
     for index, doc in enumerate(data["documents"], start=1):
         number = f" {doc['number']}" if doc["number"] else ""
-        void = "【已作废】" if doc["status"] == "voided" else ""
+        void = "【已作废】" if doc["voided"] else ""
         code = f" 档号 {doc['archival_code']}" if doc["archival_code"] else ""
         where = doc["cross_reference"] or doc["location"]
-        lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}{void}  {where}{code}  （{doc['doc_id']}）")
+        lines.append(f"  {index:>3}. {doc['date']} {doc['title']}{number}（{doc['copy']}）{void}  "
+                     f"{where}{code}  （{doc['doc_id']}）")
+        if doc["path"]:
+            lines.append(f"       文件：{doc['path']}")
     for move in data["moves"]:
         lines.append(f"  调整记录：{move['at']} {move['operator']} 将 {move['target']} 从「{move['from_value']}」调到「{move['to_value']}」：{move['reason'] or ''}")
     return "\n".join(lines)

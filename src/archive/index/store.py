@@ -26,7 +26,7 @@ from archive import files
 from archive.catalog import transaction
 from archive.errors import ArchiveError
 from archive.home import Home
-from archive.index.schema import build_schema, id_terms, number_key
+from archive.index.schema import SCHEMA_VERSION, build_schema, id_terms, number_terms
 
 INDEX_NAME = "main"
 BATCH = 20000  # documents per commit: bounds the writer's memory on a full rebuild
@@ -41,14 +41,39 @@ def index_exists(home: Home) -> bool:
     return whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME)
 
 
+def _version_file(home: Home) -> Path:
+    return index_dir(home) / "schema-version"
+
+
+def index_version(home: Home) -> int:
+    """The schema version the index on disk was built with (1: before versions were written)."""
+    try:
+        return int(_version_file(home).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return 1
+
+
+def index_outdated(home: Home) -> bool:
+    return index_exists(home) and index_version(home) != SCHEMA_VERSION
+
+
+def require_current(home: Home) -> None:
+    if index_outdated(home):
+        raise ArchiveError("全文索引是旧版本程序建立的，格式已更新，需要重建",
+                           hint="请运行 archive reindex（目录数据库中的记录不受影响）")
+
+
 def open_index(home: Home, create: bool = True) -> Index:
     folder = index_dir(home)
     if whoosh_index.exists_in(str(folder), INDEX_NAME):
         return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
     if not create:
         raise ArchiveError(f"档案库 {home.root} 还没有全文索引", hint="请运行 archive reindex")
-    folder.mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+    with files.private_umask():
+        folder.mkdir(parents=True, exist_ok=True)
+        created = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+        _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
+    return created
 
 
 def searcher(home: Home):
@@ -97,16 +122,16 @@ def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str]
 
 
 _DOC_SQL = """
-SELECT d.doc_id, d.rev, d.type, d.title, d.household_id, d.village, d.doc_date, d.number,
+SELECT d.doc_id, d.rev, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.status,
        d.archival_code, d.body_text, h.head_name, h.category,
-       (SELECT group_concat(m.name, ',') FROM members m WHERE m.household_id = d.household_id) AS names,
+       (SELECT group_concat(m.name, char(31)) FROM members m WHERE m.household_id = d.household_id) AS names,
        (SELECT group_concat(m.id_number, ' ') FROM members m WHERE m.household_id = d.household_id) AS ids
 FROM documents d LEFT JOIN households h ON h.id = d.household_id
 """
 
 
 def _fields(row) -> dict[str, object]:
-    names = [n for n in (row["names"] or "").split(",") if n]
+    names = [n.strip() for n in (row["names"] or "").split("\x1f") if n.strip()]
     if row["head_name"] and row["head_name"] not in names:
         names.insert(0, row["head_name"])
     ids = (row["ids"] or "").split()
@@ -117,14 +142,18 @@ def _fields(row) -> dict[str, object]:
         "doc_id": row["doc_id"],
         "rev": row["rev"],
         "household": row["household_id"] or "",
-        "names": ",".join(names),
+        # one term per name; a comma inside a (garbled) name must not split it
+        "names": ",".join(n.replace(",", "，") for n in names),
+        "people": "、".join(names),
         "ids": id_terms(ids),
         "village": row["village"] or "",
         "type": row["type"],
         "category": row["category"] or "",
         "year": date[:4],
         "month": date[:7],
-        "number": number_key(row["number"] or "") or "",
+        "status": row["status"] or "active",
+        "linked": "yes" if row["household_id"] else "no",
+        "number": number_terms(row["number"] or ""),
         "archival_code": row["archival_code"] or "",
         "title": row["title"] or "",
         "body": row["body_text"] or "",
@@ -146,11 +175,12 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
     conn = home.db
     result = SyncResult()
     with files.private_umask(), writer_lock(home, on_wait=on_wait):
-        # a missing index (deleted, or never built) is rebuilt whatever the catalog says
-        full = full or not whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME)
+        # a missing index (deleted, or never built) or one of an older schema is rebuilt
+        full = full or not whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME) or index_outdated(home)
         if full:
             folder = index_dir(home)
             folder.mkdir(parents=True, exist_ok=True)
+            _version_file(home).unlink(missing_ok=True)
             ix = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
             with transaction(conn):
                 conn.execute("UPDATE documents SET indexed_rev = 0")
@@ -178,6 +208,9 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
             result.written += len(rows)
+        if full:
+            # written last: an interrupted rebuild leaves no version, so it is rebuilt again
+            _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -187,20 +220,21 @@ class CheckResult:
     missing: list[str] = field(default_factory=list)   # in the catalog, not in the index
     stale: list[str] = field(default_factory=list)     # in the index with an older revision
     orphans: list[str] = field(default_factory=list)   # in the index, not in the catalog
+    outdated: bool = False                              # built with an older schema
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.stale or self.orphans)
+        return not (self.missing or self.stale or self.orphans or self.outdated)
 
     def to_json(self) -> str:
         return json.dumps({"ok": self.ok, "missing": self.missing, "stale": self.stale,
-                           "orphans": self.orphans}, ensure_ascii=False)
+                           "orphans": self.orphans, "outdated": self.outdated}, ensure_ascii=False)
 
 
 def check(home: Home) -> CheckResult:
     """Compare what the index holds (document ID and revision) with the catalog."""
     catalog = {row[0]: row[1] for row in home.db.execute("SELECT doc_id, rev FROM documents")}
-    result = CheckResult()
+    result = CheckResult(outdated=index_outdated(home))
     folder = index_dir(home)
     indexed: dict[str, int] = {}
     if whoosh_index.exists_in(str(folder), INDEX_NAME):

@@ -233,11 +233,16 @@ class Ingester:
         return IngestRecord(readable_path(entry.path), digest, status, reason=reason,
                             name_bytes=_name_bytes(entry.path), **kw)
 
+    def _known_ids(self) -> frozenset[str]:
+        """The roster's ID numbers: an ID misread by one character is corrected to one of these
+        only (textfix.correct_id_numbers)."""
+        return frozenset(row[0] for row in self.conn.execute("SELECT id_number FROM members"))
+
     def _process_all(self, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
         if not jobs:
             return
         if self.workers == 1 or len(jobs) == 1:
-            init_worker(self.engine, self.model_dir, self.limits)
+            init_worker(self.engine, self.model_dir, self.limits, self._known_ids())
             for job in jobs:
                 self._attempt(job)
                 processed = process_in_worker(self._task(job))
@@ -259,7 +264,7 @@ class Ingester:
         for memory), the files in flight go to `died` and the round ends."""
         context = mp.get_context("spawn" if sys.platform != "linux" else "fork")
         executor = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                                       initargs=(self.engine, self.model_dir, self.limits))
+                                       initargs=(self.engine, self.model_dir, self.limits, self._known_ids()))
         in_flight: dict[Future, Job] = {}
         try:
             while pending or in_flight:

@@ -89,12 +89,27 @@ def reading_order(lines: list[OcrLine], cells: list[Rect] = ()) -> list[OcrLine]
                 break
         else:
             free.append(line)
+    columns = two_columns(free)
+    if columns is not None:
+        # running text in two columns: the lines above them, then the left column, then the right
+        above, left, right = columns
+        free = above
+        order = {id(line): i for i, line in enumerate(_rows_of_lines(above) + _rows_of_lines(left)
+                                                      + _rows_of_lines(right))}
+        if not inside:
+            return sorted(free + left + right, key=lambda line: order[id(line)])
+        # beside tables, each column stays one unit, placed where its first line is
+        units_extra = [(min(line.top for line in group), min(line.left for line in group), 0.0,
+                        _rows_of_lines(group), False) for group in (left, right)]
+    else:
+        units_extra = []
     # units: a free line, or a cell with its lines; cells join a row when their tops meet
     # (they hang from the same rule), free lines when their middles do
     units: list[tuple[float, float, float, list[OcrLine], bool]] = [
         (line.top, line.left, line.height, [line], False) for line in free]
     units += [(cells[i][1], cells[i][0], cells[i][3] - cells[i][1], _rows_of_lines(group), True)
               for i, group in inside.items()]
+    units += units_extra
     units.sort(key=lambda unit: unit[0])
     rows: list[list[tuple]] = []
     for unit in units:
@@ -109,6 +124,52 @@ def reading_order(lines: list[OcrLine], cells: list[Rect] = ()) -> list[OcrLine]
                 continue
         rows.append([unit])
     return [line for row in rows for unit in sorted(row, key=lambda item: item[1]) for line in unit[3]]
+
+
+COLUMN_MIN_LINES = 6     # lines on each side of the gutter before a page counts as two columns
+COLUMN_FILLED = 0.6      # share of a column's lines that run to (near) its right edge
+COLUMN_GUTTER = 0.08     # the gap between columns, at most this share of the text width
+
+
+def two_columns(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine], list[OcrLine]] | None:
+    """(lines above, left column, right column) when the lines are running text set in two
+    columns; None otherwise. Two columns: a vertical gutter near the middle that no line crosses
+    (but headings above the columns), at least COLUMN_MIN_LINES lines on each side, side by side,
+    a narrow gutter, each column over a third of the text width, and most lines on each side
+    filled to the column's right edge as wrapped text is. A form's label and value pairs leave
+    a wide gap and do not fill their side, so forms keep their row order."""
+    if len(lines) < 2 * COLUMN_MIN_LINES:
+        return None
+    rights = [max(p[0] for p in line.box) for line in lines]
+    start, end = min(line.left for line in lines), max(rights)
+    width = end - start
+    if width <= 0:
+        return None
+    for step in range(31):
+        gutter = start + width * (0.35 + 0.3 * step / 30)
+        left = [line for line, right in zip(lines, rights, strict=True) if right <= gutter]
+        right = [line for line in lines if line.left >= gutter]
+        crossing = [line for line, r in zip(lines, rights, strict=True) if line.left < gutter < r]
+        if len(left) < COLUMN_MIN_LINES or len(right) < COLUMN_MIN_LINES:
+            continue
+        top = min(line.top for line in left + right)
+        if any(line.top + line.height > top for line in crossing):
+            continue  # a line across the gutter beside the columns: not two columns
+        left_edge = max(max(p[0] for p in line.box) for line in left)
+        right_edge = max(max(p[0] for p in line.box) for line in right)
+        right_start = min(line.left for line in right)
+        if right_start - left_edge > COLUMN_GUTTER * width:
+            continue  # a wide gap: two fields of a form, not a gutter
+        if min(left_edge - start, right_edge - right_start) < 0.35 * width:
+            continue  # narrow sides: labels and values
+        slack = 0.05 * width
+        filled_left = sum(1 for line in left if max(p[0] for p in line.box) >= left_edge - slack) / len(left)
+        filled_right = sum(1 for line in right if max(p[0] for p in line.box) >= right_edge - slack) / len(right)
+        overlap = min(max(line.top for line in left), max(line.top for line in right)) - max(
+            min(line.top for line in left), min(line.top for line in right))
+        if filled_left >= COLUMN_FILLED and filled_right >= COLUMN_FILLED and overlap > 0:
+            return crossing, left, right
+    return None
 
 
 _DASHES = "-‐‑‒–—―一－_~～"

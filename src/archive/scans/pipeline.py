@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from archive.scans.layout import (
     tidy_page_number,
     without_scribbles,
 )
-from archive.scans.ocr import OcrEngine, OcrLine, OcrPage, get_engine
+from archive.scans.ocr import DEFAULT, OcrEngine, OcrLine, OcrPage, detector_for, get_engine
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
@@ -29,6 +30,7 @@ from archive.scans.prepare import (
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
+from archive.scans.textfix import correct_id_numbers, fix_punctuation
 
 
 @dataclass
@@ -49,22 +51,34 @@ class Processed:
 class PageReader:
     """One engine and one preparer per worker process, loaded once."""
 
-    def __init__(self, engine: str = "rapidocr", model_dir: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, engine: str = DEFAULT, model_dir: str | None = None, limits: Limits | None = None,
+                 known_ids: Collection[str] | None = None) -> None:
         self.engine: OcrEngine = get_engine(engine, model_dir)
+        self.known_ids = known_ids  # the roster's ID numbers: near misses are corrected to these only
         self.limits = limits or Limits()
         self._preparer: PagePreparer | None = None
 
     @property
     def preparer(self) -> PagePreparer:
         if self._preparer is None:
-            self._preparer = PagePreparer(getattr(self.engine, "rapid", None))
+            self._preparer = PagePreparer(detector_for(self.engine))
         return self._preparer
+
+    def tidy_text(self, lines: list[OcrLine]) -> list[dict]:
+        """Punctuation as printed and near-miss ID numbers corrected (textfix.py), in place;
+        returns the corrections, each with the index of its line."""
+        corrections = []
+        for index, line in enumerate(lines):
+            text, found = correct_id_numbers(fix_punctuation(line.text), self.known_ids)
+            line.text = text
+            corrections += [{"line": index, **item.to_json()} for item in found]
+        return corrections
 
     def ocr_image(self, image: Image.Image) -> tuple[OcrPage, Image.Image, list[qr.PageMark]]:
         """OCR one page image; returns the page (boxes in the straightened image), the upright
         and straightened colour image, and QR marks."""
         prepared = self.preparer.prepare(image)
-        if hasattr(self.engine, "recognize_boxes"):
+        if self.engine.detects:
             # the preparer's detection serves the engine: lines are cut from the page as it
             # lies, then their boxes are moved to where straightening puts them
             lines = self.engine.recognize_boxes(prepared.gray, prepared.boxes)
@@ -75,13 +89,15 @@ class PageReader:
             straightened = prepared.image
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
-        colour = rotate_quarter(np.asarray(image.convert("RGB")), prepared.rotation)
+        source = prepared.source if prepared.source is not None else image
+        colour = rotate_quarter(np.asarray(source.convert("RGB")), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
         lines = without_scribbles(tidy_page_number(reading_order(lines, prepared.cells), height))
+        corrections = self.tidy_text(lines)
         page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
-                       round(prepared.skew, 2))
+                       round(prepared.skew, 2), corrections)
         return page, Image.fromarray(upright), prepared.marks
 
     def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:
@@ -94,6 +110,7 @@ class PageReader:
         result = Processed(str(path))
         writer = SearchablePdf(searchable, title or path.name) if searchable is not None else None
         born_digital = True
+        self.engine.begin_file(path)
         try:
             for source in read_pages(path, RENDER_DPI, self.limits):
                 if source.text_layer is not None:
@@ -131,10 +148,11 @@ class PageReader:
 _READER: PageReader | None = None
 
 
-def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None) -> None:
+def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None,
+                known_ids: Collection[str] | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _READER = PageReader(engine, model_dir, limits)
+    _READER = PageReader(engine, model_dir, limits, known_ids)
 
 
 def process_in_worker(task: tuple[str, str | None, str]) -> Processed:

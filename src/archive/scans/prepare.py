@@ -1,8 +1,15 @@
 """Page preparation before OCR: red seals and red headers out, the page turned upright, the skew
 straightened.
 
-- Red: the red channel of an RGB scan shows red ink as paper and black ink as black, so a seal
-  pressed over the signature and the date disappears while the text under it stays.
+- Phone photos (`flatten_photo`): the page outline (a bright quadrilateral on a darker table) is
+  found and the perspective undone; uneven light (shadow, a lamp at one side) is levelled by
+  dividing the page by its own background.
+- Red (`drop_red`): the red channel of an RGB scan shows red ink as paper and black ink as black,
+  so a seal pressed over the signature and the date disappears while the text under it stays.
+  Inside a seal the red channel is not enough: JPEG keeps colour at half resolution, so a black
+  stroke under red ink (where the star or the ring crosses a character) takes the seal's colour
+  and turns light in the red channel. There the brightness decides: red ink is mid grey, black
+  text under it stays dark.
 - Orientation (0/90/180/270): our own QR code, when found, says exactly how the page lies.
   Otherwise the text detector's boxes do: lines lying across the page mean 90/270, and the line
   classifier's votes tell upright from upside down.
@@ -21,6 +28,7 @@ from PIL import Image
 
 from archive.documents import qr
 from archive.scans.layout import Rect, find_cells
+from archive.scans.ocr.base import OcrEngine
 from archive.scans.ocr.rapid import DETECT_MAX_SIDE
 
 
@@ -32,6 +40,7 @@ class Prepared:
     marks: list[qr.PageMark]
     boxes: np.ndarray      # text lines detected, as quadrilaterals in `gray`'s pixels
     cells: list[Rect] = field(default_factory=list)  # table cells, in the straightened page's pixels
+    source: Image.Image | None = None  # the colour page the rest refers to (a photo flattened)
 
     @property
     def image(self) -> np.ndarray:
@@ -39,15 +48,110 @@ class Prepared:
         return rotate_fine(self.gray, self.skew)
 
 
+SEAL_REDNESS = 60       # red minus the mean of green and blue: red ink, not paper or black text
+
+
 def drop_red(image: Image.Image) -> np.ndarray:
     """Grey page with red ink removed: the red channel, levelled so that paper and red ink
-    (which the red channel shows as light grey) become white while black text stays black."""
+    (which the red channel shows as light grey) become white while black text stays black;
+    inside red ink, black text under it is kept from the brightness (see the module text)."""
     rgb = np.asarray(image.convert("RGB"))
     red = rgb[:, :, 0].astype(np.float32)
     paper = float(np.percentile(red[:: 8, :: 8], 90)) or 255.0
     white = paper * 0.86
     levelled = np.clip(red * (255.0 / white), 0, 255)
+    redness = red - (rgb[:, :, 1].astype(np.float32) + rgb[:, :, 2]) / 2
+    seal = redness > SEAL_REDNESS
+    if seal.mean() > 0.0005:
+        luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        ink = float(np.median(luma[seal]))  # the seal's own brightness
+        # the area the seal covers, strokes under it included (they are not red themselves)
+        near = cv2.dilate(seal.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        under = np.clip(luma * (255.0 / max(ink * 0.8, 1.0)), 0, 255)
+        # there the red channel leaves a ghost of the seal's edges (JPEG blurs colour, not
+        # brightness): the brightness alone, scaled so that the seal's ink is paper white
+        levelled = np.where(near, under, levelled)
     return np.ascontiguousarray(levelled.astype(np.uint8))
+
+
+PHOTO_MAX_SIDE = 1000        # the page outline is looked for on a copy this size
+PAGE_MIN_SHARE = 0.2         # a page outline covers at least this share of the photo
+PAGE_MAX_SHARE = 0.97        # ... and less than all of it (a scan is the page itself)
+UNEVEN_LIGHT = 40            # grey levels between the lightest and darkest paper: uneven light
+
+
+def _order_corners(points: np.ndarray) -> np.ndarray:
+    """Top left, top right, bottom right, bottom left."""
+    sums, diffs = points.sum(axis=1), np.diff(points, axis=1).ravel()
+    return np.array([points[np.argmin(sums)], points[np.argmin(diffs)], points[np.argmax(sums)],
+                     points[np.argmax(diffs)]], dtype=np.float32)
+
+
+def page_outline(rgb: np.ndarray) -> np.ndarray | None:
+    """The four corners of a page photographed on a darker background, in the photo's pixels;
+    None when there is no such outline (a flat scan, or a page filling the frame)."""
+    scale = min(1.0, PHOTO_MAX_SIDE / max(rgb.shape[:2]))
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+    # the background is what the frame's border shows; the page is clearly lighter than it,
+    # in shadow too (a single Otsu threshold cuts a shadowed part of the page off)
+    border = np.concatenate([gray[:4].ravel(), gray[-4:].ravel(), gray[:, :4].ravel(), gray[:, -4:].ravel()])
+    background, paper = float(np.median(border)), float(np.percentile(gray, 95))
+    if paper - background < 50:
+        return None  # no darker surround: a scan, or a page filling the frame
+    bright = ((gray > background + 0.4 * (paper - background)) * 255).astype(np.uint8)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))  # text holes closed
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    largest = max(contours, key=cv2.contourArea)
+    share = cv2.contourArea(largest) / float(gray.shape[0] * gray.shape[1])
+    if not PAGE_MIN_SHARE <= share <= PAGE_MAX_SHARE:
+        return None
+    quad = cv2.approxPolyDP(cv2.convexHull(largest), 0.02 * cv2.arcLength(largest, True), True)
+    if len(quad) != 4:
+        return None
+    corners = quad.reshape(4, 2).astype(np.float32) / scale
+    height, width = rgb.shape[:2]
+    margin = 0.01 * max(height, width)
+    touching = sum(1 for x, y in corners if x < margin or y < margin or x > width - margin or y > height - margin)
+    return None if touching >= 3 else _order_corners(corners)
+
+
+def even_light(rgb: np.ndarray) -> np.ndarray:
+    """Each channel divided by the paper's own brightness around it (a large closing of the
+    page), so that shadow and a lamp at one side leave white paper."""
+    scale = min(1.0, PHOTO_MAX_SIDE / max(rgb.shape[:2]))
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
+    background = cv2.medianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), 21)
+    background = cv2.resize(background, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = rgb.astype(np.float32) * 255.0 / np.maximum(background.astype(np.float32), 1.0)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def flatten_photo(image: Image.Image) -> tuple[Image.Image, bool]:
+    """Stage for phone photos: the page cut out of the photo and its perspective undone (to the
+    page's own proportions), then the light evened. A flat scan with even light comes back as
+    it is; returns (page, whether anything was changed)."""
+    rgb = np.asarray(image.convert("RGB"))
+    corners = page_outline(rgb)
+    changed = False
+    if corners is not None:
+        top, bottom = np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[2] - corners[3])
+        left, right = np.linalg.norm(corners[3] - corners[0]), np.linalg.norm(corners[2] - corners[1])
+        width, height = int(max(top, bottom)), int(max(left, right))
+        target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+        matrix = cv2.getPerspectiveTransform(corners, target)
+        rgb = cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        changed = True
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    small = grey[:: 16, :: 16]
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    if changed or float(np.percentile(paper, 95) - np.percentile(paper, 5)) > UNEVEN_LIGHT:
+        rgb = even_light(rgb)
+        changed = True
+    return (Image.fromarray(rgb), True) if changed else (image, False)
 
 
 def rotate_quarter(gray: np.ndarray, degrees: int) -> np.ndarray:
@@ -135,14 +239,12 @@ def _box_angles(boxes) -> list[tuple[float, float, float]]:
 class PagePreparer:
     """Orientation and skew from one text-detection pass on a reduced copy of the page."""
 
-    def __init__(self, rapid=None) -> None:
-        if rapid is None:
-            from archive.scans.ocr.rapid import RapidOcrEngine
-
-            rapid = RapidOcrEngine().rapid  # the same detection settings as the default engine
-        self._detector = rapid
+    def __init__(self, detector: OcrEngine) -> None:
+        """`detector`: an engine that detects (OcrEngine.detects), see registry.detector_for."""
+        self._detector = detector
 
     def prepare(self, image: Image.Image) -> Prepared:
+        image, _ = flatten_photo(image)
         gray = drop_red(image)
         codes = _read_codes(image)
         rotation, marks = qr_rotation(image, codes)
@@ -168,11 +270,10 @@ class PagePreparer:
         level = rotate_fine(small, skew)
         portrait = level.shape[0] >= level.shape[1]
         cells = [tuple(v / scale for v in cell) for cell in find_cells(level, 297.0 if portrait else 210.0)]
-        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full, cells)
+        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full, cells, image)
 
     def _boxes(self, small: np.ndarray) -> list:
-        result = self._detector(small, use_det=True, use_cls=False, use_rec=False)
-        return list(result.boxes) if result.boxes is not None else []
+        return self._detector.detect(small)
 
     @staticmethod
     def _sideways(boxes) -> bool:
@@ -193,8 +294,7 @@ class PagePreparer:
         chosen = [crop for _, crop in sorted(crops, key=lambda c: -c[0])[:9]]
         if not chosen:
             return 0.0
-        _, result = self._detector.cls_and_rotate(chosen)
-        votes = [1.0 if str(label[0]) == "180" else 0.0 for label in (result.cls_res or [])]
+        votes = [1.0 if flipped else 0.0 for flipped in self._detector.upside_down(chosen)]
         return sum(votes) / len(votes) if votes else 0.0
 
     @staticmethod

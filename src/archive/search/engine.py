@@ -1,6 +1,10 @@
 """Run a search: the index finds and ranks, the catalog supplies what is shown, results are
 grouped by household, and every search is written to the audit log (inspectors' access to
-personal data must be traceable)."""
+personal data must be traceable).
+
+Order: exact matches, then approximate ones (「近似」: a name one character off, most of a
+phrase), then voided documents (【已作废】). Households in the roster that match and have no
+document yet are reported as households (「花名册中有此户……暂无文书」)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,18 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from whoosh import query as q
+from whoosh.query import Or
+
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError
+from archive.filing.location import COLUMNS as LOCATION_COLUMNS
+from archive.filing.location import JOINS as LOCATION_JOINS
+from archive.filing.location import copy_kind, location_label, open_path
 from archive.home import Home
 from archive.index import store
 from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
+from archive.search import names as name_table
 from archive.search import query as queries
 
 # the titles ingest recognises, plus the township's own XLSX records
@@ -48,9 +59,35 @@ class Hit:
     date: str
     snippet: str
     score: float
+    approximate: bool = False
+    voided: bool = False
+    copy: str = "原文书"          # 签收件 / 原文书 / 扫描件 / 报表
+    matched: str | None = None    # for an approximate name: the name it matched
+    kind: str = "document"
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass
+class HouseholdHit:
+    """A household of the roster that matches and has no document yet."""
+    household: str
+    name: str
+    village: str
+    category: str
+    status: str
+    approximate: bool = False
+    matched: str | None = None
+    documents: int = 0
+    kind: str = "household"
+
+    @property
+    def message(self) -> str:
+        return f"花名册中有此户（{self.village}，{self.category}），暂无文书"
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "message": self.message}
 
 
 @dataclass
@@ -68,6 +105,7 @@ class SearchResult:
     hits: list[Hit]
     seconds: float
     exact: bool = True
+    households: list[HouseholdHit] = field(default_factory=list)
 
     def groups(self) -> list[HouseholdGroup]:
         """Hits grouped by household, groups in the order of their best hit."""
@@ -82,20 +120,22 @@ def _literals(words: list[str], number: str | None) -> list[str]:
     """Words to mark in a snippet: a 文号 typed as [2025]第07号 is marked as printed, 〔2025〕7号."""
     from archive.index.schema import number_key
 
-    if number and any(number_key(word) == number_key(number) for word in words if number_key(word)):
+    if number and number_key(number) and any(
+            (key := number_key(word)) and number_key(number).endswith(key) for word in words):
         return [number] + words
     return words
 
 
-def location_label(row) -> str:
-    if row["box_no"]:
-        return f"{row['box_year']}年 {row['box_village']} 第{row['box_no']}盒 第{row['item_no']:04d}件"
-    return "未归档"
+# the caption under the QR code (Z109-0000012 第1页) and its payload (SA1:…), however OCR read them
+_CAPTION = re.compile(r"SA1\s*[:：]\s*[\w-]*(?:\s*[:：]\s*\d+)?|[A-Za-z0-9]{2,8}\s*[-—－_]\s*\d{4,9}\s*第?\s*\d{0,3}\s*页?")
+_BREAK = "，。、；：！？）》」 \n"
 
 
 def snippet(text: str, literals: list[str], width: int = 60) -> str:
-    """A window of the text around the first query word found, with every match in 【】."""
-    text = re.sub(r"\s+", " ", text or "").strip()
+    """A window of the text around the first query word found, with every match in 【】. It
+    starts at a word (after a punctuation mark when one is near), never inside the QR caption."""
+    text = _CAPTION.sub(" ", text or "")
+    text = re.sub(r"\s+", " ", text).strip()
     # OCR line breaks inside Chinese text are not spaces
     text = re.sub(r"(?<=[\u4e00-\u9fff，。、；：）》」]) (?=[\u4e00-\u9fff（《「])", "", text)
     if not text:
@@ -114,6 +154,16 @@ def snippet(text: str, literals: list[str], width: int = 60) -> str:
             if found:
                 break
     start = max(0, min(found)[0] - width // 3) if found else 0
+    if start > 0:
+        first = min(found)[0] if found else start
+        # back to just after a break near the window's start, else forward out of a Latin word
+        cut = max((i for i in range(max(0, start - 10), first) if text[i] in _BREAK), default=-1)
+        if cut >= 0:
+            start = cut + 1
+        while start < first and text[start].isascii() and text[start - 1].isascii() and text[start - 1].isalnum():
+            start += 1
+        while start < len(text) and text[start] in _BREAK:
+            start += 1
     window = text[start:start + width]
     for _, word in sorted(found, key=lambda f: -len(f[1])):
         window = window.replace(word, f"【{word}】")
@@ -121,17 +171,34 @@ def snippet(text: str, literals: list[str], width: int = 60) -> str:
     return ("…" if start > 0 else "") + window + ("…" if start + width < len(text) else "")
 
 
-# a generated notice filed with its signed scan is where that scan is
-_ROWS_SQL = """
-SELECT d.doc_id, d.type, d.title, d.household_id, d.village, d.doc_date, d.number,
-       coalesce(d.archival_code, p.archival_code) AS archival_code, coalesce(d.item_no, p.item_no) AS item_no,
-       coalesce(d.stamped_path, d.pdf_path) AS pdf_path, d.xlsx_path, d.body_text, h.head_name,
-       b.box_no, b.year AS box_year, b.village AS box_village
+_ROWS_SQL = f"""
+SELECT d.*, h.head_name, {LOCATION_COLUMNS}
 FROM documents d LEFT JOIN households h ON h.id = d.household_id
-LEFT JOIN documents p ON p.doc_id = d.attached_to
-LEFT JOIN boxes b ON b.id = coalesce(d.box_id, p.box_id)
-WHERE d.doc_id IN ({marks})
+{LOCATION_JOINS}
+WHERE d.doc_id IN ({{marks}})
 """
+
+
+@dataclass
+class _Ranked:
+    doc_id: str
+    score: float
+    approximate: bool = False
+    matched: str | None = None
+
+
+def _run(searcher, query, limit: int, seen: set[str]) -> tuple[list[tuple[str, float]], object]:
+    results = searcher.search(query, limit=limit + len(seen))
+    return [(hit["doc_id"], hit.score) for hit in results if hit["doc_id"] not in seen][:limit], results
+
+
+def _below(ranked: list[_Ranked], extra: list[tuple[str, float]], **marks) -> list[_Ranked]:
+    """Hits of a later pass, scored under every hit so far, in their own order."""
+    if not extra:
+        return []
+    floor = min((r.score for r in ranked), default=1.0)
+    top = max(score for _, score in extra) or 1.0
+    return [_Ranked(doc_id, floor * 0.5 * score / top, **marks) for doc_id, score in extra]
 
 
 def search(home: Home, text: str, *, village: str | None = None, doc_type: str | None = None,
@@ -141,6 +208,7 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     config = home.config  # an archive home that does not exist is said so first
     if not store.index_exists(home):
         store.sync(home)  # no index yet (a new home, or it was deleted): build it from the catalog
+    store.require_current(home)
     if village:
         village = config.require_village(village)
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
@@ -149,44 +217,131 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
                                    year=year, month=month, household=household)
     searcher = store.searcher(home)
     parsed = queries.parse(text, searcher.doc_frequency, filter_query)
-    results = searcher.search(parsed.strict, limit=limit)
-    ranked = [(hit["doc_id"], hit.score) for hit in results]
-    # fewer than `limit` strict hits is an exact count
+    scope = {"village": village, "category": category, "household": household}
+    # a two-character name one character off is told apart only in a narrow search
+    narrow = bool(village or household or len(parsed.words) > 1)
+    matches = {i: name_table.match(home.db, w.text, allow_near=len(w.text) > 2 or narrow, **scope)
+               for i, w in enumerate(parsed.words) if w.kind == "name"}
+    for i, found in matches.items():
+        if found.exact:
+            # someone's name: their households' documents carry it in `names`; the text of another
+            # household's document that contains it (inside a longer name) is not a match
+            parsed.words[i].strict = queries.name_query(parsed.words[i].text, searcher.doc_frequency)
+
+    # pass 1: every word exactly
+    extra, results = _run(searcher, parsed.strict, limit, set())
+    ranked = [_Ranked(doc_id, score) for doc_id, score in extra]
     exact = results.has_exact_length() or results.scored_length() < limit
     total = len(results) if exact else results.estimated_length()
-    if len(ranked) < limit and parsed.tolerant is not None:
-        seen = {doc_id for doc_id, _ in ranked}
-        floor = min((score for _, score in ranked), default=1.0)
-        more = searcher.search(parsed.tolerant, limit=limit)
-        extra = [(hit["doc_id"], hit.score) for hit in more if hit["doc_id"] not in seen]
-        if extra:
-            # tolerant hits rank after every strict hit, in their own order
-            top = max(score for _, score in extra)
-            ranked += [(doc_id, floor * 0.5 * score / top) for doc_id, score in extra][: limit - len(ranked)]
+    # pass 2: a name that is no one's, replaced by the names one character off (closest-sounding
+    # first, tier by tier when one word is misspelt), or a word inside a member's name
+    near_words: list[str] = []
+    passes: list[tuple[q.Query | None, dict]] = []
+    misspelt = {i: found for i, found in matches.items() if not found.exact}
+    for found in misspelt.values():
+        near_words += found.near_names
+    if len(misspelt) == 1:
+        (i, found), = misspelt.items()
+        word = parsed.words[i].text
+        for tier in found.tiers():
+            options = [queries.text_query(name, searcher.doc_frequency) for name in tier]
+            passes.append((parsed.combine({i: Or(options)}), {"matched": "、".join(tier)}))
+        passes.append((parsed.combine({i: queries.part_of_name(word)}), {}))
+    elif misspelt:
+        alternatives = {i: Or([queries.text_query(name, searcher.doc_frequency) for name in found.near_names]
+                              + [queries.part_of_name(parsed.words[i].text)]) for i, found in misspelt.items()}
+        passes.append((parsed.combine(alternatives), {"matched": "、".join(near_words) or None}))
+    # pass 3: most of a phrase; a name OCR-damaged on a document not yet linked to a household
+    passes.append((parsed.tolerant, {}))
+    for query, marks in passes:
+        if query is None or len(ranked) >= limit:
+            continue
+        seen = {r.doc_id for r in ranked}
+        extra, more = _run(searcher, query, limit - len(ranked), seen)
+        ranked += _below(ranked, extra, approximate=True, **marks)
         if more.scored_length() < limit:
             total += len(extra)
         else:
-            total = max(total + len(extra), more.estimated_length())
-            exact = False
-    hits: list[Hit] = []
-    if ranked:
-        marks = ",".join("?" * len(ranked))
-        rows = {row["doc_id"]: row for row in home.db.execute(_ROWS_SQL.format(marks=marks), [d for d, _ in ranked])}
-        for doc_id, score in ranked:
-            row = rows.get(doc_id)
-            if row is None:
-                continue  # in the index but gone from the catalog: check-index reports it
-            path = row["pdf_path"] or row["xlsx_path"]
-            hits.append(Hit(
-                household=row["household_id"], name=row["head_name"], village=row["village"], type=row["type"],
-                title=row["title"], doc_id=doc_id, number=row["number"], archival_code=row["archival_code"],
-                box=row["box_no"], item=row["item_no"], location=location_label(row),
-                path=str(home.root / path) if path else None, date=row["doc_date"],
-                snippet=snippet(row["body_text"], _literals(parsed.literals, row["number"])), score=round(score, 3),
-            ))
+            total, exact = max(total + len(extra), more.estimated_length()), False
+    hits = _hits(home, ranked, parsed.literals + near_words)
+    # voided documents last, whatever their score
+    hits.sort(key=lambda h: h.voided)
+    households = _household_hits(home, parsed, matches, scope)
     elapsed = time.perf_counter() - started
     with transaction(home.db):
         audit(home.db, home.operator, "search", text, {
             "village": village, "type": doc_type, "category": category, "year": year, "month": month,
-            "household": household, "hits": total})
-    return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact)
+            "household": household, "hits": total, "households": len(households)})
+    return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
+
+
+def _hits(home: Home, ranked: list[_Ranked], literals: list[str]) -> list[Hit]:
+    if not ranked:
+        return []
+    marks = ",".join("?" * len(ranked))
+    rows = {row["doc_id"]: row for row in home.db.execute(_ROWS_SQL.format(marks=marks), [r.doc_id for r in ranked])}
+    hits = []
+    for r in ranked:
+        row = rows.get(r.doc_id)
+        if row is None:
+            continue  # in the index but gone from the catalog: check-index reports it
+        hits.append(Hit(
+            household=row["household_id"], name=row["head_name"], village=row["village"], type=row["type"],
+            title=row["title"], doc_id=r.doc_id, number=row["number"], archival_code=row["filed_code"],
+            box=row["box_no"], item=row["filed_item"], location=location_label(row),
+            path=open_path(home.root, row), date=row["doc_date"],
+            snippet=snippet(row["body_text"], _literals(literals, row["number"])), score=round(r.score, 3),
+            approximate=r.approximate, voided=row["status"] == "voided", copy=copy_kind(row),
+            matched=_matched(home, r.matched, row["household_id"], row["body_text"]) if r.approximate else None,
+        ))
+    return hits
+
+
+def _matched(home: Home, names: str | None, household: str | None, text: str | None) -> str | None:
+    """Of the names a misspelling was taken for, the ones this document is about."""
+    if not names:
+        return None
+    candidates = names.split("、")
+    members = {row[0] for row in home.db.execute("SELECT name FROM members WHERE household_id = ?", (household,))}
+    own = [name for name in candidates if name in members or name in (text or "")]
+    return "、".join(own or candidates)
+
+
+def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, name_table.NameMatch],
+                    scope: dict[str, str | None]) -> list[HouseholdHit]:
+    """Roster households that every word names (a member's name, exactly or one character off,
+    or an ID number or its last digits) and that have no document yet."""
+    if not parsed.words or any(w.kind not in ("name", "id") for w in parsed.words):
+        return []
+    chosen: set[str] | None = None
+    approximate = False
+    matched: dict[str, list[str]] = {}
+    for i, word in enumerate(parsed.words):
+        if word.kind == "name":
+            found = matches[i]
+            people = found.exact or found.near
+            approximate = approximate or not found.exact
+            for p in found.near:
+                matched.setdefault(p.household, []).append(p.name)
+            ids = {p.household for p in people}
+        else:
+            digits = word.text.upper()
+            ids = {row[0] for row in home.db.execute(
+                "SELECT household_id FROM members WHERE id_number = ? OR (? < 18 AND substr(id_number, -?) = ?)",
+                (digits, len(digits), len(digits), digits))}
+        chosen = ids if chosen is None else chosen & ids
+    out = []
+    for household_id in sorted(chosen or ()):
+        row = home.db.execute(
+            "SELECT h.*, (SELECT count(*) FROM documents d WHERE d.household_id = h.id) AS n "
+            "FROM households h WHERE h.id = ?", (household_id,)).fetchone()
+        if row is None or row["n"]:
+            continue
+        if any(value and row[column] != (value.upper() if column == "id" else value)
+               for column, value in (("village", scope["village"]), ("category", scope["category"]),
+                                     ("id", scope["household"]))):
+            continue
+        out.append(HouseholdHit(row["id"], row["head_name"], row["village"], row["category"], row["status"],
+                                approximate=approximate,
+                                matched="、".join(dict.fromkeys(matched.get(row["id"], []))) or None))
+    return out

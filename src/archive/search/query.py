@@ -2,14 +2,20 @@
 
 Each word of the query is recognised for what it is, and every word must match (AND):
 - a full ID number (a member's too) or its last 4 to 6 characters;
-- a 文号 (青岩民不批〔2025〕7号, also written with [] or （） or 第/leading zeros);
+- a 文号 (青岩民不批〔2025〕7号, also written with [] or （） or 第/leading zeros, 2025年7号, or
+  without the organ's abbreviation: 不批〔2025〕7号);
 - a 档号 (Z109-WS·2025-D10-DB-0001);
-- Chinese text, a name or a phrase: a member's name exactly, or the title or body containing the
+- Chinese text, a name or a phrase: a member's name exactly (every member of the household is in
+  the index, whether or not the document prints them), or the title or body containing the
   phrase's bigrams.
 
-Search runs in two passes. The strict pass wants every word exactly. Only when it finds fewer
-than asked does the tolerant pass run, which accepts a name one character off (an OCR slip) or
-a phrase with most of its bigrams; its hits are ranked after the strict ones.
+Search runs in up to three passes; the later ones run only when the earlier found fewer than
+asked, and their hits are approximate (「近似」), ranked after the exact ones:
+1. strict: every word exactly;
+2. names: a name that is no one's name in the catalog is replaced by the catalog's names one
+   character off (any position; see names.py), which finds their households' documents;
+3. tolerant: a phrase with most of its bigrams (OCR damage), and a correct name printed
+   OCR-damaged on a document not yet linked to a household (linked ones are found by pass 1).
 
 Speed: a phrase's bigrams are mostly common (家庭, 生活) and whoosh's intersection is pure Python,
 so only the rarest bigrams of a phrase are used to select documents; they alone are selective.
@@ -37,10 +43,41 @@ DocFrequency = Callable[[str, str], int]
 
 
 @dataclass
-class ParsedQuery:
+class Word:
+    text: str
+    kind: str                 # id / number / archival / name / text
     strict: q.Query
-    tolerant: q.Query | None  # None: nothing to relax (IDs, numbers)
-    literals: list[str]       # the words as typed, for snippets
+    tolerant: q.Query | None  # None: nothing to relax
+
+
+@dataclass
+class ParsedQuery:
+    words: list[Word]
+    filter: q.Query | None
+
+    @property
+    def literals(self) -> list[str]:
+        """The words as typed, for snippets."""
+        return [word.text for word in self.words]
+
+    @property
+    def strict(self) -> q.Query:
+        return self.combine({})
+
+    @property
+    def tolerant(self) -> q.Query | None:
+        """Each word: its strict form or, where it has one, its tolerant form."""
+        relaxed = {i: w.tolerant for i, w in enumerate(self.words) if w.tolerant is not None}
+        return self.combine(relaxed) if relaxed else None
+
+    def combine(self, alternatives: dict[int, q.Query]) -> q.Query:
+        """Every word must match: its strict form, or the alternative given for it."""
+        extra = [self.filter] if self.filter is not None else []
+        if not self.words:
+            return q.And(extra) if extra else q.Every()
+        parts = [q.Or([w.strict, alternatives[i]]) if i in alternatives else w.strict
+                 for i, w in enumerate(self.words)]
+        return q.And(parts + extra)
 
 
 def _rarest(field: str, grams: list[str], df: DocFrequency, count: int) -> list[str]:
@@ -48,52 +85,64 @@ def _rarest(field: str, grams: list[str], df: DocFrequency, count: int) -> list[
     return sorted(unique, key=lambda g: df(field, g))[:count]
 
 
-def _is_name(word: str) -> bool:
+def is_name(word: str) -> bool:
     return 2 <= len(word) <= 4 and all(is_han(c) for c in word)
 
 
-def _text_queries(word: str, df: DocFrequency) -> tuple[q.Query, q.Query | None]:
+def text_query(word: str, df: DocFrequency) -> q.Query:
+    """A name or phrase exactly: a member's name, or in the title or body (its rarest bigrams)."""
     grams = bigrams(word)
     if not grams:
-        return q.NullQuery, None
+        return q.NullQuery
     strict: list[q.Query] = []
-    tolerant: list[q.Query] = []
-    if _is_name(word):
+    if is_name(word):
         strict.append(q.Term("names", word, boost=4.0))
-        # one wrong character: edit distance 1, first character kept
-        tolerant.append(q.FuzzyTerm("names", word, maxdist=1, prefixlength=1, boost=1.5))
     strict.append(q.And([q.Term("title", g) for g in _rarest("title", grams, df, RAREST)], boost=2.0))
     strict.append(q.And([q.Term("body", g) for g in _rarest("body", grams, df, RAREST)]))
-    if len(grams) >= 2:
-        chosen = _rarest("body", grams, df, TOLERANT)
-        need = max(1, len(chosen) - max(1, len(chosen) // 3))
-        tolerant.append(q.Or([q.Term("body", g) for g in chosen], minmatch=need))
-    return q.Or(strict), (q.Or(tolerant) if tolerant else None)
+    return q.Or(strict)
 
 
-def word_queries(word: str, df: DocFrequency) -> tuple[q.Query, q.Query | None]:
+def name_query(word: str, df: DocFrequency) -> q.Query:
+    """A name the roster knows: a member's name, or printed on a document of no household."""
+    return q.Or([q.Term("names", word, boost=4.0), q.And([text_query(word, df), q.Term("linked", "no")])])
+
+
+def part_of_name(word: str) -> q.Query:
+    """A word inside a member's name (a given name without the surname): the name bigrams."""
+    return q.And([q.Term("people", g) for g in bigrams(word)])
+
+
+def _tolerant(word: str, df: DocFrequency) -> q.Query | None:
+    grams = bigrams(word)
+    if len(grams) < 2:
+        return None
+    chosen = _rarest("body", grams, df, TOLERANT)
+    need = max(1, len(chosen) - max(1, len(chosen) // 3))
+    most = q.Or([q.Term("body", g) for g in chosen], minmatch=need)
+    if is_name(word):
+        # a household's own documents are found by its names; OCR damage matters where no
+        # household is linked yet
+        return q.And([most, q.Term("linked", "no")])
+    return most
+
+
+def word_query(word: str, df: DocFrequency) -> Word:
     if _ID_FULL.match(word) or _ID_PART.match(word):
-        return q.Term("ids", word.upper()), None
+        return Word(word, "id", q.Term("ids", word.upper()), None)
     key = number_key(word)
     if key:
-        return q.Term("number", key), None
+        return Word(word, "number", q.Term("number", key), None)
     if _ARCHIVAL.match(word):
-        return q.Term("archival_code", word), None
-    return _text_queries(word, df)
+        return Word(word, "archival", q.Term("archival_code", word), None)
+    return Word(word, "name" if is_name(word) else "text", text_query(word, df), _tolerant(word, df))
+
+
+def split_words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s,，、;；]+", text.strip()) if w]
 
 
 def parse(text: str, df: DocFrequency, filter_query: q.Query | None = None) -> ParsedQuery:
-    words = [w for w in re.split(r"[\s,，、;；]+", text.strip()) if w]
-    extra = [filter_query] if filter_query is not None else []
-    if not words:
-        return ParsedQuery(q.And(extra) if extra else q.Every(), None, [])
-    pairs = [word_queries(word, df) for word in words]
-    strict = q.And([s for s, _ in pairs] + extra)
-    tolerant = None
-    if any(t is not None for _, t in pairs):
-        # each word: its strict form or, where it has one, its tolerant form
-        tolerant = q.And([q.Or([s, t]) if t is not None else s for s, t in pairs] + extra)
-    return ParsedQuery(strict, tolerant, words)
+    return ParsedQuery([word_query(word, df) for word in split_words(text)], filter_query)
 
 
 def filters(*, village: str | None = None, doc_type: str | None = None, category: str | None = None,

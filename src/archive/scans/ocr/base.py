@@ -1,11 +1,26 @@
-"""The engine interface: an image in, lines of text with boxes and confidences out."""
+"""The engine interface: an image in, lines of text with boxes and confidences out.
+
+What the pipeline asks of an engine (pipeline.py, prepare.py) is declared here, in `OcrEngine`:
+
+- `recognize(image)`: the lines of an upright, straightened page. Every engine has it.
+- detection, for engines that have their own text detector (`detects = True`): `detect(image)`
+  gives the text lines' quadrilaterals, `upside_down(crops)` the line classifier's verdict, and
+  `recognize_boxes(image, boxes)` reads lines already found. The page preparer uses detection to
+  turn and straighten the page; an engine without it (Tesseract, PaddleOCR) is given the default
+  engine's detector for that (`registry.detector_for`).
+
+Engines are registered by name in `registry.py`; the CLI's choices come from there.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -36,6 +51,9 @@ class OcrPage:
     source: str = "ocr"  # ocr / text-layer
     rotation: int = 0     # degrees the page was turned to read it upright
     skew: float = 0.0     # degrees of skew corrected
+    # text changed after recognition that a reader should know of: ID numbers corrected
+    # (textfix.IdCorrection.to_json, with the line index), in the .ocr.json sidecar
+    corrections: list[dict] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -47,10 +65,28 @@ class OcrPage:
         return data
 
 
-class OcrEngine(Protocol):
-    name: str
+class OcrEngine(ABC):
+    """An OCR engine as the pipeline uses it (see the module text)."""
 
+    name: str = ""
+    detects: bool = False  # True when detect / upside_down / recognize_boxes are available
+
+    @abstractmethod
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         """Lines of an upright page image (H x W, grey or RGB, uint8)."""
-        ...
+
+    def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Text lines of a (reduced) page image, as 4 x 2 quadrilaterals in its pixels."""
+        raise NotImplementedError(f"{self.name} has no text detector")
+
+    def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        """Per line image (BGR): does the line classifier read it as upside down?"""
+        raise NotImplementedError(f"{self.name} has no line classifier")
+
+    def recognize_boxes(self, image: np.ndarray, boxes: np.ndarray) -> list[OcrLine]:
+        """Lines read from boxes found by `detect` (scaled to `image`)."""
+        raise NotImplementedError(f"{self.name} has no text detector")
+
+    def begin_file(self, path: Path) -> None:  # noqa: B027 - a hook, empty by default
+        """Called before a file's pages are read (the fake engine finds its sidecar here)."""
 

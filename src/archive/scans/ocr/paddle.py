@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from archive.errors import ArchiveError
-from archive.scans.ocr.base import OcrLine
+from archive.scans.ocr.base import OcrEngine, OcrLine
 
 # folder layout expected under the configured model folder (PaddleOCR's inference models)
 MODEL_PARTS = {"det": "文字检测模型", "rec": "文字识别模型"}
@@ -31,7 +31,7 @@ def find_models(model_dir: str | None) -> dict[str, Path]:
     return found
 
 
-class PaddleOcrEngine:
+class PaddleOcrEngine(OcrEngine):
     name = "paddleocr"
 
     def __init__(self, model_dir: str | None) -> None:

@@ -7,13 +7,14 @@ import os
 import numpy as np
 
 from archive.errors import ArchiveError
-from archive.scans.ocr.base import OcrLine
+from archive.scans.ocr.base import OcrEngine, OcrLine
 
 DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
 
 
-class RapidOcrEngine:
+class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
+    detects = True
 
     def __init__(self, threads: int | None = None) -> None:
         try:
@@ -37,10 +38,15 @@ class RapidOcrEngine:
         }
         self._engine = RapidOCR(params=params)
 
-    @property
-    def rapid(self):
-        """The RapidOCR object, shared with the page preparer (one set of models per process)."""
-        return self._engine
+    def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        result = self._engine(image, use_det=True, use_cls=False, use_rec=False)
+        return list(result.boxes) if result.boxes is not None else []
+
+    def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        if not crops:
+            return []
+        _, result = self._engine.cls_and_rotate(crops)
+        return [str(label[0]) == "180" for label in (result.cls_res or [])]
 
     def recognize_boxes(self, image: np.ndarray, boxes: np.ndarray) -> list[OcrLine]:
         """Recognise text in boxes already detected (on a reduced copy, scaled to `image`): the

@@ -12,10 +12,10 @@ import numpy as np
 from PIL import Image
 
 from archive.errors import ArchiveError
-from archive.scans.ocr.base import OcrLine
+from archive.scans.ocr.base import OcrEngine, OcrLine
 
 
-class TesseractEngine:
+class TesseractEngine(OcrEngine):
     name = "tesseract"
 
     def __init__(self, language: str = "chi_sim") -> None:

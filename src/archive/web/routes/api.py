@@ -46,7 +46,9 @@ def api_search(ctx: Ctx) -> Response:
     found = run_search(ctx, ctx.request.query_params)
     result, keys = found["result"], found["keys"]
     hits = [dict(hit.to_json(), household_key=keys.get(hit.household)) for hit in result.hits]
-    return JSONResponse({"query": result.query, "total": result.total, "exact": result.exact, "hits": hits})
+    households = [dict(found.to_json(), household_key=keys.get(found.household)) for found in result.households]
+    return JSONResponse({"query": result.query, "total": result.total, "exact": result.exact, "hits": hits,
+                         "households": households})
 
 
 @guarded("api.household", "/api/households/{key}")

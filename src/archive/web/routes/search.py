@@ -42,7 +42,8 @@ def run_search(ctx: Ctx, values) -> dict:
                     doc_type=get("type") or None, category=get("category") or None,
                     year=_int(get("year"), "年度"), month=get("month") or None, household=household,
                     limit=max(1, min(limit, 200)))
-    keys = keys_for(ctx.home.db, [hit.household for hit in result.hits if hit.household])
+    keys = keys_for(ctx.home.db, [hit.household for hit in result.hits if hit.household]
+                    + [found.household for found in result.households])
     return {"result": result, "groups": result.groups(), "keys": keys}
 
 

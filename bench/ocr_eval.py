@@ -1,0 +1,440 @@
+"""OCR on paper we did not print (issue 17): a generated evaluation set, CER per class.
+
+Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr_eval.py [--pages 3] [--seed 17] [--workers 2] [--no-tesseract]
+
+Pages are drawn here with PIL (nothing is committed but this script), in fonts other than our
+templates' settings: AR PL UMing (宋体 stand-in, also for 仿宋), AR PL UKai (楷体), WenQuanYi Zen Hei
+(黑体), 9 to 16 pt, some bold; in layouts our templates do not use. Classes:
+  fonts      running text, mixed fonts, sizes and bold
+  table      a dense ruled table with merged cells: names, masked IDs, dates
+  twocol     two columns of text (truth: left column, then right)
+  blanks     underlined fill-in blanks (姓名____张三____)
+  seal       running text with red seals pressed at random places (over names, dates, offices),
+             saved as JPEG (colour at half resolution)
+  digits     masked IDs (520111********1234) and long digit runs
+  photocopy  a copy of a copy: low contrast, speckle, toner streaks
+  photo      a phone photo: perspective, shadow, uneven light, a dark table around the page
+Every page is generated from a fixed seed; page i goes to the tune half when i is even and to
+the held-out half when odd. CER is reported on the held-out half only (whitespace removed, NFKC
+on both sides, so full- and half-width forms count as equal), for our pipeline (prepare +
+rapidocr defaults) and Tesseract chi_sim on the raw page when installed; then pages/min with
+N workers and the peak RSS of a worker. Needs rapidfuzz; Tesseract from Debian (tesseract-ocr
+tesseract-ocr-chi-sim) is optional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import random
+import resource
+import shutil
+import statistics
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+DPI = 200
+A4 = (int(210 / 25.4 * DPI), int(297 / 25.4 * DPI))
+FONTS = {
+    "song": ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
+    "kai": ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),
+    "hei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+}
+CLASSES = ("fonts", "table", "twocol", "blanks", "seal", "digits", "photocopy", "photo")
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "秀英华明丽军芳敏静强磊洋艳勇杰娟涛超霞平刚桂兰玉梅红建国志文德福荣春生海林云晓燕"
+PLACES = ["青岩镇", "花溪区", "龙山村", "石板村", "马场镇", "乌当区", "清镇市", "开阳县", "修文县", "息烽县"]
+PHRASES = [
+    "根据《最低生活保障审核确认办法》的规定", "经入户调查和家庭经济状况核对", "申请人家庭人均收入低于当地保障标准",
+    "现将有关情况公示如下", "如有异议请于公示期内向镇人民政府反映", "特此证明", "本人承诺所提供的材料真实有效",
+    "因病致贫，长期服药，无劳动能力", "家庭成员共同生活，户籍在本村", "民政办公室经办人签字",
+    "医疗费用自付部分已报销", "残疾等级为二级，残疾类别为肢体", "自二〇二五年七月起停发", "请携带本人身份证原件办理",
+    "该户房屋为砖混结构，面积约八十平方米", "承包土地二点五亩，年收入约三千元", "签发机关：贵阳市公安局花溪分局",
+    "出院诊断：慢性阻塞性肺疾病", "户主或与户主关系：子", "以上情况属实，同意上报县民政局审核确认",
+]
+
+
+def font(kind: str, points: float) -> ImageFont.FreeTypeFont:
+    path, index = FONTS[kind]
+    return ImageFont.truetype(path, int(points / 72 * DPI), index=index)
+
+
+def name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def id_number(rng: random.Random) -> str:
+    import datetime as dt
+
+    from archive import idcard
+
+    birth = dt.date(rng.randint(1940, 2015), rng.randint(1, 12), rng.randint(1, 28))
+    return idcard.make(rng.choice(["520111", "520113", "520121", "520123", "520181"]), birth, rng.randint(1, 999))
+
+
+def date(rng: random.Random) -> str:
+    return f"{rng.randint(2018, 2026)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+
+
+def sentence(rng: random.Random) -> str:
+    pick = rng.random()
+    if pick < 0.2:
+        return f"{name(rng)}，{rng.choice(PLACES)}{rng.choice(['龙山村', '石板村', '新寨村'])}{rng.randint(1, 12)}组"
+    if pick < 0.3:
+        return f"日期：{date(rng)}"
+    return rng.choice(PHRASES)
+
+
+@dataclass
+class Page:
+    cls: str
+    index: int
+    image: Image.Image
+    truth: str
+
+    @property
+    def held_out(self) -> bool:
+        return self.index % 2 == 1
+
+
+def _blank(rng: random.Random) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("RGB", A4, "white")
+    return image, ImageDraw.Draw(image)
+
+
+def _running_text(rng: random.Random, lines: int = 22, mixed: bool = True) -> tuple[Image.Image, list[str], list]:
+    image, draw = _blank(rng)
+    truth, spots = [], []
+    y = int(0.12 * A4[1])
+    for _ in range(lines):
+        kind = rng.choice(list(FONTS)) if mixed else "song"
+        size = rng.uniform(9, 16)
+        bold = mixed and rng.random() < 0.25
+        text = sentence(rng)
+        face = font(kind, size)
+        x = int(0.1 * A4[0])
+        draw.text((x, y), text, fill=(20, 20, 20), font=face, stroke_width=1 if bold else 0, stroke_fill=(20, 20, 20))
+        right = draw.textbbox((x, y), text, font=face)[2]
+        if right > A4[0] * 0.92:
+            continue
+        spots.append((x, y, right, y + face.size))
+        truth.append(text)
+        y += int(face.size * 1.9)
+        if y > A4[1] * 0.9:
+            break
+    return image, truth, spots
+
+
+def page_fonts(rng: random.Random) -> tuple[Image.Image, str]:
+    image, truth, _ = _running_text(rng)
+    return image, "\n".join(truth)
+
+
+def press_seal_at(image: Image.Image, centre: tuple[float, float], rng: random.Random) -> Image.Image:
+    from archive.scans.synthetic import press_seal
+
+    return press_seal(image, centre, DPI, text=rng.choice(["青岩镇人民政府", "花溪区民政局", "龙山村村民委员会"]))
+
+
+def page_seal(rng: random.Random) -> tuple[Image.Image, str]:
+    image, truth, spots = _running_text(rng)
+    for x0, y0, x1, y1 in rng.sample(spots, min(3, len(spots))):
+        image = press_seal_at(image, (rng.uniform(x0, x1), (y0 + y1) / 2), rng)
+    return jpeg(image, rng.choice((70, 80))), "\n".join(truth)
+
+
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    """Saved as a scanner saves colour pages: JPEG, colour at half resolution (4:2:0)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def table_rows(rng: random.Random, rows: int = 12) -> list[list[str]]:
+    out = [["姓名", "与户主关系", "公民身份号码", "出生日期", "备注"]]
+    for _ in range(rows):
+        number = id_number(rng)
+        masked = rng.random() < 0.5
+        shown = number[:6] + "********" + number[14:] if masked else number
+        out.append([name(rng), rng.choice(["户主", "配偶", "子", "女", "母亲"]), shown,
+                    f"{number[6:10]}.{number[10:12]}.{number[12:14]}", rng.choice(["在保", "残疾", "", "新增"])])
+    return out
+
+
+def draw_table(image: Image.Image, top: int, rows: list[list[str]], face: ImageFont.FreeTypeFont,
+               title: str | None = None) -> tuple[int, list[str]]:
+    """A ruled table; `title` is a merged cell across the whole first row. Returns the bottom and
+    the truth, row by row and cell by cell."""
+    draw = ImageDraw.Draw(image)
+    widths = [0.13, 0.13, 0.34, 0.2, 0.12]
+    left = int(0.04 * A4[0])
+    xs = [left]
+    for w in widths:
+        xs.append(xs[-1] + int(w * A4[0]))
+    height = int(face.size * 1.7)
+    truth = []
+    y = top
+    if title:
+        draw.rectangle([xs[0], y, xs[-1], y + height], outline="black", width=2)
+        draw.text((xs[0] + 10, y + height * 0.2), title, fill="black", font=face)
+        truth.append(title)
+        y += height
+    for row in rows:
+        for index, cell in enumerate(row):
+            draw.rectangle([xs[index], y, xs[index + 1], y + height], outline="black", width=2)
+            if cell:
+                draw.text((xs[index] + 8, y + height * 0.2), cell, fill="black", font=face)
+                truth.append(cell)
+        y += height
+    return y, truth
+
+
+def page_table(rng: random.Random) -> tuple[Image.Image, str]:
+    image, _ = _blank(rng)
+    face = font(rng.choice(list(FONTS)), rng.uniform(9, 11))
+    _, truth = draw_table(image, int(0.1 * A4[1]), table_rows(rng, 16), face,
+                          title=f"{rng.choice(PLACES)}家庭成员情况表（{date(rng)}）")
+    return image, "\n".join(truth)
+
+
+def page_twocol(rng: random.Random) -> tuple[Image.Image, str]:
+    """A heading across the page, then paragraphs wrapped in two columns."""
+    image, draw = _blank(rng)
+    face = font(rng.choice(list(FONTS)), rng.uniform(10, 12))
+    heading = f"{rng.choice(PLACES)}社会救助工作简报"
+    draw.text((int(0.3 * A4[0]), int(0.06 * A4[1])), heading, fill="black", font=font("hei", 16))
+    columns = [heading]
+    for column in range(2):
+        x = int((0.07 + column * 0.47) * A4[0])
+        y = int(0.12 * A4[1])
+        lines = []
+        while y < A4[1] * 0.88:
+            paragraph = "".join(sentence(rng) + "。" for _ in range(rng.randint(2, 4)))
+            first = True
+            while paragraph and y < A4[1] * 0.88:
+                indent = 2 * face.size if first else 0
+                cut = len(paragraph)
+                while draw.textlength(paragraph[:cut], font=face) > 0.42 * A4[0] - indent:
+                    cut -= 1
+                draw.text((x + indent, y), paragraph[:cut], fill="black", font=face)
+                lines.append(paragraph[:cut])
+                paragraph, first = paragraph[cut:], False
+                y += int(face.size * 1.7)
+        columns.append("\n".join(lines))
+    return image, "\n".join(columns)
+
+
+def page_blanks(rng: random.Random) -> tuple[Image.Image, str]:
+    image, draw = _blank(rng)
+    face = font(rng.choice(list(FONTS)), rng.uniform(11, 15))
+    hand = font("kai", rng.uniform(12, 15))
+    truth = []
+    y = int(0.1 * A4[1])
+    labels = ["申请人姓名", "公民身份号码", "家庭住址", "联系电话", "申请日期", "家庭人口", "月人均收入"]
+    while y < A4[1] * 0.85:
+        label = rng.choice(labels)
+        value = {"申请人姓名": name(rng), "公民身份号码": id_number(rng), "家庭住址": rng.choice(PLACES) + "龙山村",
+                 "联系电话": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}", "申请日期": date(rng),
+                 "家庭人口": f"{rng.randint(1, 7)}人", "月人均收入": f"{rng.randint(200, 900)}元"}[label]
+        x = int(0.1 * A4[0])
+        draw.text((x, y), label + "：", fill="black", font=face)
+        x = draw.textbbox((x, y), label + "：", font=face)[2] + 6
+        end = draw.textbbox((x + 30, y), value, font=hand)[2] + 60
+        draw.text((x + 30, y - 4), value, fill=(25, 25, 90), font=hand)
+        draw.line([(x, y + face.size * 1.15), (end, y + face.size * 1.15)], fill="black", width=2)
+        truth.append(label + "：" + value)
+        y += int(face.size * 2.6)
+    return image, "\n".join(truth)
+
+
+def page_digits(rng: random.Random) -> tuple[Image.Image, str]:
+    image, draw = _blank(rng)
+    face = font(rng.choice(list(FONTS)), rng.uniform(10, 14))
+    truth = []
+    y = int(0.1 * A4[1])
+    while y < A4[1] * 0.88:
+        number = id_number(rng)
+        kind = rng.random()
+        if kind < 0.4:
+            text = f"身份证号：{number[:6]}********{number[14:]}"
+        elif kind < 0.6:
+            text = f"公民身份号码：{number}"
+        elif kind < 0.8:
+            text = f"银行卡号：6217{rng.randint(0, 10**15 - 1):015d}"
+        else:
+            text = f"档号：{rng.randint(1000, 9999)}-{rng.randint(2018, 2026)}-{rng.randint(1, 999):03d}-{rng.randint(1, 9999):04d}"
+        draw.text((int(0.1 * A4[0]), y), text, fill="black", font=face)
+        truth.append(text)
+        y += int(face.size * 2.0)
+    return image, "\n".join(truth)
+
+
+def photocopy(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A copy of a copy: grey paper, faded toner, speckle, vertical toner streaks, slight blur."""
+    array = np.asarray(image.convert("L"), dtype=np.float32)
+    array = 90 + array * (rng.uniform(130, 150) / 255)  # contrast 90..235
+    noise = np.random.default_rng(rng.randrange(2**32))
+    speckle = noise.random(array.shape) < 0.004
+    array[speckle] = noise.uniform(30, 90, int(speckle.sum()))
+    for _ in range(rng.randint(2, 4)):
+        x = rng.randrange(array.shape[1] - 6)
+        array[:, x:x + rng.randint(2, 5)] *= rng.uniform(0.55, 0.8)
+    out = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+    return out.convert("RGB")
+
+
+def phone_photo(image: Image.Image, rng: random.Random) -> Image.Image:
+    """The page on a dark table, photographed at an angle, with a shadow and a lamp at one side."""
+    import cv2
+
+    page = np.asarray(image.convert("RGB"))
+    h, w = page.shape[:2]
+    canvas_w, canvas_h = int(w * 1.25), int(h * 1.2)
+    jitter = lambda s: rng.uniform(-s, s)  # noqa: E731
+    dst = np.float32([[0.1 * canvas_w + jitter(60), 0.07 * canvas_h + jitter(60)],
+                      [0.9 * canvas_w + jitter(60), 0.09 * canvas_h + jitter(60)],
+                      [0.93 * canvas_w + jitter(60), 0.93 * canvas_h + jitter(60)],
+                      [0.07 * canvas_w + jitter(60), 0.9 * canvas_h + jitter(60)]])
+    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), dst)
+    table = np.full((canvas_h, canvas_w, 3), (70, 55, 45), np.uint8)
+    warped = cv2.warpPerspective(page, matrix, (canvas_w, canvas_h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), matrix, (canvas_w, canvas_h)) > 0
+    photo = np.where(mask[..., None], warped, table).astype(np.float32)
+    yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
+    light = 0.75 + 0.25 * (xx / canvas_w if rng.random() < 0.5 else 1 - xx / canvas_w)
+    shadow_edge = rng.uniform(0.3, 0.7) * canvas_h
+    light *= np.where(yy > shadow_edge + 0.3 * (xx - canvas_w / 2), rng.uniform(0.7, 0.85), 1.0)
+    photo = photo * light[..., None]
+    photo += np.random.default_rng(rng.randrange(2**32)).normal(0, 4, photo.shape[:2])[..., None]
+    out = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    return out
+
+
+BUILDERS = {
+    "fonts": page_fonts, "table": page_table, "twocol": page_twocol, "blanks": page_blanks,
+    "seal": page_seal, "digits": page_digits,
+    "photocopy": lambda rng: (lambda page: (photocopy(page[0], rng), page[1]))(page_fonts(rng)),
+    "photo": lambda rng: (lambda page: (phone_photo(page[0], rng), page[1]))(page_table(rng) if rng.random() < 0.5
+                                                                             else page_fonts(rng)),
+}
+
+
+def build(cls: str, index: int, seed: int = 17) -> Page:
+    rng = random.Random(f"{seed}-{cls}-{index}")
+    image, truth = BUILDERS[cls](rng)
+    return Page(cls, index, image, truth)
+
+
+def normal(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def cer(truth: str, got: str) -> tuple[int, int]:
+    from rapidfuzz.distance import Levenshtein
+
+    truth, got = normal(truth), normal(got)
+    return Levenshtein.distance(truth, got), len(truth)
+
+
+def order_free(truth: str, got: str) -> int:
+    """Character errors with the reading order left out (characters missing or extra, as
+    multisets, the larger): separates misreadings from lines read in another order."""
+    from collections import Counter
+
+    expected, found = Counter(normal(truth)), Counter(normal(got))
+    return max(sum((expected - found).values()), sum((found - expected).values()))
+
+
+_READER = None
+
+
+def _init() -> None:
+    global _READER
+    from archive.scans.pipeline import PageReader
+
+    _READER = PageReader("rapidocr")
+
+
+def _ours(task: tuple[str, int, int]) -> tuple[str, int, int, int, float, int, int]:
+    cls, index, seed = task
+    page = build(cls, index, seed)
+    started = time.perf_counter()
+    ocr, _, _ = _READER.ocr_image(page.image)
+    seconds = time.perf_counter() - started
+    errors, length = cer(page.truth, ocr.text)
+    return (cls, index, errors, length, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            order_free(page.truth, ocr.text))
+
+
+def _tesseract(task: tuple[str, int, int]) -> tuple[str, int, int]:
+    from archive.scans.ocr.tesseract import TesseractEngine
+
+    cls, index, seed = task
+    page = build(cls, index, seed)
+    lines = TesseractEngine().recognize(np.asarray(page.image.convert("L")))
+    return (cls, *cer(page.truth, "\n".join(line.text for line in lines)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=3, help="held-out pages per class (as many go to tuning)")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--classes", default=",".join(CLASSES))
+    parser.add_argument("--no-tesseract", action="store_true")
+    parser.add_argument("--save", help="write the held-out pages as PNG into this folder, to look at")
+    args = parser.parse_args()
+    classes = args.classes.split(",")
+    tasks = [(cls, 2 * i + 1, args.seed) for cls in classes for i in range(args.pages)]  # odd: held-out
+    if args.save:
+        from pathlib import Path
+
+        Path(args.save).mkdir(parents=True, exist_ok=True)
+        for cls, index, seed in tasks:
+            page = build(cls, index, seed)
+            page.image.save(Path(args.save) / f"{cls}-{index}.png")
+            (Path(args.save) / f"{cls}-{index}.txt").write_text(page.truth, encoding="utf-8")
+    started = time.perf_counter()
+    with mp.get_context("spawn").Pool(args.workers, initializer=_init) as pool:
+        results = pool.map(_ours, tasks, chunksize=1)
+    wall = time.perf_counter() - started
+    tess: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    use_tesseract = not args.no_tesseract and shutil.which("tesseract")
+    if use_tesseract:
+        with mp.get_context("spawn").Pool(args.workers) as pool:
+            for cls, errors, length in pool.map(_tesseract, tasks, chunksize=1):
+                tess[cls][0] += errors
+                tess[cls][1] += length
+    ours: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    worst: dict[str, float] = defaultdict(float)
+    unordered: dict[str, int] = defaultdict(int)
+    for cls, _, errors, length, _, _, free in results:
+        unordered[cls] += free
+        ours[cls][0] += errors
+        ours[cls][1] += length
+        worst[cls] = max(worst[cls], errors / max(1, length))
+    print(f"held-out pages: {len(tasks)} ({args.pages} per class), seed {args.seed}, {DPI} dpi A4")
+    print(f"{'class':<10} {'chars':>6} {'CER ours':>9} {'worst page':>10} {'order-free':>10} {'CER tesseract':>14}")
+    for cls in classes:
+        errors, length = ours[cls]
+        tess_text = f"{100 * tess[cls][0] / max(1, tess[cls][1]):13.2f}%" if use_tesseract else "             -"
+        print(f"{cls:<10} {length:>6} {100 * errors / max(1, length):8.2f}% {100 * worst[cls]:9.2f}% "
+              f"{100 * unordered[cls] / max(1, length):9.2f}% {tess_text}")
+    total_errors = sum(v[0] for v in ours.values())
+    total = sum(v[1] for v in ours.values())
+    print(f"{'all':<10} {total:>6} {100 * total_errors / max(1, total):8.2f}%")
+    seconds = [r[4] for r in results]
+    print(f"pages/min with {args.workers} workers (build + OCR, spawn included): {60 * len(tasks) / wall:.1f}; "
+          f"median OCR seconds per page in a worker: {statistics.median(seconds):.2f}")
+    print(f"worker peak RSS: {max(r[5] for r in results) / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

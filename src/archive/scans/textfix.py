@@ -1,0 +1,117 @@
+"""OCR text put back the way the page prints it: Chinese punctuation, and 18-digit ID numbers.
+
+- Punctuation: the recogniser returns half-width `( ) : ,` for part of the full-width marks a
+  Chinese page prints. Where a mark's neighbours are Chinese it becomes full-width again
+  (`（ ） ： ，`); inside digit runs (a time 10:30, an amount 1,000) it stays as it is.
+- ID numbers: an 18-character run of digits (last one digit or X) that is not a valid number
+  (GB 11643: check character, birth date, GB/T 2260 region via idcard.problem) is corrected only
+  when exactly one valid number lies one character away (one substitution); when several do,
+  `known` numbers (the roster) may settle it: exactly one of them among the candidates. Each correction is reported, so that the sidecar
+  flags it; an ambiguous or hopeless run is left exactly as read. Masked numbers
+  (`520111********1234`) are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+
+from archive import idcard
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = _HAN + "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20"  # Han and full-width punctuation
+_IS_CJK = re.compile(f"[{_CJK}]")
+_HALF_TO_FULL = {"(": "（", ")": "）", ":": "：", ",": "，"}
+
+
+def _cjk(char: str) -> bool:
+    return bool(char) and _IS_CJK.match(char) is not None
+
+
+def _neighbour(text: str | list[str], index: int, step: int) -> str:
+    """The nearest character that is not a space, left (step -1) or right (+1) of index."""
+    index += step
+    while 0 <= index < len(text) and text[index] in " \t":
+        index += step
+    return text[index] if 0 <= index < len(text) else ""
+
+
+def fix_punctuation(text: str) -> str:
+    """Half-width `( ) : ,` beside Chinese characters made full-width, as printed."""
+    if not any(mark in text for mark in _HALF_TO_FULL):
+        return text
+    chars = list(text)
+    opened: list[int] = []  # positions of '(' not closed yet, and whether each became full-width
+    converted_open: dict[int, bool] = {}
+    for index, char in enumerate(text):
+        if char not in _HALF_TO_FULL:
+            continue
+        # the left neighbour as converted so far: `（签字）:` sees a full-width bracket
+        left, right = _neighbour(chars, index, -1), _neighbour(text, index, 1)
+        if char in ":,":
+            if left.isdigit() and right.isdigit():
+                continue  # 10:30, 1,000
+            if _cjk(left) or _cjk(right):
+                chars[index] = _HALF_TO_FULL[char]
+        elif char == "(":
+            opened.append(index)
+            converted_open[index] = _cjk(left) or _cjk(right)
+            if converted_open[index]:
+                chars[index] = "（"
+        else:  # ')'
+            partner = opened.pop() if opened else None
+            if (partner is not None and converted_open[partner]) or _cjk(left) or _cjk(right):
+                chars[index] = "）"
+                if partner is not None:
+                    chars[partner] = "（"
+    return "".join(chars)
+
+
+@dataclass
+class IdCorrection:
+    read: str        # as the recogniser read it
+    corrected: str   # the one valid number one character away
+    position: int    # index (0-17) of the character changed
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# an 18-character run of digits (the last may be X), not part of a longer run
+_ID_RUN = re.compile(r"(?<![0-9Xx*])[0-9]{17}[0-9Xx](?![0-9Xx*])")
+
+
+def near_misses(number: str) -> list[tuple[str, int]]:
+    """Valid numbers that differ from `number` in one character, with the position changed."""
+    found = []
+    for position in range(18):
+        alphabet = "0123456789X" if position == 17 else "0123456789"
+        for char in alphabet:
+            if char == number[position]:
+                continue
+            candidate = number[:position] + char + number[position + 1:]
+            if idcard.is_valid(candidate):
+                found.append((candidate, position))
+    return found
+
+
+def correct_id_numbers(text: str, known: Collection[str] | None = None) -> tuple[str, list[IdCorrection]]:
+    """Invalid 18-digit runs corrected where exactly one valid number is one character away."""
+    corrections: list[IdCorrection] = []
+
+    def replace(match: re.Match) -> str:
+        read = match.group().upper()
+        if idcard.is_valid(read):
+            return match.group()  # a valid number is what the page says, in the roster or not
+        candidates = near_misses(read)
+        if len(candidates) > 1 and known is not None:
+            candidates = [item for item in candidates if item[0] in known]
+        if len(candidates) != 1:
+            return match.group()
+        corrected, position = candidates[0]
+        corrections.append(IdCorrection(match.group(), corrected, position))
+        return corrected
+
+    return _ID_RUN.sub(replace, text), corrections
+

@@ -1,0 +1,109 @@
+"""Pages we did not print (issue 17): a seal over a name, a masked ID in a table, a phone photo.
+
+Pages are drawn by bench/ocr_eval.py's builders; the OCR tests are slow (RapidOCR)."""
+
+import io
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from archive.scans.prepare import drop_red, flatten_photo, page_outline
+from bench.ocr_eval import A4, draw_table, font, phone_photo, press_seal_at
+
+NAME, DATE, ID = "张秀英", "2025年7月8日", "520111199001011236"
+MASKED = "520111********1234"
+
+
+def jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)  # 4:2:0: colour at half resolution
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def sealed_name_page() -> tuple[Image.Image, tuple[int, int, int, int]]:
+    image = Image.new("RGB", A4, "white")
+    draw = ImageDraw.Draw(image)
+    face = font("song", 14)
+    draw.text((200, 600), f"申请人：{NAME}", fill="black", font=face)
+    draw.text((200, 700), f"日期：{DATE}", fill="black", font=face)
+    box = draw.textbbox((200, 600), f"申请人：{NAME}", font=face)
+    name_box = (draw.textbbox((200, 600), "申请人：", font=face)[2], box[1], box[2], box[3])
+    centre = ((name_box[0] + name_box[2]) / 2, (name_box[1] + name_box[3]) / 2)
+    return jpeg(press_seal_at(image, centre, random.Random(1))), name_box
+
+
+def test_black_strokes_under_the_seal_stay_dark_after_jpeg():
+    page, (x0, y0, x1, y1) = sealed_name_page()
+    grey = drop_red(page)[y0:y1, x0:x1]
+    # the name's strokes are there: a good share of clearly dark pixels in its box
+    assert (grey < 100).mean() > 0.05
+    # and the seal's ink is gone, its edges too (the red channel alone leaves their ghost,
+    # since JPEG blurs colour: about 92 % of these pixels come out white, and the star's
+    # outline stays drawn across the name)
+    rgb = np.asarray(page)
+    red = (rgb[:, :, 0].astype(int) - rgb[:, :, 1:].mean(axis=2)) > 60
+    assert (drop_red(page)[red] > 200).mean() > 0.95
+
+
+def test_a_flat_scan_is_not_flattened():
+    page = Image.new("RGB", A4, "white")
+    ImageDraw.Draw(page).text((200, 200), "特此证明", fill="black", font=font("song", 14))
+    assert page_outline(np.asarray(page)) is None and flatten_photo(page) == (page, False)
+
+
+def test_a_photo_is_cut_to_the_page():
+    page = Image.new("RGB", A4, "white")
+    ImageDraw.Draw(page).text((200, 200), "特此证明", fill="black", font=font("song", 14))
+    photo = phone_photo(page, random.Random(3))
+    flat, changed = flatten_photo(photo)
+    assert changed
+    assert flat.width < 0.95 * photo.width and flat.height < 0.95 * photo.height
+    grey = np.asarray(flat.convert("L"))
+    edges = np.concatenate([grey[5:15].ravel(), grey[-15:-5].ravel(), grey[:, 5:15].ravel(), grey[:, -15:-5].ravel()])
+    assert np.percentile(edges, 10) > 200  # paper to the edges: the dark table is cut away
+    assert np.percentile(grey, 5) > 200  # and the shadow evened out
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from archive.scans.pipeline import PageReader
+
+    return PageReader("rapidocr")
+
+
+def compact(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.slow
+def test_a_seal_over_a_name_leaves_the_name_and_date(reader):
+    page, _ = sealed_name_page()
+    text = compact(reader.ocr_image(page)[0].text)
+    assert f"申请人：{NAME}" in text and DATE in text
+
+
+@pytest.mark.slow
+def test_a_masked_id_in_a_table_is_read_as_printed(reader):
+    image = Image.new("RGB", A4, "white")
+    rows = [["姓名", "与户主关系", "公民身份号码", "出生日期", "备注"],
+            [NAME, "户主", MASKED, "1990.01.01", "在保"],
+            ["李明", "子", ID, "1990.01.01", ""]]
+    draw_table(image, 300, rows, font("hei", 10), title=f"龙山村家庭成员情况表（{DATE}）")
+    text = compact(reader.ocr_image(jpeg(image, 85))[0].text)
+    assert MASKED in text and ID in text and NAME in text and "李明" in text and DATE in text
+
+
+@pytest.mark.slow
+def test_a_photo_in_perspective_is_read(reader):
+    image = Image.new("RGB", A4, "white")
+    draw = ImageDraw.Draw(image)
+    face = font("song", 14)
+    for row, line in enumerate([f"姓名：{NAME}", f"公民身份号码：{ID}", f"日期：{DATE}", "青岩镇人民政府"]):
+        draw.text((200, 300 + row * 120), line, fill="black", font=face)
+    photo = jpeg(phone_photo(image, random.Random(5)), 85)
+    page, upright, _ = reader.ocr_image(photo)
+    text = compact(page.text)
+    assert f"姓名：{NAME}" in text and ID in text and DATE in text
+    assert upright.height < photo.height  # the archival image is the page, not the table around it
