@@ -197,7 +197,7 @@ def test_reconcile_lists_every_difference(home, month, township, tmp_path):
     roster = [h for h in township if h.head.id_number != dropped]
     path = samples.write_roster_xlsx(roster, tmp_path / "province.xlsx")
     result = run_cli("--home", str(home.root), "reconcile", "--month", "2025-07", "--roster", str(path), "--json")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # differences found
     data = json.loads(result.stdout)
     kinds = {(d["household"], d["kind"]) for d in data["differences"]}
     assert (changed.head.id_number, "花名册与审核确认表的人数或金额不一致") in kinds

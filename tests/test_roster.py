@@ -107,9 +107,9 @@ def test_cli_reports_json_and_exits_nonzero_on_bad_file(home, tmp_path):
     rows[0][6] = "12345"
     bad = _write_csv(tmp_path / "bad.csv", HEADER, rows)
     result = run_cli("--home", str(home.root), "roster", "import", str(bad), "--json")
-    assert result.exit_code != 0
-    payload = json.loads(result.stdout.splitlines()[0])
-    assert payload["ok"] is False and payload["problems"][0]["row"] == 2
+    assert result.exit_code == 4 and not result.stdout
+    payload = json.loads(result.stderr.splitlines()[-1])
+    assert payload["kind"] == "bad_input" and payload["code"] == 4 and payload["problems"][0]["row"] == 2
     good = _write_csv(tmp_path / "good.csv", HEADER, _good_rows(seed=12))
     result = run_cli("--home", str(home.root), "roster", "import", str(good), "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["added"] == 3
@@ -347,8 +347,8 @@ def test_problems_are_structured_for_a_table(home, tmp_path):
     path = _write_csv(tmp_path / "two.csv", HEADER, rows)
     before = _count(home, "households")
     result = run_cli("--home", str(home.root), "roster", "import", str(path), "--json")
-    payload = json.loads(result.stdout.splitlines()[0])
-    assert result.exit_code != 0 and payload["ok"] is False
+    payload = json.loads(result.stderr.splitlines()[-1])
+    assert result.exit_code == 4 and payload["kind"] == "bad_input" and "error" in payload
     first, second = payload["problems"]
     assert first["row"] == 2 and first["column"] == "身份证号" and "以数字格式保存" in first["message"]
     assert first["hint"] and second["row"] == 3 and second["column"] == "村(社区)"

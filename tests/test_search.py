@@ -171,9 +171,9 @@ def test_writer_lock_timeout_message(home):
     store.index_dir(home).mkdir(exist_ok=True)
     with open(store.index_dir(home) / "writer.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        from archive.errors import ArchiveError
+        from archive.errors import LockedError
 
-        with pytest.raises(ArchiveError, match="另一个进程"):
+        with pytest.raises(LockedError, match="另一个进程"):
             with store.writer_lock(home, wait_s=0.3):
                 pass
 

@@ -133,4 +133,4 @@ def test_junk_and_missing_files(signing_home, tmp_path):  # noqa: F811
     code, report = _check(signing_home, junk)
     assert code == 1 and report["status"] == "文件无法读取" and not report["signatures"]
     missing = run_cli("--home", str(signing_home.root), "verify-signature", str(tmp_path / "none.pdf"))
-    assert missing.exit_code == 2 and "文件不存在" in missing.stderr
+    assert missing.exit_code == 3 and "文件不存在" in missing.stderr  # ExitCode.NOT_FOUND

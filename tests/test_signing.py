@@ -8,7 +8,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from archive.documents.generate import Generator
-from archive.errors import ArchiveError
+from archive.errors import ConflictError
 from tests.conftest import run_cli
 from tests.helpers import pdf_text
 from tests.signfixtures import make_p12, make_seal, make_signature
@@ -105,9 +105,9 @@ def test_signed_document_never_regenerated_silently(signing_home, head_id):
     home = signing_home
     generator = Generator(home)
     first = generator.household_document("refusal", head_id, DAY, {"reason": "收入超标"}, approver="王明")
-    with pytest.raises(ArchiveError, match="不会以同一文号重新生成"):
+    with pytest.raises(ConflictError, match="不会以同一文号重新生成"):
         generator.household_document("refusal", head_id, DAY, {"reason": "收入超标"}, approver="王明")
-    with pytest.raises(ArchiveError, match="签章"):
+    with pytest.raises(ConflictError, match="签章"):
         generator.reprint(first.doc_id)
     fixed = generator.household_document("refusal", head_id, DAY, {"reason": "家庭人均收入高于标准"},
                                          approver="王明", replaces=first.doc_id)

@@ -8,31 +8,80 @@ from pathlib import Path
 
 import click
 
-from archive import __version__
-from archive.errors import ArchiveError
+from archive import __version__, clicn
+from archive.errors import ArchiveError, BadInputError, ExitCode, NotFoundError, UsageError
 from archive.scans.ocr.registry import DEFAULT as OCR_DEFAULT
 from archive.scans.ocr.registry import names as ocr_engine_names
+
+clicn.install()  # before any command is declared: click.Path names its type when constructed
 
 
 def _emit_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
+def json_option(func):
+    """The shared --json flag: one JSON object per line on stdout; errors as JSON on stderr."""
+    return click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")(func)
+
+
+class _Command(click.Command):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
-    """Turn ArchiveError into a Chinese message and a non-zero exit, never a traceback."""
+    """The one place where failures become exit codes (errors.ExitCode): a Chinese message on
+    stderr, or under --json one JSON object {"error", "code", "kind"} on stderr; never a traceback
+    for an expected error. Commands and subgroups declared on it use the same classes."""
+
+    command_class = _Command
+    group_class = type
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", clicn.SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         from archive.files import private_umask
 
+        with private_umask():  # the home holds personal data: whatever a command creates is private
+            return super().invoke(ctx)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        as_json = "--json" in (sys.argv[1:] if args is None else list(args))
         try:
-            with private_umask():  # the home holds personal data: whatever a command creates is private
-                return super().invoke(ctx)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else ExitCode.OK
         except ArchiveError as exc:
-            click.echo(f"错误：{exc}", err=True)
-            ctx.exit(exc.exit_code)
+            code = _report_error(exc.to_json(), str(exc), as_json)
+        except click.UsageError as exc:
+            if as_json:
+                code = _report_error({"error": exc.format_message(), "code": int(ExitCode.USAGE), "kind": "usage"}, "", True)
+            else:
+                exc.show()
+                code = ExitCode.USAGE
+        except click.ClickException as exc:  # e.g. a file click could not open
+            code = _report_error({"error": exc.format_message(), "code": int(ExitCode.BAD_INPUT), "kind": "bad_input"},
+                                 exc.format_message(), as_json)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            code = _report_error({"error": "已中止", "code": 130, "kind": "aborted"}, "已中止", as_json)
+        sys.exit(int(code))
 
 
-@click.group(cls=_Group)
+def _report_error(payload: dict, text: str, as_json: bool) -> int:
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, default=str), err=True)
+    else:
+        click.echo(f"错误：{text}", err=True)
+    return int(payload["code"])
+
+
+@click.group(cls=_Group, name="archive")
 @click.option("--home", "home_dir", type=click.Path(file_okay=False), envvar="ARCHIVE_HOME",
               help="档案库目录（也可用环境变量 ARCHIVE_HOME）")
 @click.version_option(__version__, prog_name="archive")
@@ -96,8 +145,9 @@ def village() -> None:
 
 @village.command("add")
 @click.argument("names", nargs=-1, required=True)
+@json_option
 @click.pass_context
-def village_add(ctx, names) -> None:
+def village_add(ctx, names, as_json) -> None:
     """添加村(社区)。"""
     from archive.catalog import audit, transaction
 
@@ -105,15 +155,22 @@ def village_add(ctx, names) -> None:
     added = home.add_villages([n.strip() for n in names if n.strip()])
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
+    if as_json:
+        _emit_json({"added": added, "villages": list(home.config.villages)})
+        return
     click.echo(f"已添加：{'、'.join(added) or '（均已存在）'}；现有 {len(home.config.villages)} 个村(社区)")
 
 
 @village.command("list")
+@json_option
 @click.pass_context
-def village_list(ctx) -> None:
+def village_list(ctx, as_json) -> None:
     """列出村(社区)。"""
     for name in _home(ctx).config.villages:
-        click.echo(name)
+        if as_json:
+            _emit_json({"village": name})
+        else:
+            click.echo(name)
 
 
 # --- roster ------------------------------------------------------------------------------
@@ -129,17 +186,10 @@ def roster() -> None:
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
-    from archive.errors import RosterError
     from archive.roster.importer import import_roster
 
     home = _home(ctx)
-    try:
-        result = import_roster(home.db, Path(file), home.config, home.operator)
-    except RosterError as exc:
-        if as_json:
-            _emit_json({"ok": False, "error": exc.message.splitlines()[0],
-                        "problems": [p.to_dict() for p in exc.problems]})
-        raise
+    result = import_roster(home.db, Path(file), home.config, home.operator)  # RosterError: JSON with its problems on stderr
     _update_index(home)
     if as_json:
         _emit_json({"ok": True, **result.to_json()})
@@ -178,18 +228,18 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     params = parse_set_options(sets)
     day = parse_day(date_)
     if sign and not approver:
-        raise ArchiveError("--sign 需要同时用 --approver 指定审批人")
+        raise UsageError("--sign 需要同时用 --approver 指定审批人")
     if approver and not sign:
-        raise ArchiveError("指定了 --approver，但没有 --sign；要签章请加 --sign")
+        raise UsageError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
     generator = Generator(home)
     if doc_type == "publicity":
         if not (village and date_from and date_to):
-            raise ArchiveError("生成公示单需要 --village、--from 和 --to")
+            raise UsageError("生成公示单需要 --village、--from 和 --to")
         results = [generator.publicity(village, parse_day(date_from), parse_day(date_to), day, category, params)]
     elif doc_type == "roster":
         if not month:
-            raise ArchiveError("生成花名册需要 --month YYYY-MM")
+            raise UsageError("生成花名册需要 --month YYYY-MM")
         try:
             first = parse_month(month)
         except ValueError as exc:
@@ -197,7 +247,7 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
         results = generator.month_sheets(first)
     else:
         if not household:
-            raise ArchiveError(f"生成 {doc_type} 需要 --household 户主身份证号")
+            raise UsageError(f"生成 {doc_type} 需要 --household 户主身份证号")
         results = [generator.household_document(doc_type, household, day, params, approver=approver, replaces=replaces)]
     _update_index(home)
     for result in results:
@@ -233,14 +283,18 @@ def reprint(ctx, doc_id, as_json) -> None:
 @cli.command()
 @click.argument("doc_id")
 @click.option("--reason", required=True, help="作废原因")
+@json_option
 @click.pass_context
-def void(ctx, doc_id, reason) -> None:
+def void(ctx, doc_id, reason, as_json) -> None:
     """作废一份文书（记录在案，文号不再使用）。"""
     from archive.documents.generate import Generator
 
     home = _home(ctx)
     result = Generator(home).void(doc_id, reason)
     _update_index(home)
+    if as_json:
+        _emit_json({**result.to_json(), "status": "void", "reason": reason})
+        return
     click.echo(f"已作废「{result.title}」{result.number or ''}（{doc_id}），原因：{reason}")
 
 
@@ -292,7 +346,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
     targets = [Path(p) for p in paths] or [home.inbox_dir]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
-        raise ArchiveError(f"找不到：{'、'.join(missing)}")
+        raise NotFoundError(f"找不到：{'、'.join(missing)}")
     ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True))
     records = ingester.run(targets)
     _update_index(home)
@@ -341,28 +395,36 @@ def review_list_cmd(ctx, as_json=False) -> None:
 @click.argument("doc_id")
 @click.option("--household", required=True, help="户主身份证号")
 @click.option("--type", "doc_type", help="文书类型，如 id-card、hukou、refusal")
+@json_option
 @click.pass_context
-def review_assign_cmd(ctx, doc_id, household, doc_type) -> None:
+def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
     """把待分拣的扫描件归入指定家庭。"""
     from archive.scans.review import review_assign
 
     home = _home(ctx)
     result = review_assign(home, doc_id, household, doc_type)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
 
 
 @review.command("reject")
 @click.argument("doc_id")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def review_reject_cmd(ctx, doc_id, reason) -> None:
+def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
     """退回待分拣的扫描件（文件保留，记录原因）。"""
     from archive.scans.review import review_reject
 
     home = _home(ctx)
-    review_reject(home, doc_id, reason)
+    result = review_reject(home, doc_id, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已退回 {doc_id}：{reason}")
 
 
@@ -433,13 +495,17 @@ def show(ctx, household_id, as_json) -> None:
 
 @cli.command()
 @click.option("--procs", default=1, show_default=True, help="并行进程数")
+@json_option
 @click.pass_context
-def reindex(ctx, procs) -> None:
+def reindex(ctx, procs, as_json) -> None:
     """从目录数据库重建全文索引。"""
     from archive.index.store import sync
 
     home = _home(ctx)
     result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True))
+    if as_json:
+        _emit_json({"written": result.written, "seconds": round(result.seconds, 2)})
+        return
     click.echo(f"已重建全文索引：{result.written} 份文书，用时 {result.seconds:.1f} 秒")
 
 
@@ -452,7 +518,7 @@ def check_index(ctx, as_json) -> None:
 
     result = check(_home(ctx))
     if as_json:
-        click.echo(result.to_json())
+        _emit_json(result.to_json())
     else:
         click.echo(f"缺失 {len(result.missing)} 份，过期 {len(result.stale)} 份，多余 {len(result.orphans)} 份")
         if result.outdated:
@@ -463,21 +529,25 @@ def check_index(ctx, as_json) -> None:
         if not result.ok:
             click.echo("请运行 archive reindex 修复。")
     if not result.ok:
-        ctx.exit(1)
+        ctx.exit(ExitCode.PROBLEMS)
 
 
 @cli.command()
 @click.argument("doc_id")
 @click.option("--household", required=True, help="应归属家庭的户主身份证号")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def move(ctx, doc_id, household, reason) -> None:
+def move(ctx, doc_id, household, reason, as_json) -> None:
     """把归错家庭的文书调到正确的家庭（记录在案，不删除任何文件）。"""
     from archive.filing.moves import move_document
 
     home = _home(ctx)
     result = move_document(home, doc_id, household, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将文书 {doc_id} 从 {result['from'] or '（无）'} 调到 {result['to']}")
     if result.get("paper"):
         click.echo(result["paper"])
@@ -492,14 +562,18 @@ def household() -> None:
 @click.argument("household_id")
 @click.option("--village", required=True, help="新的村(社区)")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def household_move(ctx, household_id, village, reason) -> None:
+def household_move(ctx, household_id, village, reason, as_json) -> None:
     """家庭迁到另一个村(社区)：档案随户调整，记录在案。"""
     from archive.filing.moves import move_household
 
     home = _home(ctx)
     result = move_household(home, household_id, village, reason)
     _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已将家庭 {result['household']} 调到 {result['village']}，随迁文书 {result['documents']} 份")
     if result.get("paper"):
         click.echo(result["paper"])
@@ -563,12 +637,16 @@ def file_month_cmd(ctx, month, as_json) -> None:
 @cli.command("reopen-month")
 @click.argument("month")
 @click.option("--reason", required=True)
+@json_option
 @click.pass_context
-def reopen_month_cmd(ctx, month, reason) -> None:
+def reopen_month_cmd(ctx, month, reason, as_json) -> None:
     """重新打开已归档的月份（记录在案），以便补归档。已编的档号不变。"""
     from archive.filing.month import reopen_month
 
     reopen_month(_home(ctx), _month(month), reason)
+    if as_json:
+        _emit_json({"month": _month(month).strftime("%Y-%m"), "reopened": True, "reason": reason})
+        return
     click.echo(f"已重新打开 {month}：{reason}")
 
 
@@ -581,9 +659,12 @@ def verify(ctx, as_json, quick) -> None:
     from archive.filing.verify import verify as run_verify
 
     result = run_verify(_home(ctx), check_usability=not quick)
-    click.echo(result.to_json() if as_json else result.report_zh())
+    if as_json:
+        _emit_json(result.to_json())
+    else:
+        click.echo(result.report_zh())
     if not result.ok:
-        ctx.exit(1)
+        ctx.exit(ExitCode.PROBLEMS)
 
 
 @cli.command()
@@ -600,7 +681,7 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     from archive.filing.sample import draw_sample
 
     if not 0 < rate <= 1:
-        raise ArchiveError("--rate 应在 0 到 1 之间，例如 0.12")
+        raise UsageError("--rate 应在 0 到 1 之间，例如 0.12")
     from archive import files
 
     if out:
@@ -639,12 +720,16 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
 @click.argument("household_ids", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖它")
+@json_option
 @click.pass_context
-def export(ctx, household_ids, out, force) -> None:
+def export(ctx, household_ids, out, force, as_json) -> None:
     """把若干户的档案导出为一个 PDF（卷内目录在前，按户、按件加书签）。导出记入操作日志。"""
     from archive.filing.export import export_households
 
     result = export_households(_home(ctx), list(household_ids), Path(out), force=force)
+    if as_json:
+        _emit_json(result)
+        return
     click.echo(f"已导出 {result['households']} 户 {result['documents']} 件（{result['pages']} 页）：{result['out']}")
     if not result.get("pdfa", True):
         click.echo(f"注意：导出文件不符合 PDF/A-2b（{'；'.join(result['pdfa_problems'])}），未标注 PDF/A")
@@ -678,11 +763,12 @@ def reconcile(ctx, month, roster_file, as_json) -> None:
     if as_json:
         _emit_json({"month": month, "differences": [d.to_json() for d in differences],
                     "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})
-        return
+        ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
     click.echo(f"{month} 比对完成：发现 {len(differences)} 处不一致")
     for d in differences:
         click.echo(f"  {d.village} {d.name}（{d.household}）：{d.kind}；花名册 {d.roster}，审核确认表 {d.archive}，公示单 {d.publicity}")
     click.echo(f"报告：{folder / f'三项一致比对-{month}.pdf'}、{folder / f'三项一致比对-{month}.xlsx'}")
+    ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
 
 
 # --- seals and signatures ------------------------------------------------------------------
@@ -694,12 +780,16 @@ def seal() -> None:
 
 @seal.command("set")
 @click.argument("image", type=click.Path(dir_okay=False))
+@json_option
 @click.pass_context
-def seal_set(ctx, image) -> None:
+def seal_set(ctx, image, as_json) -> None:
     """设置本单位的印章图片（透明背景的红色 PNG），保存在档案库的受保护目录中。"""
     from archive.signing.keys import set_seal
 
-    set_seal(_home(ctx), Path(image))
+    target = set_seal(_home(ctx), Path(image))
+    if as_json:
+        _emit_json({"seal": str(target)})
+        return
     click.echo("已设置印章图片（保存在档案库 secure/ 目录，仅本用户可读）")
 
 
@@ -713,12 +803,16 @@ def signer() -> None:
 @click.option("--role", required=True, help="职务，如 镇长、分管副镇长")
 @click.option("--signature", type=click.Path(dir_okay=False), help="签名图片")
 @click.option("--cert", type=click.Path(dir_okay=False), help="PKCS#12 签名证书；密码放在环境变量 ARCHIVE_SIGN_PASSWORD 中")
+@json_option
 @click.pass_context
-def signer_add(ctx, name, role, signature, cert) -> None:
+def signer_add(ctx, name, role, signature, cert, as_json) -> None:
     """登记签章人。"""
     from archive.signing.keys import add_signer
 
     result = add_signer(_home(ctx), name, role, Path(signature) if signature else None, Path(cert) if cert else None)
+    if as_json:
+        _emit_json(result)
+        return
     extras = [x for x, on in (("签名图片", result["signature"]), ("数字证书", result["certificate"])) if on]
     click.echo(f"已登记签章人 {name}（{role}）" + (f"，含{'、'.join(extras)}" if extras else ""))
 
@@ -750,21 +844,26 @@ def templates_group() -> None:
 
 
 @templates_group.command("list")
+@json_option
 @click.pass_context
-def templates_list(ctx) -> None:
+def templates_list(ctx, as_json) -> None:
     """列出可用模板（档案库 templates/ 中的同名模板优先）。"""
     from archive.documents.templates import available
 
     home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
     for template_id, path in available(home_templates).items():
-        click.echo(f"{template_id}\t{path}")
+        if as_json:
+            _emit_json({"id": template_id, "path": str(path)})
+        else:
+            click.echo(f"{template_id}\t{path}")
 
 
 @templates_group.command("check")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@json_option
 @click.pass_context
-def templates_check(ctx, files) -> None:
-    """检查模板文件是否符合格式，且不含访问程序内部对象的写法（每个文件都检查，有问题时退出码非零）。"""
+def templates_check(ctx, files, as_json) -> None:
+    """检查模板文件是否符合格式，且不含访问程序内部对象的写法（每个文件都检查，有问题时退出码为 4）。"""
     from archive.documents.templates import available, load_template_file
     from archive.errors import TemplateError
 
@@ -775,12 +874,17 @@ def templates_check(ctx, files) -> None:
             template = load_template_file(path)
         except TemplateError as exc:
             failed += 1
-            click.echo(f"错误：{exc}", err=True)
+            if as_json:
+                _emit_json({"path": str(path), "ok": False, "error": exc.message})
+            else:
+                click.echo(f"错误：{exc}", err=True)
             continue
-        click.echo(f"通过：{path}（{template.title}）")
+        if as_json:
+            _emit_json({"path": str(path), "id": template.id, "title": template.title, "ok": True})
+        else:
+            click.echo(f"通过：{path}（{template.title}）")
     if failed:
-        click.echo(f"{failed} 个模板未通过检查", err=True)
-        ctx.exit(2)
+        raise BadInputError(f"{failed} 个模板未通过检查")
 
 
 # --- demo --------------------------------------------------------------------------------
@@ -800,13 +904,17 @@ def demo(ctx, households, month, seed) -> None:
 
 @cli.command("seal-existing")
 @click.option("--reason", required=True, help="原因，例如：升级后首次封存")
+@json_option
 @click.pass_context
-def seal_existing_cmd(ctx, reason) -> None:
+def seal_existing_cmd(ctx, reason, as_json) -> None:
     """给旧版本建立的档案库中还没有封存记录的文书补做封存（记录在案；已封存的不会重做）。"""
     from archive.sealing import seal_existing
 
     home = _home(ctx)
     count = seal_existing(home.db, home.operator, reason)
+    if as_json:
+        _emit_json({"sealed": count, "reason": reason})
+        return
     click.echo(f"已封存 {count} 份文书的记录")
 
 
@@ -867,8 +975,9 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
               help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@json_option
 @click.pass_context
-def user_add(ctx, name, role, password_stdin) -> None:
+def user_add(ctx, name, role, password_stdin, as_json) -> None:
     """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
     from archive.users import ROLES, add_user
 
@@ -881,17 +990,24 @@ def user_add(ctx, name, role, password_stdin) -> None:
                 break
             click.echo("两次输入的密码不一致，请重新输入。", err=True)
     created = add_user(_home(ctx), name, role, password)
+    if as_json:
+        _emit_json(created.to_json())
+        return
     click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
 
 
 @user.command("token")
 @click.argument("name")
+@json_option
 @click.pass_context
-def user_token(ctx, name) -> None:
+def user_token(ctx, name, as_json) -> None:
     """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
     from archive.users import new_token
 
     token = new_token(_home(ctx), name)
+    if as_json:
+        _emit_json({"user": name, "token": token})
+        return
     click.echo(f"用户 {name} 的新 API 令牌（请求头 Authorization: Bearer 令牌；只显示这一次）：")
     click.echo(token)
 
@@ -916,12 +1032,16 @@ def user_list(ctx, as_json) -> None:
 
 @user.command("disable")
 @click.argument("name")
+@json_option
 @click.pass_context
-def user_disable(ctx, name) -> None:
+def user_disable(ctx, name, as_json) -> None:
     """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
     from archive.users import disable_user
 
-    disable_user(_home(ctx), name)
+    disabled = disable_user(_home(ctx), name)
+    if as_json:
+        _emit_json(disabled.to_json())
+        return
     click.echo(f"已停用用户 {name}，其 API 令牌已作废")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from archive import files
-from archive.errors import ArchiveError, ConfigError
+from archive.errors import ArchiveError, HomeMissingError, LockedError
 from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
@@ -181,7 +181,7 @@ def normalize_village(name: str) -> str:
 
 def load_config(path: Path) -> Config:
     if not path.exists():
-        raise ConfigError(
+        raise HomeMissingError(
             f"档案库配置文件不存在：{path}",
             hint="请先运行 archive --home 目录 init --township 乡镇 --county 县区 --fonds 全宗号 --villages 村1,村2",
         )
@@ -213,7 +213,7 @@ def config_lock(path: Path) -> Iterator[None]:
         with lock:
             yield
     except Timeout:
-        raise ConfigError(f"配置文件 {path} 正被另一个程序修改，{LOCK_TIMEOUT_S} 秒内未能取得写锁",
+        raise LockedError(f"配置文件 {path} 正被另一个程序修改，{LOCK_TIMEOUT_S} 秒内未能取得写锁",
                           hint="请稍后再试") from None
 
 

@@ -14,7 +14,7 @@ from archive import sample
 from archive.config import Config
 from archive.dates import month_end, parse_month
 from archive.documents.generate import Generator
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ConflictError
 from archive.home import CONFIG_NAME, init_home
 from archive.roster.importer import import_roster
 
@@ -25,7 +25,7 @@ def fresh_demo_home(root: Path) -> None:
     """Start from an empty folder. Only a folder the demo made itself is ever removed."""
     if root.exists() and any(root.iterdir()):
         if not (root / DEMO_MARKER).exists():
-            raise ArchiveError(f"{root} 不是空目录，也不是样例档案库，不会清空它",
+            raise ConflictError(f"{root} 不是空目录，也不是样例档案库，不会清空它",
                                hint="请用 --home 指定一个新目录")
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The CLI's exit codes (documented in docs/ARCHITECTURE.md, 退出码与 JSON 输出)."""
+
+    OK = 0
+    PROBLEMS = 1  # the command ran and found problems (verify, reconcile, check-index, verify-signature)
+    USAGE = 2  # the command line is wrong (click's own errors, missing or conflicting options)
+    NOT_FOUND = 3  # a household, document, file or archive home named by the user does not exist
+    BAD_INPUT = 4  # a file or value the user gave is invalid (roster, template, data file, image, certificate)
+    CONFLICT = 5  # the action conflicts with the archive's state, or a lock is held by another process
+
 
 class ArchiveError(Exception):
-    """An error the user can act on. The CLI prints the message and exits non-zero."""
+    """An error the user can act on. The CLI prints the message and exits with `exit_code`;
+    under --json it prints `to_json()` on stderr. Subclasses say which class of failure it is."""
 
-    exit_code = 2
+    exit_code: int = ExitCode.BAD_INPUT
+    kind: str = "bad_input"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -18,16 +33,53 @@ class ArchiveError(Exception):
             return f"{self.message}\n提示：{self.hint}"
         return self.message
 
+    def to_json(self) -> dict[str, object]:
+        """The error as one JSON object: Chinese message, exit code and kind (and hint if any)."""
+        out: dict[str, object] = {"error": self.message, "code": int(self.exit_code), "kind": self.kind}
+        if self.hint:
+            out["hint"] = self.hint
+        return out
 
-class ConfigError(ArchiveError):
+
+class UsageError(ArchiveError):
+    """The command line asks for something impossible (options missing or contradicting)."""
+
+    exit_code = ExitCode.USAGE
+    kind = "usage"
+
+
+class BadInputError(ArchiveError):
+    """A file or value the user supplied is invalid."""
+
+    exit_code = ExitCode.BAD_INPUT
+    kind = "bad_input"
+
+
+class ConflictError(ArchiveError):
+    """The action conflicts with what the archive already records (a month filed, a document
+    signed or voided, a move to where it already is)."""
+
+    exit_code = ExitCode.CONFLICT
+    kind = "conflict"
+
+
+class LockedError(ConflictError):
+    """Another process holds a lock the action needs; running it again later succeeds."""
+
+    kind = "locked"
+
+
+class ConfigError(BadInputError):
     """The archive home or its configuration is missing or invalid."""
 
+    kind = "config"
 
-class TemplateError(ArchiveError):
+
+class TemplateError(BadInputError):
     """A document template is invalid, or a field it needs was not provided."""
 
 
-class RosterError(ArchiveError):
+class RosterError(BadInputError):
     """A roster file could not be imported; carries every bad row."""
 
     def __init__(self, message: str, problems: list[RowProblem] | None = None) -> None:
@@ -36,6 +88,10 @@ class RosterError(ArchiveError):
         if len(self.problems) > 50:
             lines.append(f"……另有 {len(self.problems) - 50} 处问题未列出")
         super().__init__("\n".join(lines))
+        self.summary = message
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "error": self.summary, "problems": [p.to_dict() for p in self.problems]}
 
 
 class RowProblem:
@@ -77,3 +133,14 @@ class RowProblem:
 
 class NotFoundError(ArchiveError):
     """A household, document or file the user named does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+    kind = "not_found"
+
+
+class HomeMissingError(NotFoundError, ConfigError):
+    """The archive home (its configuration or catalog) does not exist yet."""
+
+
+class HomeExistsError(ConflictError, ConfigError):
+    """`init` on a folder that already is an archive home."""

@@ -103,9 +103,9 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool = True) -> None:
 
 def refuse_existing(path: Path) -> None:
     """Raise the Chinese refusal for an output file that exists and may not be overwritten."""
-    from archive.errors import ArchiveError
+    from archive.errors import ConflictError
 
-    raise ArchiveError(f"输出文件已存在：{path}，不会覆盖", hint="请换一个文件名，或加 --force 覆盖原文件")
+    raise ConflictError(f"输出文件已存在：{path}，不会覆盖", hint="请换一个文件名，或加 --force 覆盖原文件")
 
 
 def check_output(path: Path, force: bool, suffix: str | None = None) -> None:

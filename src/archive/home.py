@@ -21,7 +21,7 @@ from pathlib import Path
 
 from archive import catalog, files
 from archive.config import Config, load_config, save_config
-from archive.errors import ConfigError
+from archive.errors import ConfigError, HomeExistsError, HomeMissingError, UsageError
 
 CONFIG_NAME = "config.yaml"
 CATALOG_NAME = "catalog.sqlite"
@@ -59,7 +59,7 @@ class Home:
     @cached_property
     def db(self) -> sqlite3.Connection:
         if not self.catalog_path.exists():
-            raise ConfigError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
+            raise HomeMissingError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
         conn = catalog.connect(self.catalog_path, audit_key=self.audit_key)
         catalog.create_schema(conn)  # idempotent; brings an older catalog up to date
         return conn
@@ -129,7 +129,7 @@ def init_home(root: Path, config: Config) -> Home:
     files.ensure_dir(root)
     home = Home(root)
     if home.config_path.exists():
-        raise ConfigError(
+        raise HomeExistsError(
             f"{root} 已经是一个档案库（存在 {CONFIG_NAME}），不会覆盖",
             hint="要修改配置请直接编辑 config.yaml，或用 archive village add 添加村",
         )
@@ -151,5 +151,5 @@ def resolve_home(option: str | None) -> Home:
     """--home, else ARCHIVE_HOME; an error if neither is given."""
     value = option or os.environ.get("ARCHIVE_HOME")
     if not value:
-        raise ConfigError("未指定档案库目录", hint="请用 --home 目录 指定，或设置环境变量 ARCHIVE_HOME")
+        raise UsageError("未指定档案库目录", hint="请用 --home 目录 指定，或设置环境变量 ARCHIVE_HOME")
     return Home(Path(value).expanduser().resolve())

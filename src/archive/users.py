@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from archive.catalog import audit, transaction
-from archive.errors import ArchiveError, NotFoundError
+from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
 
 ROLES: dict[str, str] = {
@@ -93,7 +93,7 @@ def add_user(home: Home, name: str, role: str, password: str) -> User:
     digest = _hasher.hash(password)
     with transaction(home.db):
         if home.db.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
-            raise ArchiveError(f"用户「{name}」已存在")
+            raise ConflictError(f"用户「{name}」已存在")
         home.db.execute("INSERT INTO users(name, role, password_hash) VALUES (?,?,?)", (name, role, digest))
         audit(home.db, home.operator, "user.add", name, {"role": role})
     return get_user(home, name)
@@ -149,7 +149,7 @@ def new_token(home: Home, name: str) -> str:
     """A new API token for the user. Only its SHA-256 is stored: it is shown once."""
     user = get_user(home, name)
     if user.disabled:
-        raise ArchiveError(f"用户「{name}」已停用，不能发放令牌")
+        raise ConflictError(f"用户「{name}」已停用，不能发放令牌")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(home.db):
         home.db.execute("INSERT INTO api_tokens(token_sha256, user_name) VALUES (?,?)", (token_digest(token), name))

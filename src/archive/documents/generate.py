@@ -33,7 +33,7 @@ from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
-from archive.errors import ArchiveError, NotFoundError, TemplateError
+from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, get_household, list_households
 from archive.sealing import seal_documents
@@ -128,7 +128,7 @@ class Generator:
         if row["type"] != template.id or row["household_id"] != household_id:
             raise ArchiveError(f"文书 {replaces} 不是该家庭的「{template.title}」，不能被本文书更正")
         if row["status"] != "active":
-            raise ArchiveError(f"文书 {replaces} 已作废，无需再更正")
+            raise ConflictError(f"文书 {replaces} 已作废，无需再更正")
         return row
 
     def publicity(self, village: str, start: dt.date, end: dt.date, day: dt.date | None = None,
@@ -215,11 +215,11 @@ class Generator:
     def reprint(self, doc_id: str) -> Generated:
         row = self._document_row(doc_id)
         if row["status"] != "active":
-            raise ArchiveError(f"文书 {doc_id} 已作废（{row['void_reason'] or '未注明原因'}），不能重印")
+            raise ConflictError(f"文书 {doc_id} 已作废（{row['void_reason'] or '未注明原因'}），不能重印")
         if row["xlsx_path"]:
             raise ArchiveError(f"文书 {doc_id} 是表格（XLSX），请重新运行 archive generate roster 生成")
         if row["signed_by"]:
-            raise ArchiveError(f"文书 {doc_id} 已由 {row['signed_by']} 签章，签章的文书不重新生成",
+            raise ConflictError(f"文书 {doc_id} 已由 {row['signed_by']} 签章，签章的文书不重新生成",
                                hint=f"需要更正时请用 --replaces {doc_id} 生成新文书；原件可在档案中调阅")
         template = templates.load_template(row["type"], self.home.templates_dir)
         context = json.loads(row["context"])
@@ -240,7 +240,7 @@ class Generator:
         with transaction(self.conn):
             row = self._document_row(doc_id)
             if row["status"] == "voided":
-                raise ArchiveError(f"文书 {doc_id} 已于此前作废")
+                raise ConflictError(f"文书 {doc_id} 已于此前作废")
             marked = self._void_copies(row, reason)
             try:
                 self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
@@ -333,7 +333,7 @@ class Generator:
         ).fetchone()
         if existing:
             if existing["signed_by"]:
-                raise ArchiveError(
+                raise ConflictError(
                     f"文书 {existing['doc_id']} 已由 {existing['signed_by']} 签章，不会以同一文号重新生成",
                     hint=f"如需更正，请加 --replaces {existing['doc_id']} 生成一份说明更正关系的新文书")
             return self.reprint(existing["doc_id"])

@@ -20,7 +20,7 @@ from pathlib import Path
 from archive.catalog import audit, next_value, record_files, transaction
 from archive.dates import month_end
 from archive.documents import storage
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ConflictError
 from archive.filing import catalogue
 from archive.filing.completeness import check_month
 from archive.filing.late import WAITING, late_documents, late_message
@@ -72,7 +72,7 @@ def reopen_month(home: Home, month: dt.date, reason: str) -> None:
     with transaction(home.db):
         row = home.db.execute("SELECT status FROM filing_months WHERE month=?", (key,)).fetchone()
         if row is None or row["status"] != "filed":
-            raise ArchiveError(f"{key} 尚未归档，无需重新打开")
+            raise ConflictError(f"{key} 尚未归档，无需重新打开")
         home.db.execute("UPDATE filing_months SET status='reopened' WHERE month=?", (key,))
         audit(home.db, home.operator, "filing.reopen", key, {"reason": reason})
 

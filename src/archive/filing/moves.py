@@ -10,7 +10,7 @@ from pathlib import Path
 from archive import files
 from archive.catalog import audit, transaction
 from archive.documents import storage
-from archive.errors import ArchiveError, NotFoundError
+from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.sealing import seal_documents
@@ -59,7 +59,7 @@ def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> di
     if row is None:
         raise NotFoundError(f"找不到文书 {doc_id}")
     if row["household_id"] == target.id:
-        raise ArchiveError(f"文书 {doc_id} 已经属于户主 {target.head_name} 的家庭")
+        raise ConflictError(f"文书 {doc_id} 已经属于户主 {target.head_name} 的家庭")
     year = int(row["doc_date"][:4])
     folder = storage.document_folder(home, year, target.village, target)
     paper = paper_location(home, doc_id)
@@ -84,7 +84,7 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
     village = home.config.require_village(village)
     household = get_household(home.db, household_id)
     if household.village == village:
-        raise ArchiveError(f"户主 {household.head_name} 的家庭已在 {village}")
+        raise ConflictError(f"户主 {household.head_name} 的家庭已在 {village}")
     old_village = household.village
     household.village = village
     rows = home.db.execute("SELECT * FROM documents WHERE household_id=?", (household.id,)).fetchall()

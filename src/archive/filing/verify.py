@@ -64,11 +64,10 @@ class VerifyResult:
     def ok(self) -> bool:
         return not self.findings
 
-    def to_json(self) -> str:
-        return json.dumps({"ok": self.ok, "files": self.files, "documents": self.documents,
-                           "audit_rows": self.audit_rows, "outputs": self.outputs, "anchors": self.anchors,
-                           "seconds": round(self.seconds, 2),
-                           "findings": [asdict(f) for f in self.findings]}, ensure_ascii=False)
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "files": self.files, "documents": self.documents,
+                "audit_rows": self.audit_rows, "outputs": self.outputs, "anchors": self.anchors,
+                "seconds": round(self.seconds, 2), "findings": [asdict(f) for f in self.findings]}
 
     def report_zh(self) -> str:
         lines = [f"四性检测：{self.documents} 份文书、{self.files} 个文件、{self.outputs} 份归档目录和报表、"

@@ -11,7 +11,6 @@ update only means the same documents are written again next time (update by uniq
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from whoosh.index import Index
 
 from archive import files
 from archive.catalog import transaction
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, LockedError
 from archive.home import Home
 from archive.index.schema import SCHEMA_VERSION, build_schema, id_terms, number_terms
 
@@ -107,7 +106,7 @@ def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str]
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise ArchiveError(
+                    raise LockedError(
                         f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
                         hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
                     ) from None
@@ -226,9 +225,9 @@ class CheckResult:
     def ok(self) -> bool:
         return not (self.missing or self.stale or self.orphans or self.outdated)
 
-    def to_json(self) -> str:
-        return json.dumps({"ok": self.ok, "missing": self.missing, "stale": self.stale,
-                           "orphans": self.orphans, "outdated": self.outdated}, ensure_ascii=False)
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "missing": self.missing, "stale": self.stale, "orphans": self.orphans,
+                "outdated": self.outdated}
 
 
 def check(home: Home) -> CheckResult:

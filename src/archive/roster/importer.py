@@ -23,7 +23,7 @@ from typing import Any
 from archive import idcard, regions
 from archive.catalog import audit, transaction
 from archive.config import Config
-from archive.errors import ArchiveError, RosterError, RowProblem
+from archive.errors import ArchiveError, NotFoundError, RosterError, RowProblem
 from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, RowChecks
 from archive.roster.text import decode_csv, label, name_problem, simplified
 
@@ -155,7 +155,7 @@ def _read(path: Path) -> tuple[list[tuple[int, list[Any]]], str | None]:
     """Rows, and the encoding a CSV was decoded from (None for XLSX)."""
     suffix = path.suffix.lower()
     if not path.exists():
-        raise ArchiveError(f"找不到花名册文件：{path}")
+        raise NotFoundError(f"找不到花名册文件：{path}")
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
         try:
@@ -396,7 +396,7 @@ def read_household_file(path: Path, config: Config, *, today: dt.date | None = N
 
 def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str) -> ImportResult:
     if not path.exists():
-        raise ArchiveError(f"找不到花名册文件：{path}")
+        raise NotFoundError(f"找不到花名册文件：{path}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         parsed = read_household_file(path, config)

@@ -7,7 +7,7 @@ from typing import Any
 
 from archive.catalog import audit, transaction
 from archive.documents import storage
-from archive.errors import ArchiveError, NotFoundError
+from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.filing.moves import relocate
 from archive.home import Home
 from archive.roster.households import get_household
@@ -31,7 +31,7 @@ def _scan_row(home: Home, key: str):
     if len(row) > 1:
         raise ArchiveError(f"「{key}」对应多份扫描件，请给出完整的文书编号")
     if row[0]["status"] != "review":
-        raise ArchiveError(f"扫描件 {row[0]['source_name']} 不在待分拣队列中（状态：{row[0]['status']}）")
+        raise ConflictError(f"扫描件 {row[0]['source_name']} 不在待分拣队列中（状态：{row[0]['status']}）")
     return row[0]
 
 

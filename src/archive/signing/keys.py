@@ -36,7 +36,7 @@ def _store(source: Path, target: Path) -> None:
 def check_seal_image(path: Path) -> None:
     """A red seal PNG with transparency, or a Chinese error."""
     if not path.is_file():
-        raise ArchiveError(f"印章图片不存在：{path}")
+        raise NotFoundError(f"印章图片不存在：{path}")
     try:
         with Image.open(path) as image:
             image.load()
@@ -68,7 +68,7 @@ def set_seal(home: Home, image: Path) -> Path:
 def seal_path(home: Home) -> Path:
     path = home.root / "secure" / SEAL_NAME
     if not path.exists():
-        raise ArchiveError("还没有设置印章图片", hint="请先运行 archive seal set 印章.png")
+        raise NotFoundError("还没有设置印章图片", hint="请先运行 archive seal set 印章.png")
     check_seal_image(path)
     return path
 
@@ -87,7 +87,7 @@ def load_certificate(path: Path, password: str | None) -> Certificate:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     if not path.is_file():
-        raise ArchiveError(f"证书文件不存在：{path}")
+        raise NotFoundError(f"证书文件不存在：{path}")
     if password is None:
         raise ArchiveError(f"证书 {path.name} 需要密码", hint=f"请在环境变量 {PASSWORD_ENV} 中提供证书密码（不要写进配置文件）")
     try:

@@ -23,7 +23,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ExitCode, NotFoundError
 
 PASSED = "通过"
 ALTERED = "未通过"
@@ -36,8 +36,8 @@ UNREADABLE = "文件无法读取"
 SEVERITY = [UNREADABLE, ALTERED, MODIFIED, UNTRUSTED, UNSIGNED, PASSED]
 
 # exit codes of `archive verify-signature`
-EXIT_PASSED = 0
-EXIT_PROBLEM = 1   # a signature failed, the file has none, or it cannot be read
+EXIT_PASSED = ExitCode.OK
+EXIT_PROBLEM = ExitCode.PROBLEMS  # a signature failed, the file has none, or it cannot be read
 
 
 @dataclass
@@ -282,7 +282,7 @@ def check_pdf(path: Path, trust: Trust | None = None) -> FileCheck:
     _quiet()
     trust = trust or Trust()
     if not path.is_file():
-        raise ArchiveError(f"文件不存在：{path}")
+        raise NotFoundError(f"文件不存在：{path}")
     result = FileCheck(str(path))
     try:
         with open(path, "rb") as handle:

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
-from archive.errors import ArchiveError
+from archive.errors import UsageError
 
 
 def is_loopback(host: str) -> bool:
@@ -37,10 +37,10 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000, certfile: st
     from archive.web.auth import WebSettings
 
     if bool(certfile) != bool(keyfile):
-        raise ArchiveError("--certfile 和 --keyfile 要同时给出")
+        raise UsageError("--certfile 和 --keyfile 要同时给出")
     tls = bool(certfile)
     if https_proxy and not is_loopback(host):
-        raise ArchiveError("--https-proxy 时只能监听本机地址（如 127.0.0.1），由本机的 nginx 对外提供 HTTPS")
+        raise UsageError("--https-proxy 时只能监听本机地址（如 127.0.0.1），由本机的 nginx 对外提供 HTTPS")
     warning = plain_http_warning(host, tls)
     if warning:
         echo(warning)
