@@ -438,13 +438,15 @@ def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
 @click.option("--year", type=int)
 @click.option("--month", help="YYYY-MM")
 @click.option("--household", help="户主身份证号")
-@click.option("--limit", default=20, type=click.IntRange(min=1), show_default=True, help="最多返回多少份文书")
+@click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
 @click.option("--json", "as_json", is_flag=True, help="每条结果输出一行 JSON")
 @click.pass_context
 def search(ctx, query, village, doc_type, category, year, month, household, limit, as_json) -> None:
     """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。"""
     from archive.search.engine import search as run_search
 
+    if limit < 1:
+        raise UsageError(f"--limit 应为正整数（收到 {limit}）")
     home = _home(ctx)
     result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
                         year=year, month=month, household=household, limit=limit)
