@@ -276,6 +276,10 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     """Restore a backup into `target`, which must not exist or be an empty folder."""
     backup_dir = backup_dir.expanduser().absolute()
     target = target.expanduser().absolute()
+    real, source = target.resolve(), backup_dir.resolve()
+    if real == source or source in real.parents:
+        raise BackupError(f"恢复目标 {target} 不能在备份 {backup_dir} 之内（会改动备份本身）",
+                          hint="请指定备份目录以外的一个不存在的目录或空目录")
     _empty_or_absent(target, "恢复目标")
     entries, info = check_backup(backup_dir)  # before copying
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")

@@ -448,6 +448,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
     """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。"""
     from archive.search.engine import search as run_search
 
+    if limit < 1:
+        raise UsageError(f"--limit 应为正整数（收到 {limit}）")
     home = _home(ctx)
     result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
                         year=year, month=month, household=household, limit=limit)
@@ -688,7 +690,7 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     from archive import files
 
     if out:
-        files.check_output(Path(out), force)
+        files.check_output(Path(out), force, suffix=".pdf")
     home = _home(ctx)
     items, summary = draw_sample(home, year, rate, seed)
     rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",

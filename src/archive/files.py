@@ -108,8 +108,14 @@ def refuse_existing(path: Path) -> None:
     raise ConflictError(f"输出文件已存在：{path}，不会覆盖", hint="请换一个文件名，或加 --force 覆盖原文件")
 
 
-def check_output(path: Path, force: bool) -> None:
-    """Refuse early (before any work) to overwrite `path` unless `force`."""
+def check_output(path: Path, force: bool, suffix: str | None = None) -> None:
+    """Refuse early (before any work) to overwrite `path` unless `force`, or to give a file of
+    type `suffix` (e.g. ".pdf") another extension, which makes other software call it corrupt."""
+    if suffix and Path(path).suffix.lower() != suffix:
+        from archive.errors import ArchiveError
+
+        raise ArchiveError(f"输出文件 {path} 的扩展名应为 {suffix}（写出的是 {suffix[1:].upper()} 文件）",
+                           hint=f"请换一个以 {suffix} 结尾的文件名")
     if not force and os.path.lexists(path):
         refuse_existing(path)
 

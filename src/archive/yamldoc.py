@@ -28,6 +28,7 @@ def load_with_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
     except OSError as exc:
         raise DataFileError(f"无法读取文件 {path}：{exc.strerror}") from None
     try:
+        _refuse_aliases(path, text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -42,6 +43,15 @@ def load_with_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
         except DataFileError as exc:
             raise DataFileError(f"文件 {path} {exc.message}") from None
     return data, lines
+
+
+def _refuse_aliases(path: Path, text: str) -> None:
+    """Anchors and aliases (&a, *a) let a few lines stand for billions of items ("billion laughs"),
+    which would keep validation busy for ever. Files written by hand need none: refused, with the line."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise DataFileError(f"文件 {path} 第{event.start_mark.line + 1}行：不允许使用 YAML 锚点和别名（&名称、*名称），"
+                                "请把内容直接写出")
 
 
 def _collect_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
@@ -149,6 +159,9 @@ def validate(data: Any, schema_name: str, path: Path, lines: dict[tuple, int]) -
 
 
 def load_validated(path: Path, schema_name: str) -> tuple[Any, dict[tuple, int]]:
-    data, lines = load_with_lines(path)
-    validate(data, schema_name, path, lines)
+    try:
+        data, lines = load_with_lines(path)
+        validate(data, schema_name, path, lines)
+    except RecursionError:
+        raise DataFileError(f"文件 {path} 嵌套层数过多，不是有效的数据文件") from None
     return data, lines

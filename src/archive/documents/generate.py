@@ -93,7 +93,7 @@ class Generator:
                            replaces: str | None = None) -> Generated:
         if doc_type not in HOUSEHOLD_TYPES:
             raise ArchiveError(f"未知的文书类型「{doc_type}」",
-                               hint=f"可用类型：{', '.join(HOUSEHOLD_TYPES)}、publicity、roster")
+                               hint=f"可用类型：{'、'.join(HOUSEHOLD_TYPES)}、publicity、roster")
         template = templates.load_template(doc_type, self.home.templates_dir)
         if template.scope != "household":
             raise TemplateError(f"模板 {template.path} 的 scope 应为 household")

@@ -22,7 +22,7 @@ from archive.signing.copies import drop_signature_widgets
 
 def export_households(home: Home, household_ids: list[str], out: Path, force: bool = False) -> dict:
     """Write the export to `out`; an existing file is refused unless `force`."""
-    files.check_output(out, force)
+    files.check_output(out, force, suffix=".pdf")
     households = [get_household(home.db, hid) for hid in household_ids]
     plan = []
     items = []

@@ -35,6 +35,7 @@ from pathlib import Path
 from archive import files
 from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
+from archive.errors import ArchiveError
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.scans import recovery
@@ -108,6 +109,19 @@ def _in_inbox(home: Home, path: Path) -> bool:
         return False
 
 
+def _refuse_home_folders(home: Home, paths: Iterable[Path]) -> None:
+    """The archive's own files are not scans: a path inside the home (other than the inbox), or a
+    folder holding the home, would take them in a second time."""
+    root, inbox = home.root.resolve(), home.inbox_dir.resolve()
+    for path in paths:
+        real = Path(path).resolve()
+        inside = real == root or root in real.parents
+        if (inside and not (real == inbox or inbox in real.parents)) or real in root.parents:
+            raise ArchiveError(f"不能从 {path} 导入：它{'在档案库之内' if inside else '包含档案库'}，"
+                               "档案库中的文件已经登记，不是待导入的扫描件",
+                               hint=f"请把扫描件放进收件箱 {home.inbox_dir} 后运行 archive ingest，或指定档案库以外的目录")
+
+
 def _name_bytes(path: Path) -> str | None:
     raw = raw_name(path)
     try:
@@ -137,6 +151,7 @@ class Ingester:
     # --- the run ------------------------------------------------------------------------
 
     def run(self, paths: list[Path]) -> list[IngestRecord]:
+        _refuse_home_folders(self.home, paths)
         self._staging = StagingArea(self.home.root)
         try:
             self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)

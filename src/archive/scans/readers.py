@@ -125,6 +125,7 @@ def _read_pdf(path: Path, dpi: int, limits: Limits) -> Iterator[SourcePage]:
             raise BadInput(OWNER_PASSWORD_REASON)
         if len(document) == 0:
             raise BadInput("PDF 中没有任何页面")
+        _check_signatures(path)
         limits.check_pages(len(document))
         scale = dpi / 72
         for index in range(len(document)):
@@ -141,6 +142,19 @@ def _read_pdf(path: Path, dpi: int, limits: Limits) -> Iterator[SourcePage]:
             page.close()
     finally:
         document.close()
+
+
+def _check_signatures(path: Path) -> None:
+    """A PDF whose digital signature no longer matches would fail verify (真实性) forever once filed:
+    quarantine it instead. An intact signature by a third party (a hospital, a bank) is fine."""
+    from archive.signing import validate
+
+    if not validate._may_be_signed(path):
+        return
+    result = validate.check_pdf(path)
+    if result.status in (validate.ALTERED, validate.MODIFIED, validate.UNREADABLE):
+        raise BadInput(f"PDF 中的数字签名核验结果为「{result.status}」（{result.message}）：文件可能在签名后被改动过，"
+                       "不能作为真实的档案归档（四性检测不通过）；请向出具单位索取原始文件")
 
 
 def _read_image(path: Path, limits: Limits) -> Iterator[SourcePage]:

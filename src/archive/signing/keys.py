@@ -130,6 +130,7 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
         _store(cert, home.root / cert_file)
         # the public certificate beside it, to check signatures without the password
         public = home.root / f"secure/cert-{safe}.pem"
+        _keep_replaced(public, certificate.cert.public_bytes(Encoding.PEM))
         public.write_bytes(certificate.cert.public_bytes(Encoding.PEM))
         os.chmod(public, 0o600)
     with transaction(home.db):
@@ -144,6 +145,23 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
         audit(home.db, home.operator, "signer.add", name,
               {"role": role, "signature": bool(signature_file), "certificate": certificate.subject if certificate else None})
     return {"name": name, "role": role, "signature": bool(signature_file), "certificate": bool(cert_file)}
+
+
+REPLACED_CERT_MARK = "-已更换-"
+
+
+def _keep_replaced(public: Path, new_pem: bytes) -> None:
+    """A renewed certificate must not orphan what the earlier one signed: the replaced public
+    certificate is kept beside it (secure/cert-NAME-已更换-FINGERPRINT.pem) and stays trusted."""
+    if not public.exists() or public.read_bytes() == new_pem:
+        return
+    from archive.signing.validate import fingerprint, load_certificate_file
+
+    old = fingerprint(load_certificate_file(public))
+    kept = public.with_name(f"{public.stem}{REPLACED_CERT_MARK}{old[:16]}.pem")
+    if not kept.exists():
+        shutil.copyfile(public, kept)
+        os.chmod(kept, 0o600)
 
 
 @dataclass

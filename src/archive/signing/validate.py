@@ -84,6 +84,8 @@ def trust_of(home) -> Trust:
         public = (home.root / row["cert_file"]).with_suffix(".pem")
         if public.exists():
             trust.fingerprints[fingerprint(load_certificate_file(public))] = row["name"]
+            for kept in sorted(public.parent.glob(f"{public.stem}-已更换-*.pem")):  # renewed: earlier ones stay trusted
+                trust.fingerprints.setdefault(fingerprint(load_certificate_file(kept)), f"{row['name']}，已更换的证书")
     for entry in (getattr(home.config, "signing", None) or {}).get("trust_roots", []) or []:
         path = Path(entry)
         trust.roots.append(load_certificate_file(path if path.is_absolute() else home.root / path))
