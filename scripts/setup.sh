@@ -1,8 +1,31 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine: Chinese fonts (Debian packages) and a virtualenv with
-# the project installed. Safe to run again: it only does what is missing.
+# the project installed; with ARCHIVE_SETUP_TESTS=1 (scripts/test.sh) also the outside tools the
+# tests check our files with. Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+apt_updated=0
+
+# apt_install WHAT PACKAGE...: install Debian packages (once per run updates the lists); on a
+# machine without apt-get, or when the install fails, say so in Chinese and go on.
+apt_install() {
+  local what=$1
+  shift
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "警告：没有 apt-get，请自行安装 $what（$*）" >&2
+    return 0
+  fi
+  echo "安装 $what（$*）…" >&2
+  if [ "$apt_updated" = 0 ]; then
+    $SUDO apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || echo "警告：未能安装 $what（$*）" >&2
+}
 
 need_fonts=0
 for font in /usr/share/fonts/truetype/arphic/uming.ttc /usr/share/fonts/truetype/arphic/ukai.ttc \
@@ -10,55 +33,19 @@ for font in /usr/share/fonts/truetype/arphic/uming.ttc /usr/share/fonts/truetype
   [ -f "$font" ] || need_fonts=1
 done
 if [ "$need_fonts" = 1 ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "安装中文字体（fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei）…" >&2
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei >/dev/null
-  else
-    echo "警告：没有 apt-get，请自行安装中文字体，或在 config.yaml 的 fonts 中指定字体文件" >&2
-  fi
+  apt_install 中文字体 fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+  [ -f /usr/share/fonts/truetype/arphic/uming.ttc ] \
+    || echo "警告：缺少中文字体，请在 config.yaml 的 fonts 中指定字体文件" >&2
 fi
 
-# qpdf: the tests check the structure of every archival PDF (PDF/A-2b) with `qpdf --check`
-if ! command -v qpdf >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "安装 qpdf（检查 PDF 结构）…" >&2
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qpdf >/dev/null
-  else
-    echo "警告：没有 apt-get，请自行安装 qpdf（测试用它检查 PDF 结构）" >&2
+if [ "${ARCHIVE_SETUP_TESTS:-0}" = 1 ]; then
+  # tools we did not write, which the tests check our outputs with
+  command -v qpdf >/dev/null 2>&1 || apt_install "qpdf（检查 PDF/A 结构）" qpdf
+  command -v pdfsig >/dev/null 2>&1 || apt_install "poppler-utils（pdfsig 检查签名）" poppler-utils
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    apt_install "浏览器测试所需的 Chromium" chromium chromium-driver
   fi
-fi
-
-# poppler's pdfsig checks PDF signatures in the tests (an independent reader of the 归档 copies)
-if ! command -v pdfsig >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "安装 poppler-utils（pdfsig）…" >&2
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
-  else
-    echo "警告：没有 apt-get，请自行安装 poppler-utils（测试用 pdfsig 检查签名）" >&2
-  fi
-fi
-
-# Headless Chromium and its driver for the web application's browser tests (scripts/test.sh
-# asks for them with ARCHIVE_SETUP_BROWSER=1; the demo does not need them).
-if [ "${ARCHIVE_SETUP_BROWSER:-0}" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "安装浏览器测试所需的 chromium chromium-driver…" >&2
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
-  else
-    echo "警告：没有 apt-get，浏览器测试将跳过（需要 chromium 和 chromedriver）" >&2
-  fi
+  command -v soffice >/dev/null 2>&1 || apt_install "LibreOffice Calc（打开 XLSX 检查）" libreoffice-calc-nogui
 fi
 
 PY=${PYTHON:-python3}
@@ -75,15 +62,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     exit 1
   fi
   echo "$want" > "$stamp"
-fi
-
-# LibreOffice Calc (headless), for the slow test that opens the archive's XLSX files the way a
-# township's office would and checks that no name is evaluated as a formula
-if ! command -v soffice >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  echo "安装 LibreOffice Calc（libreoffice-calc-nogui，测试用）…" >&2
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null \
-    || echo "警告：未能安装 LibreOffice，相关的慢测试将跳过" >&2
 fi
