@@ -13,7 +13,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from archive import idcard
 from archive.casework import rules
@@ -21,7 +20,7 @@ from archive.casework.history import Event, all_events, apply_events
 from archive.dates import add_working_days, month_end
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
-from archive.workbooks import workbook_bytes
+from archive.workbooks import print_wide, workbook_bytes
 
 KIND_NAMES = {
     "review": "定期复核",
@@ -217,13 +216,6 @@ def due_xlsx(items: list[DueItem], township: str, month: dt.date) -> bytes:
         sheet.append([index, KIND_NAMES[item.kind], item.state, item.due, item.village, item.head_name,
                       item.household or "", item.detail, item.doc_id or ""])
         sheet.cell(sheet.max_row, 7).number_format = "@"
-    for column, width in enumerate([6, 26, 8, 12, 10, 10, 21, 50, 14], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A3"
-    sheet.print_title_rows = "2:2"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_wide(sheet, [6, 26, 8, 12, 10, 10, 21, 50, 14], header_row=2)
     return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
 

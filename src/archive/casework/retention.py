@@ -14,7 +14,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from archive import files
 from archive.casework import rules
@@ -23,7 +22,7 @@ from archive.catalog import audit, transaction
 from archive.home import Home
 from archive.roster.households import list_households
 from archive.sealing import register_output
-from archive.workbooks import workbook_bytes
+from archive.workbooks import print_wide, workbook_bytes
 
 
 @dataclass
@@ -151,14 +150,7 @@ def destruction_list_xlsx(report: RetentionReport, fonds: str, township: str) ->
     for line in ("鉴定小组意见：", "鉴定人（签字）：　　　　　　　　日期：", "审批意见：",
                  "审批人（签字）：　　　　　　　　日期：", "监销人（签字）：　　　　　　　　日期："):
         sheet.append([line])
-    for column, width in enumerate([6, 26, 14, 22, 34, 10, 10, 10, 10, 9, 12, 36, 14], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A4"
-    sheet.print_title_rows = "3:3"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_wide(sheet, [6, 26, 14, 22, 34, 10, 10, 10, 10, 9, 12, 36, 14], header_row=3)
     return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
 
 
