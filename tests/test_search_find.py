@@ -301,3 +301,17 @@ def test_web_search_shows_a_household_with_no_document(tmp_path):
     assert html.status_code == 200
     assert f"花名册中有此户（{lonely['village']}，{lonely['category']}），暂无文书" in html.text
     assert not ID_NUMBER.search(html.text)
+
+
+def test_nothing_found_is_exit_3(town):
+    """No hit and no household: exit 3 (not found), nothing on stdout, the error on stderr
+    (as JSON under --json), as every other not-found (docs/ARCHITECTURE.md, 退出码)."""
+    home, *_ = town
+    missing = "谭" + WRONG + WRONG
+    text = run_cli("--home", str(home.root), "search", missing)
+    assert text.exit_code == 3 and text.stdout == ""
+    assert f"没有找到「{missing}」" in text.stderr
+    result = run_cli("--home", str(home.root), "search", missing, "--json")
+    assert result.exit_code == 3 and result.stdout == ""
+    error = json.loads(result.stderr.splitlines()[-1])
+    assert error["code"] == 3 and error["kind"] == "not_found" and f"没有找到「{missing}」" in error["error"]

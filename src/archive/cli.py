@@ -453,14 +453,14 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
     home = _home(ctx)
     result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
                         year=year, month=month, household=household, limit=limit)
+    if not result.hits and not result.households:
+        # nothing found is "not found" (exit 3), in text and under --json alike; stdout stays empty
+        raise NotFoundError(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
     if as_json:
         for hit in result.hits:
             _emit_json({key: value for key, value in hit.to_json().items()})
         for found in result.households:
             _emit_json(found.to_json())
-        return
-    if not result.hits and not result.households:
-        click.echo(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
         return
     if result.hits:
         about = "" if result.exact else "约"
