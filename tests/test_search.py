@@ -111,6 +111,19 @@ def test_ocr_damaged_name_still_found_below_exact(home, archive):
     assert exact and max(exact) < ids.index("Z109-9000001")
 
 
+def test_most_of_a_phrase_must_be_close_together(home, archive):
+    """The tolerant pass finds a phrase with a character OCR-damaged, not its bigrams scattered
+    over a document (不存在 in one clause, 的人 in another: the QA's 不存在的人)."""
+    _add_unlinked(home, "Z109-9000003", "经核查，申请人与经办人员不存在近亲属关系。同住的人口共三人。")
+    _add_unlinked(home, "Z109-9000004", "申请人名下有一台旧拖拉机。")
+    store.sync(home)
+    assert "Z109-9000003" not in [h.doc_id for h in search(home, "不存在的人").hits]
+    damaged = search(home, "一台旧拖拉杌")  # 杌 for 机, OCR damage: still found
+    assert [(h.doc_id, h.approximate) for h in damaged.hits] == [("Z109-9000004", True)]
+    result = run_cli("--home", str(home.root), "search", "不存在的人", "--json")
+    assert result.exit_code == 3 and result.stdout == ""
+
+
 def test_spaced_han_from_ocr_text_layers(home, archive):
     _add_unlinked(home, "Z109-9000002", "最 低 生 活 保 障 金 停 发 告 知 书 户 主 欧 阳 修 远")
     store.sync(home)

@@ -251,13 +251,25 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         alternatives = {i: Or([queries.text_query(name, searcher.doc_frequency) for name in found.near_names]
                               + [queries.part_of_name(parsed.words[i].text)]) for i, found in misspelt.items()}
         passes.append((parsed.combine(alternatives), {"matched": "、".join(near_words) or None}))
-    # pass 3: most of a phrase; a name OCR-damaged on a document not yet linked to a household
-    passes.append((parsed.tolerant, {}))
+    # pass 3: most of a phrase, close together; a name OCR-damaged on a document not yet linked
+    # to a household
+    passes.append((parsed.tolerant, {"tolerant": True}))
     for query, marks in passes:
         if query is None or len(ranked) >= limit:
             continue
         seen = {r.doc_id for r in ranked}
-        extra, more = _run(searcher, query, limit - len(ranked), seen)
+        wanted = limit - len(ranked)
+        tolerant = marks.pop("tolerant", False)
+        phrases = [w.text for w in parsed.words if w.kind == "text" and w.tolerant is not None] if tolerant else []
+        extra, more = _run(searcher, query, wanted * (4 if phrases else 1), seen)
+        if phrases:
+            fetched = len(extra)
+            extra = _close_together(home, extra, phrases)[:wanted]
+            if fetched >= wanted * 4:
+                exact = False  # more may lie beyond what was checked
+            total += len(extra)
+            ranked += _below(ranked, extra, approximate=True, **marks)
+            continue
         ranked += _below(ranked, extra, approximate=True, **marks)
         if more.scored_length() < limit:
             total += len(extra)
@@ -273,6 +285,17 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
             "village": village, "type": doc_type, "category": category, "year": year, "month": month,
             "household": household, "hits": total, "households": len(households)})
     return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
+
+
+def _close_together(home: Home, found: list[tuple[str, float]], phrases: list[str]) -> list[tuple[str, float]]:
+    """The tolerant pass's documents whose title or text has each phrase's bigrams close together."""
+    if not found:
+        return []
+    marks = ",".join("?" * len(found))
+    texts = {row[0]: f"{row[1] or ''}\n{row[2] or ''}" for row in home.db.execute(
+        f"SELECT doc_id, title, body_text FROM documents WHERE doc_id IN ({marks})", [d for d, _ in found])}
+    return [(doc_id, score) for doc_id, score in found
+            if all(queries.close_together(phrase, texts.get(doc_id, "")) for phrase in phrases)]
 
 
 def _hits(home: Home, ranked: list[_Ranked], literals: list[str]) -> list[Hit]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from whoosh import query as q
 
-from archive.index.analysis import bigrams, is_han
+from archive.index.analysis import CJKBigramTokenizer, bigrams, is_han
 from archive.index.schema import number_key
 
 _ID_FULL = re.compile(r"^\d{17}[\dXx]$")
@@ -117,13 +117,40 @@ def _tolerant(word: str, df: DocFrequency) -> q.Query | None:
     if len(grams) < 2:
         return None
     chosen = _rarest("body", grams, df, TOLERANT)
-    need = max(1, len(chosen) - max(1, len(chosen) // 3))
+    need = _most(len(chosen))
     most = q.Or([q.Term("body", g) for g in chosen], minmatch=need)
     if is_name(word):
         # a household's own documents are found by its names; OCR damage matters where no
         # household is linked yet
         return q.And([most, q.Term("linked", "no")])
     return most
+
+
+def _most(count: int) -> int:
+    """How many of a phrase's bigrams are "most" of it (all but about a third, at least one)."""
+    return max(1, count - max(1, count // 3))
+
+
+def close_together(word: str, text: str) -> bool:
+    """Most of the phrase's bigrams within a stretch of the text twice the phrase's length: what is
+    left of a phrase some of whose characters OCR damaged. The index matches bigrams anywhere in a
+    document, so 不存在的人 would otherwise be "most of" any text with 不存在 in one sentence and 的人
+    in another."""
+    grams = list(dict.fromkeys(bigrams(word)))
+    if len(grams) < 2:
+        return True
+    need = _most(len(grams))
+    span = 2 * len(grams)
+    wanted = set(grams)
+    seen = [(token.pos, token.text) for token in CJKBigramTokenizer()(text or "", positions=True)
+            if token.text in wanted]
+    start = 0
+    for end in range(len(seen)):
+        while seen[end][0] - seen[start][0] >= span:
+            start += 1
+        if len({gram for _, gram in seen[start:end + 1]}) >= need:
+            return True
+    return False
 
 
 def word_query(word: str, df: DocFrequency) -> Word:
