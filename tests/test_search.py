@@ -116,8 +116,11 @@ def test_most_of_a_phrase_must_be_close_together(home, archive):
     over a document (不存在 in one clause, 的人 in another: the QA's 不存在的人)."""
     _add_unlinked(home, "Z109-9000003", "经核查，申请人与经办人员不存在近亲属关系。同住的人口共三人。")
     _add_unlinked(home, "Z109-9000004", "申请人名下有一台旧拖拉机。")
+    # a 4-character word is taken for a name, relaxed on documents of no household: the same rule
+    _add_unlinked(home, "Z109-9000005", "最低生活保障审核确认公示单。根据有关规定，经入户调查，该户经济确实困难。")
     store.sync(home)
     assert "Z109-9000003" not in [h.doc_id for h in search(home, "不存在的人").hits]
+    assert "Z109-9000005" not in [h.doc_id for h in search(home, "生活困难").hits]
     damaged = search(home, "一台旧拖拉杌")  # 杌 for 机, OCR damage: still found
     assert [(h.doc_id, h.approximate) for h in damaged.hits] == [("Z109-9000004", True)]
     result = run_cli("--home", str(home.root), "search", "不存在的人", "--json")

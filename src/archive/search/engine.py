@@ -260,7 +260,7 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         seen = {r.doc_id for r in ranked}
         wanted = limit - len(ranked)
         tolerant = marks.pop("tolerant", False)
-        phrases = [w.text for w in parsed.words if w.kind == "text" and w.tolerant is not None] if tolerant else []
+        phrases = [(w.text, w.kind == "name") for w in parsed.words if w.tolerant is not None] if tolerant else []
         extra, more = _run(searcher, query, wanted * (4 if phrases else 1), seen)
         if phrases:
             fetched = len(extra)
@@ -287,15 +287,23 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
 
 
-def _close_together(home: Home, found: list[tuple[str, float]], phrases: list[str]) -> list[tuple[str, float]]:
-    """The tolerant pass's documents whose title or text has each phrase's bigrams close together."""
+def _close_together(home: Home, found: list[tuple[str, float]],
+                    phrases: list[tuple[str, bool]]) -> list[tuple[str, float]]:
+    """The tolerant pass's documents whose title or text has each phrase's bigrams close together.
+    A name is relaxed only on a document of no household (a linked one matched it by its roster
+    names), so there alone it is checked."""
     if not found:
         return []
     marks = ",".join("?" * len(found))
-    texts = {row[0]: f"{row[1] or ''}\n{row[2] or ''}" for row in home.db.execute(
-        f"SELECT doc_id, title, body_text FROM documents WHERE doc_id IN ({marks})", [d for d, _ in found])}
-    return [(doc_id, score) for doc_id, score in found
-            if all(queries.close_together(phrase, texts.get(doc_id, "")) for phrase in phrases)]
+    rows = {row[0]: (f"{row[1] or ''}\n{row[2] or ''}", row[3] is None) for row in home.db.execute(
+        f"SELECT doc_id, title, body_text, household_id FROM documents WHERE doc_id IN ({marks})",
+        [d for d, _ in found])}
+    kept = []
+    for doc_id, score in found:
+        text, unlinked = rows.get(doc_id, ("", True))
+        if all(queries.close_together(phrase, text) for phrase, is_name in phrases if unlinked or not is_name):
+            kept.append((doc_id, score))
+    return kept
 
 
 def _hits(home: Home, ranked: list[_Ranked], literals: list[str]) -> list[Hit]:
