@@ -315,3 +315,22 @@ def test_nothing_found_is_exit_3(town):
     assert result.exit_code == 3 and result.stdout == ""
     error = json.loads(result.stderr.splitlines()[-1])
     assert error["code"] == 3 and error["kind"] == "not_found" and f"没有找到「{missing}」" in error["error"]
+
+
+def test_a_word_the_documents_print_is_not_a_misspelt_name(town):
+    """A word one character off a member's name but printed in a document (a place, a phrase) is
+    that word: its documents, exactly, and no 「近似」 documents of the member's household."""
+    home, crafted, _, docs = town
+    name = crafted[1].head.name  # 龚晓岚
+    word = name[:2] + "风"
+    home.db.execute(
+        "INSERT INTO documents(doc_id, type, title, village, doc_date, request_key, params, context, body_text) "
+        "VALUES (?,?,?,?,?,?,?,?,?)", ("Z109-9000009", "scan", "扫描件", "新关村", DAY.isoformat(), "Z109-9000009",
+                                       "{}", "{}", f"经查，{word}一带的住户已全部走访。"))
+    store.sync(home)
+    result = search(home, word)
+    assert [(h.doc_id, h.approximate) for h in result.hits] == [("Z109-9000009", False)]
+    assert not result.households
+    # not printed anywhere: the member's documents, as 「近似」
+    other = search(home, name[:2] + WRONG)
+    assert docs[name].doc_id in [h.doc_id for h in other.hits if h.approximate]

@@ -22,6 +22,7 @@ from archive.filing.location import JOINS as LOCATION_JOINS
 from archive.filing.location import copy_kind, location_label, open_path
 from archive.home import Home
 from archive.index import store
+from archive.index.analysis import bigrams
 from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
 from archive.search import names as name_table
 from archive.search import query as queries
@@ -220,7 +221,10 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     scope = {"village": village, "category": category, "household": household}
     # a two-character name one character off is told apart only in a narrow search
     narrow = bool(village or household or len(parsed.words) > 1)
-    matches = {i: name_table.match(home.db, w.text, allow_near=len(w.text) > 2 or narrow, **scope)
+    # a word the documents print (不存在, 生活困难) is a word, not a misspelt name: no names one
+    # character off for it
+    matches = {i: name_table.match(home.db, w.text, allow_near=(len(w.text) > 2 or narrow)
+                                   and not _printed(home, searcher, w.text), **scope)
                for i, w in enumerate(parsed.words) if w.kind == "name"}
     for i, found in matches.items():
         if found.exact:
@@ -285,6 +289,22 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
             "village": village, "type": doc_type, "category": category, "year": year, "month": month,
             "household": household, "hits": total, "households": len(households)})
     return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
+
+
+def _printed(home: Home, searcher, word: str) -> bool:
+    """Whether some document's title or text has the word as typed (white space aside)."""
+    grams = bigrams(word)
+    if not grams:
+        return False
+    candidates = q.Or([q.And([q.Term(field, g) for g in grams]) for field in ("title", "body")])
+    ids = [hit["doc_id"] for hit in searcher.search(candidates, limit=50)]
+    if not ids:
+        return False
+    marks = ",".join("?" * len(ids))
+    for title, body in home.db.execute(f"SELECT title, body_text FROM documents WHERE doc_id IN ({marks})", ids):
+        if any(word in re.sub(r"\s+", "", text or "") for text in (title, body)):
+            return True
+    return False
 
 
 def _close_together(home: Home, found: list[tuple[str, float]],
