@@ -5,7 +5,9 @@ misread, a middle character, the last one).
 
 A two-character name has too many neighbours (王明: every 王X and X明) to be told apart on its
 own: its candidates are used only when the search is narrowed to a village or a household, or
-another word of the query must also match (a household-level match).
+another word of the query must also match (a household-level match). A word some document
+prints as typed (不存在, 生活困难) is that word, not a misspelt name: the engine asks for no
+candidates for it.
 
 Most wrong characters typed with a pinyin IME are homophones (张玮 for 张伟): a candidate whose
 differing character sounds the same as the one typed (pypinyin, every reading of a heteronym)

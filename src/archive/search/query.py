@@ -15,7 +15,9 @@ asked, and their hits are approximate (「近似」), ranked after the exact one
 2. names: a name that is no one's name in the catalog is replaced by the catalog's names one
    character off (any position; see names.py), which finds their households' documents;
 3. tolerant: a phrase with most of its bigrams (OCR damage), and a correct name printed
-   OCR-damaged on a document not yet linked to a household (linked ones are found by pass 1).
+   OCR-damaged on a document not yet linked to a household (linked ones are found by pass 1);
+   the bigrams found must lie close together in the text (`close_together`), as what is left of
+   a damaged phrase does, not scattered over the document.
 
 Speed: a phrase's bigrams are mostly common (家庭, 生活) and whoosh's intersection is pure Python,
 so only the rarest bigrams of a phrase are used to select documents; they alone are selective.
