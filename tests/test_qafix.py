@@ -40,3 +40,21 @@ def test_sandbox_refusal_is_chinese_with_file_and_line(home, head_id, monkeypatc
     message = result.stderr.split("提示：")[0]
     assert str(path) in message and "第6行" in message and "不允许访问属性「__class__」" in message
     assert "unsafe" not in message and "access to" not in message
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("data.json", b'{"a": 1,', "JSON 格式错误"),
+    ("data.json", b'\xff\xfe{"a"', "文字编码不是 UTF-8"),
+    ("page.pdf", b"%PDF-1.7\nnot really a pdf", "PDF"),
+    ("form.docx", b"PK\x03\x04 broken", "Office"),
+    ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "图片"),
+    ("scan.jpg", b"plain text", "无法识别的图片格式"),
+])
+def test_verify_describes_an_unopenable_file_in_chinese(tmp_path, name, content, expected):
+    from archive.filing.verify import _usable
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    problem = _usable(path)
+    assert problem is not None and problem.startswith("无法打开（") and expected in problem
+    assert not any(word in problem for word in ("Error", "Exception", "BadZip"))

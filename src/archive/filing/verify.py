@@ -137,6 +137,42 @@ def _json(text: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _failure_kinds() -> list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]]:
+    """Exception classes opening a file may raise, most specific first, each with what it means."""
+    import pypdf.errors
+    from PIL import Image, UnidentifiedImageError
+
+    return [
+        (json.JSONDecodeError, "JSON 格式错误"),
+        (UnicodeDecodeError, "文字编码不是 UTF-8"),
+        (pypdf.errors.FileNotDecryptedError, "PDF 已加密"),
+        (pypdf.errors.PdfStreamError, "PDF 内容流损坏"),
+        (pypdf.errors.PdfReadError, "PDF 结构损坏"),
+        (pypdf.errors.PyPdfError, "PDF 无法解析"),
+        (zipfile.BadZipFile, "文件已损坏，不是完整的 Office 文档"),
+        (zipfile.LargeZipFile, "Office 文档过大"),
+        (Image.DecompressionBombError, "图片像素过多，可能是恶意文件"),
+        (UnidentifiedImageError, "无法识别的图片格式"),
+        (SyntaxError, "图片数据损坏"),  # Pillow's verify() reports a broken PNG or JPEG this way
+        (EOFError, "文件不完整（被截断）"),
+        (PermissionError, "没有读取权限"),
+        (FileNotFoundError, "文件不存在"),
+        (IsADirectoryError, "这是一个文件夹，不是文件"),
+        (MemoryError, "文件过大，内存不足"),
+        (OSError, "读取出错，文件可能已损坏或被截断"),
+        (RecursionError, "文件结构嵌套过深，可能已损坏"),
+        ((ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError), "文件内容格式错误"),
+    ]
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """A Chinese description of why a file could not be opened (never a Python class name)."""
+    for kinds, text in _failure_kinds():
+        if isinstance(exc, kinds):
+            return text
+    return "文件已损坏，无法读取"
+
+
 def _usable(path: Path) -> str | None:
     """Why the file cannot be used, or None."""
     suffix = path.suffix.lower()
@@ -167,7 +203,7 @@ def _usable(path: Path) -> str | None:
             with Image.open(path) as image:
                 image.verify()
     except Exception as exc:  # any failure to open is the finding
-        return f"无法打开（{type(exc).__name__}）"
+        return f"无法打开（{_describe_failure(exc)}）"
     return None
 
 
