@@ -58,3 +58,12 @@ def test_verify_describes_an_unopenable_file_in_chinese(tmp_path, name, content,
     problem = _usable(path)
     assert problem is not None and problem.startswith("无法打开（") and expected in problem
     assert not any(word in problem for word in ("Error", "Exception", "BadZip"))
+
+
+def test_templates_check_on_a_missing_file_says_so_in_chinese(home, tmp_path):
+    missing = tmp_path / "nowhere" / "approval.yaml"
+    result = run_cli("--home", str(home.root), "templates", "check", str(missing))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"找不到文件 {missing}" in result.stderr
+    assert "No such file" not in result.stderr
+
