@@ -67,3 +67,11 @@ def test_templates_check_on_a_missing_file_says_so_in_chinese(home, tmp_path):
     assert f"找不到文件 {missing}" in result.stderr
     assert "No such file" not in result.stderr
 
+
+
+def test_verify_signature_on_a_non_pdf_says_it_is_not_a_pdf(tmp_path):
+    text = tmp_path / "passwd"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    result = run_cli("verify-signature", str(text))
+    assert result.exit_code == ExitCode.PROBLEMS
+    assert "不是 PDF 文件" in result.output and "损坏" not in result.output
