@@ -75,3 +75,28 @@ def test_verify_signature_on_a_non_pdf_says_it_is_not_a_pdf(tmp_path):
     result = run_cli("verify-signature", str(text))
     assert result.exit_code == ExitCode.PROBLEMS
     assert "不是 PDF 文件" in result.output and "损坏" not in result.output
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("", "不能为空"),
+    ("   ", "不能为空"),
+    ("a/b", "路径分隔符"),
+    ("a\\b", "路径分隔符"),
+    ("龙井\n村", "控制字符"),
+    ("..", "不能作为村名"),
+    ("村" * 31, "过长"),
+])
+def test_village_add_refuses_an_unusable_name(home, name, says):
+    before = list(home.config.villages)
+    result = run_cli("--home", str(home.root), "village", "add", "新村", name)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert says in result.stderr and "已添加" not in result.output
+    home.__dict__.pop("config", None)
+    assert home.config.villages == before  # nothing added, not even the good name beside it
+
+
+def test_village_add_still_accepts_a_normal_name(home):
+    result = run_cli("--home", str(home.root), "village", "add", " 新民社区 ", "村" * 30)
+    assert result.exit_code == 0, result.stderr
+    home.__dict__.pop("config", None)
+    assert "新民社区" in home.config.villages and "村" * 30 in home.config.villages

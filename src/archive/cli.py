@@ -152,7 +152,7 @@ def village_add(ctx, names, as_json) -> None:
     from archive.catalog import audit, transaction
 
     home = _home(ctx)
-    added = home.add_villages([n.strip() for n in names if n.strip()])
+    added = home.add_villages(list(names))
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
     if as_json:
