@@ -7,6 +7,7 @@ import pytest
 from archive.errors import ExitCode, UsageError
 from archive.search.engine import search
 from tests.conftest import run_cli
+from tests.test_filing import month  # noqa: F401  (fixture)
 from tests.test_search import archive  # noqa: F401  (fixture)
 
 
@@ -100,3 +101,30 @@ def test_village_add_still_accepts_a_normal_name(home):
     assert result.exit_code == 0, result.stderr
     home.__dict__.pop("config", None)
     assert "新民社区" in home.config.villages and "村" * 30 in home.config.villages
+
+
+def test_reopened_month_with_nothing_new_closes_again(home, month):  # noqa: F811
+    import datetime as dt
+
+    from archive.filing.month import file_month, reopen_month
+    from archive.filing.verify import verify
+
+    july = dt.date(2025, 7, 1)
+    first = file_month(home, july)
+    reopen_month(home, july, "核对后发现无需补归档")
+    result = run_cli("--home", str(home.root), "file-month", "2025-07")
+    assert result.exit_code == 0, result.stderr
+    assert "已重新关闭" in result.output
+    assert home.db.execute("SELECT status FROM filing_months WHERE month='2025-07'").fetchone()[0] == "filed"
+    closed = home.db.execute("SELECT detail FROM audit WHERE action='filing.close' AND target='2025-07'").fetchall()
+    assert len(closed) == 1
+    again = file_month(home, july)
+    assert again.changed is False and again.outputs == first.outputs  # closed: a second run changes nothing
+    assert verify(home).findings == []
+    # a document arriving now is late for a closed month, not silently filed
+    from archive.documents.generate import Generator
+
+    Generator(home).household_document("adjustment", month["new"][1].head.id_number, dt.date(2025, 7, 30),
+                                       {"new_amount": "300", "reason": "收入增加"})
+    assert file_month(home, july).late == 1
+    assert [f.code for f in verify(home).findings] == ["late_documents"]

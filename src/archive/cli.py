@@ -614,6 +614,9 @@ def file_month_cmd(ctx, month, as_json) -> None:
     if result.empty:
         click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
         return
+    if result.reclosed:
+        click.echo(f"{result.month} 重新打开后没有新的文书，已重新关闭（归档文件目录等保持不变）。")
+        return
     if result.late:  # documents of the closed month that came after it was filed
         click.echo(result.late_message)
         ctx.exit(1)
