@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from archive.errors import ExitCode, UsageError
@@ -128,3 +130,22 @@ def test_reopened_month_with_nothing_new_closes_again(home, month):  # noqa: F81
                                        {"new_amount": "300", "reason": "收入增加"})
     assert file_month(home, july).late == 1
     assert [f.code for f in verify(home).findings] == ["late_documents"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_verify_reports_loosened_permissions(home, archive):  # noqa: F811
+    from archive.filing.verify import verify
+
+    assert [f for f in verify(home).findings if f.code == "loose_permissions"] == []
+    assisted, docs = archive
+    pdf = home.root / next(iter(docs.values()))[0].pdf  # absolute or relative to the home
+    os.chmod(pdf, 0o644)
+    os.chmod(pdf.parent, 0o755)
+    loose = {f.target: f for f in verify(home).findings if f.code == "loose_permissions"}
+    assert set(loose) == {str(pdf.relative_to(home.root)), str(pdf.parent.relative_to(home.root))}
+    assert all(f.check == "安全性" and "chmod -R go-rwx" in f.problem for f in loose.values())
+    result = run_cli("--home", str(home.root), "verify")
+    assert result.exit_code == ExitCode.PROBLEMS and "chmod -R go-rwx" in result.output
+    os.chmod(pdf, 0o600)
+    os.chmod(pdf.parent, 0o700)
+    assert [f for f in verify(home).findings if f.code == "loose_permissions"] == []
