@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import yaml
 
 from tests.conftest import run_cli
@@ -51,6 +54,9 @@ def test_demo_builds_a_month(tmp_path):
     assert result.exit_code == 0, result.output
     assert "共生成" in result.stdout
     assert "网页版" in result.stdout and "用户名 督查演示" in result.stdout  # one demo user per role
+    # the command it prints runs as printed, on PATH or not (a new user has no `archive` on PATH)
+    serve = next(line.split()[0] for line in result.stdout.splitlines() if line.rstrip().endswith(" serve"))
+    assert shutil.which(serve) or os.access(serve, os.X_OK), serve
     pdfs = list((tmp_path / "demo" / "documents").rglob("*.pdf"))
     assert len(pdfs) > 10
     # running it again rebuilds its own folder; a foreign folder is never emptied

@@ -144,12 +144,27 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     return dict(counts)
 
 
+def archive_command() -> str:
+    """How a user runs this installation's `archive`: the bare name when it is on PATH, else the
+    script beside the running Python (the project's .venv/bin/archive after scripts/setup.sh)."""
+    import sys
+
+    beside = Path(sys.executable).parent / "archive"
+    found = shutil.which("archive")
+    if not beside.exists() or (found and Path(found).resolve() == beside.resolve()):
+        return "archive"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
 def tell_web(home, echo: Callable[[str], None]) -> None:
     """How to open the web application on the demo home, with one demo user per role."""
     from archive.users import add_demo_users
 
     echo("网页版：运行下面的命令，再用浏览器打开 http://127.0.0.1:8000/ ，用以下演示账号登录（密码仅用于本样例档案库）：")
-    echo(f"   archive --home {home.root} serve")
+    echo(f"   {archive_command()} --home {home.root} serve")
     for user, password in add_demo_users(home):
         echo(f"   {user.role_title}：用户名 {user.name}  密码 {password}")
 
