@@ -282,8 +282,11 @@ def test_rerun_repairs_what_a_kill_leaves(home, township):
     # a kill between the quarantine move and its record (as older versions ordered it)
     bad = b"%PDF-1.4\n" + os.urandom(500) + b"\n%%EOF\n"
     bad_sha = hashlib.sha256(bad).hexdigest()
-    (home.root / "quarantine" / "20250101").mkdir(parents=True)
+    for folder in (home.root / "quarantine", home.root / "quarantine" / "20250101"):  # private, as the program writes
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
     (home.root / "quarantine" / "20250101" / f"{bad_sha[:8]}-bad.pdf").write_bytes(bad)
+    (home.root / "quarantine" / "20250101" / f"{bad_sha[:8]}-bad.pdf").chmod(0o600)
     lost_sha = "f" * 64
     with home.db:
         home.db.executemany("INSERT INTO scans(sha256, source_name, source_path, status, doc_id) VALUES (?,?,?,?,?)",

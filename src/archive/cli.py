@@ -152,7 +152,7 @@ def village_add(ctx, names, as_json) -> None:
     from archive.catalog import audit, transaction
 
     home = _home(ctx)
-    added = home.add_villages([n.strip() for n in names if n.strip()])
+    added = home.add_villages(list(names))
     with transaction(home.db):
         audit(home.db, home.operator, "village.add", None, {"villages": added})
     if as_json:
@@ -613,6 +613,9 @@ def file_month_cmd(ctx, month, as_json) -> None:
         return
     if result.empty:
         click.echo(f"{result.month} 没有待归档的文书（该月未关闭，之后到的文书仍可归档）。")
+        return
+    if result.reclosed:
+        click.echo(f"{result.month} 重新打开后没有新的文书，已重新关闭（归档文件目录等保持不变）。")
         return
     if result.late:  # documents of the closed month that came after it was filed
         click.echo(result.late_message)

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 
 from archive import files
-from archive.errors import ArchiveError, HomeMissingError, LockedError
+from archive.errors import ArchiveError, BadInputError, HomeMissingError, LockedError
 from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
@@ -175,6 +176,34 @@ class Config:
             "casework": self.casework,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
+
+VILLAGE_NAME_MAX = 30  # characters; names become folder names under documents/
+
+
+def check_village_names(names: list[str]) -> list[str]:
+    """The names stripped, or a BadInputError naming every unusable one: empty, a path separator,
+    a control character, only dots, or longer than VILLAGE_NAME_MAX (a village's name is a folder)."""
+    problems: list[str] = []
+    cleaned: list[str] = []
+    for raw in names:
+        name = raw.strip()
+        shown = repr(raw) if any(unicodedata.category(c) == "Cc" for c in raw) else raw
+        if not name:
+            problems.append("村(社区)名称不能为空")
+        elif "/" in name or "\\" in name:
+            problems.append(f"「{shown}」含有路径分隔符（/ 或 \\），村名会成为文件夹名，不能含有它")
+        elif any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+            problems.append(f"「{shown}」含有控制字符或不可见字符")
+        elif set(name) == {"."}:
+            problems.append(f"「{name}」不能作为村名")
+        elif len(name) > VILLAGE_NAME_MAX:
+            problems.append(f"「{name[:VILLAGE_NAME_MAX]}…」过长（{len(name)} 个字，最多 {VILLAGE_NAME_MAX} 个）")
+        else:
+            cleaned.append(name)
+    if problems:
+        raise BadInputError("村(社区)名称不可用：" + "；".join(problems),
+                            hint="请使用村(社区)的正式名称，如 龙井村、新民社区")
+    return cleaned
 
 
 def normalize_village(name: str) -> str:

@@ -144,3 +144,17 @@ class HomeMissingError(NotFoundError, ConfigError):
 
 class HomeExistsError(ConflictError, ConfigError):
     """`init` on a folder that already is an archive home."""
+
+
+def os_error_text(exc: OSError) -> str:
+    """What an operating-system error reading or writing a file means, in Chinese (the system's own
+    message is English on most machines)."""
+    if isinstance(exc, FileNotFoundError):
+        return "找不到文件"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是文件"
+    if isinstance(exc, NotADirectoryError):
+        return "路径中的某一级不是文件夹"
+    if isinstance(exc, PermissionError):
+        return "没有读取或写入的权限"
+    return "读写出错，磁盘或文件可能有问题"

@@ -95,7 +95,9 @@ class Home:
     def add_villages(self, names: list[str]) -> list[str]:
         """Append villages to config.yaml, keeping every other key and comment (a locked,
         atomic read-modify-write, so concurrent additions are all kept). Returns those added."""
-        from archive.config import update_config
+        from archive.config import check_village_names, update_config
+
+        names = check_village_names(names)
 
         def change(document) -> list[str]:
             if document.get("villages") is None:

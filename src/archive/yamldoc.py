@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, os_error_text
 from archive.resources import schema_path
 
 
@@ -26,7 +26,9 @@ def load_with_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
     except UnicodeDecodeError:
         raise DataFileError(f"文件 {path} 不是 UTF-8 编码的文本，请另存为 UTF-8") from None
     except OSError as exc:
-        raise DataFileError(f"无法读取文件 {path}：{exc.strerror}") from None
+        if isinstance(exc, FileNotFoundError):
+            raise DataFileError(f"找不到文件 {path}") from None
+        raise DataFileError(f"无法读取文件 {path}：{os_error_text(exc)}") from None
     try:
         _refuse_aliases(path, text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -119,12 +119,22 @@ def unsafe_construct(text: str, expression: bool = False) -> str | None:
     return "；".join(reasons) or None
 
 
+def _refusal(where: str, exc: SecurityError) -> TemplateError:
+    """The sandbox's refusal in Chinese, naming where; Jinja's English detail only as a hint."""
+    detail = str(exc)
+    if re.search(r"[\u4e00-\u9fff]", detail):  # our own refusals (huge powers, repetitions) are Chinese
+        return TemplateError(f"{where}：模板试图做不允许的操作：{detail}")
+    found = re.search(r"attribute '([^']*)'", detail)
+    what = f"不允许访问属性「{found.group(1)}」" if found else "不允许调用或访问该对象"
+    return TemplateError(f"{where}：模板试图做不允许的操作：{what}", hint=f"请删去模板中的这一处（详情：{detail}）")
+
+
 def render_string(text: str, values: dict[str, Any]) -> str:
     """Render a short Jinja text (a field default such as `{{ next_month }}`), in the sandbox."""
     try:
         return _ENV.from_string(text).render(values)
     except SecurityError as exc:
-        raise TemplateError(f"模板字段默认值「{text}」试图做不允许的操作：{exc}") from None
+        raise _refusal(f"模板字段默认值「{text}」", exc) from None
 
 
 def template_dirs(home_templates: Path | None) -> list[Path]:
@@ -244,7 +254,7 @@ class _Renderer:
             hint = f"请用 --set {name}=… 提供" if spec else "请检查模板中的字段名是否拼写正确"
             raise TemplateError(f"{self.template.where(path)}：字段「{name}」{label}没有提供；{hint}") from None
         except SecurityError as exc:
-            raise TemplateError(f"{self.template.where(path)}：模板试图做不允许的操作：{exc}") from None
+            raise _refusal(self.template.where(path), exc) from None
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateError(f"{self.template.where(path)}：计算出错：{exc}") from None
 
@@ -261,7 +271,7 @@ class _Renderer:
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{self.template.where(path)}：字段「{_undefined_name(exc)}」没有提供") from None
         except SecurityError as exc:
-            raise TemplateError(f"{self.template.where(path)}：模板试图做不允许的操作：{exc}") from None
+            raise _refusal(self.template.where(path), exc) from None
 
     def blocks(self, section: str) -> list[Block]:
         out: list[Block] = []

@@ -43,6 +43,7 @@ class FilingResult:
     waiting_review: int = 0
     empty: bool = False
     late: int = 0           # documents of this closed month added after it was filed
+    reclosed: bool = False  # a reopened month closed again with nothing new
     not_pdfa: dict[str, list[str]] = field(default_factory=dict)  # 档号 -> why its 归档 copy is not PDF/A
 
     @property
@@ -57,7 +58,7 @@ class FilingResult:
             "boxes": [b.__dict__ for b in self.boxes], "findings": [f.to_json() for f in self.findings],
             "outputs": self.outputs, "waiting_review": self.waiting_review, "empty": self.empty,
             "late": self.late, "late_message": self.late_message or None,
-            "not_pdfa": self.not_pdfa,
+            "not_pdfa": self.not_pdfa, "reclosed": self.reclosed,
         }
 
 
@@ -150,6 +151,12 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
             pieces.append(row)
     pieces.sort(key=lambda r: _order_key(home, r))
     if not pieces and not attachments:
+        if state is not None and state["status"] == "reopened":
+            # reopened and nothing came: close it again as it was (its outputs stand), recorded
+            home.db.execute("UPDATE filing_months SET status='filed' WHERE month=?", (prefix,))
+            audit(home.db, home.operator, "filing.close", prefix, {"items": 0, "reason": "重新打开后没有新文书"})
+            report = json.loads(state["report"] or "{}")
+            return FilingResult(prefix, True, outputs=report.get("outputs", {}), reclosed=True)
         # nothing to file: the month is not closed, so what arrives later is filed without reopening
         return FilingResult(prefix, False, empty=True)
     result = FilingResult(prefix, True, attached=len(attachments))

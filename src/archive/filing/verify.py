@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 import zipfile
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from functools import cached_property
 from pathlib import Path
 
 from archive.catalog import FILE_COLUMNS, HMAC_PREFIX, audit_hash, file_digest
-from archive.home import Home
+from archive.home import CATALOG_NAME, CONFIG_NAME, Home
 from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, all_record_digests, parse_anchor
 
 OPEN_FORMATS = {".pdf", ".docx", ".xlsx", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".json"}
@@ -137,6 +138,42 @@ def _json(text: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _failure_kinds() -> list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]]:
+    """Exception classes opening a file may raise, most specific first, each with what it means."""
+    import pypdf.errors
+    from PIL import Image, UnidentifiedImageError
+
+    return [
+        (json.JSONDecodeError, "JSON 格式错误"),
+        (UnicodeDecodeError, "文字编码不是 UTF-8"),
+        (pypdf.errors.FileNotDecryptedError, "PDF 已加密"),
+        (pypdf.errors.PdfStreamError, "PDF 内容流损坏"),
+        (pypdf.errors.PdfReadError, "PDF 结构损坏"),
+        (pypdf.errors.PyPdfError, "PDF 无法解析"),
+        (zipfile.BadZipFile, "文件已损坏，不是完整的 Office 文档"),
+        (zipfile.LargeZipFile, "Office 文档过大"),
+        (Image.DecompressionBombError, "图片像素过多，可能是恶意文件"),
+        (UnidentifiedImageError, "无法识别的图片格式"),
+        (SyntaxError, "图片数据损坏"),  # Pillow's verify() reports a broken PNG or JPEG this way
+        (EOFError, "文件不完整（被截断）"),
+        (PermissionError, "没有读取权限"),
+        (FileNotFoundError, "文件不存在"),
+        (IsADirectoryError, "这是一个文件夹，不是文件"),
+        (MemoryError, "文件过大，内存不足"),
+        (OSError, "读取出错，文件可能已损坏或被截断"),
+        (RecursionError, "文件结构嵌套过深，可能已损坏"),
+        ((ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError), "文件内容格式错误"),
+    ]
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """A Chinese description of why a file could not be opened (never a Python class name)."""
+    for kinds, text in _failure_kinds():
+        if isinstance(exc, kinds):
+            return text
+    return "文件已损坏，无法读取"
+
+
 def _usable(path: Path) -> str | None:
     """Why the file cannot be used, or None."""
     suffix = path.suffix.lower()
@@ -167,7 +204,7 @@ def _usable(path: Path) -> str | None:
             with Image.open(path) as image:
                 image.verify()
     except Exception as exc:  # any failure to open is the finding
-        return f"无法打开（{type(exc).__name__}）"
+        return f"无法打开（{_describe_failure(exc)}）"
     return None
 
 
@@ -389,6 +426,52 @@ def check_late_documents(ctx: Context) -> None:
         ctx.add("完整性", late.month, late.message, "late_documents")
 
 
+PRIVATE_FOLDERS = (*DATA_FOLDERS, "index")  # hold personal data; the scanner's inbox (scans/) is not checked
+MAX_LOOSE_LISTED = 20  # loosened paths reported one by one; the rest as one count
+
+
+def check_permissions(ctx: Context) -> None:
+    """The home, its catalog and every folder and file under the data folders are private to their
+    owner (0700 / 0600, as the README promises): any group or other access is reported. Skipped on
+    Windows, where POSIX modes mean nothing."""
+    if os.name == "nt":
+        return
+    root = ctx.home.root
+    loose: list[tuple[Path, bool]] = []
+
+    def look(path: Path) -> None:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            return  # gone or unreadable: other checks report it
+        if stat.S_ISLNK(mode):
+            return  # check_folders reports symlinks
+        if mode & 0o077:
+            loose.append((path, stat.S_ISDIR(mode)))
+
+    look(root)
+    for name in (CATALOG_NAME, CATALOG_NAME + "-wal", CATALOG_NAME + "-shm", CONFIG_NAME):
+        if (root / name).exists():
+            look(root / name)
+    for folder in PRIVATE_FOLDERS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        look(base)
+        for directory, subdirs, names in os.walk(base):
+            for name in sorted(subdirs + names):
+                look(Path(directory) / name)
+    hint = f"请运行 chmod -R go-rwx {root} 收回其他用户的权限"
+    for path, is_dir in loose[:MAX_LOOSE_LISTED]:
+        relative = str(path.relative_to(root)) if path != root else str(root)
+        what = "文件夹" if is_dir else "文件"
+        ctx.add("安全性", relative, f"{what}的权限过宽，同组或其他用户可以访问（应只有本人可访问）；{hint}",
+                "loose_permissions")
+    if len(loose) > MAX_LOOSE_LISTED:
+        ctx.add("安全性", str(root), f"另有 {len(loose) - MAX_LOOSE_LISTED} 个文件或文件夹的权限过宽；{hint}",
+                "loose_permissions")
+
+
 CHECKS: list[Callable[[Context], None]] = [
     check_document_files,
     check_item_numbers,
@@ -401,6 +484,7 @@ CHECKS: list[Callable[[Context], None]] = [
     check_quarantine,
     check_scan_registry,
     check_late_documents,
+    check_permissions,
 ]
 
 

@@ -16,7 +16,7 @@ from whoosh import query as q
 from whoosh.query import Or
 
 from archive.catalog import audit, transaction
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, UsageError
 from archive.filing.location import COLUMNS as LOCATION_COLUMNS
 from archive.filing.location import JOINS as LOCATION_JOINS
 from archive.filing.location import copy_kind, location_label, open_path
@@ -205,7 +205,13 @@ def _below(ranked: list[_Ranked], extra: list[tuple[str, float]], **marks) -> li
 def search(home: Home, text: str, *, village: str | None = None, doc_type: str | None = None,
            category: str | None = None, year: int | None = None, month: str | None = None,
            household: str | None = None, limit: int = 20) -> SearchResult:
+    """Search the archive. An empty (or blank) `text` lists the documents of a filter (village,
+    type, category, year, month or household) and is refused without one: listing the whole
+    archive is never what a blank search box meant."""
     started = time.perf_counter()
+    if not text.strip() and not any((village, doc_type, category, year, month, household)):
+        raise UsageError("请输入检索内容（姓名、身份证号、文号或正文词语）",
+                         hint="只想列出文书时，请加筛选条件，如 --village 村名 或 --household 身份证号")
     config = home.config  # an archive home that does not exist is said so first
     if not store.index_exists(home):
         store.sync(home)  # no index yet (a new home, or it was deleted): build it from the catalog

@@ -286,6 +286,11 @@ def check_pdf(path: Path, trust: Trust | None = None) -> FileCheck:
     result = FileCheck(str(path))
     try:
         with open(path, "rb") as handle:
+            if b"%PDF-" not in handle.read(1024):  # the header may follow a little junk (PDF 32000 annex H)
+                result.status = UNREADABLE
+                result.message = "不是 PDF 文件（文件开头没有 %PDF 标记）"
+                return result
+            handle.seek(0)
             reader = PdfFileReader(handle, strict=False)
             signatures = reader.embedded_regular_signatures
             fields = {str(s.field_name) for s in signatures}
