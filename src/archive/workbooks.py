@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -51,3 +52,11 @@ def print_wide(sheet: Worksheet, widths: list[float], header_row: int) -> None:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def title_row(sheet: Worksheet, text: str, width: int, font: Font) -> None:
+    """The sheet's first row: its title centred across `width` columns."""
+    sheet.append([text])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.cell(1, 1).font = font
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center")

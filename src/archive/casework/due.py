@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 
 from archive import idcard
 from archive.casework import rules
@@ -20,7 +20,7 @@ from archive.casework.history import Event, all_events, apply_events
 from archive.dates import add_working_days, month_end
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
-from archive.workbooks import print_wide, workbook_bytes
+from archive.workbooks import print_wide, title_row, workbook_bytes
 
 KIND_NAMES = {
     "review": "定期复核",
@@ -207,10 +207,8 @@ def due_xlsx(items: list[DueItem], township: str, month: dt.date) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "到期事项"
-    sheet.append([f"{township}{month.year}年{month.month}月社会救助到期与逾期事项"])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(DUE_HEADER))
-    sheet.cell(1, 1).font = Font(name="黑体", size=14)
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    title_row(sheet, f"{township}{month.year}年{month.month}月社会救助到期与逾期事项", len(DUE_HEADER),
+              Font(name="黑体", size=14))
     sheet.append(DUE_HEADER)
     for index, item in enumerate(items, start=1):
         sheet.append([index, KIND_NAMES[item.kind], item.state, item.due, item.village, item.head_name,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 
 from archive import files
 from archive.casework import rules
@@ -22,7 +22,7 @@ from archive.catalog import audit, transaction
 from archive.home import Home
 from archive.roster.households import list_households
 from archive.sealing import register_output
-from archive.workbooks import print_wide, workbook_bytes
+from archive.workbooks import print_wide, title_row, workbook_bytes
 
 
 @dataclass
@@ -136,10 +136,8 @@ def destruction_list_xlsx(report: RetentionReport, fonds: str, township: str) ->
     book = Workbook()
     sheet = book.active
     sheet.title = "销毁清册"
-    sheet.append([f"{township}社会救助档案销毁清册（草稿，须经鉴定小组鉴定并报批）"])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-    sheet.cell(1, 1).font = Font(name="方正小标宋简体", size=16)
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    title_row(sheet, f"{township}社会救助档案销毁清册（草稿，须经鉴定小组鉴定并报批）", len(HEADER),
+              Font(name="方正小标宋简体", size=16))
     sheet.append([f"全宗号：{fonds}　统计截止：{report.as_of}　到期 {len(report.reached)} 件（软件不删除任何档案）"])
     sheet.append(HEADER)
     for index, item in enumerate(report.reached, start=1):

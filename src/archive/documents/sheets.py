@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from archive.dates import cn_month, month_end
 from archive.roster.households import HouseholdRecord
 from archive.roster.importer import CATEGORIES
-from archive.workbooks import workbook_bytes
+from archive.workbooks import title_row, workbook_bytes
 
 ROSTER_HEADER = ["序号", "乡镇(街道)", "村(社区)", "户主姓名", "成员姓名", "与户主关系", "身份证号",
                  "保障类别", "保障人数", "月保障金额(元)", "开始日期", "近亲属备案"]
@@ -32,10 +32,7 @@ def households_in_month(households: list[HouseholdRecord], month: dt.date) -> li
 
 
 def _title(sheet, text: str, width: int) -> None:
-    sheet.append([text])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    sheet.cell(1, 1).font = _TITLE_FONT
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    title_row(sheet, text, width, _TITLE_FONT)
 
 
 def _header(sheet, row: int, names: list[str]) -> None:

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Border, Font, Side
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -17,7 +17,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from archive.documents.fonts import resolve
 from archive.documents.pdfa import to_pdfa
 from archive.documents.pdfwriter import register_fonts
-from archive.workbooks import workbook_bytes
+from archive.workbooks import title_row, workbook_bytes
 
 CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
 
@@ -85,10 +85,7 @@ def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str 
     book = Workbook()
     sheet = book.active
     sheet.title = title[:30]
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
-    sheet.cell(1, 1).font = Font(name="方正小标宋简体", size=14)
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    title_row(sheet, title, len(header), Font(name="方正小标宋简体", size=14))
     sheet.append(header)
     thin = Side(style="thin")
     for row in rows:
