@@ -8,6 +8,7 @@ import pypdf
 import pytest
 
 from archive import sample as samples
+from archive.casework.due import due_list
 from archive.catalog import transaction
 from archive.documents.generate import Generator
 from archive.errors import ArchiveError
@@ -106,6 +107,11 @@ def test_second_run_changes_nothing_and_reopen_is_recorded(home, month):
     late = Generator(home).household_document("adjustment", month["new"][1].head.id_number, dt.date(2025, 7, 30),
                                               {"new_amount": "300", "reason": "收入增加"})
     assert file_month(home, JULY).changed is False
+    # the late document is on the due list too, with the hint to reopen the month
+    due = [i for i in due_list(home, month=dt.date(2025, 8, 1), today=dt.date(2025, 8, 20))
+           if i.kind == "late_filing"]
+    assert [(i.due, i.state, i.doc_id) for i in due] == [("2025-07-31", "逾期", late.doc_id)]
+    assert "archive reopen-month 2025-07" in due[0].detail
     with pytest.raises(ArchiveError, match="原因"):
         reopen_month(home, JULY, "")
     reopen_month(home, JULY, "补归档月底调整告知书")

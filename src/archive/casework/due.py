@@ -18,6 +18,7 @@ from archive import idcard
 from archive.casework import rules
 from archive.casework.history import Event, all_events, apply_events
 from archive.dates import add_working_days, month_end
+from archive.filing.late import late_documents
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
 from archive.workbooks import print_wide, title_row, workbook_bytes
@@ -29,6 +30,7 @@ KIND_NAMES = {
     "refusal_notice": "不予批准告知（决定后3个工作日内）",
     "publicity_end": "公示期满",
     "signed_copy": "签收件未回收",
+    "late_filing": "已归档月份的补归档",
 }
 OVERDUE, DUE = "逾期", "到期"
 
@@ -80,6 +82,7 @@ def due_list(home: Home, month: dt.date | None = None, today: dt.date | None = N
         items += _refusal_notices(household, history, deadlines, holidays, first, last)
     items += _publicity_ends(home, config.publicity_days, deadlines, holidays, as_of, first, last)
     items += _signed_copies(home, deadlines, holidays, as_of, last)
+    items += _late_filing(home, as_of, last)
     items.sort(key=lambda item: (item.due, item.kind, item.village, item.head_name))
     return items
 
@@ -197,6 +200,18 @@ def _signed_copies(home: Home, deadlines: dict[str, int], holidays: frozenset[dt
                                  row["household_id"], row["head_name"] or "", row["village"] or "",
                                  f"「{row['title']}」{row['number'] or ''} {row['doc_date']} 发出，签收件尚未扫描归档",
                                  row["doc_id"]))
+    return items
+
+
+def _late_filing(home: Home, as_of: dt.date, last: dt.date) -> list[DueItem]:
+    """Closed months that documents reached afterwards: each is due for reopening and filing since
+    its own month end (the same finding `file-month` and `verify` report)."""
+    items = []
+    for late in late_documents(home.db):
+        closed_end = month_end(_date(late.month + "-01"))
+        if closed_end <= last:
+            items.append(_item("late_filing", closed_end, as_of, None, late.message,
+                               doc_id=late.doc_ids[0]))
     return items
 
 
