@@ -2,6 +2,7 @@ import datetime as dt
 import json
 import re
 import shutil
+from pathlib import Path
 
 import openpyxl
 import pypdf
@@ -218,3 +219,21 @@ def test_empty_month_is_not_closed(home):
     result = run_cli("--home", str(home.root), "file-month", "2024-02")
     assert result.exit_code == 0 and "没有待归档" in result.stdout
     assert home.db.execute("SELECT count(*) FROM filing_months").fetchone()[0] == 0
+
+
+def test_sample_list_in_the_home_is_never_overwritten(home, month):
+    file_month(home, JULY)
+    first = run_cli("--home", str(home.root), "sample", "--year", "2025", "--rate", "0.3", "--seed", "5", "--json")
+    assert first.exit_code == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["replaced"] is None and "种子5" in data["pdf"]
+    old_bytes = Path(data["pdf"]).read_bytes()
+    # the same year and seed at another rate: another list under the same name
+    again = json.loads(run_cli("--home", str(home.root), "sample", "--year", "2025", "--rate", "1", "--seed", "5",
+                               "--json").stdout)
+    assert again["pdf"] == data["pdf"] and again["replaced"]
+    assert Path(again["replaced"]).read_bytes() == old_bytes  # the first list kept as it was
+    assert Path(again["pdf"]).read_bytes() != old_bytes
+    replace = home.db.execute("SELECT detail FROM audit WHERE action='filing.output.replace'").fetchall()
+    assert len(replace) == 1 and "superseded" in replace[0][0]
+    assert verify(home, check_usability=False).ok

@@ -685,36 +685,14 @@ def verify(ctx, as_json, quick) -> None:
 @click.pass_context
 def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
-    from archive.filing.catalogue import table_report
-    from archive.filing.sample import draw_sample
+    from archive.filing.sample import write_sample_list
 
     if not 0 < rate <= 1:
         raise UsageError("--rate 应在 0 到 1 之间，例如 0.12")
-    from archive import files
-
-    if out:
-        files.check_output(Path(out), force, suffix=".pdf")
-    home = _home(ctx)
-    items, summary = draw_sample(home, year, rate, seed)
-    rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
-             i.title, i.date, i.name, i.reason] for i in items]
-    pdf, _ = table_report(f"{home.config.township}{year}年度抽查调档清单（比例{rate:.0%}，种子{summary['seed']}）",
-                          ["柜", "村(社区)", "盒号", "件号", "档号", "题名", "日期", "户主", "抽查原因"], rows,
-                          [16, 22, 12, 12, 52, 60, 20, 18, 40])
-    target = Path(out) if out else home.documents_dir / str(year) / "_抽查" / f"抽查调档清单-{year}-{summary['seed']}.pdf"
-    if out:
-        files.write_new(target, pdf, force=force)
-    else:
-        files.write_atomic(target, pdf)
-    from archive.catalog import audit, transaction
-    from archive.sealing import register_written
-
-    register_written(home.db, home.root, home.operator, "抽查调档清单", target)
-
-    with transaction(home.db):
-        audit(home.db, home.operator, "sample", str(year), summary)
+    result = write_sample_list(_home(ctx), year, rate, seed, Path(out) if out else None, force)
+    summary, items, target = result.summary, result.items, result.pdf
     if as_json:
-        _emit_json({**summary, "pdf": str(target), "items": [i.to_json() for i in items]})
+        _emit_json(result.to_json())
         return
     click.echo(f"{year}年：新增 {summary['new']} 户、退出 {summary['exited']} 户，按 {rate:.0%} 抽取 {summary['sampled']} 户，"
                f"另有近亲属备案 {summary['kin_filed']} 户；共 {summary['households']} 户 {summary['documents']} 件待调阅")
@@ -722,6 +700,8 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
         where = f"{item.cabinet} {item.village} 第{item.box}盒 第{item.item:04d}件" if item.box else f"{item.cabinet} {item.village}"
         click.echo(f"  {where}  {item.title}  {item.name}（{item.reason}）")
     click.echo(f"调档清单：{target}")
+    if result.replaced:
+        click.echo(f"同名的旧清单内容不同，已保留为 {result.replaced}")
 
 
 @cli.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from archive.home import Home
 
@@ -75,3 +76,54 @@ def draw_sample(home: Home, year: int, rate: float = 0.12, seed: int | None = No
                "exited": len(exited), "sampled": len(chosen), "kin_filed": len(kin), "households": len(reasons),
                "documents": len(items)}
     return items, summary
+
+
+PULL_HEADER = ["柜", "村(社区)", "盒号", "件号", "档号", "题名", "日期", "户主", "抽查原因"]
+PULL_WIDTHS = [16, 22, 12, 12, 52, 60, 20, 18, 40]
+KIND = "抽查调档清单"
+
+
+@dataclass
+class SampleList:
+    items: list[PullItem]
+    summary: dict
+    pdf: Path
+    replaced: Path | None = None     # where an earlier list of the same name is kept
+
+    def to_json(self) -> dict:
+        return {**self.summary, "pdf": str(self.pdf), "replaced": str(self.replaced) if self.replaced else None,
+                "items": [i.to_json() for i in self.items]}
+
+
+def write_sample_list(home: Home, year: int, rate: float, seed: int | None = None, out: Path | None = None,
+                      force: bool = False) -> SampleList:
+    """Draw the sample and print its pull list (PDF/A). Without `out` the list is kept in the home
+    (documents/YEAR/_抽查/), registered, and an earlier different list of the same year and seed is
+    kept under superseded/ and recorded, never overwritten; `out` outside the home is refused when it
+    exists unless `force`. The draw is audited."""
+    from archive import files
+    from archive.catalog import audit, transaction
+    from archive.filing.catalogue import table_report
+    from archive.filing.outputs import write_output
+    from archive.sealing import register_output, register_written
+
+    if out is not None:
+        files.check_output(out, force, suffix=".pdf")
+    items, summary = draw_sample(home, year, rate, seed)
+    rows = [[i.cabinet, i.village, i.box or "", f"{i.item:04d}" if i.item else "", i.archival_code or "未归档",
+             i.title, i.date, i.name, i.reason] for i in items]
+    pdf, _ = table_report(f"{home.config.township}{year}年度抽查调档清单（比例{rate:.0%}，种子{summary['seed']}）",
+                          PULL_HEADER, rows, PULL_WIDTHS)
+    replaced = None
+    if out is not None:
+        files.write_new(out, pdf, force=force)
+        register_written(home.db, home.root, home.operator, KIND, out)  # only if written inside the home
+        target = out
+    else:
+        target = home.documents_dir / str(year) / "_抽查" / f"抽查调档清单-{year}年-种子{summary['seed']}.pdf"
+        with transaction(home.db):
+            replaced = write_output(home, target, pdf, KIND, KIND)
+            register_output(home.db, home.root, target, KIND, home.operator)
+    with transaction(home.db):
+        audit(home.db, home.operator, "sample", str(year), summary)
+    return SampleList(items, summary, target, replaced)
