@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from archive import files
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError, NotFoundError
 from archive.home import Home
@@ -24,13 +24,6 @@ def secure_dir(home: Home) -> Path:
     folder.mkdir(mode=0o700, exist_ok=True)
     os.chmod(folder, 0o700)
     return folder
-
-
-def _store(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(source, tmp)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, target)
 
 
 def check_seal_image(path: Path) -> None:
@@ -59,7 +52,7 @@ def check_seal_image(path: Path) -> None:
 def set_seal(home: Home, image: Path) -> Path:
     check_seal_image(image)
     target = secure_dir(home) / SEAL_NAME
-    _store(image, target)
+    files.copy_atomic(image, target)
     with transaction(home.db):
         audit(home.db, home.operator, "seal.set", None, {"source_name": image.name})
     return target
@@ -122,12 +115,12 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
     signature_file = cert_file = None
     if signature is not None:
         signature_file = f"secure/signature-{safe}{signature.suffix.lower()}"
-        _store(signature, home.root / signature_file)
+        files.copy_atomic(signature, home.root / signature_file)
     if cert is not None:
         from cryptography.hazmat.primitives.serialization import Encoding
 
         cert_file = f"secure/cert-{safe}.p12"
-        _store(cert, home.root / cert_file)
+        files.copy_atomic(cert, home.root / cert_file)
         # the public certificate beside it, to check signatures without the password
         public = home.root / f"secure/cert-{safe}.pem"
         _keep_replaced(public, certificate.cert.public_bytes(Encoding.PEM))
@@ -160,8 +153,7 @@ def _keep_replaced(public: Path, new_pem: bytes) -> None:
     old = fingerprint(load_certificate_file(public))
     kept = public.with_name(f"{public.stem}{REPLACED_CERT_MARK}{old[:16]}.pem")
     if not kept.exists():
-        shutil.copyfile(public, kept)
-        os.chmod(kept, 0o600)
+        files.copy_atomic(public, kept)
 
 
 @dataclass
