@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from archive import __version__, files
+from archive.catalog import file_digest
 from archive.errors import ArchiveError
 from archive.home import CATALOG_NAME, CONFIG_NAME, Home
 
@@ -78,14 +79,6 @@ class RestoreResult:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _copy_hashed(source: Path, target: Path) -> tuple[str, int]:
@@ -169,7 +162,7 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
         conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
         try:
             _snapshot_catalog(home, partial / CATALOG_NAME)
-            manifest.append((_sha256(partial / CATALOG_NAME), CATALOG_NAME))
+            manifest.append((file_digest(partial / CATALOG_NAME), CATALOG_NAME))
             relatives, result.skipped = _home_files(home.root)
             for relative in relatives:
                 if _is_key_material(relative) and not include_keys:
@@ -264,7 +257,7 @@ def check_backup(backup_dir: Path) -> tuple[dict[str, str], dict]:
         path = backup_dir / relative
         if relative not in present:
             problems.append(f"{relative}：清单中列出的文件缺失")
-        elif _sha256(path) != digest:
+        elif file_digest(path) != digest:
             problems.append(f"{relative}：摘要值与备份清单不符（文件被改动或损坏）")
     if problems:
         raise BackupError(f"备份 {backup_dir} 未通过校验，不予恢复：\n" + "\n".join(f"  {p}" for p in problems[:50])
@@ -293,7 +286,7 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
             if written != digest:
                 raise BackupError(f"恢复时 {relative} 的摘要值与备份清单不符（复制过程中备份被改动？），已停止恢复")
             result.bytes += size
-        mismatched = [r for r, d in entries.items() if _sha256(partial / r) != d]  # after copying
+        mismatched = [r for r, d in entries.items() if file_digest(partial / r) != d]  # after copying
         if mismatched:
             raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
         with contextlib.closing(sqlite3.connect(partial / CATALOG_NAME)) as conn:
