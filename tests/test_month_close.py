@@ -142,15 +142,18 @@ def test_old_catalog_without_filing_round_is_upgraded(tmp_path):
     """A catalog made before supplements were marked gains the column; its filings count as the first."""
     import sqlite3
 
-    from archive.catalog import _SCHEMA, connect, create_schema
+    from archive.migrations import upgrade_catalog
 
+    ddl = (Path(__file__).parent / "legacy_schemas" / "last_before_migrations_c218352.sql").read_text(encoding="utf-8")
     db_path = tmp_path / "old.sqlite"
     old = sqlite3.connect(db_path)
-    old.executescript(_SCHEMA.replace(
+    old.executescript(ddl.replace(
         "    filing_round    INTEGER,                           -- 1: the month's first filing; 2…: supplements after reopen-month\n", ""))
     old.close()
-    conn = connect(db_path)
+    conn = sqlite3.connect(db_path)
     assert "filing_round" not in {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
-    create_schema(conn)
+    conn.close()
+    assert upgrade_catalog(db_path).adopted == "0005"
+    conn = sqlite3.connect(db_path)
     assert "filing_round" in {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
     conn.close()

@@ -1146,6 +1146,24 @@ def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
                https_proxy=https_proxy, echo=click.echo)
 
 
+@cli.command("upgrade")
+@json_option
+@click.pass_context
+def upgrade_cmd(ctx, as_json) -> None:
+    """升级目录数据库的结构到本程序的版本（旧版本程序建立的档案库先识别其版本）；已是最新时不做改动。"""
+    from archive.home import upgrade_home
+
+    result = upgrade_home(_home(ctx))
+    if as_json:
+        _emit_json(result.to_json())
+    elif not result.changed:
+        click.echo(f"目录数据库已是最新结构（版本 {result.after}），无需升级")
+    else:
+        start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
+        click.echo(f"已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
+                   f"{'、'.join(result.applied) or '无'}）")
+
+
 def main() -> None:
     cli(prog_name="archive")
 

@@ -146,6 +146,13 @@ class HomeExistsError(ConflictError, ConfigError):
     """`init` on a folder that already is an archive home."""
 
 
+class SchemaError(ConflictError):
+    """The catalog's schema is not the one this program was written for: older (run
+    `archive upgrade`) or newer (install the newer program)."""
+
+    kind = "schema"
+
+
 def os_error_text(exc: OSError) -> str:
     """What an operating-system error reading or writing a file means, in Chinese (the system's own
     message is English on most machines)."""

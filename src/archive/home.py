@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from archive import catalog, files
+from archive import catalog, files, migrations
 from archive.config import Config, load_config, save_config
 from archive.errors import ConfigError, HomeExistsError, HomeMissingError, UsageError
 
@@ -61,7 +61,12 @@ class Home:
         if not self.catalog_path.exists():
             raise HomeMissingError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
         conn = catalog.connect(self.catalog_path, audit_key=self.audit_key)
-        catalog.create_schema(conn)  # idempotent; brings an older catalog up to date
+        try:
+            # read only: a catalog behind this program is refused with the hint `archive upgrade`
+            migrations.require_current(conn, self.catalog_path)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @cached_property
@@ -142,11 +147,27 @@ def init_home(root: Path, config: Config) -> Home:
     config.path = home.config_path
     home.__dict__["config"] = config
     files.create_private_file(home.catalog_path)  # SQLite's WAL and journal take this file's mode
+    schema = migrations.create_catalog(home.catalog_path)
     conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
-    catalog.create_schema(conn)
-    catalog.audit(conn, home.operator, "init", str(root), {"township": config.township})
+    with catalog.transaction(conn):
+        catalog.audit(conn, home.operator, "init", str(root), {"township": config.township, "schema": schema.after})
     conn.close()
     return home
+
+
+def upgrade_home(home: Home) -> migrations.UpgradeResult:
+    """`archive upgrade`: bring the home's catalog to this program's schema (a catalog made before
+    migrations is recognised first), and record it in the audit log when anything changed."""
+    if not home.catalog_path.exists():
+        raise HomeMissingError(f"档案库 {home.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
+    home.close()
+    result = migrations.upgrade_catalog(home.catalog_path)
+    if result.changed:
+        with catalog.transaction(home.db):
+            catalog.audit(home.db, home.operator, "catalog.upgrade", str(home.catalog_path),
+                          {"before": result.before, "after": result.after, "applied": result.applied,
+                           "adopted": result.adopted})
+    return result
 
 
 def resolve_home(option: str | None) -> Home:

@@ -248,8 +248,8 @@ class Generator:
                 raise ConflictError(f"文书 {doc_id} 已于此前作废")
             marked = self._void_copies(row, reason)
             try:
-                self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
-                                  "rev=rev+1 WHERE doc_id=?",
+                self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=? "
+                                  "WHERE doc_id=?",
                                   (reason, marked.get("void_pdf_path"), marked.get("void_docx_path"), doc_id))
                 # only the marked copies are recorded: the originals keep the digests they had
                 for kind, relative in marked.items():
@@ -395,7 +395,7 @@ class Generator:
                     self.conn.execute(
                         "UPDATE documents SET replaces=? WHERE doc_id=?", (replaced["doc_id"], doc_id))
                     self.conn.execute(
-                        "UPDATE documents SET status='voided', void_reason=?, rev=rev+1 WHERE doc_id=?",
+                        "UPDATE documents SET status='voided', void_reason=? WHERE doc_id=?",
                         (f"已被 {number or doc_id} 更正", replaced["doc_id"]))
                     audit(self.conn, self.home.operator, "document.replace", doc_id,
                           {"replaces": replaced["doc_id"], "number": number})

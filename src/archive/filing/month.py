@@ -186,7 +186,7 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
             stamped_rel = str(target.relative_to(home.root))
         home.db.execute(
             """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
-               filed_month=?, filed_at=datetime('now','localtime'), filing_round=?, stamped_path=?, rev=rev+1
+               filed_month=?, filed_at=datetime('now','localtime'), filing_round=?, stamped_path=?
                WHERE doc_id=?""",
             (code_text, code, retention, item, box_id, prefix, filing_round, stamped_rel, row["doc_id"]))
         record_files(home.db, home.root, row["doc_id"])
@@ -197,7 +197,7 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
             note=_note(row, filing_round),
             household=row["household_id"], village=village or config.township, box_no=box_no, item_no=item))
     for doc_id, parent in attachments:
-        home.db.execute("UPDATE documents SET attached_to=?, filed_month=?, rev=rev+1 WHERE doc_id=?",
+        home.db.execute("UPDATE documents SET attached_to=?, filed_month=? WHERE doc_id=?",
                         (parent, prefix, doc_id))
     # seal what was filed: the seals chain into the audit log before its head is anchored below
     seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])

@@ -67,7 +67,7 @@ def move_document(home: Home, doc_id: str, household_id: str, reason: str) -> di
     with transaction(home.db):
         paths = {col: relocate(home, row[col], folder) for col in MOVED_FILES}
         home.db.execute(
-            f"UPDATE documents SET household_id=?, village=?, {', '.join(f'{c}=?' for c in MOVED_FILES)}, rev=rev+1 "
+            f"UPDATE documents SET household_id=?, village=?, {', '.join(f'{c}=?' for c in MOVED_FILES)} "
             "WHERE doc_id=?", (target.id, target.village, *(paths[c] for c in MOVED_FILES), doc_id))
         home.db.execute("INSERT INTO moves(operator, kind, target, from_value, to_value, reason) VALUES (?,?,?,?,?,?)",
                         (home.operator, "document", doc_id, row["household_id"], target.id, reason))
@@ -96,7 +96,7 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
             folder = storage.document_folder(home, int(row["doc_date"][:4]), village, household)
             paths = {col: relocate(home, row[col], folder) for col in MOVED_FILES}
             home.db.execute(
-                f"UPDATE documents SET village=?, {', '.join(f'{c}=?' for c in MOVED_FILES)}, rev=rev+1 WHERE doc_id=?",
+                f"UPDATE documents SET village=?, {', '.join(f'{c}=?' for c in MOVED_FILES)} WHERE doc_id=?",
                 (village, *(paths[c] for c in MOVED_FILES), row["doc_id"]))
         home.db.execute("INSERT INTO moves(operator, kind, target, from_value, to_value, reason) VALUES (?,?,?,?,?,?)",
                         (home.operator, "household", household.id, old_village, village, reason))

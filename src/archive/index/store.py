@@ -1,8 +1,9 @@
 """The index on disk: open or create it, bring it up to date with the catalog (sync), rebuild it
 (reindex), and compare it with the catalog (check).
 
-The catalog is the source of truth. Each document row has a revision (`rev`, bumped on every
-change) and the revision last written to the index (`indexed_rev`); sync writes every document
+The catalog is the source of truth. Each document row has a revision (`rev`, bumped by the catalog's
+triggers on every change, see migration 0009) and the revision last written to the index
+(`indexed_rev`); sync writes every document
 whose two differ. whoosh allows one writer at a time: writers queue on a file lock, and a clear
 message is given if the wait is too long. A crash between the index commit and the catalog
 update only means the same documents are written again next time (update by unique doc_id).

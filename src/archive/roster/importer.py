@@ -430,9 +430,7 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
                      household.amount, household.start_date, int(household.kin_filed), household.phone,
                      household.address, digest_h, household.status, household.id),
                 )
-                result.updated += 1
-                # names and ID numbers are indexed with the household's documents
-                conn.execute("UPDATE documents SET rev = rev + 1 WHERE household_id=?", (household.id,))
+                result.updated += 1  # its documents are re-indexed: trigger households_rev (migration 0009)
             else:
                 conn.execute(
                     """INSERT INTO households(id, village, head_name, category, covered, amount,

@@ -47,7 +47,7 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
         paths = {col: relocate(home, doc[col], folder) for col in ("pdf_path", "original_path", "sidecar_path")}
         home.db.execute(
             """UPDATE documents SET household_id=?, village=?, type=?, title=?, pdf_path=?, original_path=?,
-               sidecar_path=?, rev=rev+1 WHERE doc_id=?""",
+               sidecar_path=? WHERE doc_id=?""",
             (household.id, household.village, doc_type, TYPE_TITLES.get(doc_type, doc["title"]), paths["pdf_path"],
              paths["original_path"], paths["sidecar_path"], doc["doc_id"]))
         home.db.execute("UPDATE scans SET status='filed', household_id=?, detected_type=?, reason=?, "
@@ -65,7 +65,7 @@ def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:
     with transaction(home.db):
         home.db.execute("UPDATE scans SET status='rejected', reason=?, updated_at=datetime('now','localtime') WHERE sha256=?",
                         (reason, scan["sha256"]))
-        home.db.execute("UPDATE documents SET status='rejected', void_reason=?, rev=rev+1 WHERE doc_id=?",
+        home.db.execute("UPDATE documents SET status='rejected', void_reason=? WHERE doc_id=?",
                         (reason, scan["doc_id"]))
         audit(home.db, home.operator, "review.reject", scan["doc_id"], {"reason": reason})
         seal_documents(home.db, home.operator, [scan["doc_id"]])

@@ -1,0 +1,170 @@
+-- the catalog DDL of archive.catalog._SCHEMA at commit 61f452b (before migrations), kept to test adoption
+
+CREATE TABLE IF NOT EXISTS households (
+    id              TEXT PRIMARY KEY,          -- 户主身份证号
+    village         TEXT NOT NULL,
+    head_name       TEXT NOT NULL,
+    category        TEXT NOT NULL,             -- 低保 / 特困 / 临时救助 / 低保边缘
+    covered         INTEGER NOT NULL,          -- 保障人数
+    amount          REAL NOT NULL,             -- 月保障金额(元)
+    start_date      TEXT,                      -- 开始日期 (ISO)
+    status          TEXT NOT NULL DEFAULT 'active',
+    kin_filed       INTEGER NOT NULL DEFAULT 0,-- 近亲属备案
+    phone           TEXT,
+    address         TEXT,
+    data_sha        TEXT NOT NULL,             -- digest of the imported fields, to see changes
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    updated_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+CREATE INDEX IF NOT EXISTS households_village ON households(village);
+
+CREATE TABLE IF NOT EXISTS members (
+    household_id    TEXT NOT NULL REFERENCES households(id),
+    seq             INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    relation        TEXT NOT NULL,
+    id_number       TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (household_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS roster_imports (
+    sha256          TEXT PRIMARY KEY,
+    file_name       TEXT NOT NULL,
+    imported_at     TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    households      INTEGER NOT NULL,
+    members         INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sequences (
+    code            TEXT NOT NULL,             -- 文号 type code, e.g. 不批
+    year            INTEGER NOT NULL,
+    last            INTEGER NOT NULL,
+    PRIMARY KEY (code, year)
+);
+
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id          TEXT PRIMARY KEY,
+    type            TEXT NOT NULL,             -- template id: refusal, approval, ...
+    title           TEXT NOT NULL,
+    household_id    TEXT REFERENCES households(id),
+    village         TEXT,
+    doc_date        TEXT NOT NULL,             -- ISO date printed on the document
+    number          TEXT,                      -- 文号, e.g. 青岩民不批〔2025〕7号
+    number_code     TEXT,
+    number_year     INTEGER,
+    number_seq      INTEGER,
+    request_key     TEXT NOT NULL,             -- same request again = reprint, same number
+    params          TEXT NOT NULL,             -- JSON of the values given with --set etc.
+    context         TEXT NOT NULL,             -- JSON snapshot of what was printed, for reprints
+    body_text       TEXT NOT NULL DEFAULT '',  -- the generated text, for search
+    pages           INTEGER NOT NULL DEFAULT 0,
+    pdf_path        TEXT,
+    docx_path       TEXT,
+    xlsx_path       TEXT,
+    status          TEXT NOT NULL DEFAULT 'active',  -- active / voided
+    void_reason     TEXT,
+    replaces        TEXT REFERENCES documents(doc_id),
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    rev             INTEGER NOT NULL DEFAULT 1,       -- bumped on every change; the index keeps its own copy
+    indexed_rev     INTEGER NOT NULL DEFAULT 0,       -- the rev last written to the full-text index
+    -- filing (DA/T 22): set by file-month
+    archival_code   TEXT UNIQUE,                      -- 档号
+    class_code      TEXT,                             -- 机构(问题)代码
+    retention       TEXT,                             -- 保管期限 Y / D30 / D10
+    item_no         INTEGER,                          -- 件号
+    box_id          INTEGER REFERENCES boxes(id),
+    filed_month     TEXT,
+    filed_at        TEXT,
+    stamped_path    TEXT,                              -- the filed copy with the 归档章
+    signed_by       TEXT,                              -- approver whose seal and signature are on it
+    signed_at       TEXT,
+    signature_kind  TEXT,                              -- seal (image only) / pades (with a digital signature)
+    attached_to     TEXT,                              -- filed as an attachment of this 件
+    filing_round    INTEGER,                           -- 1: the month's first filing; 2…: supplements after reopen-month
+    -- scans (ingest)
+    origin          TEXT NOT NULL DEFAULT 'generated',  -- generated / scan
+    source_doc      TEXT REFERENCES documents(doc_id),  -- a signed scan's generated original
+    scan_sha256     TEXT,
+    original_path   TEXT,                              -- the scan as it came, unchanged
+    sidecar_path    TEXT                               -- OCR lines, boxes, confidences (JSON)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_number ON documents(number_code, number_year, number_seq)
+    WHERE number_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS documents_household ON documents(household_id);
+CREATE INDEX IF NOT EXISTS documents_request ON documents(request_key);
+
+CREATE TABLE IF NOT EXISTS boxes (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    year            INTEGER NOT NULL,
+    village         TEXT NOT NULL,
+    retention       TEXT NOT NULL,
+    box_no          INTEGER NOT NULL,
+    UNIQUE (year, village, retention, box_no)
+);
+
+CREATE TABLE IF NOT EXISTS moves (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    operator        TEXT NOT NULL,
+    kind            TEXT NOT NULL,             -- document / household
+    target          TEXT NOT NULL,
+    from_value      TEXT,
+    to_value        TEXT,
+    reason          TEXT
+);
+
+CREATE TABLE IF NOT EXISTS scans (
+    sha256          TEXT PRIMARY KEY,
+    source_name     TEXT NOT NULL,
+    source_path     TEXT NOT NULL,
+    status          TEXT NOT NULL,             -- processing / filed / linked / review / rejected / quarantined
+    doc_id          TEXT,                      -- reserved when processing starts, so a rerun reuses it
+    pages           INTEGER,
+    reason          TEXT,
+    detected_type   TEXT,
+    household_id    TEXT,
+    quarantine_path TEXT,
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    updated_at      TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+CREATE INDEX IF NOT EXISTS scans_status ON scans(status);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f','now','localtime')),
+    operator        TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    target          TEXT,
+    detail          TEXT,
+    prev_hash       TEXT,                      -- hash chain: altering or removing a row breaks it
+    hash            TEXT
+);
+
+CREATE TABLE IF NOT EXISTS files (
+    doc_id          TEXT NOT NULL,
+    kind            TEXT NOT NULL,             -- pdf_path / docx_path / xlsx_path / original_path / sidecar_path / stamped_path
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    PRIMARY KEY (doc_id, kind)
+);
+
+CREATE TABLE IF NOT EXISTS signers (
+    name            TEXT PRIMARY KEY,
+    role            TEXT NOT NULL,
+    signature_file  TEXT,                      -- under secure/, 0600
+    cert_file       TEXT,                      -- PKCS#12 under secure/, 0600; its password never stored
+    cert_subject    TEXT,
+    cert_not_after  TEXT,
+    added_at        TEXT NOT NULL DEFAULT (datetime('now','localtime'))
+);
+
+CREATE TABLE IF NOT EXISTS filing_months (
+    month           TEXT PRIMARY KEY,          -- YYYY-MM
+    status          TEXT NOT NULL,             -- filed / reopened
+    items           INTEGER NOT NULL DEFAULT 0,
+    filed_at        TEXT,
+    operator        TEXT,
+    report          TEXT                       -- JSON summary of the last filing
+);
+
