@@ -215,6 +215,26 @@ def test_reconcile_lists_every_difference(home, month, township, tmp_path):
 
 
 
+def test_reconcile_report_is_kept_audited_and_never_overwritten(home, month, township, tmp_path):
+    """The library writes the report (CLI and web alike): a second comparison with another roster
+    keeps the first report under superseded/; each comparison is in the audit log with the roster's digest."""
+    from archive.catalog import file_digest
+    from archive.filing.reconcile import write_reconciliation
+
+    full = samples.write_roster_xlsx(township, tmp_path / "full.xlsx")
+    first = write_reconciliation(home, JULY, full)
+    old_pdf = first.pdf.read_bytes()
+    assert first.replaced == [] and first.pdf.parent == home.documents_dir / "2025" / "_比对"
+    shorter = samples.write_roster_xlsx(township[1:], tmp_path / "shorter.xlsx")
+    second = write_reconciliation(home, JULY, shorter)
+    assert second.pdf == first.pdf and len(second.replaced) == 2
+    assert any(kept.read_bytes() == old_pdf for kept in second.replaced)
+    entries = [json.loads(r[0]) for r in home.db.execute("SELECT detail FROM audit WHERE action='reconcile' ORDER BY id")]
+    assert [e["roster_sha256"] for e in entries] == [file_digest(full), file_digest(shorter)]
+    assert [e["differences"] for e in entries] == [len(first.differences), len(second.differences)]
+    assert verify(home, check_usability=False).ok
+
+
 def test_empty_month_is_not_closed(home):
     result = run_cli("--home", str(home.root), "file-month", "2024-02")
     assert result.exit_code == 0 and "没有待归档" in result.stdout

@@ -730,33 +730,19 @@ def export(ctx, household_ids, out, force, as_json) -> None:
 @click.pass_context
 def reconcile(ctx, month, roster_file, as_json) -> None:
     """三项一致：比对花名册、档案中的审核确认表和公示单，列出每一处不一致。"""
-    from archive.documents.storage import write_atomic
-    from archive.filing.catalogue import table_report
-    from archive.filing.reconcile import reconcile as run_reconcile
+    from archive.filing.reconcile import write_reconciliation
 
-    home = _home(ctx)
-    first = _month(month)
-    differences = run_reconcile(home, first, Path(roster_file))
-    rows = [[d.village, d.name, d.household, d.kind, d.roster, d.archive, d.publicity] for d in differences]
-    pdf, xlsx = table_report(f"{home.config.township}{first.year}年{first.month}月三项信息一致性比对",
-                             ["村(社区)", "户主", "户主身份证号", "不一致情况", "花名册", "审核确认表", "公示单"], rows,
-                             [22, 18, 42, 62, 30, 30, 30])
-    folder = home.documents_dir / str(first.year) / "_比对"
-    write_atomic(folder / f"三项一致比对-{month}.pdf", pdf)
-    write_atomic(folder / f"三项一致比对-{month}.xlsx", xlsx)
-    from archive.sealing import register_written
-
-    register_written(home.db, home.root, home.operator, "三项一致比对", folder / f"三项一致比对-{month}.pdf",
-                     folder / f"三项一致比对-{month}.xlsx")
+    result = write_reconciliation(_home(ctx), _month(month), Path(roster_file))
     if as_json:
-        _emit_json({"month": month, "differences": [d.to_json() for d in differences],
-                    "pdf": str(folder / f"三项一致比对-{month}.pdf"), "xlsx": str(folder / f"三项一致比对-{month}.xlsx")})
-        ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
-    click.echo(f"{month} 比对完成：发现 {len(differences)} 处不一致")
-    for d in differences:
+        _emit_json(result.to_json())
+        ctx.exit(ExitCode.OK if result.ok else ExitCode.PROBLEMS)
+    click.echo(f"{month} 比对完成：发现 {len(result.differences)} 处不一致")
+    for d in result.differences:
         click.echo(f"  {d.village} {d.name}（{d.household}）：{d.kind}；花名册 {d.roster}，审核确认表 {d.archive}，公示单 {d.publicity}")
-    click.echo(f"报告：{folder / f'三项一致比对-{month}.pdf'}、{folder / f'三项一致比对-{month}.xlsx'}")
-    ctx.exit(ExitCode.PROBLEMS if differences else ExitCode.OK)
+    click.echo(f"报告：{result.pdf}、{result.xlsx}")
+    for kept in result.replaced:
+        click.echo(f"同名的旧报告内容不同，已保留为 {kept}")
+    ctx.exit(ExitCode.OK if result.ok else ExitCode.PROBLEMS)
 
 
 # --- seals and signatures ------------------------------------------------------------------

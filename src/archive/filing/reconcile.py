@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from archive.dates import month_end
@@ -72,6 +72,58 @@ def reconcile(home: Home, month: dt.date, roster_file: Path) -> list[Difference]
     villages = home.config.villages
     out.sort(key=lambda d: (villages.index(d.village) if d.village in villages else 99, d.name))
     return out
+
+
+KIND = "三项一致比对"
+HEADER = ["村(社区)", "户主", "户主身份证号", "不一致情况", "花名册", "审核确认表", "公示单"]
+WIDTHS = [22, 18, 42, 62, 30, 30, 30]
+
+
+@dataclass
+class Reconciliation:
+    month: str                       # YYYY-MM
+    differences: list[Difference]
+    pdf: Path
+    xlsx: Path
+    replaced: list[Path] = field(default_factory=list)  # earlier different reports of the month, kept
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def to_json(self) -> dict:
+        return {"month": self.month, "differences": [d.to_json() for d in self.differences],
+                "pdf": str(self.pdf), "xlsx": str(self.xlsx), "replaced": [str(p) for p in self.replaced]}
+
+
+def write_reconciliation(home: Home, month: dt.date, roster_file: Path) -> Reconciliation:
+    """Compare (see `reconcile`) and keep the report in the home, documents/YEAR/_比对/, as PDF and
+    XLSX: registered, an earlier different report of the month kept under superseded/ and recorded.
+    The comparison is audited with the roster's name and digest and the number of differences."""
+    from archive.catalog import audit, file_digest, transaction
+    from archive.filing.catalogue import table_report
+    from archive.filing.outputs import write_output
+    from archive.sealing import register_output
+
+    differences = reconcile(home, month, roster_file)
+    label = f"{month.year:04d}-{month.month:02d}"
+    rows = [[d.village, d.name, d.household, d.kind, d.roster, d.archive, d.publicity] for d in differences]
+    pdf, xlsx = table_report(f"{home.config.township}{month.year}年{month.month}月三项信息一致性比对",
+                             HEADER, rows, WIDTHS)
+    folder = home.documents_dir / str(month.year) / "_比对"
+    result = Reconciliation(label, differences, folder / f"三项一致比对-{label}.pdf",
+                            folder / f"三项一致比对-{label}.xlsx")
+    with transaction(home.db):
+        for path, blob in ((result.pdf, pdf), (result.xlsx, xlsx)):
+            kept = write_output(home, path, blob, KIND, KIND)
+            if kept:
+                result.replaced.append(kept)
+            register_output(home.db, home.root, path, KIND, home.operator)
+        audit(home.db, home.operator, "reconcile", label,
+              {"roster": roster_file.name, "roster_sha256": file_digest(roster_file),
+               "differences": len(differences), "pdf": str(result.pdf.relative_to(home.root)),
+               "xlsx": str(result.xlsx.relative_to(home.root))})
+    return result
 
 
 def _entry(entry: dict | None) -> str:
