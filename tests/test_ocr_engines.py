@@ -20,8 +20,21 @@ def test_cli_choices_come_from_the_registry():
 
     for command in (ocr, ingest):
         option = next(p for p in command.params if p.name == "engine")
-        assert tuple(option.type.choices) == names() == tuple(ENGINES)
-    assert {"rapidocr", "paddleocr", "tesseract", "fake"} <= set(names())
+        assert tuple(option.type.choices) == names()
+    assert {"rapidocr", "paddleocr", "tesseract"} <= set(names())
+    # the in-tree fake engine is registered for tests but never offered to users
+    assert "fake" in ENGINES and "fake" in names(include_hidden=True) and "fake" not in names()
+
+
+def test_hidden_fake_engine_is_refused_on_the_command_line(tmp_path):
+    from tests.conftest import run_cli
+
+    image = tmp_path / "scan.png"
+    image.write_bytes(b"")
+    result = run_cli("ocr", str(image), "--engine", "fake")
+    assert result.exit_code == 2 and "fake" in result.output
+    with pytest.raises(ArchiveError, match="可用：rapidocr, paddleocr, tesseract$"):
+        get_engine("abbyy")
 
 
 def test_unknown_engine_is_refused_in_chinese():
@@ -87,3 +100,22 @@ def test_preparer_uses_the_declared_detector():
 
     prepared = PagePreparer(Counting()).prepare(Image.new("RGB", (1240, 1754), "white"))
     assert calls and max(calls[0]) <= 1024 and prepared.rotation == 0 and prepared.skew == 0.0
+
+
+def test_model_folder_is_a_parameter_or_the_homes_config_never_the_environment(home, monkeypatch, tmp_path):
+    from archive.scans.ingest import Ingester
+
+    monkeypatch.setenv("ARCHIVE_OCR_MODEL_DIR", str(tmp_path / "from-env"))
+    assert Ingester(home, "fake").model_dir is None  # the library reads no environment variable
+    home.config.ocr_model_dir = str(tmp_path / "from-config")
+    assert Ingester(home, "fake").model_dir == str(tmp_path / "from-config")
+    assert Ingester(home, "fake", model_dir=str(tmp_path / "given")).model_dir == str(tmp_path / "given")
+
+
+def test_cli_passes_the_model_folder_option_to_the_engine(tmp_path):
+    from tests.conftest import run_cli
+
+    image = tmp_path / "scan.png"
+    Image.new("RGB", (40, 40), "white").save(image)
+    result = run_cli("ocr", str(image), "--engine", "paddleocr", "--model-dir", str(tmp_path / "nowhere"), "--json")
+    assert result.exit_code != 0 and "nowhere" in result.stderr and "不存在" in result.stderr

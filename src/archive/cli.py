@@ -303,22 +303,26 @@ def void(ctx, doc_id, reason, as_json) -> None:
 
 # --- scans ---------------------------------------------------------------------------------
 
+_MODEL_DIR_OPTION = click.option(
+    "--model-dir", envvar="ARCHIVE_OCR_MODEL_DIR", type=click.Path(file_okay=False),
+    help="本地 OCR 模型目录（paddleocr 需要；也可用环境变量 ARCHIVE_OCR_MODEL_DIR）；默认用档案库 config.yaml 的 ocr_model_dir")
+
+
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
+@_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
 @click.pass_context
-def ocr(ctx, path, engine, as_json) -> None:
+def ocr(ctx, path, engine, model_dir, as_json) -> None:
     """识别一个文件（PDF、PNG、JPEG、TIFF）中每页的文字，按阅读顺序输出。不需要档案库。"""
-    import os
-
     from archive.scans.pipeline import PageReader
 
-    if ctx.obj["home_dir"]:
+    if not model_dir and ctx.obj["home_dir"]:
         from archive.home import resolve_home
 
-        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", resolve_home(ctx.obj["home_dir"]).config.ocr_model_dir or "")
-    result = PageReader(engine, os.environ.get("ARCHIVE_OCR_MODEL_DIR") or None).process(Path(path))
+        model_dir = resolve_home(ctx.obj["home_dir"]).config.ocr_model_dir or None
+    result = PageReader(engine, model_dir).process(Path(path))
     if result.bad_input:
         raise ArchiveError(f"无法识别 {path}：{result.bad_input}")
     if as_json:
@@ -335,22 +339,19 @@ def ocr(ctx, path, engine, as_json) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
 @click.option("--engine", type=click.Choice(ocr_engine_names()), default=OCR_DEFAULT, show_default=True)
+@_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.pass_context
-def ingest(ctx, paths, workers, engine, as_json) -> None:
+def ingest(ctx, paths, workers, engine, model_dir, as_json) -> None:
     """导入扫描件：识别、匹配家庭、归档。默认处理档案库的 scans/ 收件箱。"""
-    import os
-
     from archive.scans.ingest import STATUS_ZH, Ingester, summary_zh
 
     home = _home(ctx)
-    if home.config.ocr_model_dir:
-        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", home.config.ocr_model_dir)
     targets = [Path(p) for p in paths] or [home.inbox_dir]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise NotFoundError(f"找不到：{'、'.join(missing)}")
-    ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True))
+    ingester = Ingester(home, engine, workers, progress=lambda m: click.echo(m, err=True), model_dir=model_dir)
     records = ingester.run(targets)
     _update_index(home)
     if as_json:

@@ -133,14 +133,16 @@ def _name_bytes(path: Path) -> str | None:
 
 class Ingester:
     def __init__(self, home: Home, engine: str = "rapidocr", workers: int = 1,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, model_dir: str | None = None) -> None:
+        """`model_dir`: the local OCR model folder for engines that need one (paddleocr); default
+        the home's `ocr_model_dir` in config.yaml."""
         self._locks: dict[str, object] = {}
         self.home = home
         self.conn = home.db
         self.engine = engine
         self.workers = max(1, workers)
         self.progress = progress or (lambda message: None)
-        self.model_dir = os.environ.get("ARCHIVE_OCR_MODEL_DIR")
+        self.model_dir = model_dir or home.config.ocr_model_dir or None
         settings = home.config.ingest
         self.limits = Limits(int(settings["max_pages"]), int(settings["max_page_pixels"]))
         self.max_attempts = int(settings["max_attempts"])

@@ -112,9 +112,7 @@ def api_scans(ctx: Ctx) -> Response:
         with open(target, "wb") as out:
             while block := upload.file.read(1 << 20):
                 out.write(block)
-    ingester = Ingester(home, "rapidocr", 1)
-    if home.config.ocr_model_dir:  # as `archive ingest` does: the home's own OCR model folder
-        ingester.model_dir = home.config.ocr_model_dir
+    ingester = Ingester(home, "rapidocr", 1)  # with the home's own OCR model folder, as `archive ingest`
     records = ingester.run([folder])
     try:
         folder.rmdir()  # empty once every file was filed or quarantined
