@@ -86,6 +86,20 @@ def test_month_end_numbers_stamps_and_catalogues(home, month):
     assert any(k.startswith("卷内目录/") for k in outputs)
 
 
+def test_box_notes_name_the_configured_operator_never_the_login(home, month, monkeypatch):
+    """备考表 整理人: the person set by init (config operator or ARCHIVE_OPERATOR); blank, for a
+    handwritten name, when nobody was named — never the OS account (root)."""
+    import getpass
+
+    monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
+    monkeypatch.setattr(getpass, "getuser", lambda: "root")
+    assert home.operator == "root" and home.named_operator is None  # the audit still names someone
+    result = file_month(home, JULY)
+    spine = "".join(p.extract_text() for p in pypdf.PdfReader(home.root / result.outputs["盒脊与备考表-2025-07.pdf"]).pages)
+    assert "整理人" in spine and "root" not in spine
+    home.config.operator = "王敏"
+    assert home.named_operator == "王敏" and home.operator == "王敏"
+
 def test_completeness_finds_missing_materials_and_late_notices(home, month):
     result = file_month(home, JULY)
     findings = [(f.household, f.kind, f.detail) for f in result.findings]

@@ -66,3 +66,44 @@ def test_demo_builds_a_month(tmp_path):
     (other / "keep.txt").write_text("x")
     result = run_cli("--home", str(other), "demo")
     assert result.exit_code != 0 and (other / "keep.txt").exists()
+
+
+INIT = ["init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109", "--villages", "龙井村"]
+
+
+def _operator(home) -> str:
+    return yaml.safe_load((home / "config.yaml").read_text(encoding="utf-8")).get("operator", "")
+
+
+def test_init_takes_the_operator_from_the_option_prompt_or_environment(tmp_path, monkeypatch):
+    import archive.cli
+
+    monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
+    given = run_cli("--home", str(tmp_path / "a"), *INIT, "--operator", " 王敏 ", "--json")
+    assert given.exit_code == 0, given.output
+    assert _operator(tmp_path / "a") == "王敏" and '"operator": "王敏"' in given.stdout
+    from archive.home import Home
+
+    entry = Home(tmp_path / "a").db.execute("SELECT operator FROM audit WHERE action='init'").fetchone()
+    assert entry["operator"] == "王敏"
+
+    monkeypatch.setattr(archive.cli, "_interactive", lambda: True)  # a person at the terminal is asked
+    asked = run_cli("--home", str(tmp_path / "b"), *INIT, input="李华\n")
+    assert asked.exit_code == 0 and "整理人" in asked.output and _operator(tmp_path / "b") == "李华"
+
+    monkeypatch.setattr(archive.cli, "_interactive", lambda: False)  # a script: the environment
+    monkeypatch.setenv("ARCHIVE_OPERATOR", "赵六")
+    assert run_cli("--home", str(tmp_path / "c"), *INIT).exit_code == 0
+    assert _operator(tmp_path / "c") == "赵六"
+
+    bad = run_cli("--home", str(tmp_path / "d"), *INIT, "--operator", "王\x07敏")
+    assert bad.exit_code == 4 and "控制字符" in bad.stderr and not (tmp_path / "d" / "config.yaml").exists()
+
+
+def test_init_without_any_operator_warns_and_names_no_login(tmp_path, monkeypatch):
+    monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
+    result = run_cli("--home", str(tmp_path / "h"), *INIT)
+    assert result.exit_code == 0 and "整理人" in result.stderr
+    from archive.home import Home
+
+    assert _operator(tmp_path / "h") in ("", None) and Home(tmp_path / "h").named_operator is None

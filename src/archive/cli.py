@@ -91,6 +91,11 @@ def cli(ctx: click.Context, home_dir: str | None) -> None:
     ctx.obj = {"home_dir": home_dir}
 
 
+def _interactive() -> bool:
+    """Whether a person is at the terminal (then `init` asks what it was not told)."""
+    return sys.stdin.isatty()
+
+
 def _home(ctx: click.Context):
     from archive.home import resolve_home
 
@@ -118,24 +123,37 @@ def _update_index(home) -> None:
 @click.option("--province", default="")
 @click.option("--city", default="")
 @click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--operator", help="整理人（操作员）姓名，写入 config.yaml，印在备考表上并记入操作日志；"
+                                 "不给时在终端中询问，否则用环境变量 ARCHIVE_OPERATOR")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def init(ctx, township, county, fonds, villages, province, city, complaint_phone, as_json) -> None:
+def init(ctx, township, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
     """创建档案库（配置文件、目录数据库、收件箱）。"""
+    import os
+
     from archive.config import Config
     from archive.home import init_home, resolve_home
+    from archive.identity import check_operator_name
 
+    if operator is None and _interactive():
+        operator = click.prompt("整理人（操作员）姓名（印在备考表上，记入操作日志）",
+                                default=os.environ.get("ARCHIVE_OPERATOR") or None)
+    if operator is None:
+        operator = os.environ.get("ARCHIVE_OPERATOR")
+    operator = check_operator_name(operator) if operator is not None else ""
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
-                    city=city, complaint_phone=complaint_phone)
+                    city=city, complaint_phone=complaint_phone, operator=operator)
     from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
     home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
     if as_json:
-        _emit_json({"home": str(home.root), "township": township, "villages": names})
+        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None})
     else:
         click.echo(f"已创建档案库：{home.root}（{county}{township}，全宗号 {fonds}，{len(names)} 个村(社区)）")
+        if not operator:
+            click.echo("注意：未指定整理人，备考表的「整理人」一栏将留空；可在 config.yaml 中设置 operator", err=True)
 
 
 @cli.group()

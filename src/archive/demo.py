@@ -40,7 +40,8 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     fresh_demo_home(root)
     config = Config(fonds=sample.FONDS, county=sample.COUNTY, township=sample.TOWNSHIP,
                     villages=list(sample.VILLAGES), province="贵州省", city="贵阳市",
-                    complaint_phone="0851-83200000", office_phone="0851-83200001", dibao_standard=850)
+                    complaint_phone="0851-83200000", office_phone="0851-83200001", dibao_standard=850,
+                    operator=sample.OPERATOR)
     home = init_home(root, config)
     assert (root / CONFIG_NAME).exists()
     echo(f"① 新建样例档案库：{root}（{config.county}{config.township}，{len(config.villages)} 个村(社区)）")

@@ -90,9 +90,16 @@ class Home:
     def operator(self) -> str:
         """The acting user named in audit entries: the web application's logged-in user
         (archive.identity.acting_as), else ARCHIVE_OPERATOR, config `operator`, the OS login."""
+        return self.named_operator or _login_name()
+
+    @property
+    def named_operator(self) -> str | None:
+        """The acting user if someone named them (web login, ARCHIVE_OPERATOR, config `operator`, set
+        by `init`); None when only the OS login is known. Printed forms (整理人 on the 备考表) use this
+        and leave the line blank rather than print an account such as root."""
         from archive.identity import acting_user
 
-        return acting_user() or os.environ.get("ARCHIVE_OPERATOR") or self.config.operator or _login_name()
+        return acting_user() or os.environ.get("ARCHIVE_OPERATOR") or self.config.operator or None
 
     def save_config(self) -> None:
         save_config(self.config, self.config_path)

@@ -307,7 +307,7 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
     boxes = _boxes(home, month_box_ids)
     if boxes:
         save(f"盒脊与备考表-{prefix}.pdf", catalogue.box_spine_and_notes(
-            boxes, config.fonds, config.township, _box_notes(home, prefix, boxes), home.operator,
+            boxes, config.fonds, config.township, _box_notes(home, prefix, boxes), home.named_operator or "",
             dt.date.today().strftime("%Y年%m月%d日")))
     rows = [[f.village, f.name, f.household, f.kind, f.detail] for f in result.findings]
     pdf, xlsx = catalogue.table_report(f"{config.township}{label}归档完整性报告", ["村(社区)", "户主", "户主身份证号", "问题", "说明"],
