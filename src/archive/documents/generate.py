@@ -36,7 +36,7 @@ from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
-from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError
+from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError, error_text
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
@@ -285,7 +285,7 @@ class Generator:
             except Exception as exc:  # a damaged file: nothing is voided, nothing left behind
                 for relative in marked.values():
                     (self.home.root / relative).unlink(missing_ok=True)
-                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{type(exc).__name__}）",
+                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{error_text(exc)}）",
                                    hint="文书未作废；请用 archive verify 检查该文件") from exc
             marked[kind] = str(target.relative_to(self.home.root))
         return marked
