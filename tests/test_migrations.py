@@ -309,3 +309,20 @@ def test_revisions_render_for_postgresql():
     assert "CREATE TABLE households" in sql and "id SERIAL" in sql and "DOUBLE PRECISION" in sql
     assert "to_char(localtimestamp" in sql and "EXECUTE FUNCTION documents_bump_rev()" in sql
     assert "datetime(" not in sql and "AUTOINCREMENT" not in sql
+
+
+def test_outdated_home_can_be_backed_up_before_the_upgrade_and_restored(tmp_path):
+    """The hint says: back up, then upgrade. Both must work on a catalog behind the program."""
+    from archive.backup import backup, restore
+
+    home = _legacy_home(tmp_path, FIRST_RELEASE)
+    _fill_first_release(home.catalog_path)
+    saved = backup(home, tmp_path / "saved")
+    assert saved.schema_outdated and saved.files >= 2
+    assert _rows(home.catalog_path, "audit", "action, target") == [("generate", "Z109-0000001"), ("init", "/old/home")]
+    restored = restore(tmp_path / "saved", tmp_path / "restored")
+    assert restored.schema_outdated
+    result = upgrade_home(Home(tmp_path / "restored"))
+    assert result.adopted == "0001" and result.after == migrations.head_revision()
+    assert _rows(tmp_path / "restored" / "catalog.sqlite", "documents", "doc_id, number") == [
+        ("Z109-0000001", "青岩民不批〔2025〕7号")]

@@ -33,9 +33,9 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from archive import __version__, files
+from archive import __version__, catalog, files
 from archive.catalog import file_digest
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, SchemaError
 from archive.home import CATALOG_NAME, CONFIG_NAME, Home
 
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -63,6 +63,7 @@ class BackupResult:
     include_keys: bool = False
     left_out_keys: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # links and special files, never followed
+    schema_outdated: bool = False  # a catalog behind the program (backed up before `archive upgrade`)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -76,6 +77,7 @@ class RestoreResult:
     manifest_sha256: str = ""
     created: str = ""
     source: str = ""
+    schema_outdated: bool = False  # the restored catalog needs `archive upgrade` (not audited until then)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -157,7 +159,11 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     files.ensure_dir(partial)
     result = BackupResult(str(dest), include_keys=include_keys)
     manifest: list[tuple[str, str]] = []
-    conn = home.db
+    try:
+        conn = home.db
+    except SchemaError:  # backed up as it is, before `archive upgrade` (which is what its hint advises)
+        conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
+        result.schema_outdated = True
     try:
         conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
         try:
@@ -191,6 +197,9 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
         raise
     from archive.catalog import audit, transaction
 
+    if result.schema_outdated:  # an older audit log's format is not this program's to extend
+        conn.close()
+        return result
     with transaction(conn):
         audit(conn, home.operator, "backup", str(dest),
               {"files": result.files, "manifest_sha256": result.manifest_sha256, "include_keys": include_keys})
@@ -305,6 +314,11 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     home = Home(target)
     from archive.catalog import audit, transaction
 
+    try:
+        _ = home.db
+    except SchemaError:  # a backup made by an older version: recorded once `archive upgrade` has run
+        result.schema_outdated = True
+        return result
     with transaction(home.db):
         audit(home.db, home.operator, "restore", str(backup_dir),
               {"files": result.files, "manifest_sha256": result.manifest_sha256, "backup_created": result.created})

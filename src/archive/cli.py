@@ -1025,6 +1025,8 @@ def backup_cmd(ctx, dest, include_keys, as_json) -> None:
         _emit_json(result.to_json())
         return
     click.echo(f"已备份 {result.files} 个文件（{result.bytes / 1e6:.1f} MB）到 {result.dest}")
+    if result.schema_outdated:
+        click.echo("目录数据库的结构较旧，已按原样备份（未记入操作日志）；现在可以运行 archive upgrade 升级")
     click.echo(f"备份清单校验值（SHA-256，请另行记录）：{result.manifest_sha256}")
     if result.left_out_keys:
         click.echo(f"未备份 secure/ 中的私钥、印章和签名图片 {len(result.left_out_keys)} 个（需要时加 --include-keys）")
@@ -1051,6 +1053,9 @@ def restore_cmd(ctx, backup_dir, target, as_json) -> None:
         return
     click.echo(f"已从 {backup_dir} 恢复 {result.files} 个文件到 {result.home}（备份于 {result.created}，"
                f"清单校验值 {result.manifest_sha256}）")
+    if result.schema_outdated:
+        click.echo("备份中的目录数据库是旧版本程序的结构：请先运行 archive upgrade，再运行 archive verify 做一次四性检测")
+        return
     click.echo("建议运行 archive verify 做一次四性检测")
 
 
