@@ -326,3 +326,33 @@ def test_outdated_home_can_be_backed_up_before_the_upgrade_and_restored(tmp_path
     assert result.adopted == "0001" and result.after == migrations.head_revision()
     assert _rows(tmp_path / "restored" / "catalog.sqlite", "documents", "doc_id, number") == [
         ("Z109-0000001", "青岩民不批〔2025〕7号")]
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("ARCHIVE_TEST_POSTGRES_URL"),
+                    reason="needs a scratch PostgreSQL database: ARCHIVE_TEST_POSTGRES_URL=postgresql+psycopg://…")
+def test_revisions_run_on_postgresql_with_the_same_rev_rules():
+    """The county deployment: the same revisions on PostgreSQL (its public schema is emptied first)."""
+    import os
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    engine = sa.create_engine(os.environ["ARCHIVE_TEST_POSTGRES_URL"])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    with engine.begin() as conn:
+        command.upgrade(migrations._config(conn), "head")
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == migrations.head_revision()
+        conn.exec_driver_sql("INSERT INTO households(id, village, head_name, category, covered, amount, data_sha) "
+                             f"VALUES ('{HEAD_ID}', '龙井村', '张三', '低保', 1, 612.35, 'x')")
+        for doc_id in ("Z109-0000001", "Z109-0000002"):
+            conn.exec_driver_sql("INSERT INTO documents(doc_id, type, title, household_id, doc_date, request_key, params, "
+                                 f"context) VALUES ('{doc_id}', 'refusal', 't', '{HEAD_ID}', '2025-07-08', '{doc_id}', '{{}}', '{{}}')")
+        conn.exec_driver_sql("UPDATE documents SET status='voided' WHERE doc_id='Z109-0000001'")
+        conn.exec_driver_sql("UPDATE documents SET indexed_rev = rev")
+        conn.exec_driver_sql("UPDATE households SET head_name='张叁'")
+        rows = conn.exec_driver_sql("SELECT doc_id, rev, indexed_rev, origin FROM documents ORDER BY 1").fetchall()
+        assert [tuple(r) for r in rows] == [("Z109-0000001", 3, 2, "generated"), ("Z109-0000002", 2, 1, "generated")]
+        assert conn.exec_driver_sql("SELECT amount FROM households").scalar() == 612.35  # a double, not float4
+    engine.dispose()

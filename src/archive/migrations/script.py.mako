@@ -6,7 +6,7 @@ Revises: ${down_revision | comma,n}
 
 import sqlalchemy as sa
 
-from archive.migrations.ddl import add_column, create_index, create_table, forward_only, key, local_now
+from archive.migrations import ddl  # add_column, create_table, create_index, key, local_now, REAL, SIZE
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
@@ -19,4 +19,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    forward_only()
+    ddl.forward_only()
