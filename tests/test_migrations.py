@@ -5,6 +5,7 @@ and the revision counter kept by the catalog's triggers."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -22,7 +23,6 @@ from archive.home import Home, init_home, upgrade_home
 LEGACY = Path(__file__).parent / "legacy_schemas"
 FIRST_RELEASE = LEGACY / "0001_first_release_16ff908.sql"
 LAST_BEFORE_MIGRATIONS = LEGACY / "last_before_migrations_c218352.sql"
-INTERMEDIATE = LEGACY / "intermediate_61f452b.sql"  # a branch state: filing_round without outputs
 HEAD_ID = "520111198001011234"
 
 
@@ -196,11 +196,20 @@ def test_last_catalog_before_migrations_is_stamped_and_gains_the_triggers(tmp_pa
 
 
 def test_intermediate_catalog_is_completed_without_adding_twice(tmp_path, fresh_catalog):
-    """A version that had the filing round but not yet the outputs table: recognised as the last
-    revision it wholly has; the later revisions skip what it already had."""
-    home = _legacy_home(tmp_path, INTERMEDIATE)
+    """A version that had the filing round but not yet the outputs table (as on branch commit
+    61f452b): recognised as the last revision it wholly has; the later revisions skip what it had."""
+    home = _legacy_home(tmp_path, LAST_BEFORE_MIGRATIONS)
+    home.catalog_path.unlink()
+    conn = sqlite3.connect(home.catalog_path)
+    # without its comments, which SQLite's DROP COLUMN cannot always edit around
+    conn.executescript(re.sub(r"--[^\n]*", "", LAST_BEFORE_MIGRATIONS.read_text(encoding="utf-8")))
+    for table in ("outputs", "users", "api_tokens", "household_keys", "case_events"):
+        conn.execute(f"DROP TABLE {table}")
+    for table, column in (("documents", "void_pdf_path"), ("documents", "void_docx_path"), ("scans", "attempts")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.close()
     result = upgrade_home(home)
-    assert result.adopted == "0005"
+    assert result.adopted == "0005" and result.applied == ["0006", "0007", "0008", "0009"]
     assert _schema(home.catalog_path, ordered=False) == _schema(fresh_catalog, ordered=False)
     home.close()
 
