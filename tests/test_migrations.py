@@ -186,12 +186,22 @@ def test_first_released_catalog_is_recognised_upgraded_and_keeps_its_data(tmp_pa
     assert json.loads(again.stdout)["changed"] is False
 
 
-def test_last_catalog_before_migrations_is_stamped_and_gains_the_triggers(tmp_path, fresh_catalog):
+def test_last_catalog_before_migrations_is_stamped_and_gains_the_triggers(tmp_path, fresh_catalog, monkeypatch):
+    from archive.catalog import HMAC_PREFIX
+    from archive.filing.verify import verify
+
     home = _legacy_home(tmp_path, LAST_BEFORE_MIGRATIONS)
+    key = tmp_path / "audit.key"
+    key.write_bytes(b"k" * 32)
+    monkeypatch.setenv("ARCHIVE_AUDIT_KEY_FILE", str(key))
     result = upgrade_home(home)
     assert result.adopted == migrations.revisions()[-2] and result.applied == [migrations.head_revision()]
     # its columns were declared in another order; everything else is the same
     assert _schema(home.catalog_path, ordered=False) == _schema(fresh_catalog, ordered=False)
+    # the upgrade's audit entry was written in the upgrade's transaction, chained with the home's key
+    entry = home.db.execute("SELECT action, hash FROM audit").fetchall()
+    assert [row["action"] for row in entry] == ["catalog.upgrade"] and entry[0]["hash"].startswith(HMAC_PREFIX)
+    assert [f for f in verify(home, check_usability=False).findings if f.code.startswith("audit")] == []
     home.close()
 
 

@@ -168,13 +168,13 @@ def upgrade_home(home: Home) -> migrations.UpgradeResult:
     if not home.catalog_path.exists():
         raise HomeMissingError(f"档案库 {home.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
     home.close()
-    result = migrations.upgrade_catalog(home.catalog_path)
-    if result.changed:
-        with catalog.transaction(home.db):
-            catalog.audit(home.db, home.operator, "catalog.upgrade", str(home.catalog_path),
-                          {"before": result.before, "after": result.after, "applied": result.applied,
-                           "adopted": result.adopted})
-    return result
+
+    def record(conn: sqlite3.Connection, result: migrations.UpgradeResult) -> None:
+        catalog.audit(conn, home.operator, "catalog.upgrade", str(home.catalog_path),
+                      {"before": result.before, "after": result.after, "applied": result.applied,
+                       "adopted": result.adopted})
+
+    return migrations.upgrade_catalog(home.catalog_path, audit_key=home.audit_key, record=record)
 
 
 def resolve_home(option: str | None) -> Home:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -85,15 +86,22 @@ class UpgradeResult:
                 "adopted": self.adopted, "changed": self.changed}
 
 
-def catalog_engine(path: str | Path):
+def catalog_engine(path: str | Path, audit_key: bytes | None = None):
     """A SQLAlchemy engine on a catalog whose transactions begin with BEGIN IMMEDIATE (the write lock
-    up front, as archive.catalog.transaction does), so DDL is transactional and upgraders queue."""
+    up front, as archive.catalog.transaction does), so DDL is transactional and upgraders queue.
+    Its connections carry `audit_key` (archive.catalog.audit chains with it)."""
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
-    engine = sa.create_engine(
-        "sqlite://", poolclass=NullPool,
-        creator=lambda: sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False))
+    from archive.catalog import CatalogConnection
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False,
+                               factory=CatalogConnection)
+        conn.audit_key = audit_key
+        return conn
+
+    engine = sa.create_engine("sqlite://", poolclass=NullPool, creator=connect)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn) -> None:
@@ -160,11 +168,14 @@ def _recognise(connection, catalog: Path) -> str:
     return matched
 
 
-def upgrade_catalog(path: Path, target: str = "head") -> UpgradeResult:
-    """Bring the catalog at `path` to `target` (default the newest revision); see the module doc."""
+def upgrade_catalog(path: Path, target: str = "head", *, audit_key: bytes | None = None,
+                    record: Callable[[sqlite3.Connection, UpgradeResult], None] | None = None) -> UpgradeResult:
+    """Bring the catalog at `path` to `target` (default the newest revision); see the module doc.
+    When anything changed, `record` is called with the catalog connection inside the same
+    transaction (the audit entry commits with the upgrade or not at all)."""
     from alembic import command
 
-    engine = catalog_engine(path)
+    engine = catalog_engine(path, audit_key)
     try:
         with engine.begin() as connection:
             before = _current(connection)
@@ -174,12 +185,14 @@ def upgrade_catalog(path: Path, target: str = "head") -> UpgradeResult:
                 command.stamp(_config(connection), adopted)
             command.upgrade(_config(connection, adopting=adopted is not None), target)
             after = _current(connection)
+            order = revisions()
+            start = order.index(adopted or before) + 1 if (adopted or before) else 0
+            result = UpgradeResult(str(path), before, after, list(order[start: order.index(after) + 1]), adopted)
+            if record is not None and result.changed:
+                record(connection.connection.driver_connection, result)
     finally:
         engine.dispose()
-    start = adopted or before
-    order = revisions()
-    applied = list(order[order.index(start) + 1: order.index(after) + 1] if start else order[: order.index(after) + 1])
-    return UpgradeResult(str(path), before, after, applied, adopted)
+    return result
 
 
 _NEW_CATALOG_SQL: dict[str, tuple[str, ...]] = {}  # head revision → the schema its revisions built
