@@ -24,7 +24,7 @@ from archive import idcard, regions
 from archive.catalog import audit, transaction
 from archive.config import Config
 from archive.errors import ArchiveError, NotFoundError, RosterError, RowProblem
-from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, RowChecks
+from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, STATUS_ALIASES, RowChecks
 from archive.roster.text import decode_csv, label, name_problem, simplified
 
 __all__ = ["CATEGORIES", "Household", "ImportResult", "Member", "import_roster", "parse_household_file",
@@ -58,12 +58,8 @@ LABELS = {
     "start_date": "开始日期", "kin_filed": "近亲属备案", "phone": "联系电话", "address": "家庭住址",
     "status": "状态",
 }
-# 状态 column (optional): in assistance, applying (开始日期 is then the application date), or stopped
-_STATUS_ALIASES = {
-    "在保": "active", "正常": "active", "享受中": "active", "": "active",
-    "申请中": "applicant", "申请": "applicant", "待审": "applicant", "待审核": "applicant",
-    "停保": "stopped", "停发": "stopped", "退出": "stopped", "已退出": "stopped",
-}
+# 状态 column (optional), checked by the shared checks; kept here for importers of the old name
+_STATUS_ALIASES = STATUS_ALIASES
 _CATEGORY_ALIASES = CATEGORY_ALIASES  # kept for importers of the old name
 
 
@@ -319,10 +315,7 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
         amount = 0.0
     start = checks.start_date(_cell(cells, mapping, "start_date"), row_no, LABELS["start_date"])
 
-    status_raw = re.sub(r"\s+", "", _text(_cell(cells, mapping, "status")))
-    status = _STATUS_ALIASES.get(status_raw) or _STATUS_ALIASES.get(simplified(status_raw))
-    if status is None:
-        bad(f"状态「{status_raw}」无法识别，应为 在保、申请中 或 停保", "status")
+    status = checks.status(_text(_cell(cells, mapping, "status")), row_no, LABELS["status"])
 
     head_name = _text(_cell(cells, mapping, "head_name"))
     member = Member(_text(_cell(cells, mapping, "member_name")), relation, id_number)
@@ -379,14 +372,18 @@ def read_household_file(path: Path, config: Config, *, today: dt.date | None = N
         if members[0].relation not in HEAD_RELATIONS:
             checks.error(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」")
         village = checks.village(entry["village"], line_of(lines, ("households", index, "village")) or line, "village")
+        category = checks.category(str(entry["category"]), line_of(lines, ("households", index, "category")) or line,
+                                   "category")
+        status = checks.status(str(entry.get("status", "在保")), line_of(lines, ("households", index, "status")) or line,
+                               "status")
         start = ""
         if entry.get("start_date"):
             start = checks.start_date(entry["start_date"], line_of(lines, ("households", index, "start_date")) or line, "start_date")
         households.append(Household(
-            id=members[0].id_number, village=village, head_name=members[0].name, category=entry["category"],
+            id=members[0].id_number, village=village, head_name=members[0].name, category=category or "",
             covered=entry.get("covered", len(members)), amount=round(float(entry.get("amount", 0)), 2),
             start_date=start, kin_filed=entry.get("kin_filed", False),
-            status=_STATUS_ALIASES[entry.get("status", "在保")], phone=entry.get("phone", ""),
+            status=status or "active", phone=entry.get("phone", ""),
             address=entry.get("address", ""), members=members, row=line,
         ))
     if checks.problems:
