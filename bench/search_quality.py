@@ -155,6 +155,7 @@ def sounds(char: str) -> set[str]:
 
 
 INTENDED: dict[int, str] = {}  # query index -> the name a misspelling was made from (for --misses)
+TIED: dict[int, bool] = {}     # query index -> its misspelling is one character off several households
 
 
 def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str]]]:
@@ -206,16 +207,18 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
                 typo = misspell(person, position, homophone)
                 if typo:
                     INTENDED[len(queries)] = person["name"]
+                    TIED[len(queries)] = ambiguous(typo)
                     add(f"{label} @{position + 1}", typo, {}, items_of(by_name[person["name"]], docs_of))
-                    tied[f"{label} @{position + 1}"].append(ambiguous(typo))
+                    tied[f"{label} @{position + 1}"].append(TIED[len(queries) - 1])
         for person in rng.sample(two, min(PER_CLASS, len(two))):
             typo = misspell(person, rng.randrange(2), homophone)
             if typo:
                 # the intended person's households in that village
                 within = {p["household_id"] for p in people if p["name"] == person["name"] and p["village"] == person["village"]}
                 INTENDED[len(queries)] = person["name"]
+                TIED[len(queries)] = ambiguous(typo, person["village"])
                 add(f"{label}, 2-char + village", typo, {"village": person["village"]}, items_of(within, docs_of))
-                tied[f"{label}, 2-char + village"].append(ambiguous(typo, person["village"]))
+                tied[f"{label}, 2-char + village"].append(TIED[len(queries) - 1])
 
     for person in rng.sample(people, min(PER_CLASS, len(people))):
         size = rng.choice((4, 6, 18))
@@ -261,7 +264,7 @@ def evaluate(home, queries, misses: bool = False) -> dict[tuple[str, str], dict[
         found = sum(1 for item in top if item in relevant)
         recall = found / min(5, len(relevant)) if relevant else 1.0
         precision = found / len(top) if top else (0.0 if relevant else 1.0)
-        for half in (half_of[index], "all"):
+        for half in (half_of[index], "all") + (("untied",) if index in TIED and not TIED[index] else ()):
             scores[(kind, half)]["recall@5"].append(recall)
             scores[(kind, half)]["precision@5"].append(precision)
         if misses and half_of[index] == "tune" and (recall < 1 or precision < 1):
@@ -302,7 +305,7 @@ def main() -> None:
         home.close()
     kinds = list(dict.fromkeys(kind for kind, *_ in queries))
     counts = {kind: sum(1 for q in queries if q[0] == kind) for kind in kinds}
-    print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied")
+    print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied  untied R/P")
     table = {}
     for kind in kinds:
         cells = []
@@ -316,9 +319,15 @@ def main() -> None:
             table.setdefault(kind, {})[half] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
         tied = AMBIGUOUS.get(kind)
         share = f"{sum(tied) / len(tied):.2f}" if tied else ""
+        untied = ""
         if tied:
             table[kind]["tied"] = round(sum(tied) / len(tied), 3)
-        print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share}")
+            values = scores.get((kind, "untied"))
+            if values:
+                r, p = statistics.mean(values["recall@5"]), statistics.mean(values["precision@5"])
+                untied = f"{r:.2f}/{p:.2f} (n {len(values['recall@5'])})"
+                table[kind]["untied"] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
+        print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share:>4}  {untied}")
     if args.json:
         Path(args.json).write_text(json.dumps(table, ensure_ascii=False, indent=1))
 
