@@ -164,3 +164,19 @@ def test_accept_and_reject_name_what_they_act_on(home):
     assert out.exit_code == 2 and "--all" in json.loads(out.stderr.splitlines()[-1])["error"]
     out = run_cli("--home", str(home.root), "roster", "diff")
     assert out.exit_code == 0 and "没有待确认的花名册差异" in out.output
+
+
+def test_accepted_from_the_rosters_month(home, township, head_id, tmp_path):
+    Generator(home).household_document("adjustment", head_id, dt.date(2025, 7, 20),
+                                       {"new_amount": "600", "new_covered": "1", "reason": "家庭收入增加",
+                                        "effective_month": "2025-08"})
+    result = _reimport(home, township, tmp_path, "sept.csv", lambda by_id: setattr(by_id[head_id], "amount", 480.0))
+    assert {d.field for d in result.differences} == {"amount", "covered"}
+    out = run_cli("--home", str(home.root), "roster", "accept", "--all", "--month", "2025-09", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert all(json.loads(line)["done"] for line in out.output.splitlines())
+    september = state_for_month(home.db, head_id, dt.date(2025, 9, 1))
+    assert (september.amount, september.covered) == (480.0, len(get_household(home.db, head_id).members))
+    assert state_for_month(home.db, head_id, dt.date(2025, 8, 1)).amount == 600
+    shown = run_cli("--home", str(home.root), "show", head_id).output
+    assert "花名册差异（已接受） 自2025年9月起 月480.00元" in shown and "sept.csv" in shown

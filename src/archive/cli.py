@@ -221,11 +221,12 @@ def roster_diff(ctx, every, household, as_json) -> None:
         click.echo("接受：archive roster accept 编号…（或 --all）；拒绝：archive roster reject 编号… --reason 原因")
 
 
-def _resolve_differences(ctx, action: str, ids, every, reason, as_json) -> None:
+def _resolve_differences(ctx, action: str, ids, every, reason, as_json, month=None) -> None:
     from archive.roster import differences
 
     home = _home(ctx)
-    done = getattr(differences, action)(home, list(ids), every=every, reason=reason)
+    extra = {"month": _month(month)} if month else {}
+    done = getattr(differences, action)(home, list(ids), every=every, reason=reason, **extra)
     if action == "accept":
         _update_index(home)
     for resolution in done:
@@ -244,11 +245,12 @@ def _resolve_differences(ctx, action: str, ids, every, reason, as_json) -> None:
 @click.argument("ids", nargs=-1, type=int, metavar="差异编号…")
 @click.option("--all", "every", is_flag=True, help="接受全部待确认的差异")
 @click.option("--reason", default="", help="说明（记入操作日志）")
+@click.option("--month", help="金额、人数、状态自哪个月起按花名册（YYYY-MM），默认本月")
 @json_option
 @click.pass_context
-def roster_accept(ctx, ids, every, reason, as_json) -> None:
-    """接受花名册差异：自本月起按花名册的数值（村的变更连同文书一并迁移），记入一户的经历和操作日志。"""
-    _resolve_differences(ctx, "accept", ids, every, reason, as_json)
+def roster_accept(ctx, ids, every, reason, month, as_json) -> None:
+    """接受花名册差异：自本月（或 --month）起按花名册的数值（村的变更连同文书一并迁移），记入一户的经历和操作日志。"""
+    _resolve_differences(ctx, "accept", ids, every, reason, as_json, month)
 
 
 @roster.command("reject")

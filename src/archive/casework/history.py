@@ -91,10 +91,10 @@ def describe(event: dict[str, Any]) -> str:
         parts.append(f"公示至{detail['until']}")
     if detail.get("irregular_income"):
         parts.append("收入不固定")
-    if detail.get("difference"):
-        parts.append(f"差异#{detail['difference']}")
     if event.get("doc_id"):
         source = f"「{event.get('title') or ''}」{event.get('number') or ''}（{event['doc_id']}）"
+    elif detail.get("difference"):
+        source = f"花名册 {detail.get('file') or ''}（差异 #{detail['difference']}，已接受）"
     else:
         source = "手工登记" + (f"：{detail['note']}" if detail.get("note") else "")
     return " ".join(parts) + f"  依据 {source}  经办人 {event['operator']}"
@@ -300,10 +300,12 @@ def _check_dates(kind: str, day: dt.date, context: dict[str, Any], history: list
 
 def record_roster_change(conn: sqlite3.Connection, operator: str, household_id: str, day: dt.date, *,
                          status: str | None = None, amount: float | None = None, covered: int | None = None,
-                         detail: dict[str, Any] | None = None) -> None:
+                         detail: dict[str, Any] | None = None, effective_month: str | None = None) -> None:
     """A roster value a person accepted against the history (archive.roster.differences): it
-    takes effect from the month it was accepted; call inside a write transaction."""
-    _insert(conn, operator, household_id, ROSTER_CHANGE, day, effective_month=_month_key(day), status=status,
+    takes effect from `effective_month` (default: the month it was accepted); call inside a
+    write transaction."""
+    _insert(conn, operator, household_id, ROSTER_CHANGE, day, effective_month=effective_month or _month_key(day),
+            status=status,
             amount=amount, covered=covered, detail=detail)
 
 

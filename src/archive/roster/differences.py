@@ -258,7 +258,7 @@ def reject(home: Home, ids: list[int], *, every: bool = False, reason: str = "")
     out = []
     for difference in _chosen(home.db, ids, every):
         if difference.state != "pending":
-            out.append(Resolution(difference, False, f"差异 #{difference.id} 已{STATE_NAMES[difference.state]}，未再处理"))
+            out.append(Resolution(difference, False, f"差异 #{difference.id} {STATE_NAMES[difference.state]}，未再处理"))
             continue
         with transaction(home.db):
             _close(home.db, home.operator, difference, "rejected", reason)
@@ -267,17 +267,19 @@ def reject(home: Home, ids: list[int], *, every: bool = False, reason: str = "")
 
 
 def accept(home: Home, ids: list[int], *, every: bool = False, reason: str = "",
-           today: dt.date | None = None) -> list[Resolution]:
-    """Take the roster's values, from this month on; one difference that cannot be applied
-    (a member who belongs to another household) is reported and the others go ahead."""
+           today: dt.date | None = None, month: dt.date | None = None) -> list[Resolution]:
+    """Take the roster's values, from this month on (or from `month`: the roster's own month);
+    one difference that cannot be applied (a member who belongs to another household) is
+    reported and the others go ahead."""
     day = today or dt.date.today()
+    since = (month or day).replace(day=1)
     out = []
     for difference in _chosen(home.db, ids, every):
         if difference.state != "pending":
-            out.append(Resolution(difference, False, f"差异 #{difference.id} 已{STATE_NAMES[difference.state]}，未再处理"))
+            out.append(Resolution(difference, False, f"差异 #{difference.id} {STATE_NAMES[difference.state]}，未再处理"))
             continue
         try:
-            message = _apply(home, difference, day, reason)
+            message = _apply(home, difference, day, since, reason)
         except ArchiveError as exc:
             out.append(Resolution(difference, False, f"未能接受：{exc.message}"))
             continue
@@ -285,7 +287,7 @@ def accept(home: Home, ids: list[int], *, every: bool = False, reason: str = "",
     return out
 
 
-def _apply(home: Home, difference: Difference, day: dt.date, reason: str) -> str:
+def _apply(home: Home, difference: Difference, day: dt.date, since: dt.date, reason: str) -> str:
     conn, name, value = home.db, difference.field, difference.roster
     why = reason or f"接受花名册差异 #{difference.id}（{difference.file_name or '花名册'}）"
     if name == "village":
@@ -300,6 +302,7 @@ def _apply(home: Home, difference: Difference, day: dt.date, reason: str) -> str
     with transaction(conn):
         if name in DECIDED_FIELDS:
             record_roster_change(conn, home.operator, difference.household_id, day, **{name: value},
+                                 effective_month=since.strftime("%Y-%m"),
                                  detail={"difference": difference.id, "file": difference.file_name,
                                          "reason": reason or None})
         elif name in ("category", "head_name"):
@@ -309,8 +312,8 @@ def _apply(home: Home, difference: Difference, day: dt.date, reason: str) -> str
         elif name == "members":
             _replace_members(conn, difference.household_id, value)
         _close(conn, home.operator, difference, "accepted", reason)
-    since = f"，自{day.year}年{day.month}月起" if name in DECIDED_FIELDS else ""
-    return f"已接受：{FIELD_NAMES[name]}改为 {show_value(name, value)}{since}（{why}）"
+    start = f"，自{since.year}年{since.month}月起" if name in DECIDED_FIELDS else ""
+    return f"已接受：{FIELD_NAMES[name]}改为 {show_value(name, value)}{start}（{why}）"
 
 
 def _replace_members(conn: sqlite3.Connection, household_id: str, members: list[list[str]]) -> None:
