@@ -51,7 +51,7 @@ def test_reimport_does_not_change_a_decided_amount_until_accepted(home, township
     (held,) = result.differences
     assert (held.household_id, held.field, held.roster, held.archive) == (head_id, "amount", 450.0, 600.0)
     assert held.basis[0]["doc_id"] == adjustment.doc_id and held.basis[0]["number"] == adjustment.number
-    assert result.held == 1 and "1 户有 1 处" in result.summary_zh() and "450.00元" in result.summary_zh()
+    assert result.held == 1 and "新发现 1 处差异" in result.summary_zh() and "450.00元" in result.summary_zh()
     # the tampering: the decided amount stands, the baseline too; the undecided household took the roster's
     assert state_for_month(home.db, head_id, dt.date(2025, 9, 1)).amount == 600
     assert get_household(home.db, head_id).amount == baseline
@@ -147,8 +147,9 @@ def test_head_name_and_members_held_and_superseded_by_a_newer_roster(home, towns
                        lambda by_id: (setattr(by_id[head_id], "category", "特困"), setattr(by_id[head_id], "amount", 500.0)))
     (pending,) = differences.list_differences(home.db)
     assert pending.field == "category" and pending.roster == "特困"
-    states = {row["state"] for row in home.db.execute("SELECT state FROM roster_differences WHERE id<?", (pending.id,))}
-    assert states == {"superseded"}
+    assert result.differences == []  # the same pending difference is kept, under its number
+    states = [row["state"] for row in home.db.execute("SELECT state FROM roster_differences WHERE id<>?", (pending.id,))]
+    assert states == ["superseded"] * 3
     (done,) = differences.accept(home, [pending.id], today=TODAY)
     assert done.done and get_household(home.db, head_id).category == "特困"
 

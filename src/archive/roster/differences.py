@@ -189,13 +189,20 @@ def _dump(value: Any) -> str:
 
 def record(conn: sqlite3.Connection, operator: str, household_id: str, found: list[Difference], *,
            import_sha: str, file_name: str) -> list[Difference]:
-    """Inside the import's transaction: this roster's differences for one household replace the
-    ones still pending from an earlier roster (which are marked superseded)."""
-    conn.execute(
-        "UPDATE roster_differences SET state='superseded', resolved_at=datetime('now','localtime'), resolved_by=?, "
-        "reason=? WHERE household_id=? AND state='pending'", (operator, f"被花名册 {file_name} 取代", household_id))
+    """Inside the import's transaction: this roster's differences for one household. One still
+    pending with the same values stays as it is (same number); the other pending ones of the
+    household are marked superseded by this roster. Returns the differences newly recorded."""
+    pending = {(row["field"], row["roster_value"], row["archive_value"]): row["id"] for row in conn.execute(
+        "SELECT id, field, roster_value, archive_value FROM roster_differences WHERE household_id=? AND state='pending'",
+        (household_id,))}
+    keep = {pending[k] for d in found if (k := (d.field, _dump(d.roster), _dump(d.archive))) in pending}
+    for number in set(pending.values()) - keep:
+        conn.execute("UPDATE roster_differences SET state='superseded', resolved_at=datetime('now','localtime'), "
+                     "resolved_by=?, reason=? WHERE id=?", (operator, f"被花名册 {file_name} 取代", number))
     stored = []
     for difference in found:
+        if (difference.field, _dump(difference.roster), _dump(difference.archive)) in pending:
+            continue
         cursor = conn.execute(
             "INSERT INTO roster_differences(household_id, field, roster_value, archive_value, basis, import_sha, "
             "file_name, created_by) VALUES (?,?,?,?,?,?,?,?)",

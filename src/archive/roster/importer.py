@@ -129,8 +129,8 @@ class ImportResult:
         else:
             lines.append(f"新增 {self.added} 户，更新 {self.updated} 户，未变 {self.unchanged} 户。")
         if self.differences:
-            lines.append(f"{self.held} 户有 {len(self.differences)} 处与档案中已作出的决定或已有文书不一致，"
-                         "这些数值未改动，待确认（archive roster diff 查看，archive roster accept/reject 处理）：")
+            lines.append(f"{self.held} 户与档案中已作出的决定或已有文书不一致，这些数值未改动；新发现 {len(self.differences)} 处差异，"
+                         "待确认（archive roster diff 查看，archive roster accept/reject 处理）：")
             lines += [f"  {d.describe()}" for d in self.differences[:limit]]
             if len(self.differences) > limit:
                 lines.append(f"  ……另有 {len(self.differences) - limit} 处未列出")
