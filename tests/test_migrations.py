@@ -22,7 +22,7 @@ from archive.home import Home, init_home, upgrade_home
 
 LEGACY = Path(__file__).parent / "legacy_schemas"
 FIRST_RELEASE = LEGACY / "0001_first_release_16ff908.sql"
-LAST_BEFORE_MIGRATIONS = LEGACY / "last_before_migrations_c218352.sql"
+LAST_BEFORE_MIGRATIONS = LEGACY / "last_before_migrations_805c2a4.sql"
 HEAD_ID = "520111198001011234"
 
 
@@ -213,13 +213,13 @@ def test_intermediate_catalog_is_completed_without_adding_twice(tmp_path, fresh_
     conn = sqlite3.connect(home.catalog_path)
     # without its comments, which SQLite's DROP COLUMN cannot always edit around
     conn.executescript(re.sub(r"--[^\n]*", "", LAST_BEFORE_MIGRATIONS.read_text(encoding="utf-8")))
-    for table in ("outputs", "users", "api_tokens", "household_keys", "case_events"):
+    for table in ("outputs", "users", "api_tokens", "household_keys", "case_events", "roster_differences"):
         conn.execute(f"DROP TABLE {table}")
     for table, column in (("documents", "void_pdf_path"), ("documents", "void_docx_path"), ("scans", "attempts")):
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     conn.close()
     result = upgrade_home(home)
-    assert result.adopted == "0005" and result.applied == ["0006", "0007", "0008", "0009"]
+    assert result.adopted == "0005" and result.applied == ["0006", "0007", "0008", "0009", "0010"]
     assert _schema(home.catalog_path, ordered=False) == _schema(fresh_catalog, ordered=False)
     home.close()
 
@@ -302,6 +302,12 @@ def test_rev_is_bumped_by_the_catalog_not_by_each_statement(tmp_path):
     assert revs() == [("Z109-0000001", 3, 2), ("Z109-0000002", 2, 1)]
     conn.execute("UPDATE documents SET rev = rev + 1 WHERE doc_id='Z109-0000002'")  # an explicit bump counts once
     assert revs() == [("Z109-0000001", 3, 2), ("Z109-0000002", 3, 1)]
+    # members' names and ID numbers are indexed too: a member added, renamed or removed counts
+    conn.execute("INSERT INTO members(household_id, seq, name, relation, id_number) VALUES (?, 2, '李梅', '配偶', ?)",
+                 (HEAD_ID, "520111198203040021"))
+    conn.execute("UPDATE members SET name='李玫' WHERE seq=2")
+    conn.execute("DELETE FROM members WHERE seq=2")
+    assert revs() == [("Z109-0000001", 6, 2), ("Z109-0000002", 6, 1)]  # one bump for each change
     conn.close()
 
 
@@ -371,7 +377,11 @@ def test_revisions_run_on_postgresql_with_the_same_rev_rules():
         conn.exec_driver_sql("UPDATE documents SET status='voided' WHERE doc_id='Z109-0000001'")
         conn.exec_driver_sql("UPDATE documents SET indexed_rev = rev")
         conn.exec_driver_sql("UPDATE households SET head_name='张叁'")
+        conn.exec_driver_sql("INSERT INTO members(household_id, seq, name, relation, id_number) "
+                             f"VALUES ('{HEAD_ID}', 2, '李梅', '配偶', '520111198203040021')")
+        conn.exec_driver_sql("UPDATE members SET name='李玫' WHERE seq=2")
+        conn.exec_driver_sql("DELETE FROM members WHERE seq=2")
         rows = conn.exec_driver_sql("SELECT doc_id, rev, indexed_rev, origin FROM documents ORDER BY 1").fetchall()
-        assert [tuple(r) for r in rows] == [("Z109-0000001", 3, 2, "generated"), ("Z109-0000002", 2, 1, "generated")]
+        assert [tuple(r) for r in rows] == [("Z109-0000001", 6, 2, "generated"), ("Z109-0000002", 5, 1, "generated")]
         assert conn.exec_driver_sql("SELECT amount FROM households").scalar() == 612.35  # a double, not float4
     engine.dispose()

@@ -144,7 +144,7 @@ def test_old_catalog_without_filing_round_is_upgraded(tmp_path):
 
     from archive.migrations import upgrade_catalog
 
-    ddl = (Path(__file__).parent / "legacy_schemas" / "last_before_migrations_c218352.sql").read_text(encoding="utf-8")
+    ddl = (Path(__file__).parent / "legacy_schemas" / "last_before_migrations_805c2a4.sql").read_text(encoding="utf-8")
     db_path = tmp_path / "old.sqlite"
     old = sqlite3.connect(db_path)
     old.executescript(ddl.replace(

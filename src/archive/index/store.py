@@ -2,7 +2,7 @@
 (reindex), and compare it with the catalog (check).
 
 The catalog is the source of truth. Each document row has a revision (`rev`, bumped by the catalog's
-triggers on every change, see migration 0009) and the revision last written to the index
+triggers on every change, see migration 0010) and the revision last written to the index
 (`indexed_rev`); sync writes every document
 whose two differ. whoosh allows one writer at a time: writers queue on a file lock, and a clear
 message is given if the wait is too long. A crash between the index commit and the catalog

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     for column in (
-        # bumped on every change (trigger of revision 0009); the index keeps its own copy
+        # bumped on every change (trigger of revision 0010); the index keeps its own copy
         sa.Column("rev", sa.Integer, nullable=False, server_default=sa.text("1")),
         sa.Column("indexed_rev", sa.Integer, nullable=False, server_default=sa.text("0")),
         # filing (DA/T 22): set by file-month

@@ -5,22 +5,21 @@ whose `rev` differs from `indexed_rev`). Code used to add `rev = rev + 1` to eac
 so one forgotten statement left the index stale. Now:
 - any UPDATE of a document bumps its `rev`, except the index's own bookkeeping (an update that
   sets `rev` or `indexed_rev` itself);
-- any UPDATE of a household bumps the `rev` of its documents (the index holds the household's
-  head, category and members' names and ID numbers; members change only together with their
-  household row, whose data_sha covers them).
+- any UPDATE of a household, and any change to its members, bumps the `rev` of its documents
+  (the index holds the household's head and category and the members' names and ID numbers).
 A trigger, unlike a helper function, also covers the web application, the county's workers and
 a repair made by hand in SQL.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from alembic import op
 
 from archive.migrations.ddl import dialect, forward_only
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -30,6 +29,12 @@ _SQLITE = [
        BEGIN UPDATE documents SET rev = OLD.rev + 1 WHERE doc_id = NEW.doc_id; END""",
     """CREATE TRIGGER households_rev AFTER UPDATE ON households
        BEGIN UPDATE documents SET rev = rev + 1 WHERE household_id = NEW.id; END""",
+    """CREATE TRIGGER members_rev_insert AFTER INSERT ON members
+       BEGIN UPDATE documents SET rev = rev + 1 WHERE household_id = NEW.household_id; END""",
+    """CREATE TRIGGER members_rev_delete AFTER DELETE ON members
+       BEGIN UPDATE documents SET rev = rev + 1 WHERE household_id = OLD.household_id; END""",
+    """CREATE TRIGGER members_rev_update AFTER UPDATE ON members
+       BEGIN UPDATE documents SET rev = rev + 1 WHERE household_id IN (OLD.household_id, NEW.household_id); END""",
 ]
 
 _POSTGRESQL = [
@@ -49,6 +54,18 @@ _POSTGRESQL = [
        END $$""",
     """CREATE TRIGGER households_rev AFTER UPDATE ON households
        FOR EACH ROW EXECUTE FUNCTION households_bump_rev()""",
+    """CREATE FUNCTION members_bump_rev() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP <> 'INSERT' THEN
+           UPDATE documents SET rev = rev + 1 WHERE household_id = OLD.household_id;
+         END IF;
+         IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.household_id IS DISTINCT FROM OLD.household_id) THEN
+           UPDATE documents SET rev = rev + 1 WHERE household_id = NEW.household_id;
+         END IF;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER members_rev AFTER INSERT OR UPDATE OR DELETE ON members
+       FOR EACH ROW EXECUTE FUNCTION members_bump_rev()""",
 ]
 
 
