@@ -70,11 +70,13 @@ def household_context(household: HouseholdRecord, day: dt.date) -> dict[str, Any
 
 
 def public_entries(households: list[HouseholdRecord], with_masked_id: bool) -> list[dict[str, Any]]:
-    """What a posted list may show: name, family size, amount (and a masked ID if asked)."""
+    """What a posted list may show: name, village, family size, amount, category (and a masked ID
+    if asked)."""
     entries = []
     for household in households:
         entry: dict[str, Any] = {
             "head_name": household.head_name,
+            "village": household.village,
             "covered": household.covered,
             "family_size": len(household.members),
             "amount": household.amount,

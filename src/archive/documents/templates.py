@@ -34,6 +34,12 @@ class FieldSpec:
     max_message: str = ""
     max_length: int | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The field as a form needs it: name, label, kind, required, default, choices, help, limits."""
+        return {"name": self.name, "label": self.label, "kind": self.kind, "required": self.required,
+                "default": self.default, "choices": list(self.choices), "help": self.help,
+                "min": self.min, "max": self.max, "max_length": self.max_length}
+
 
 @dataclass
 class Template:

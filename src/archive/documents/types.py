@@ -106,10 +106,8 @@ class DocumentType:
 
 
 def field_json(spec: FieldSpec) -> dict[str, Any]:
-    """A template field as the web form needs it."""
-    return {"name": spec.name, "label": spec.label, "kind": spec.kind, "required": spec.required,
-            "default": spec.default, "choices": list(spec.choices), "help": spec.help,
-            "min": spec.min, "max": spec.max, "max_length": spec.max_length}
+    """A template field as the web form needs it (FieldSpec.to_json)."""
+    return spec.to_json()
 
 
 def from_template(template: Template, source: str) -> DocumentType:
