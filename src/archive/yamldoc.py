@@ -38,6 +38,8 @@ def load_with_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
         node = yaml.compose(text, Loader=_LOADER)
         data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
+        if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1000 levels)
+            raise DataFileError(f"文件 {path} 嵌套层数过多，不是有效的数据文件") from None
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行第{mark.column + 1}列" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
