@@ -120,6 +120,8 @@ def test_commands_take_the_chinese_title_and_list_the_types_when_unknown(home, h
     # certificates are recognised on scans but never generated
     with pytest.raises(BadInputError, match="不由本系统生成"):
         registry(home).resolve("户口簿", generated=True)
+    with pytest.raises(BadInputError, match="随「花名册」一起生成"):
+        registry(home).resolve("人数资金统计表", generated=True)
 
 
 def test_a_broken_home_template_does_not_hide_the_others(home, head_id):

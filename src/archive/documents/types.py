@@ -202,6 +202,10 @@ class Registry:
             return found
         choices = self.generated() if generated else list(self._types.values())
         listing = "、".join(f"{t.id}（{t.title}）" for t in choices)
+        if found is not None and found.produced_by:
+            maker = self.get(found.produced_by)
+            raise BadInputError(f"「{found.title}」随「{maker.title if maker else found.produced_by}」一起生成",
+                                hint=f"请用 archive generate {found.produced_by}")
         if found is not None:
             raise BadInputError(f"「{value}」（{found.title}）不由本系统生成", hint=f"可生成的文书类型：{listing}")
         raise BadInputError(f"未知的文书类型「{value}」", hint=f"可用的文书类型：{listing}")
