@@ -259,7 +259,8 @@ _CACHE: dict[tuple, Registry] = {}
 
 def registry(home: Any = None) -> Registry:
     """The registry for an archive home (`Home`, its templates folder, or None for the built-in
-    types only). Cached per set of template files (path, modification time, size)."""
+    types only). Cached per set of template files (path, modification time, size): a template
+    added or edited is seen by the next call."""
     home_templates = getattr(home, "templates_dir", home)
     folders = template_dirs(Path(home_templates) if home_templates else None)
     key = _signature(folders)
@@ -299,7 +300,7 @@ def _build(folders: list[Path]) -> Registry:
     return Registry(types, broken, fallback)
 
 
-def filing_class(home: Any, type_id: str) -> tuple[str, str]:
+def filing_class(home: Any, type_id: str, types: Registry | None = None) -> tuple[str, str]:
     """(class, 保管期限) of a document type: config.yaml's `filing.type_classes` if it names the
-    type, else the type's own `category`."""
-    return home.config.filing_class(type_id, registry(home).category(type_id))
+    type, else the type's own `category` (pass `types` when asking for many documents)."""
+    return home.config.filing_class(type_id, (types or registry(home)).category(type_id))

@@ -23,17 +23,25 @@ from archive.filing.location import copy_kind, location_label, open_path
 from archive.home import Home
 from archive.index import store
 from archive.index.analysis import bigrams
-from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
 from archive.search import names as name_table
 from archive.search import query as queries
 
-# the titles ingest recognises, plus the township's own XLSX records
-TYPE_TITLES = {**SCAN_TYPE_TITLES, "roster": "花名册", "statistics": "人数资金统计表"}
+
+def __getattr__(name: str) -> object:
+    """TYPE_TITLES (id -> Chinese title of every built-in document type), built on first use from
+    the document types (documents/types.py) so that importing the search costs no template loading."""
+    if name == "TYPE_TITLES":
+        from archive.documents.types import registry
+
+        return registry().titles()
+    raise AttributeError(name)
 
 
 def resolve_type(value: str | None, home: Home | None = None) -> str | None:
     """Accept a type id (refusal), its Chinese title (不予批准告知书), an alias or part of a title,
     from the home's document types (documents/types.py); other values are ingested type ids."""
+    if not value:
+        return None
     from archive.documents.types import registry
 
     return registry(home).find(value)
