@@ -833,8 +833,7 @@ def templates_list(ctx, as_json) -> None:
     home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
     types = registry(home_templates)
     for template_id, path in available(home_templates).items():
-        title = types.title(template_id, "（模板有误，见 archive templates check）") \
-            if template_id not in types.broken else "（模板有误，见 archive templates check）"
+        title = "（模板有误，见 archive templates check）" if template_id in types.broken else types.title(template_id)
         if as_json:
             _emit_json({"id": template_id, "title": title, "path": str(path)})
         else:
