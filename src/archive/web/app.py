@@ -29,7 +29,7 @@ from archive.home import Home
 from archive.web import views
 from archive.web.auth import WebSettings
 from archive.web.homes import HomePool
-from archive.web.routes import api, documents, households, search, session
+from archive.web.routes import api, documents, generate, households, search, session
 
 SECRET_NAME = "web-secret.key"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
@@ -124,7 +124,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *api.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN = "caseworker", "archivist", "inspector", "admin"
 EVERYONE = frozenset({CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN})
+CASEWORKERS = frozenset({CASEWORKER, ADMIN})
+ARCHIVISTS = frozenset({ARCHIVIST, ADMIN})
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ ROUTE_ROLES: dict[str, Rule] = {
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),
     "document.pdf": Rule(EVERYONE),
+    # generating documents: form, draft preview (样稿, nothing numbered), issue, reprint, void
+    "generate": Rule(CASEWORKERS),
+    "generate.preview": Rule(CASEWORKERS, write=True),   # writes only a draft under cache/
+    "generate.preview.page": Rule(CASEWORKERS),
+    "generate.preview.pdf": Rule(CASEWORKERS),
+    "generate.issue": Rule(CASEWORKERS, write=True),
+    "document.reprint": Rule(CASEWORKERS, write=True),
+    "document.void": Rule(CASEWORKERS, write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
