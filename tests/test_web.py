@@ -73,6 +73,8 @@ def route_requests(web, key: str) -> dict[str, tuple[str, str, dict]]:
         "generate.issue": ("POST", "/generate/issue", {"data": {"household_key": key}}),
         "document.reprint": ("POST", "/documents/Z109-9999999/reprint", {"data": {}}),
         "document.void": ("POST", f"/documents/{web.doc_id}/void", {"data": {"reason": ""}}),
+        "roster": ("GET", "/roster", {}),
+        "roster.import": ("POST", "/roster/import", {"data": {}}),
         "api.me": ("GET", "/api/me", {}),
         "api.search": ("GET", f"/api/search?q={web.head_name}", {}),
         "api.household": ("GET", f"/api/households/{key}", {}),

@@ -37,6 +37,9 @@ ROUTE_ROLES: dict[str, Rule] = {
     "generate.issue": Rule(CASEWORKERS, write=True),
     "document.reprint": Rule(CASEWORKERS, write=True),
     "document.void": Rule(CASEWORKERS, write=True),
+    # roster import
+    "roster": Rule(CASEWORKERS),
+    "roster.import": Rule(CASEWORKERS, write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
