@@ -40,6 +40,13 @@ ROUTE_ROLES: dict[str, Rule] = {
     # roster import
     "roster": Rule(CASEWORKERS),
     "roster.import": Rule(CASEWORKERS, write=True),
+    # the archivist: scans uploaded in the browser, the review queue
+    "scans": Rule(ARCHIVISTS),
+    "scans.upload": Rule(ARCHIVISTS, write=True),
+    "review": Rule(ARCHIVISTS),
+    "review.pick": Rule(ARCHIVISTS, write=True),   # changes nothing; POST keeps a typed ID out of the URL
+    "review.assign": Rule(ARCHIVISTS, write=True),
+    "review.reject": Rule(ARCHIVISTS, write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),

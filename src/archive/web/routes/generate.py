@@ -19,8 +19,8 @@ from archive.previews import keep_preview, preview_image, preview_pdf
 from archive.roster.households import get_household
 from archive.web import views
 from archive.web.doctypes import _template, document_type, household_types
-from archive.web.routes.api import update_index
 from archive.web.routing import Ctx, guarded
+from archive.web.uploads import update_index
 
 FIELD_PREFIX = "f."
 

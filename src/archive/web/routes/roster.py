@@ -14,8 +14,8 @@ from starlette.responses import Response
 from archive.errors import ArchiveError, RosterError
 from archive.roster.importer import import_roster
 from archive.web import views
-from archive.web.routes.api import update_index
 from archive.web.routing import Ctx, guarded
+from archive.web.uploads import update_index
 
 SUFFIXES = (".xlsx", ".csv", ".yaml", ".yml", ".json")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
