@@ -1153,3 +1153,54 @@ def main() -> None:
 if __name__ == "__main__":
     sys.exit(main())
 
+
+
+# --- generate-batch ------------------------------------------------------------------------
+
+@cli.command("generate-batch")
+@click.argument("doc_type", metavar="TYPE")
+@click.option("--village", help="只生成该村(社区)的家庭")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只生成该保障类别")
+@click.option("--status", type=click.Choice(["active", "applicant", "stopped"]), help="只生成该状态（在保、申请中、停保）")
+@click.option("--decided-from", help="审核确认日期范围的起始日期 YYYY-MM-DD")
+@click.option("--decided-to", help="审核确认日期范围的截止日期 YYYY-MM-DD")
+@click.option("--household", "households", multiple=True, metavar="身份证号", help="只生成这些户（户主身份证号，可重复）")
+@click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="每份文书相同的模板字段")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="文件", help="合并 PDF 的保存位置（默认档案库 batches/ 下）")
+@json_option
+@click.pass_context
+def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, decided_to, households, date_, sets,
+                       out, as_json) -> None:
+    """同一种文书批量生成给多户，合并为一个 PDF 打印。
+
+    例如本周审核确认的每一户的审核确认通知书：
+    archive generate-batch confirmation --decided-from 2025-07-07 --decided-to 2025-07-11
+    """
+    from archive.documents.batch import generate_batch, select_households
+    from archive.documents.generate import parse_day, parse_set_options
+    from archive.roster.households import get_household
+
+    params = parse_set_options(sets)
+    day = parse_day(date_)
+    home = _home(ctx)
+    chosen = select_households(home, village=village, category=category, status=status,
+                               decided_from=parse_day(decided_from), decided_to=parse_day(decided_to))
+    if households:
+        wanted = {get_household(home.db, h).id for h in households}
+        chosen = [h for h in chosen if h.id in wanted]
+
+    def progress(index, total, item) -> None:
+        if not as_json:
+            state = f"失败：{item.error}" if item.error else (item.number or item.doc_id)
+            click.echo(f"  [{index}/{total}] {item.name}户（{item.village}）：{state}", err=True)
+
+    result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
+    _update_index(home)
+    if as_json:
+        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items]})
+    else:
+        click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
+                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
+    if not result.made:
+        raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")
