@@ -29,7 +29,17 @@ from archive.home import Home
 from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
 from archive.web.homes import HomePool
-from archive.web.routes import api, documents, generate, households, roster, scans, search, session
+from archive.web.routes import (
+    api,
+    batch,
+    documents,
+    generate,
+    households,
+    roster,
+    scans,
+    search,
+    session,
+)
 
 SECRET_NAME = "web-secret.key"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
@@ -128,7 +138,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *roster.ROUTES, *scans.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *roster.ROUTES, *scans.ROUTES, *api.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

@@ -37,6 +37,11 @@ ROUTE_ROLES: dict[str, Rule] = {
     "generate.issue": Rule(CASEWORKERS, write=True),
     "document.reprint": Rule(CASEWORKERS, write=True),
     "document.void": Rule(CASEWORKERS, write=True),
+    # batches: one document for many households, one merged PDF
+    "batch": Rule(CASEWORKERS),
+    "batch.list": Rule(CASEWORKERS, write=True),   # changes nothing; the form is POSTed
+    "batch.run": Rule(CASEWORKERS, write=True),
+    "batch.pdf": Rule(CASEWORKERS),
     # roster import
     "roster": Rule(CASEWORKERS),
     "roster.import": Rule(CASEWORKERS, write=True),
