@@ -28,7 +28,7 @@ def _outcomes(ctx: Ctx, records) -> list[dict]:
     return [{"name": r.source.replace("\\", "/").rsplit("/", 1)[-1].split("-", 1)[-1], "status": r.status,
              "status_title": STATUS_ZH.get(r.status, r.status), "css": OUTCOME_CLASS.get(r.status, "bad"),
              "household": names.get(r.household or ""), "key": keys.get(r.household or ""),
-             "type": TYPE_TITLES.get(r.type or "", r.type or ""), "doc_id": r.doc_id, "reason": r.reason,
+             "type": TYPE_TITLES.get(r.type or "", "未识别类型" if r.type == "scan" else (r.type or "")), "doc_id": r.doc_id, "reason": r.reason,
              "pages": r.pages} for r in records]
 
 
