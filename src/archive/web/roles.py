@@ -29,6 +29,9 @@ ROUTE_ROLES: dict[str, Rule] = {
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),
     "document.pdf": Rule(EVERYONE),
+    "month": Rule(EVERYONE),
+    "shelves": Rule(EVERYONE),
+    "shelves.box": Rule(EVERYONE),
     # generating documents: form, draft preview (样稿, nothing numbered), issue, reprint, void
     "generate": Rule(CASEWORKERS),
     "generate.preview": Rule(CASEWORKERS, write=True),   # writes only a draft under cache/
