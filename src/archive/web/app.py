@@ -30,6 +30,7 @@ from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
 from archive.web.homes import HomePool
 from archive.web.routes import (
+    admin,
     api,
     batch,
     documents,
@@ -139,7 +140,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

@@ -55,6 +55,12 @@ ROUTE_ROLES: dict[str, Rule] = {
     "review.pick": Rule(ARCHIVISTS, write=True),   # changes nothing; POST keeps a typed ID out of the URL
     "review.assign": Rule(ARCHIVISTS, write=True),
     "review.reject": Rule(ARCHIVISTS, write=True),
+    # the administrator: users and roles
+    "admin.users": Rule(frozenset({ADMIN})),
+    "admin.users.add": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.role": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.password": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.disable": Rule(frozenset({ADMIN}), write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
