@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from webfixtures import csrf, login, make_web_home, open_home
+from webfixtures import PASSWORD, csrf, login, make_web_home, open_home
 
 from archive.errors import ConflictError
 from archive.users import disable_user, get_user, set_role
@@ -106,3 +106,26 @@ def test_other_roles_are_refused_and_csrf_is_needed(app, web):
         assert get_user(home, web.user("inspector")).role == "inspector"
     finally:
         home.close()
+
+
+def test_concurrent_logins_each_use_their_own_threads_connection(app, web):
+    """The login check runs in a worker thread with that thread's archive home (SQLite connections
+    belong to the thread that opened them); many logins at once all succeed."""
+    import threading
+
+    results: list[int] = []
+    with TestClient(app) as client:  # one event loop for every request, as under uvicorn
+        client.get("/login")
+        token = csrf(client)
+
+        def attempt(role: str) -> None:
+            response = client.post("/login", data={"username": web.user(role), "password": PASSWORD,
+                                                   "csrftoken": token}, follow_redirects=False)
+            results.append(response.status_code)
+
+        threads = [threading.Thread(target=attempt, args=(role,)) for role in ("caseworker", "archivist") * 6]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == [303] * len(threads)
