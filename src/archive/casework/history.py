@@ -30,20 +30,17 @@ KIND_NAMES = {
     "adjustment": "调整",
     "suspension": "停发（终止）",
     "review": "定期复核",
+    "roster": "花名册差异（已接受）",
 }
 STATUS_NAMES = {"active": "在保", "applicant": "申请中", "stopped": "停保", "refused": "不予批准"}
 
-# document type -> event kind; types not listed (声明, 授权书, 审核确认表…) change nothing
-DOCUMENT_EVENTS = {
-    "application": "application",
-    "home-visit": "investigation",
-    "publicity": "publicity",
-    "confirmation": "approval",
-    "refusal": "refusal",
-    "adjustment": "adjustment",
-    "suspension": "suspension",
-}
+# Which event a document records is its template's `event:` (doc_templates/*.yaml, see
+# documents/types.py); templates without one (声明, 授权书, 审核确认表…) change nothing.
 DECISIONS = ("approval", "refusal", "adjustment", "suspension")
+# a difference of a re-imported roster that a person accepted (archive.roster.differences): it
+# changes the household from its month like a decision, and names who accepted it
+ROSTER_CHANGE = "roster"
+EFFECTS = DECISIONS + (ROSTER_CHANGE,)
 MANUAL_KINDS = ("application", "investigation", "review")
 
 
@@ -88,6 +85,8 @@ def describe(event: dict[str, Any]) -> str:
         parts.append("收入不固定")
     if event.get("doc_id"):
         source = f"「{event.get('title') or ''}」{event.get('number') or ''}（{event['doc_id']}）"
+    elif detail.get("difference"):
+        source = f"花名册 {detail.get('file') or ''}（差异 #{detail['difference']}，已接受）"
     else:
         source = "手工登记" + (f"：{detail['note']}" if detail.get("note") else "")
     return " ".join(parts) + f"  依据 {source}  经办人 {event['operator']}"
@@ -136,9 +135,11 @@ def apply_events(household: HouseholdRecord, events: list[Event], month: dt.date
     effect started by then, in the order the effects start."""
     key = _month_key(month)
     state = dataclasses.replace(household, members=list(household.members))
-    for event in sorted((e for e in events if e.kind in DECISIONS), key=_effect_order):
+    for event in sorted((e for e in events if e.kind in EFFECTS), key=_effect_order):
         if (event.effective_month or event.event_date[:7]) > key:
             continue
+        if event.kind == ROSTER_CHANGE and event.status:
+            state.status = event.status
         if event.kind == "approval":
             state.status = "active"
             state.start_date = f"{event.effective_month}-01" if event.effective_month else state.start_date
@@ -170,9 +171,10 @@ def households_as_of(conn: sqlite3.Connection, households: list[HouseholdRecord]
 def stop_date(events: list[Event], household: HouseholdRecord) -> dt.date | None:
     """When assistance last stopped (first day of the stop's effective month), None if it runs."""
     last = None
-    for event in sorted((e for e in events if e.kind in ("approval", "suspension")), key=_effect_order):
+    for event in sorted((e for e in events if e.kind in ("approval", "suspension")
+                         or (e.kind == ROSTER_CHANGE and e.status in ("active", "stopped"))), key=_effect_order):
         last = event
-    if last is not None and last.kind == "suspension":
+    if last is not None and (last.kind == "suspension" or (last.kind == ROSTER_CHANGE and last.status == "stopped")):
         return dt.date.fromisoformat(f"{last.effective_month or last.event_date[:7]}-01")
     return None
 
@@ -192,15 +194,15 @@ def _insert(conn: sqlite3.Connection, operator: str, household_id: str, kind: st
            "amount": amount, "covered": covered, "doc_id": doc_id})
 
 
-def record_document_effect(conn: sqlite3.Connection, config: Config, operator: str, template_id: str,
+def record_document_effect(conn: sqlite3.Connection, config: Config, operator: str, kind: str | None,
                            doc_id: str, day: dt.date, context: dict[str, Any],
                            household: HouseholdRecord | None = None, data: Any = None) -> list[str]:
-    """Record what an issued document did to the household's history; call inside the
-    document's write transaction. Returns warnings (a second decision of the same kind on the
-    same day); raises ArchiveError, rolling the document back, when its dates contradict the
-    history (a decision before the application, an approval before its publicity ended)."""
-    kind = DOCUMENT_EVENTS.get(template_id)
-    if kind is None:
+    """Record what an issued document did to the household's history (`kind`: its template's
+    `event`); call inside the document's write transaction. Returns warnings (a second decision
+    of the same kind on the same day, naming the first); raises ArchiveError (exit 4), rolling
+    the document back, when its dates contradict the history (a decision before the
+    application, an approval before its publicity ended)."""
+    if kind is None or kind not in KIND_NAMES:
         return []
     if kind == "publicity":
         until = day + dt.timedelta(days=int(config.publicity_days) - 1)
@@ -212,7 +214,13 @@ def record_document_effect(conn: sqlite3.Connection, config: Config, operator: s
         return []
     history = events_for(conn, household.id)
     warnings = _check_dates(kind, day, context, history, household)
-    if kind == "application":
+    if kind == "review":
+        irregular = str(context.get("irregular_income") or "").strip()
+        detail: dict[str, Any] = {"result": context.get("review_result") or ""}
+        if irregular:
+            detail["irregular_income"] = irregular in ("是", "true", "1", "yes")
+        _insert(conn, operator, household.id, kind, day, doc_id=doc_id, detail=detail)
+    elif kind == "application":
         _insert(conn, operator, household.id, kind, day, doc_id=doc_id)
     elif kind == "investigation":
         _insert(conn, operator, household.id, kind, day, doc_id=doc_id)
@@ -286,6 +294,17 @@ def _check_dates(kind: str, day: dt.date, context: dict[str, Any], history: list
             raise ArchiveError(f"日期相互矛盾：通知书所述公示期至 {str(cited)[:10]}，尚未期满，"
                                f"不能在 {day.isoformat()} 作出审核确认")
     return warnings
+
+
+def record_roster_change(conn: sqlite3.Connection, operator: str, household_id: str, day: dt.date, *,
+                         status: str | None = None, amount: float | None = None, covered: int | None = None,
+                         detail: dict[str, Any] | None = None, effective_month: str | None = None) -> None:
+    """A roster value a person accepted against the history (archive.roster.differences): it
+    takes effect from `effective_month` (default: the month it was accepted); call inside a
+    write transaction."""
+    _insert(conn, operator, household_id, ROSTER_CHANGE, day, effective_month=effective_month or _month_key(day),
+            status=status,
+            amount=amount, covered=covered, detail=detail)
 
 
 def record_manual_event(conn: sqlite3.Connection, operator: str, household_id: str, kind: str, day: dt.date,

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from archive.catalog import audit, transaction
-from archive.documents.generate import HOUSEHOLD_TYPES, Generator
+from archive.documents.generate import Generator
 from archive.documents.templates import load_template
+from archive.documents.types import registry
 from archive.errors import ArchiveError
 from archive.files import check_output, ensure_dir, write_new
 from archive.home import Home
@@ -104,8 +105,11 @@ def generate_batch(home: Home, doc_type: str, households: list[HouseholdRecord],
                    params: dict[str, str] | None = None, out: Path | None = None,
                    progress: Any = None) -> BatchResult:
     """Generate `doc_type` for every household and merge the documents into one PDF."""
-    if doc_type not in HOUSEHOLD_TYPES:
-        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成", hint=f"可用类型：{'、'.join(HOUSEHOLD_TYPES)}")
+    kinds = registry(home)
+    kind = kinds.get(doc_type)
+    if kind is None or not kind.generated or kind.scope != "household":
+        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
+        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
     if not households:
         raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
     if len(households) > MAX_HOUSEHOLDS:

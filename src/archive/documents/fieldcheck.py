@@ -31,8 +31,13 @@ def field_problems(template: Template, params: dict[str, str]) -> dict[str, str]
             if spec.required and not str(spec.default or "").strip():
                 problems[name] = f"请填写{_bare(spec.label)}"
             continue
-        if len(raw) > MAX_LENGTH:
-            problems[name] = f"内容太长：最多 {MAX_LENGTH} 个字"
+        longest = getattr(spec, "max_length", None) or MAX_LENGTH
+        if len(raw) > longest:
+            problems[name] = f"内容太长：{len(raw)} 个字，最多 {longest} 个"
+            continue
+        choices = getattr(spec, "choices", ())
+        if choices and raw not in choices:
+            problems[name] = f"「{raw}」不在可选范围内：{'、'.join(choices)}"
             continue
         try:
             typed_value(spec.kind, raw)

@@ -1,7 +1,5 @@
-"""The document types the browser offers, with their fields, for the generate form.
-
-One adapter: `_template` reads a type's template through documents/templates.py today; when the
-document-type registry lands, only that function changes."""
+"""The document types the browser offers, with their fields, for the generate form: the
+household-scope types of the document-type registry (documents/types.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.documents import templates
-from archive.documents.generate import HOUSEHOLD_TYPES
+from archive.documents.types import registry
 from archive.errors import NotFoundError
 from archive.home import Home
 
@@ -38,24 +36,31 @@ class DocType:
 
 
 def _template(home: Home, type_id: str) -> Any:
-    """The one place that reads a type's definition (switch to the registry here)."""
+    """A type's template, for checking a form's values field by field."""
     return templates.load_template(type_id, home.templates_dir)
 
 
-def document_type(home: Home, type_id: str) -> DocType:
-    if type_id not in HOUSEHOLD_TYPES:
-        raise NotFoundError(f"没有这种文书类型：「{type_id}」")
-    template = _template(home, type_id)
-    raw = template.data.get("fields") or {}
+def _info(kind: Any) -> DocType:
     fields = tuple(
         FieldInfo(name=spec.name, label=spec.label, required=bool(spec.required), kind=spec.kind,
-                  choices=tuple(str(c) for c in (raw.get(spec.name, {}).get("choices") or ())),
+                  choices=tuple(str(c) for c in (spec.choices or ())),
                   default=str(spec.default) if spec.default is not None else "")
-        for spec in template.fields.values())
-    return DocType(id=template.id, title=template.title, scope=template.scope, fields=fields,
-                   numbered=bool(template.number_code))
+        for spec in kind.fields)
+    return DocType(id=kind.id, title=kind.title, scope=kind.scope, fields=fields, numbered=bool(kind.number_code))
+
+
+def document_type(home: Home, type_id: str) -> DocType:
+    kind = registry(home).get(type_id)
+    if kind is None or not kind.generated or kind.scope != "household":
+        raise NotFoundError(f"没有这种可为一户生成的文书类型：「{type_id}」")
+    return _info(kind)
 
 
 def household_types(home: Home) -> list[DocType]:
-    """Every type a caseworker can generate for one household, in the usual order of a case."""
-    return [document_type(home, type_id) for type_id in HOUSEHOLD_TYPES]
+    """Every type a caseworker can generate for one household, in the registry's order."""
+    return [_info(kind) for kind in registry(home).generated() if kind.scope == "household"]
+
+
+def is_household_type(home: Home, type_id: str) -> bool:
+    kind = registry(home).get(type_id)
+    return kind is not None and kind.generated and kind.scope == "household"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from starlette.responses import FileResponse, Response
 
-from archive.documents.generate import HOUSEHOLD_TYPES
 from archive.errors import ArchiveError
 from archive.household_keys import key_for
 from archive.page_images import document_pdf, open_document, page_count, page_image
 from archive.web import views
+from archive.web.doctypes import is_household_type
 from archive.web.routing import Ctx, guarded
 
 
@@ -31,7 +31,7 @@ def document_page(ctx: Ctx) -> Response:
     done = DONE_NOTES.get(ctx.request.query_params.get("done", ""))
     return views.page(ctx.request, "document.html", {
         "d": document, "pages": pages, "number": number, "zoom": zoom, "household_key": key, "done": done,
-        "generated": document.origin == "generated" and document.type in HOUSEHOLD_TYPES})
+        "generated": document.origin == "generated" and is_household_type(ctx.home, document.type)})
 
 
 DONE_NOTES = {"issued": "已签发：文号已取，文书已存入本户档案。", "reprinted": "已重印：文号不变，文件已重新生成。",
