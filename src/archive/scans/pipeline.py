@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from archive.documents import qr
+from archive.scans.confidence import check_page
 from archive.scans.layout import (
     reading_order,
     restore_page_number_dashes,
@@ -98,6 +99,7 @@ class PageReader:
         corrections = self.tidy_text(lines)
         page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
                        round(prepared.skew, 2), corrections)
+        page.review = check_page(page)  # ingest checks again with the roster's names
         return page, Image.fromarray(upright), prepared.marks
 
     def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:
