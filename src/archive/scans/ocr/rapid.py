@@ -9,7 +9,8 @@ import numpy as np
 from archive.errors import ArchiveError
 from archive.scans.ocr.base import OcrEngine, OcrLine
 
-DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
+DETECT_MAX_SIDE = 1024
+FLIP_MARGIN = 0.05      # how much likelier a line read turned round must be to replace the upright reading  # text detection runs on the page reduced to this longer side
 
 
 class RapidOcrEngine(OcrEngine):
@@ -70,7 +71,9 @@ class RapidOcrEngine(OcrEngine):
             again = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
             again_chars = again.word_results or [None] * len(flagged)
             for i, text, score, info in zip(flagged, again.txts, again.scores, again_chars, strict=False):
-                if score > scores[i]:
+                # turned, a short run of digits reads as well as it does upright (900 / 006):
+                # the turned reading must be clearly likelier
+                if score > scores[i] + FLIP_MARGIN:
                     texts[i], scores[i], chars[i] = text, score, _char_confidences(info)
         lines = []
         for box, text, score, confs in zip(boxes, texts, scores, chars, strict=False):
