@@ -1,6 +1,7 @@
 """OCR on paper we did not print (issue 17): a generated evaluation set, CER per class.
 
-Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr_eval.py [--pages 3] [--seed 17] [--workers 2] [--no-tesseract]
+The page builders of bench/ocr.py's "other" set. `bench/ocr_eval.py [--pages 3] [--seed 17]
+[--workers 2] [--no-tesseract]` still works: it runs `bench/ocr.py --set other`.
 
 Pages are drawn here with PIL (nothing is committed but this script), in fonts other than our
 templates' settings: AR PL UMing (宋体 stand-in, also for 仿宋), AR PL UKai (楷体), WenQuanYi Zen Hei
@@ -24,16 +25,9 @@ tesseract-ocr-chi-sim) is optional.
 
 from __future__ import annotations
 
-import argparse
 import io
-import multiprocessing as mp
 import random
-import resource
-import shutil
-import statistics
-import time
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -584,89 +578,22 @@ def order_free(truth: str, got: str) -> int:
     return max(sum((expected - found).values()), sum((found - expected).values()))
 
 
-_READER = None
-
-
-def _init() -> None:
-    global _READER
-    from archive.scans.pipeline import PageReader
-
-    _READER = PageReader("rapidocr")
-
-
-def _ours(task: tuple[str, int, int]) -> tuple[str, int, int, int, float, int, int]:
-    cls, index, seed = task
-    page = build(cls, index, seed)
-    started = time.perf_counter()
-    ocr, _, _ = _READER.ocr_image(page.image)
-    seconds = time.perf_counter() - started
-    errors, length = cer(page.truth, ocr.text)
-    return (cls, index, errors, length, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            order_free(page.truth, ocr.text))
-
-
-def _tesseract(task: tuple[str, int, int]) -> tuple[str, int, int]:
-    from archive.scans.ocr.tesseract import TesseractEngine
-
-    cls, index, seed = task
-    page = build(cls, index, seed)
-    lines = TesseractEngine().recognize(np.asarray(page.image.convert("L")))
-    return (cls, *cer(page.truth, "\n".join(line.text for line in lines)))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=3, help="held-out pages per class (as many go to tuning)")
-    parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--classes", default=",".join(CLASSES))
-    parser.add_argument("--no-tesseract", action="store_true")
-    parser.add_argument("--save", help="write the held-out pages as PNG into this folder, to look at")
-    args = parser.parse_args()
-    classes = args.classes.split(",")
-    tasks = [(cls, 2 * i + 1, args.seed) for cls in classes for i in range(args.pages)]  # odd: held-out
-    if args.save:
-        from pathlib import Path
+    """The old command: bench/ocr.py --set other (the one entry point), same options."""
+    import sys
+    from pathlib import Path
 
-        Path(args.save).mkdir(parents=True, exist_ok=True)
-        for cls, index, seed in tasks:
-            page = build(cls, index, seed)
-            page.image.save(Path(args.save) / f"{cls}-{index}.png")
-            (Path(args.save) / f"{cls}-{index}.txt").write_text(page.truth, encoding="utf-8")
-    started = time.perf_counter()
-    with mp.get_context("spawn").Pool(args.workers, initializer=_init) as pool:
-        results = pool.map(_ours, tasks, chunksize=1)
-    wall = time.perf_counter() - started
-    tess: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    use_tesseract = not args.no_tesseract and shutil.which("tesseract")
-    if use_tesseract:
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            for cls, errors, length in pool.map(_tesseract, tasks, chunksize=1):
-                tess[cls][0] += errors
-                tess[cls][1] += length
-    ours: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    worst: dict[str, float] = defaultdict(float)
-    unordered: dict[str, int] = defaultdict(int)
-    for cls, _, errors, length, _, _, free in results:
-        unordered[cls] += free
-        ours[cls][0] += errors
-        ours[cls][1] += length
-        worst[cls] = max(worst[cls], errors / max(1, length))
-    print(f"held-out pages: {len(tasks)} ({args.pages} per class), seed {args.seed}, {DPI} dpi A4")
-    print(f"{'class':<10} {'chars':>6} {'CER ours':>9} {'worst page':>10} {'order-free':>10} {'CER tesseract':>14}")
-    for cls in classes:
-        errors, length = ours[cls]
-        tess_text = f"{100 * tess[cls][0] / max(1, tess[cls][1]):13.2f}%" if use_tesseract else "             -"
-        print(f"{cls:<10} {length:>6} {100 * errors / max(1, length):8.2f}% {100 * worst[cls]:9.2f}% "
-              f"{100 * unordered[cls] / max(1, length):9.2f}% {tess_text}")
-    total_errors = sum(v[0] for v in ours.values())
-    total = sum(v[1] for v in ours.values())
-    print(f"{'all':<10} {total:>6} {100 * total_errors / max(1, total):8.2f}%")
-    seconds = [r[4] for r in results]
-    print(f"pages/min with {args.workers} workers (build + OCR, spawn included): {60 * len(tasks) / wall:.1f}; "
-          f"median OCR seconds per page in a worker: {statistics.median(seconds):.2f}")
-    print(f"worker peak RSS: {max(r[5] for r in results) / 1024:.0f} MiB")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import ocr
 
+    argv = ["--set", "other"]
+    args = sys.argv[1:]
+    for index, arg in enumerate(args):
+        if arg == "--seed":
+            args[index] = "--eval-seed"
+        if arg == "--save":
+            raise SystemExit("--save：请用 python -c 'from ocr_eval import build; build(cls, i).image.save(...)'")
+    ocr.main(argv + args)
 
 if __name__ == "__main__":
     main()
