@@ -459,6 +459,8 @@ def review_list_cmd(ctx, as_json=False) -> None:
     for item in items:
         click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['reason']}")
         click.echo(f"    {item['excerpt']}…  {item['path']}")
+        if item.get("proposed_household"):
+            click.echo(f"    确认：archive review show {item['doc_id']}，再 archive review accept {item['doc_id']}")
 
 
 @review.command("assign")
