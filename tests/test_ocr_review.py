@@ -146,3 +146,13 @@ def test_id_failing_its_checksum_and_a_stranger_are_held(home, township):
     bad_fix = run_cli("--home", str(home.root), "review", "accept", records["a.png"].doc_id,
                       "--household", head, "--fix", "9:1=x")
     assert bad_fix.exit_code != 0 and "没有第9页第1行" in bad_fix.stderr
+
+
+def test_a_document_id_is_not_an_id_number_field():
+    """The QR caption's document number (Z109-0000144) is page furniture, not a number that matters;
+    an ID number, masked or not, is."""
+    caption = OcrLine("Z109-0000144 第1页", [], 0.9, [0.99] * 5 + [0.55] + [0.99] * 10)
+    masked = OcrLine("身份证号：520111********1234", [], 0.9, [0.99] * 5 + [0.99] * 17 + [0.55])
+    review = check_page(OcrPage(1000, 1000, [caption, masked] + [OcrLine("特此证明" * 10, [], 0.99, [0.99] * 40)] * 3))
+    assert [(s["line"], s["field"]) for s in review["spans"]] == [(0, None), (1, "号码")]
+    assert len(review["reasons"]) == 1 and "520111********1234" in review["reasons"][0]

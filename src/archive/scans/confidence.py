@@ -5,7 +5,7 @@ line, start, end, the text, the lowest confidence, and the field it falls in, if
 held in the review queue, not filed, when one of these holds (the reasons, in Chinese, go with it):
 
 - a field that places or identifies the document is uncertain: a low-confidence character in an
-  ID number or other long digit run, a date, a document number (文号), or a labelled name;
+  ID number (masked or not) or another long number (15 to 20 characters), a date, a document number (文号), or a labelled name;
 - too much of the page is uncertain (handwriting, a poor photo): more than `PAGE_SHARE` of its
   characters below `LOW_CHAR`;
 - an 18-character ID number that fails its checksum (after textfix's near-miss correction);
@@ -31,7 +31,9 @@ PAGE_SHARE = 0.03  # a page with more uncertain characters than this goes to rev
 _HAN = "\u4e00-\u9fff"
 _ID_RUN = re.compile(r"(?<![0-9Xx*])[0-9]{17}[0-9Xx](?![0-9Xx*])")
 _FIELDS: list[tuple[str, re.Pattern]] = [
-    ("身份证号", re.compile(r"[0-9Xx*＊]{6,}")),
+    # an ID number, masked or not, or another long number (a bank card); not a document ID
+    # such as the QR caption's Z109-0000144
+    ("号码", re.compile(r"(?<![0-9A-Za-z\-])[0-9Xx*＊]{15,20}(?![0-9A-Za-z])")),
     ("日期", re.compile(r"\d{2,4}\s*年\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?|\d{4}[-./]\d{1,2}[-./]\d{1,2}")),
     ("文号", re.compile(rf"[{_HAN}]{{2,10}}\s*[〔\[［(（]\s*\d{{4}}\s*[〕\]］)）]\s*第?\s*\d+\s*号")),
     ("姓名", re.compile(rf"(?:姓\s*名|户\s*主|申请人|监护人)\s*[:：]?\s*([{_HAN}]{{2,4}})")),
@@ -48,7 +50,7 @@ class Span:
     end: int
     text: str
     confidence: float  # the lowest in the span
-    field: str | None  # 身份证号 / 日期 / 文号 / 姓名, when the span falls in one
+    field: str | None  # 号码 / 日期 / 文号 / 姓名, when the span falls in one
 
     def to_json(self) -> dict:
         return asdict(self)
