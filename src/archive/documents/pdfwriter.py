@@ -26,7 +26,6 @@ from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     PageTemplate,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -35,6 +34,7 @@ from reportlab.platypus import (
 from archive.documents import qr
 from archive.documents.docmodel import Block, Document
 from archive.documents.fonts import FontFile
+from archive.documents.linebreak import CJKParagraph
 from archive.documents.pdfa import to_pdfa
 
 PAGE_W, PAGE_H = A4
@@ -194,10 +194,10 @@ class _Styles:
         return style
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
+def _para(text: str, style: ParagraphStyle) -> CJKParagraph:
     # reportlab collapses U+3000 like any white space; two no-break spaces keep its full width
     markup = escape(text).replace("\n", "<br/>").replace("\u3000", "\xa0\xa0")
-    return Paragraph(markup, style)
+    return CJKParagraph(markup, style)  # 避头尾: see linebreak.py
 
 
 def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: SealMarks | None = None) -> list[Flowable]:
