@@ -73,3 +73,12 @@ def test_a_generated_refusal_obeys_the_rules_in_pdf_and_opens_as_docx(home, head
         assert broken_rules(pdf_lines(Path(made.pdf))) == []
         paragraphs = "".join(p.text for p in open_docx(made.docx).paragraphs)
         assert REASON in paragraphs
+
+
+def test_dates_are_never_split():
+    cases = [("签收日期：", "\u3000\u3000年\u3000\u3000月\u3000\u3000日"), ("作出决定日期为", "2025年12月31日")]
+    for before, date in cases:
+        text = before + date
+        for width in range(len(date), len(text)):
+            lines = break_lines(list(text), [1.0] * len(text), [False] * len(text), [float(width)])
+            assert any(date in text[a:b] for a, b, _ in lines), (text, width)

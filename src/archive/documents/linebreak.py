@@ -22,6 +22,7 @@ CANNOT_START = frozenset(
 CANNOT_END = frozenset("（「《『【〈〔［｛〖〘“‘([{￥$#")
 # two-em marks: ——, …… are never split
 _PAIRED = frozenset("—…")
+_BLANKS = " \u3000\xa0_"
 
 _FUZZ = 1e-6
 
@@ -37,6 +38,12 @@ def _may_break(text: Sequence[str], at: int) -> bool:
         return False
     if before == after and after in _PAIRED:
         return False
+    if after in "年月日" and (before.isdigit() or before in _BLANKS):
+        return False  # 2025年7月8日, or a date left blank to fill in: 　　年　　月　　日
+    if before in "年月" and (after.isdigit() or after in _BLANKS):
+        return False
+    if before in _BLANKS and after in _BLANKS:
+        return False  # room left to write in stays whole
     return not (_word_char(before) and _word_char(after))
 
 

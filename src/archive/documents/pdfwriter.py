@@ -223,15 +223,11 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: Seal
             out.append(_table(block, styles))
             out.append(Spacer(1, LINE * 0.3))
         elif kind == "signatures":
-            style = styles.get("fangsong", BODY_SIZE, "left", 0, leading=LINE * 1.5)
-            for line in block.lines:
-                text = line + "\u3000" * 6
-                if block.with_date:
-                    text += "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
-                out.append(_para(text, style))
+            # never alone at the top of a page: the line that introduces the signers comes along
+            out.append(KeepTogether(_take_last(out) + [_signatures(block, styles)]))
         elif kind == "sign_off":
             # never leave the office name and date alone on a page: take the last text with them
-            keep = [out.pop()] if out and not isinstance(out[-1], PageBreak) else []
+            keep = _take_last(out)
             keep += [Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal,
                                                marks if block.seal else None, styles.fonts["kaiti"])]
             out.append(KeepTogether(keep))
@@ -242,6 +238,43 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: Seal
         elif kind == "cut_line":
             out.append(_CutLine(block.text, styles.fonts["fangsong"]))
     return out
+
+
+def _take_last(out: list[Flowable]) -> list[Flowable]:
+    """Remove and return the last piece of content (with any spacing after it), to be kept on
+    the same page as what follows."""
+    taken: list[Flowable] = []
+    while out and isinstance(out[-1], Spacer):
+        taken.insert(0, out.pop())
+    if out and not isinstance(out[-1], PageBreak):
+        taken.insert(0, out.pop())
+    return taken
+
+
+SIGN_DATE = "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
+
+
+def _signatures(block: Block, styles: _Styles) -> Table:
+    """Two rows per signer: the label across the line, then a line to sign on with the date in
+    its own column at the right: the same column for every signer, never split, and a signer's
+    two rows never parted by a page end."""
+    style = styles.get("fangsong", BODY_SIZE, "left", 0)
+    date_w = pdfmetrics.stringWidth(SIGN_DATE, style.fontName, BODY_SIZE) + BODY_SIZE
+    rows, heights = [], []
+    commands = [
+        ("FONTNAME", (0, 0), (-1, -1), style.fontName),  # not Helvetica, which is never embedded
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), LINE * 0.2),
+    ]
+    for line in block.lines:
+        row = len(rows)
+        rows += [[_para(line, style), ""], ["", _para(SIGN_DATE, style) if block.with_date else ""]]
+        heights += [LINE, LINE * 1.5]
+        commands += [("SPAN", (0, row), (1, row)), ("NOSPLIT", (0, row), (1, row + 1))]
+    return Table(rows, colWidths=[TEXT_W - date_w, date_w], minRowHeights=heights, style=TableStyle(commands))
 
 
 def _table(block: Block, styles: _Styles) -> Table:
