@@ -145,7 +145,7 @@ class Generator:
         village = self.config.require_village(village)
         if end < start:
             raise ArchiveError(f"公示的起止日期颠倒：{start} 晚于 {end}")
-        day = day or dt.date.today()
+        day = day or end  # without --date: the end of the period it covers, not the day it is printed
         params = dict(params or {})
         templates.check_fields(template, params)
         decided = self.decided_households(village, start, end, category)
