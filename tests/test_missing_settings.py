@@ -58,3 +58,5 @@ def test_an_unset_standard_is_never_printed_as_zero():
         money(MissingSetting("dibao_standard", "当地最低生活保障标准"))
     with pytest.raises(MissingSettingError, match="office_phone"):
         f"{MissingSetting('office_phone', '经办机构联系电话')}"
+    with pytest.raises(MissingSettingError, match="dibao_standard"):
+        MissingSetting("dibao_standard", "当地最低生活保障标准") * 6

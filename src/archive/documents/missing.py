@@ -37,6 +37,12 @@ class MissingSetting(str):
     def __float__(self) -> float:
         self.fail()
 
+    def _arithmetic(self, *_: object) -> MissingSetting:
+        self.fail()
+
+    # 「{{ dibao_standard * 6 }}」 is not an empty string six times
+    __mul__ = __rmul__ = __add__ = __radd__ = __sub__ = __rsub__ = __truediv__ = __mod__ = _arithmetic
+
 
 def setting(value: object, key: str, label: str) -> object:
     """The setting's value, or a MissingSetting when it is empty."""
