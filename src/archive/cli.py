@@ -428,7 +428,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def review(ctx) -> None:
-    """待分拣的扫描件：list 列出，assign 指定家庭，reject 退回。"""
+    """待分拣的扫描件：list 列出，show 查看，accept 确认或改正后归档，assign 指定家庭，reject 退回。"""
     if ctx.invoked_subcommand is None:
         ctx.invoke(review_list_cmd)
 
@@ -450,6 +450,8 @@ def review_list_cmd(ctx, as_json=False) -> None:
     for item in items:
         click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['reason']}")
         click.echo(f"    {item['excerpt']}…  {item['path']}")
+        if item.get("proposed_household"):
+            click.echo(f"    确认：archive review show {item['doc_id']}，再 archive review accept {item['doc_id']}")
 
 
 @review.command("assign")
@@ -469,6 +471,53 @@ def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+
+
+@review.command("show")
+@click.argument("doc_id")
+@json_option
+@click.pass_context
+def review_show_cmd(ctx, doc_id, as_json) -> None:
+    """查看一份待分拣的扫描件：原因、拟归入的家庭、识别置信度低的文字（【】标出）。"""
+    from archive.scans.review import review_show
+
+    item = review_show(_home(ctx), doc_id)
+    if as_json:
+        _emit_json(item)
+        return
+    click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['path']}")
+    for reason in item["reasons"]:
+        click.echo(f"  原因：{reason}")
+    if item["proposed_household"]:
+        click.echo(f"  拟归入：{item['proposed_village']} {item['proposed_head']}户（{item['proposed_household']}），"
+                   f"类型 {item['proposed_type'] or '扫描件'}")
+    uncertain = {(line["page"], line["line"]): line for line in item["uncertain_lines"]}
+    for line in item["lines"]:
+        flagged = uncertain.get((line["page"], line["line"]))
+        note = f"（置信度低 {flagged['confidence']:.2f}）{flagged['marked']}" if flagged else line["text"]
+        click.echo(f"  {'!' if flagged else ' '} {line['page']}:{line['line']}  {note}")
+    click.echo(f"确认无误：archive review accept {item['doc_id']}；改正某行：--fix 页:行=文字；另指定家庭：--household 身份证号")
+
+
+@review.command("accept")
+@click.argument("doc_id")
+@click.option("--household", help="户主身份证号（不给则用拟归入的家庭）")
+@click.option("--type", "doc_type", help="文书类型，如 id-card、hukou、refusal")
+@click.option("--fix", "fixes", multiple=True, help="改正一行：页:行=文字（页、行号见 review show），可多次给出")
+@json_option
+@click.pass_context
+def review_accept_cmd(ctx, doc_id, household, doc_type, fixes, as_json) -> None:
+    """确认（或改正后确认）一份待分拣的扫描件并归档；改正记入操作日志。"""
+    from archive.scans.review import parse_fix, review_accept
+
+    home = _home(ctx)
+    result = review_accept(home, doc_id, household, doc_type, [parse_fix(spec) for spec in fixes])
+    _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
+    click.echo(f"已确认 {result['doc_id']}，归入家庭 {result['household']}（{result['type']}），"
+               f"改正 {len(result['corrections'])} 行")
 
 
 @review.command("reject")
