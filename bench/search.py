@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from archive import sample
+from archive.casework.rules import category_wording
 from archive.catalog import transaction
 from archive.config import Config
 from archive.documents import templates
@@ -60,6 +61,7 @@ def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[H
         params = {k: (rng.choice(REASONS) if k == "reason" else v) for k, v in PARAMS.get(doc_type, {}).items()}
         context = office_context(home.config, template, day)
         context.update(household_context(household, day))
+        context.update(category_wording(home.config, template.id, household.category))
         context.update(derived_dates(day))
         context.update(field_values(template, params, context))
         number = None

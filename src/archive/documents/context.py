@@ -10,6 +10,7 @@ from typing import Any
 from archive import idcard
 from archive.config import Config
 from archive.dates import cn_date, cn_month, next_month, parse_date, parse_month
+from archive.documents.missing import setting
 from archive.documents.templates import Template, render_string
 from archive.errors import TemplateError
 from archive.roster.households import HouseholdRecord
@@ -30,9 +31,10 @@ def office_context(config: Config, template: Template, day: dt.date) -> dict[str
         "county": config.county,
         "township": config.township,
         "office": config.office,
-        "complaint_phone": config.complaint_phone,
-        "office_phone": config.office_phone,
-        "dibao_standard": config.dibao_standard,
+        # empty settings print as an error naming them, never as 「电话：」 with nothing after it
+        "complaint_phone": setting(config.complaint_phone, "complaint_phone", "监督举报电话"),
+        "office_phone": setting(config.office_phone, "office_phone", "经办机构联系电话"),
+        "dibao_standard": setting(config.dibao_standard, "dibao_standard", "当地最低生活保障标准"),
         "publicity_days": config.publicity_days,
         "appeal": dict(config.appeal),
         "legal_basis": config.legal_basis.get(template.id, ""),
@@ -104,6 +106,22 @@ def field_values(template: Template, params: dict[str, str], base: dict[str, Any
     return values
 
 
+def typed_value(kind: str, raw: str) -> Any:
+    """A field's text as its kind's value; ValueError (message in Chinese where ours) if invalid."""
+    if kind == "money":
+        value = float(raw.replace(",", "").replace("元", ""))
+        if value < 0:
+            raise ValueError("金额不能为负")
+        return round(value, 2)
+    if kind == "integer":
+        return int(raw)
+    if kind == "date":
+        return parse_date(raw).isoformat()
+    if kind == "month":
+        return (parse_month(raw) if len(raw) <= 7 else parse_date(raw).replace(day=1)).isoformat()
+    return raw
+
+
 def _check_value(template: Template, spec: Any, value: Any, scope: dict[str, Any]) -> None:
     """The field's own rules: one of its choices, at most max_length characters, within min/max
     (a number or a Jinja expression over the office settings, e.g. six months of the 低保 standard)."""
@@ -148,20 +166,9 @@ def _bound(template: Template, spec: Any, key: str, scope: dict[str, Any]) -> fl
 
 def _typed(template: Template, name: str, kind: str, raw: str, label: str) -> Any:
     try:
-        if kind == "money":
-            value = float(raw.replace(",", "").replace("元", ""))
-            if value < 0:
-                raise ValueError("金额不能为负")
-            return round(value, 2)
-        if kind == "integer":
-            return int(raw)
-        if kind == "date":
-            return parse_date(raw).isoformat()
-        if kind == "month":
-            return (parse_month(raw) if len(raw) <= 7 else parse_date(raw).replace(day=1)).isoformat()
+        return typed_value(kind, raw)
     except ValueError as exc:
         raise TemplateError(f"{template.where(('fields', name))}：字段「{name}」（{label}）的值「{raw}」无效：{exc}") from None
-    return raw
 
 
 def derived_dates(day: dt.date) -> dict[str, Any]:
