@@ -119,7 +119,7 @@ def review_accept(home: Home, key: str, household_id: str | None = None, doc_typ
         paths = {col: relocate(home, doc[col], folder) for col in ("pdf_path", "original_path", "sidecar_path")}
         home.db.execute(
             """UPDATE documents SET household_id=?, village=?, type=?, title=?, pdf_path=?, original_path=?,
-               sidecar_path=?, body_text=?, source_doc=?, rev=rev+1 WHERE doc_id=?""",
+               sidecar_path=?, body_text=?, source_doc=? WHERE doc_id=?""",
             (household.id, household.village, doc_type, doc["title"] if source_doc else types.title(doc_type, doc["title"]),
              paths["pdf_path"], paths["original_path"], paths["sidecar_path"], text, source_doc, doc["doc_id"]))
         home.db.execute("UPDATE scans SET status=?, household_id=?, detected_type=?, reason=?, "
