@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import sqlite3
@@ -73,6 +74,14 @@ def _cache_compiled_templates() -> None:
     env.compile_expression = cached_expression
 
 
+def _personal(household, doc_id: str, number: str | None) -> list[str]:
+    """What a rendered document says of its own household and itself, in a fixed order."""
+    values = [doc_id, number or "", household.village, household.address or "", household.phone or ""]
+    for member in household.members:
+        values += [member.id_number, member.name]
+    return values
+
+
 def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[Home, list]:
     _cache_compiled_templates()
     rng = random.Random(seed)
@@ -84,25 +93,37 @@ def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[H
     numbers: dict[tuple[str, int], int] = {}
     rows = []
     started = time.perf_counter()
+    rendered: dict[tuple, tuple[str, list[str], re.Pattern]] = {}
     for index in range(documents):
         household = people[index % len(people)]
         doc_type = rng.choice(TYPES)
         template = loaded[doc_type]
         day = dt.date(2016 + rng.randrange(10), rng.randint(1, 12), rng.randint(1, 28))
         params = {k: (rng.choice(REASONS) if k == "reason" else v) for k, v in PARAMS.get(doc_type, {}).items()}
-        context = office_context(home.config, template, day)
-        context.update(household_context(household, day))
-        context.update(category_wording(home.config, template.id, household.category))
-        context.update(derived_dates(day))
-        context.update(field_values(template, params, context))
         number = None
         if template.number_code:
             key = (template.number_code, day.year)
             numbers[key] = numbers.get(key, 0) + 1
             number = format_number("青岩", template.number_code, day.year, numbers[key])
-        context.update(doc_id=f"Z109-{index:07d}", number=number or "")
-        text = templates.render(template, context).plain_text()
-        rows.append((f"Z109-{index:07d}", doc_type, template.title, household.id, household.village,
+        doc_id = f"Z109-{index:07d}"
+        # each (type, reason, household size, category) rendered once through the templates; the
+        # household's own names, ID numbers, village, address, 文号 and document ID put in per document
+        shape = (doc_type, tuple(sorted(params.items())), len(household.members), household.category)
+        if shape not in rendered:
+            context = office_context(home.config, template, day)
+            context.update(household_context(household, day))
+            context.update(category_wording(home.config, template.id, household.category))
+            context.update(derived_dates(day))
+            context.update(field_values(template, params, context))
+            context.update(doc_id=doc_id, number=number or "")
+            text = templates.render(template, context).plain_text()
+            olds = _personal(household, doc_id, number)
+            pattern = re.compile("|".join(re.escape(o) for o in sorted(set(olds), key=len, reverse=True) if o))
+            rendered[shape] = (text, olds, pattern)
+        text, olds, pattern = rendered[shape]
+        mapping = dict(zip(olds, _personal(household, doc_id, number), strict=True))
+        text = pattern.sub(lambda m, mapping=mapping: mapping[m.group(0)], text)
+        rows.append((doc_id, doc_type, template.title, household.id, household.village,
                      day.isoformat(), number, f"k{index}", "{}", "{}", text))
     with transaction(home.db):
         # the catalog lookup of a hit finds its signed copy by source_doc; without an index on it

@@ -4,6 +4,7 @@ given names, compound surnames for 4-character names, another seed), with docume
 by the library (PDF + DOCX, 文号, catalog) and indexed as in the product.
 
 Run by hand:  .venv/bin/python bench/search_quality.py [--households 240] [--seed 23]
+                  [--backend whoosh --backend fts5]   (the same township, each index backend)
 
 Query classes: head name, member name (not the 户主), 2-character names, one wrong character at
 position 1, 2, 3, 4 (3- and 4-character names, no filter) and in a 2-character name (with the
@@ -36,6 +37,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -235,7 +237,10 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
     return queries
 
 
-def evaluate(home, queries) -> dict[tuple[str, str], dict[str, list[float]]]:
+TOPS: dict[str, list[list[str]]] = defaultdict(list)  # backend -> each query's first five
+
+
+def evaluate(home, queries, backend: str = "") -> dict[tuple[str, str], dict[str, list[float]]]:
     rng = random.Random(5)
     halves: dict[str, list[int]] = defaultdict(list)
     for index, (kind, *_rest) in enumerate(queries):
@@ -253,6 +258,7 @@ def evaluate(home, queries) -> dict[tuple[str, str], dict[str, list[float]]]:
         latencies.append(time.perf_counter() - started)
         shown = [hit.doc_id for hit in result.hits] + [f"hh:{h.household}" for h in getattr(result, "households", [])]
         top = shown[:5]
+        TOPS[backend].append(top)
         found = sum(1 for item in top if item in relevant)
         for half in (half_of[index], "all"):
             scores[(kind, half)]["recall@5"].append(found / min(5, len(relevant)) if relevant else 1.0)
@@ -265,13 +271,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=240)
     parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--backend", action="append",
+                        help="index backend (repeat to compare several on the same township); default: the default")
     parser.add_argument("--json", help="write the figures to this file too")
     args = parser.parse_args()
+    from archive.index import backend as index_backends
+
+    chosen = args.backend or [os.environ.get(index_backends.BACKEND_ENV) or index_backends.DEFAULT]
+    tables = {}
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as work:
         home = build(Path(work), args.households, args.seed)
         queries = make_queries(home, random.Random(args.seed + 1))
-        scores = evaluate(home, queries)
+        for backend in chosen:
+            os.environ[index_backends.BACKEND_ENV] = backend
+            store.sync(home, full=True)
+            print(f"backend: {backend}")
+            tables[backend] = report(queries, evaluate(home, queries, backend))
         home.close()
+    if len(chosen) > 1:
+        first = chosen[0]
+        for backend in chosen[1:]:
+            for (kind, text, filters, _relevant), a, b in zip(queries, TOPS[first], TOPS[backend], strict=True):
+                if a != b:
+                    print(f"  top 5 differ ({first} / {backend}): {kind}: {text} {filters or ''}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(tables if len(chosen) > 1 else tables[chosen[0]],
+                                              ensure_ascii=False, indent=1))
+
+
+def report(queries, scores) -> dict:
     kinds = list(dict.fromkeys(kind for kind, *_ in queries))
     counts = {kind: sum(1 for q in queries if q[0] == kind) for kind in kinds}
     print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied")
@@ -291,9 +319,7 @@ def main() -> None:
         if tied:
             table[kind]["tied"] = round(sum(tied) / len(tied), 3)
         print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(table, ensure_ascii=False, indent=1))
-
+    return table
 
 if __name__ == "__main__":
     main()
