@@ -292,8 +292,10 @@ def main() -> None:
         first = chosen[0]
         for backend in chosen[1:]:
             for (kind, text, filters, _relevant), a, b in zip(queries, TOPS[first], TOPS[backend], strict=True):
-                if a != b:
-                    print(f"  top 5 differ ({first} / {backend}): {kind}: {text} {filters or ''}")
+                if sum(i in _relevant for i in a) != sum(i in _relevant for i in b):
+                    print(f"  found in the first five ({first} / {backend}): {kind}: {text} {filters or ''}: "
+                          f"{sum(i in _relevant for i in a)} / {sum(i in _relevant for i in b)}  {a} / {b} "
+                          f"relevant {sorted(_relevant)[:8]}")
     if args.json:
         Path(args.json).write_text(json.dumps(tables if len(chosen) > 1 else tables[chosen[0]],
                                               ensure_ascii=False, indent=1))
