@@ -46,6 +46,8 @@ if [ "${ARCHIVE_SETUP_TESTS:-0}" = 1 ]; then
     apt_install "浏览器测试所需的 Chromium" chromium chromium-driver
   fi
   command -v soffice >/dev/null 2>&1 || apt_install "LibreOffice Calc（打开 XLSX 检查）" libreoffice-calc-nogui
+  [ -e /usr/lib/libreoffice/program/libswlo.so ] \
+    || apt_install "LibreOffice Writer（打开 DOCX 检查）" libreoffice-writer-nogui
 fi
 
 PY=${PYTHON:-python3}

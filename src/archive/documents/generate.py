@@ -22,7 +22,7 @@ from typing import Any
 from archive.casework.history import households_as_of, record_document_effect, state_for_month
 from archive.casework.rules import category_wording
 from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
-from archive.dates import cn_date, parse_date
+from archive.dates import cn_date, cn_month, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
     CATEGORY_TITLES,
@@ -36,7 +36,8 @@ from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
-from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError
+from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError, error_text
+from archive.filing.month import require_open_for_change
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
@@ -176,14 +177,14 @@ class Generator:
 
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
-            raise ArchiveError(f"{month:%Y年%m月} 没有在保的家庭，请先导入花名册")
+            raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
         township = self.config.township
         out = []
         for doc_type, title, build in (
             ("roster", "社会救助对象花名册", sheets.roster_xlsx),
             ("statistics", "社会救助人数资金统计表", sheets.statistics_xlsx),
         ):
-            blob = build(township, households, month)
+            blob = build(township, households, month, villages=self.config.villages)
             data = [h.digest_fields() for h in households]
             key = _request_key(doc_type, month.isoformat(), month, {}, data)
             existing = self.conn.execute(
@@ -198,13 +199,13 @@ class Generator:
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
-                path = folder / f"{storage.file_stem(month, f'{month:%Y年%m月}{title}', doc_id)}.xlsx"
+                path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
                 storage.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
                            body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                        (doc_id, doc_type, f"{month:%Y年%m月}{title}", month.isoformat(), key, "{}",
+                        (doc_id, doc_type, f"{cn_month(month)}{title}", month.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
                     record_files(self.conn, self.home.root, doc_id)
@@ -246,6 +247,7 @@ class Generator:
             row = self._document_row(doc_id)
             if row["status"] == "voided":
                 raise ConflictError(f"文书 {doc_id} 已于此前作废")
+            require_open_for_change(self.home, row)
             marked = self._void_copies(row, reason)
             try:
                 self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
@@ -285,7 +287,7 @@ class Generator:
             except Exception as exc:  # a damaged file: nothing is voided, nothing left behind
                 for relative in marked.values():
                     (self.home.root / relative).unlink(missing_ok=True)
-                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{type(exc).__name__}）",
+                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{error_text(exc)}）",
                                    hint="文书未作废；请用 archive verify 检查该文件") from exc
             marked[kind] = str(target.relative_to(self.home.root))
         return marked
