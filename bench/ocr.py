@@ -1,18 +1,28 @@
-"""OCR quality and speed on degraded scans of our own documents, against Tesseract chi_sim.
+"""OCR quality and speed, the one evaluation entry point (issues 8 and 17).
 
-Run by hand:  .venv/bin/python bench/ocr.py [--documents 12] [--seed 4] [--workers 2] [--no-tesseract]
+Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr.py [--set all|templates|other|speed]
+              [--documents 3] [--pages 2] [--classes fonts,seal,...] [--workers 2] [--no-tesseract]
 
-Builds pages from our templates (notices with stubs, forms, a publicity sheet), scans them
-synthetically under each degradation (resolution, rotation, skew, noise, JPEG, a red seal over
-the signature and date, a phone-like photo), and reports per degradation:
-  - character error rate (CER) of our pipeline (prepare + rapidocr) against the page's own text,
-    whitespace removed and both sides NFKC-normalised (full- and half-width forms count as equal);
-    the page's text is put in reading order by the same rule as the OCR output (rows of text;
-    ruled tables cell by cell, the cells found on a clean rendering of the page), and an
-    order-free figure is printed beside it as a check;
-  - the same for Tesseract chi_sim on the raw scan, and through our pipeline (prepared page, reading order);
-then pages per minute at 300 dpi with N workers, and the peak memory (RSS) of a worker.
-Needs: `pip install rapidfuzz`; Tesseract from Debian (tesseract-ocr tesseract-ocr-chi-sim).
+Three parts, each on pages made here (nothing is committed but the scripts):
+
+- templates: our own documents (notices with stubs, forms, a publicity sheet), scanned
+  synthetically under each degradation (resolution, rotation, skew, noise, JPEG, a red seal over
+  the signature and date, a phone-like photo). Per degradation: character error rate (CER) of our
+  pipeline (prepare + rapidocr) against the page's own text, whitespace removed and both sides
+  NFKC-normalised (full- and half-width forms count as equal); the page's text is put in reading
+  order by the same rule as the OCR output (rows of text; ruled tables cell by cell, the cells
+  found on a clean rendering of the page), and an order-free figure beside it as a check; the
+  same for Tesseract chi_sim on the raw scan and through our pipeline.
+- other: paper we did not print (bench/ocr_eval.py draws it: other fonts and layouts, seals,
+  masked IDs, photocopies, phone photos, colour ID card and 户口簿 copies, a skewed dense table,
+  handwriting by proxy). CER per class on the held-out half (odd page numbers; the even ones are
+  for tuning), for our pipeline, RapidOCR with its defaults on the raw page (no preparation of
+  ours), and Tesseract chi_sim on the raw page.
+- speed: flat A4 scans at 300 dpi of our templates, as PNG files, read by N worker processes:
+  pages per minute of our pipeline (read, prepare, OCR, tidy: what ingest does, less writing the
+  searchable PDF) and of RapidOCR defaults on the same files, in the same run; the workers' peak
+  memory (RSS).
+Needs: `pip install rapidfuzz`; Tesseract from Debian (tesseract-ocr tesseract-ocr-chi-sim) is optional.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import random
 import resource
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import unicodedata
@@ -38,7 +49,10 @@ from archive.config import Config
 from archive.documents.generate import Generator
 from archive.home import init_home
 from archive.roster.importer import import_roster
-from archive.scans.synthetic import Degradation, scan_of
+from archive.scans.synthetic import Degradation, save_scan, scan_of
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ocr_eval  # noqa: E402  (the other set's page builders, beside this file)
 
 DAY = dt.date(2025, 7, 8)
 DEGRADATIONS = [
@@ -194,85 +208,242 @@ def _tesseract(item):
     return key, raw, page.text
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--documents", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=4, help="the sample township (other households, other text)")
-    parser.add_argument("--no-tesseract", action="store_true")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
+def templates_section(args, work: Path) -> None:
+    """CER per degradation on scans of our own templates (the class of its own)."""
     rng = random.Random(args.seed + 1)
+    pages = build_pages(work, args.documents, args.seed)
+    truths = {i: ground_truth(pdf, page) for i, (pdf, page) in enumerate(pages)}
+    items = [((d, i), (str(pdf), page, spec, rng.randrange(1 << 30)))
+             for d, spec in enumerate(DEGRADATIONS) for i, (pdf, page) in enumerate(pages)]
+    print(f"{len(pages)} pages x {len(DEGRADATIONS)} degradations = {len(items)} scans", flush=True)
+    context = mp.get_context("spawn")  # workers start small: their peak is the pipeline's own
+    with context.Pool(args.workers, initializer=_init, initargs=("rapidocr",)) as pool:
+        started = time.perf_counter()
+        ours = {key: (text, seconds) for key, text, seconds in pool.imap_unordered(_ours, items)}
+        all_wall = time.perf_counter() - started
+        # throughput at 300 dpi: the clean and sealed 300 dpi pages again, timed on their own
+        at300 = [(key, image) for key, image in items if DEGRADATIONS[key[0]].dpi == 300][: max(24, len(pages) * 3)]
+        started = time.perf_counter()
+        list(pool.imap_unordered(_ours, at300))
+        wall300 = time.perf_counter() - started
+    worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    tess: dict = {}
+    if not args.no_tesseract and shutil.which("tesseract"):
+        with context.Pool(args.workers) as pool:
+            started = time.perf_counter()
+            tess = {key: (raw, fixed) for key, raw, fixed in pool.imap_unordered(_tesseract, items)}
+            tess_wall = time.perf_counter() - started
+    rows = []
+    totals = {"ours": [0, 0], "ours_content": [0, 0], "ours_order_free": [0, 0], "tess_raw": [0, 0],
+              "tess_prepared": [0, 0]}
+    for d, spec in enumerate(DEGRADATIONS):
+        acc = {"ours": [0, 0], "ours_content": [0, 0], "ours_order_free": [0, 0], "tess_raw": [0, 0],
+               "tess_prepared": [0, 0]}
+        seconds = []
+        for i in range(len(pages)):
+            truth = normal(truths[i][0])
+            text, took = ours[(d, i)]
+            seconds.append(took)
+            text, content = text
+            acc["ours_content"][0] += Levenshtein.distance(normal(truths[i][1]), normal(content))
+            acc["ours_content"][1] += len(normal(truths[i][1]))
+            acc["ours_order_free"][0] += order_free_errors(truth, normal(text))
+            acc["ours_order_free"][1] += len(truth)
+            for name, got in (("ours", text),) + ((("tess_raw", tess[(d, i)][0]), ("tess_prepared", tess[(d, i)][1])) if tess else ()):
+                acc[name][0] += Levenshtein.distance(truth, normal(got))
+                acc[name][1] += len(truth)
+        row = {"degradation": spec.label(), "s_per_page": round(statistics.mean(seconds), 2)}
+        for name, (errors, chars) in acc.items():
+            if chars:
+                row[f"cer_{name}"] = round(errors / chars * 100, 2)
+                totals[name][0] += errors
+                totals[name][1] += chars
+        rows.append(row)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    summary = {
+        "scans": len(items),
+        "cer_ours_percent": round(totals["ours"][0] / totals["ours"][1] * 100, 3),
+        "cer_ours_without_page_furniture_percent": round(totals["ours_content"][0] / totals["ours_content"][1] * 100, 3),
+        "cer_ours_order_free_percent": round(totals["ours_order_free"][0] / totals["ours_order_free"][1] * 100, 3),
+        "pages_per_min_all_degradations_scan_made_in_worker": round(len(items) / all_wall * 60, 1),
+        f"pages_per_min_300dpi_{args.workers}_workers": round(len(at300) / wall300 * 60, 1),
+        "worker_peak_rss_mb": round(worker_peak_mb),
+        "main_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if tess:
+        summary["cer_tesseract_raw_percent"] = round(totals["tess_raw"][0] / totals["tess_raw"][1] * 100, 2)
+        summary["cer_tesseract_prepared_percent"] = round(totals["tess_prepared"][0] / totals["tess_prepared"][1] * 100, 2)
+        # each Tesseract item OCRs the page twice (raw and prepared)
+        summary["tesseract_pages_per_min_all"] = round(2 * len(items) / tess_wall * 60, 1)
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+
+# --- other: paper we did not print (bench/ocr_eval.py builds it) -------------------------------
+
+_PEER = None
+
+
+def _init_other() -> None:
+    _init("rapidocr")
+
+
+def _rapidocr_defaults():
+    """RapidOCR as it comes (its default parameters), with no preparation of ours: the peer."""
+    global _PEER
+    if _PEER is None:
+        from rapidocr import RapidOCR
+
+        _PEER = RapidOCR(params={"Global.log_level": "error",
+                                 "EngineConfig.onnxruntime.intra_op_num_threads": 1})
+    return _PEER
+
+
+def _peer_text(image) -> str:
+    import numpy as np
+
+    result = _rapidocr_defaults()(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    return "\n".join(result.txts or ())
+
+
+def _other_ours(task):
+    cls, index, seed = task
+    page = ocr_eval.build(cls, index, seed)
+    started = time.perf_counter()
+    ocr, _, _ = _READER.ocr_image(page.image)
+    seconds = time.perf_counter() - started
+    return cls, index, ocr_eval.cer(page.truth, ocr.text), ocr_eval.order_free(page.truth, ocr.text), seconds
+
+
+def _other_peer(task):
+    cls, index, seed = task
+    page = ocr_eval.build(cls, index, seed)
+    return cls, index, ocr_eval.cer(page.truth, _peer_text(page.image))
+
+
+def _other_tesseract(task):
+    import numpy as np
+
+    from archive.scans.ocr.tesseract import TesseractEngine
+
+    cls, index, seed = task
+    page = ocr_eval.build(cls, index, seed)
+    lines = TesseractEngine().recognize(np.asarray(page.image.convert("L")))
+    return cls, index, ocr_eval.cer(page.truth, "\n".join(line.text for line in lines))
+
+
+def other_section(args) -> None:
+    """CER per class on the held-out half of the set we did not print."""
+    classes = args.classes.split(",")
+    tasks = [(cls, 2 * i + 1, args.eval_seed) for cls in classes for i in range(args.pages)]  # odd: held-out
+    context = mp.get_context("spawn")
+    with context.Pool(args.workers, initializer=_init_other) as pool:
+        ours = pool.map(_other_ours, tasks, chunksize=1)
+    peer, tess = [], []
+    if not args.no_peer:
+        with context.Pool(args.workers) as pool:
+            peer = pool.map(_other_peer, tasks, chunksize=1)
+    if not args.no_tesseract and shutil.which("tesseract"):
+        with context.Pool(args.workers) as pool:
+            tess = pool.map(_other_tesseract, tasks, chunksize=1)
+
+    def rate(results, cls_set) -> tuple[float | None, int]:
+        errors = sum(r[2][0] for r in results if r[0] in cls_set)
+        chars = sum(r[2][1] for r in results if r[0] in cls_set)
+        return (100 * errors / chars if chars else None), chars
+
+    def cell(value: float | None) -> str:
+        return f"{value:8.2f}%" if value is not None else "        -"
+
+    print(f"held-out pages: {len(tasks)} ({args.pages} per class), seed {args.eval_seed}, {ocr_eval.DPI} dpi A4")
+    print(f"{'class':<12} {'chars':>6} {'ours':>9} {'worst':>9} {'order-free':>10} {'rapidocr':>9} {'tesseract':>9}")
+    for cls in [*classes, "printed"]:
+        group = {cls} if cls != "printed" else {c for c in classes if c in ocr_eval.PRINTED}
+        value, chars = rate(ours, group)
+        worst = max((100 * r[2][0] / max(1, r[2][1]) for r in ours if r[0] in group), default=None)
+        free = sum(r[3] for r in ours if r[0] in group)
+        label = cls if cls != "handwriting" else "handwriting*"
+        print(f"{label:<12} {chars:>6} {cell(value)} {cell(worst)} {cell(100 * free / max(1, chars)):>10} "
+              f"{cell(rate(peer, group)[0])} {cell(rate(tess, group)[0])}")
+    print("printed: every class but handwriting. *handwriting is a PROXY: AR PL UKai (a print font in a"
+          " brush style) with per-character jitter, slant, turn and a smooth warp, not real handwriting")
+    print(f"median seconds per page in a worker (ours, build excluded): {statistics.median(r[4] for r in ours):.2f}")
+
+
+# --- speed: flat A4 at 300 dpi, our pipeline and RapidOCR defaults on the same files ------------
+
+def _speed_ours(path: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    processed = _READER.process(Path(path))
+    return len(processed.pages), time.perf_counter() - started
+
+
+def _speed_peer(path: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    _rapidocr_defaults()(path)
+    return 1, time.perf_counter() - started
+
+
+def _init_peer() -> None:
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _rapidocr_defaults()
+
+
+def speed_section(args, work: Path) -> None:
+    pages = build_pages(work / "speed", max(3, args.speed_pages // 2), args.seed + 7)[: args.speed_pages]
+    rng = random.Random(args.seed + 9)
+    files = []
+    for index, (pdf, page) in enumerate(pages):
+        image = scan_of(pdf, Degradation(dpi=300), rng, page=page)
+        files.append(str(save_scan(image, work / f"flat-{index:03d}.png", 300, None)))
+    print(f"speed: {len(files)} flat A4 scans at 300 dpi (PNG), {args.workers} worker processes", flush=True)
+    context = mp.get_context("spawn")
+    figures = {}
+    for label, init, job in (("ours", _init_other, _speed_ours), ("rapidocr_defaults", _init_peer, _speed_peer)):
+        if label != "ours" and args.no_peer:
+            continue
+        with context.Pool(args.workers, initializer=init) as pool:
+            pool.map(job, files[: args.workers], chunksize=1)  # models loaded, caches warm
+            started = time.perf_counter()
+            done = pool.map(job, files, chunksize=1)
+            wall = time.perf_counter() - started
+        figures[f"pages_per_min_{label}"] = round(sum(n for n, _ in done) / wall * 60, 1)
+        figures[f"median_s_per_page_{label}"] = round(statistics.median(s for _, s in done), 2)
+    figures["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    figures["load_average_1min_at_end"] = round(__import__("os").getloadavg()[0], 1)
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=["all", "templates", "other", "speed"], default="all")
+    parser.add_argument("--documents", type=int, default=8, help="templates: documents generated")
+    parser.add_argument("--seed", type=int, default=4, help="templates: the sample township (other households, other text)")
+    parser.add_argument("--pages", type=int, default=3, help="other: held-out pages per class (as many go to tuning)")
+    parser.add_argument("--eval-seed", type=int, default=17, help="other: the generated set")
+    parser.add_argument("--classes", default=",".join(ocr_eval.CLASSES), help="other: the classes to run")
+    parser.add_argument("--speed-pages", type=int, default=16, help="speed: flat 300 dpi pages")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-tesseract", action="store_true")
+    parser.add_argument("--no-peer", action="store_true", help="leave out RapidOCR with its defaults")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
+    print(f"started {dt.datetime.now():%Y-%m-%d %H:%M}, load average {__import__('os').getloadavg()[0]:.1f}", flush=True)
     try:
-        pages = build_pages(work, args.documents, args.seed)
-        truths = {i: ground_truth(pdf, page) for i, (pdf, page) in enumerate(pages)}
-        items = [((d, i), (str(pdf), page, spec, rng.randrange(1 << 30)))
-                 for d, spec in enumerate(DEGRADATIONS) for i, (pdf, page) in enumerate(pages)]
-        print(f"{len(pages)} pages x {len(DEGRADATIONS)} degradations = {len(items)} scans", flush=True)
-        context = mp.get_context("spawn")  # workers start small: their peak is the pipeline's own
-        with context.Pool(args.workers, initializer=_init, initargs=("rapidocr",)) as pool:
-            started = time.perf_counter()
-            ours = {key: (text, seconds) for key, text, seconds in pool.imap_unordered(_ours, items)}
-            all_wall = time.perf_counter() - started
-            # throughput at 300 dpi: the clean and sealed 300 dpi pages again, timed on their own
-            at300 = [(key, image) for key, image in items if DEGRADATIONS[key[0]].dpi == 300][: max(24, len(pages) * 3)]
-            started = time.perf_counter()
-            list(pool.imap_unordered(_ours, at300))
-            wall300 = time.perf_counter() - started
-        worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        tess: dict = {}
-        if not args.no_tesseract and shutil.which("tesseract"):
-            with context.Pool(args.workers) as pool:
-                started = time.perf_counter()
-                tess = {key: (raw, fixed) for key, raw, fixed in pool.imap_unordered(_tesseract, items)}
-                tess_wall = time.perf_counter() - started
-        rows = []
-        totals = {"ours": [0, 0], "ours_content": [0, 0], "ours_order_free": [0, 0], "tess_raw": [0, 0],
-                  "tess_prepared": [0, 0]}
-        for d, spec in enumerate(DEGRADATIONS):
-            acc = {"ours": [0, 0], "ours_content": [0, 0], "ours_order_free": [0, 0], "tess_raw": [0, 0],
-                   "tess_prepared": [0, 0]}
-            seconds = []
-            for i in range(len(pages)):
-                truth = normal(truths[i][0])
-                text, took = ours[(d, i)]
-                seconds.append(took)
-                text, content = text
-                acc["ours_content"][0] += Levenshtein.distance(normal(truths[i][1]), normal(content))
-                acc["ours_content"][1] += len(normal(truths[i][1]))
-                acc["ours_order_free"][0] += order_free_errors(truth, normal(text))
-                acc["ours_order_free"][1] += len(truth)
-                for name, got in (("ours", text),) + ((("tess_raw", tess[(d, i)][0]), ("tess_prepared", tess[(d, i)][1])) if tess else ()):
-                    acc[name][0] += Levenshtein.distance(truth, normal(got))
-                    acc[name][1] += len(truth)
-            row = {"degradation": spec.label(), "s_per_page": round(statistics.mean(seconds), 2)}
-            for name, (errors, chars) in acc.items():
-                if chars:
-                    row[f"cer_{name}"] = round(errors / chars * 100, 2)
-                    totals[name][0] += errors
-                    totals[name][1] += chars
-            rows.append(row)
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-        summary = {
-            "scans": len(items),
-            "cer_ours_percent": round(totals["ours"][0] / totals["ours"][1] * 100, 3),
-            "cer_ours_without_page_furniture_percent": round(totals["ours_content"][0] / totals["ours_content"][1] * 100, 3),
-            "cer_ours_order_free_percent": round(totals["ours_order_free"][0] / totals["ours_order_free"][1] * 100, 3),
-            "pages_per_min_all_degradations": round(len(items) / all_wall * 60, 1),
-            f"pages_per_min_300dpi_{args.workers}_workers": round(len(at300) / wall300 * 60, 1),
-            "worker_peak_rss_mb": round(worker_peak_mb),
-            "main_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        }
-        if tess:
-            summary["cer_tesseract_raw_percent"] = round(totals["tess_raw"][0] / totals["tess_raw"][1] * 100, 2)
-            summary["cer_tesseract_prepared_percent"] = round(totals["tess_prepared"][0] / totals["tess_prepared"][1] * 100, 2)
-            # each Tesseract item OCRs the page twice (raw and prepared)
-            summary["tesseract_pages_per_min_all"] = round(2 * len(items) / tess_wall * 60, 1)
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        if args.set in ("all", "templates"):
+            print("== templates (our own documents) ==", flush=True)
+            templates_section(args, work)
+        if args.set in ("all", "other"):
+            print("== other (paper we did not print), held-out half ==", flush=True)
+            other_section(args)
+        if args.set in ("all", "speed"):
+            print("== speed ==", flush=True)
+            speed_section(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

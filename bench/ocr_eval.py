@@ -1,6 +1,7 @@
 """OCR on paper we did not print (issue 17): a generated evaluation set, CER per class.
 
-Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr_eval.py [--pages 3] [--seed 17] [--workers 2] [--no-tesseract]
+The page builders of bench/ocr.py's "other" set. `bench/ocr_eval.py [--pages 3] [--seed 17]
+[--workers 2] [--no-tesseract]` still works: it runs `bench/ocr.py --set other`.
 
 Pages are drawn here with PIL (nothing is committed but this script), in fonts other than our
 templates' settings: AR PL UMing (宋体 stand-in, also for 仿宋), AR PL UKai (楷体), WenQuanYi Zen Hei
@@ -24,16 +25,9 @@ tesseract-ocr-chi-sim) is optional.
 
 from __future__ import annotations
 
-import argparse
 import io
-import multiprocessing as mp
 import random
-import resource
-import shutil
-import statistics
-import time
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +40,9 @@ FONTS = {
     "kai": ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),
     "hei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
 }
-CLASSES = ("fonts", "table", "twocol", "blanks", "seal", "digits", "photocopy", "photo")
+CLASSES = ("fonts", "table", "twocol", "blanks", "seal", "digits", "photocopy", "photo",
+           "idcard", "hukou", "skewtable", "handwriting")
+PRINTED = CLASSES[:-1]  # handwriting (a proxy) is reported apart from printed text
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "秀英华明丽军芳敏静强磊洋艳勇杰娟涛超霞平刚桂兰玉梅红建国志文德福荣春生海林云晓燕"
@@ -317,12 +313,242 @@ def phone_photo(image: Image.Image, rng: random.Random) -> Image.Image:
     return out
 
 
+# --- colour documents, a skewed dense table, handwriting (proxy) ------------------------------
+
+def _guilloche(size: tuple[int, int], colour: tuple[int, int, int], rng: random.Random) -> Image.Image:
+    """A light security-print background: fine wavy lines in one pale colour."""
+    image = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    phase, period = rng.uniform(0, 6.28), rng.uniform(40, 70)
+    for row in range(0, size[1] + 40, 14):
+        points = [(x, row + 7 * np.sin(phase + x / period + row / 90)) for x in range(0, size[0] + 10, 8)]
+        draw.line(points, fill=colour, width=2)
+    return image
+
+
+def _id_card_sides(rng: random.Random, scale: float) -> tuple[Image.Image, Image.Image, list[str], list[str]]:
+    """The two sides of a resident ID card (85.6 x 54 mm) at `scale` times life size."""
+    width, height = int(85.6 / 25.4 * DPI * scale), int(54 / 25.4 * DPI * scale)
+    label_face, value_face = font("hei", 6.5 * scale), font("hei", 7.5 * scale)
+    number = id_number(rng)
+    person = name(rng)
+    birth = f"{number[6:10]}年{int(number[10:12])}月{int(number[12:14])}日"
+    address = f"贵州省贵阳市{rng.choice(['花溪区', '乌当区', '白云区'])}{rng.choice(PLACES[:2])}{rng.choice(['龙山村', '石板村'])}{rng.randint(1, 12)}组{rng.randint(1, 99)}号"
+    front = _guilloche((width, height), (214, 232, 240), rng)
+    draw = ImageDraw.Draw(front)
+    rows = [("姓名", person), ("性别", rng.choice("男女") + "  民族  汉"), ("出生", birth), ("住址", address)]
+    truth_front = []
+    y = int(0.1 * height)
+    for label, value in rows:
+        draw.text((int(0.06 * width), y), label, fill=(60, 130, 190), font=label_face)
+        first = True
+        while value:  # the address wraps before the photo, as on the card
+            cut = len(value)
+            while draw.textlength(value[:cut], font=value_face) > 0.44 * width:
+                cut -= 1
+            draw.text((int(0.2 * width), y), value[:cut], fill=(15, 15, 15), font=value_face)
+            truth_front.append((label if first else "") + value[:cut])
+            value, first = value[cut:], False
+            y += int(value_face.size * 1.6)
+        y += int(value_face.size * 0.3)
+    draw.rectangle([int(0.66 * width), int(0.12 * height), int(0.93 * width), int(0.7 * height)], fill=(200, 205, 210))
+    draw.text((int(0.06 * width), int(0.8 * height)), "公民身份号码", fill=(60, 130, 190), font=label_face)
+    draw.text((int(0.32 * width), int(0.79 * height)), number, fill=(15, 15, 15), font=font("hei", 8.5 * scale))
+    truth_front.append("公民身份号码" + number)
+    back = _guilloche((width, height), (238, 226, 206), rng)
+    draw = ImageDraw.Draw(back)
+    draw.ellipse([int(0.05 * width), int(0.07 * height), int(0.25 * width), int(0.38 * height)], outline=(200, 40, 40), width=3)
+    draw.text((int(0.32 * width), int(0.1 * height)), "中华人民共和国", fill=(20, 20, 20), font=font("song", 11 * scale))
+    draw.text((int(0.32 * width), int(0.28 * height)), "居民身份证", fill=(20, 20, 20), font=font("hei", 13 * scale))
+    start = int(number[6:10]) + rng.randint(18, 40)
+    office = f"贵阳市公安局{rng.choice(['花溪分局', '乌当分局', '白云分局'])}"
+    span = f"{start}.{number[10:12]}.{number[12:14]}-{start + 20}.{number[10:12]}.{number[12:14]}"
+    draw.text((int(0.2 * width), int(0.66 * height)), "签发机关", fill=(60, 60, 60), font=label_face)
+    draw.text((int(0.4 * width), int(0.66 * height)), office, fill=(15, 15, 15), font=value_face)
+    draw.text((int(0.2 * width), int(0.8 * height)), "有效期限", fill=(60, 60, 60), font=label_face)
+    draw.text((int(0.4 * width), int(0.8 * height)), span, fill=(15, 15, 15), font=value_face)
+    truth_back = ["中华人民共和国", "居民身份证", "签发机关" + office, "有效期限" + span]
+    return front, back, truth_front, truth_back
+
+
+def page_idcard(rng: random.Random) -> tuple[Image.Image, str]:
+    """A colour copy of an ID card, front above back on one A4 page, the copy slightly tinted."""
+    image, draw = _blank(rng)
+    scale = rng.uniform(1.3, 1.6)
+    front, back, truth_front, truth_back = _id_card_sides(rng, scale)
+    left = (A4[0] - front.width) // 2 + rng.randint(-40, 40)
+    image.paste(front, (left, int(0.1 * A4[1])))
+    image.paste(back, (left, int(0.1 * A4[1]) + front.height + int(0.08 * A4[1])))
+    caption = "此复印件仅供办理最低生活保障使用"
+    draw.text((left, int(0.1 * A4[1]) + 2 * front.height + int(0.12 * A4[1])), caption, fill=(30, 30, 30),
+              font=font("kai", 12))
+    tint = np.asarray(image, dtype=np.float32) * np.array([rng.uniform(0.93, 1.0), rng.uniform(0.93, 1.0), 1.0])
+    return jpeg(Image.fromarray(np.clip(tint, 0, 255).astype(np.uint8)), 80), "\n".join(truth_front + truth_back + [caption])
+
+
+HUKOU_FIELDS = ["姓名", "户主或与户主关系", "曾用名", "性别", "出生地", "民族", "籍贯", "出生日期", "宗教信仰",
+                "公民身份号码", "身高", "血型", "文化程度", "婚姻状况", "兵役状况", "服务处所", "职业"]
+
+
+def page_hukou(rng: random.Random) -> tuple[Image.Image, str]:
+    """A 户口簿 page (常住人口登记卡): pale patterned paper, title and rules in red or blue, labels in
+    the print colour, entries in black, the registration seal in red at the foot."""
+    image = _guilloche(A4, rng.choice([(236, 244, 236), (244, 236, 240), (234, 240, 248)]), rng)
+    draw = ImageDraw.Draw(image)
+    ink = rng.choice([(190, 40, 40), (40, 70, 170)])
+    title = "常住人口登记卡"
+    draw.text((int(0.36 * A4[0]), int(0.06 * A4[1])), title, fill=ink, font=font("song", 18))
+    number = id_number(rng)
+    values = {"姓名": name(rng), "户主或与户主关系": rng.choice(["户主", "妻", "长子", "长女", "母"]),
+              "曾用名": "", "性别": rng.choice("男女"), "出生地": "贵州省贵阳市", "民族": "汉", "籍贯": "贵州省贵阳市",
+              "出生日期": f"{number[6:10]}年{int(number[10:12])}月{int(number[12:14])}日", "宗教信仰": "",
+              "公民身份号码": number, "身高": f"{rng.randint(150, 185)}厘米", "血型": rng.choice(["A", "B", "O", "AB"]) + "型",
+              "文化程度": rng.choice(["初中", "高中", "小学", "大学"]), "婚姻状况": rng.choice(["已婚", "未婚", "丧偶"]),
+              "兵役状况": rng.choice(["未服兵役", ""]), "服务处所": "", "职业": rng.choice(["农民", "务工", "无业"])}
+    label_face, value_face = font("song", 10.5), font("song", 11.5)
+    left, right = int(0.08 * A4[0]), int(0.92 * A4[0])
+    split = [left, int(0.3 * A4[0]), int(0.58 * A4[0]), int(0.72 * A4[0]), right]
+    row_h = int(value_face.size * 2.4)
+    y = int(0.12 * A4[1])
+    truth = [title]
+    pairs = [(f, values[f]) for f in HUKOU_FIELDS]
+    for index in range(0, len(pairs), 2):
+        row = pairs[index:index + 2]
+        wide = row[0][0] == "公民身份号码" or len(row) == 1
+        cells = [(split[0], split[1], row[0][0], label_face, ink), (split[1], split[4] if wide else split[2], row[0][1],
+                                                                     value_face, (15, 15, 15))]
+        if not wide:
+            cells += [(split[2], split[3], row[1][0], label_face, ink), (split[3], split[4], row[1][1], value_face, (15, 15, 15))]
+        else:
+            pairs.insert(index + 1, ("", ""))  # the next pair starts a row of its own
+        for x0, x1, text, face, colour in cells:
+            draw.rectangle([x0, y, x1, y + row_h], outline=ink, width=2)
+            if text:
+                draw.text((x0 + 10, y + row_h * 0.25), text, fill=colour, font=face)
+                truth.append(text)
+        y += row_h
+    image = press_seal_at(image, (rng.uniform(0.6, 0.8) * A4[0], y + rng.uniform(0.05, 0.1) * A4[1]), rng)
+    return jpeg(image, 80), "\n".join(truth)
+
+
+def merged_table(rng: random.Random, image: Image.Image, top: int, face: ImageFont.FreeTypeFont) -> list[str]:
+    """A dense ruled table with merged cells: a title across, a header cell over two columns, and
+    a village name cell down several rows. Truth row by row, cell by cell."""
+    draw = ImageDraw.Draw(image)
+    widths = [0.11, 0.12, 0.09, 0.3, 0.12, 0.16]
+    xs = [int(0.05 * A4[0])]
+    for w in widths:
+        xs.append(xs[-1] + int(w * A4[0]))
+    h = int(face.size * 1.6)
+    cell = lambda x0, y0, x1, y1, text: (draw.rectangle([x0, y0, x1, y1], outline="black", width=2),  # noqa: E731
+                                         text and draw.text((x0 + 6, y0 + (y1 - y0 - face.size) / 2), text,
+                                                            fill="black", font=face))
+    title = f"{rng.choice(PLACES)}{rng.randint(2019, 2026)}年第{rng.randint(1, 4)}季度低保对象花名册"
+    cell(xs[0], top, xs[-1], top + h, title)
+    y = top + h
+    cell(xs[0], y, xs[1], y + 2 * h, "村(社区)")
+    cell(xs[1], y, xs[3], y + h, "户主")
+    for i, text in enumerate(["身份证号", "保障人数", "月保障金(元)"]):
+        cell(xs[3 + i], y, xs[4 + i], y + 2 * h, text)
+    cell(xs[1], y + h, xs[2], y + 2 * h, "姓名")
+    cell(xs[2], y + h, xs[3], y + 2 * h, "性别")
+    truth = [title, "村(社区)", "户主", "身份证号", "保障人数", "月保障金(元)", "姓名", "性别"]
+    y += 2 * h
+    while y < A4[1] * 0.86:
+        group = rng.randint(3, 6)
+        village = rng.choice(["龙山村", "石板村", "新寨村", "杨眉村"])
+        cell(xs[0], y, xs[1], y + group * h, village)
+        truth.append(village)
+        for _ in range(group):
+            number = id_number(rng)
+            shown = number[:6] + "********" + number[14:] if rng.random() < 0.3 else number
+            row = [name(rng), "女" if int(number[16]) % 2 == 0 else "男", shown, str(rng.randint(1, 6)),
+                   f"{rng.randint(3, 30) * 100}"]
+            for i, text in enumerate(row):
+                cell(xs[1 + i], y, xs[2 + i], y + h, text)
+            truth += row
+            y += h
+    return truth
+
+
+def page_skewtable(rng: random.Random) -> tuple[Image.Image, str]:
+    """A dense table with merged cells, scanned about 2 degrees off (either way)."""
+    image, _ = _blank(rng)
+    truth = merged_table(rng, image, int(0.06 * A4[1]), font(rng.choice(["song", "hei"]), rng.uniform(8.5, 10)))
+    angle = rng.choice((-1, 1)) * rng.uniform(1.6, 2.4)
+    turned = image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor="white")
+    return photocopy(turned, rng) if rng.random() < 0.3 else turned, "\n".join(truth)
+
+
+HANDWRITTEN = [
+    "本人因病丧失劳动能力家庭生活困难", "申请享受最低生活保障待遇", "儿子在外务工收入不稳定", "妻子常年患病需要长期服药",
+    "以上情况属实如有虚假愿承担责任", "家中有承包地两亩种植玉米", "房屋为土木结构年久失修", "同意入户调查和家庭经济状况核对",
+    "女儿在镇中学读初二", "每月医药费约八百元", "无存款无车辆无商铺", "请政府给予救助",
+]
+
+
+def handwritten_line(text: str, rng: random.Random, size: float, weight: int = 0) -> Image.Image:
+    """One line 'written by hand' (a proxy: AR PL UKai, the only script-like Chinese font
+    installed): each character its own size, slant, turn and baseline, the writer's stroke
+    weight, then the whole line bent by a smooth random field (wobbly strokes). A mask."""
+    import cv2
+
+    face_size = int(size / 72 * DPI)
+    slant = rng.uniform(-0.3, 0.05)
+    line = Image.new("L", (int(face_size * 1.2 * (len(text) + 1)), int(face_size * 2)), 0)
+    x = face_size * 0.2
+    for char in text:
+        px = int(face_size * rng.uniform(0.85, 1.12))
+        face = ImageFont.truetype(FONTS["kai"][0], px)
+        glyph = Image.new("L", (px * 2, px * 2), 0)
+        ImageDraw.Draw(glyph).text((px * 0.5, px * 0.4), char, fill=255, font=face, stroke_width=weight, stroke_fill=255)
+        shear = slant + rng.uniform(-0.08, 0.08)
+        glyph = glyph.transform(glyph.size, Image.AFFINE, (1, shear, -shear * px, 0, 1, 0), Image.BICUBIC)
+        glyph = glyph.rotate(rng.uniform(-8, 8), resample=Image.BICUBIC)
+        line.paste(255, (int(x - px * 0.5), int(face_size * 0.5 + rng.uniform(-0.1, 0.1) * face_size - px * 0.4)),
+                   glyph)
+        x += face.getlength(char) * rng.uniform(0.85, 1.05) + px * 0.04
+    mask = np.asarray(line.crop((0, 0, int(x + face_size * 0.3), line.height)), dtype=np.float32)
+    noise = np.random.default_rng(rng.randrange(2**32))
+    dx = cv2.GaussianBlur(noise.normal(0, 1, mask.shape).astype(np.float32), (0, 0), 9) * 40
+    dy = cv2.GaussianBlur(noise.normal(0, 1, mask.shape).astype(np.float32), (0, 0), 9) * 40
+    yy, xx = np.mgrid[0:mask.shape[0], 0:mask.shape[1]].astype(np.float32)
+    bent = cv2.remap(mask, xx + dx, yy + dy, cv2.INTER_LINEAR)
+    return Image.fromarray(np.clip(bent, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
+
+
+def page_handwriting(rng: random.Random) -> tuple[Image.Image, str]:
+    """A 情况说明 filled in by hand on ruled paper (proxy, see handwritten_line)."""
+    image, draw = _blank(rng)
+    heading = "家庭情况说明"
+    draw.text((int(0.38 * A4[0]), int(0.07 * A4[1])), heading, fill="black", font=font("hei", 16))
+    truth = [heading]
+    y = int(0.14 * A4[1])
+    ink = (rng.randint(20, 50), rng.randint(30, 60), rng.randint(110, 160))
+    weight = rng.choice((0, 1))
+    while y < A4[1] * 0.85:
+        text = rng.choice(HANDWRITTEN)
+        if rng.random() < 0.3:
+            text = f"{name(rng)}，{date(rng)}"
+        line = handwritten_line(text, rng, rng.uniform(13, 16), weight)
+        x = int(0.1 * A4[0]) + rng.randint(-10, 30)
+        if x + line.width > A4[0] * 0.95:
+            continue
+        image.paste(Image.new("RGB", line.size, ink), (x, y), line)
+        draw.line([(int(0.08 * A4[0]), y + line.height * 0.8), (int(0.92 * A4[0]), y + line.height * 0.8)],
+                  fill=(150, 170, 200), width=2)
+        truth.append(text)
+        y += int(line.height * 1.1)
+    return jpeg(image, 85), "\n".join(truth)
+
+
 BUILDERS = {
     "fonts": page_fonts, "table": page_table, "twocol": page_twocol, "blanks": page_blanks,
     "seal": page_seal, "digits": page_digits,
     "photocopy": lambda rng: (lambda page: (photocopy(page[0], rng), page[1]))(page_fonts(rng)),
     "photo": lambda rng: (lambda page: (phone_photo(page[0], rng), page[1]))(page_table(rng) if rng.random() < 0.5
                                                                              else page_fonts(rng)),
+    "idcard": page_idcard, "hukou": page_hukou, "skewtable": page_skewtable, "handwriting": page_handwriting,
 }
 
 
@@ -352,89 +578,22 @@ def order_free(truth: str, got: str) -> int:
     return max(sum((expected - found).values()), sum((found - expected).values()))
 
 
-_READER = None
-
-
-def _init() -> None:
-    global _READER
-    from archive.scans.pipeline import PageReader
-
-    _READER = PageReader("rapidocr")
-
-
-def _ours(task: tuple[str, int, int]) -> tuple[str, int, int, int, float, int, int]:
-    cls, index, seed = task
-    page = build(cls, index, seed)
-    started = time.perf_counter()
-    ocr, _, _ = _READER.ocr_image(page.image)
-    seconds = time.perf_counter() - started
-    errors, length = cer(page.truth, ocr.text)
-    return (cls, index, errors, length, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            order_free(page.truth, ocr.text))
-
-
-def _tesseract(task: tuple[str, int, int]) -> tuple[str, int, int]:
-    from archive.scans.ocr.tesseract import TesseractEngine
-
-    cls, index, seed = task
-    page = build(cls, index, seed)
-    lines = TesseractEngine().recognize(np.asarray(page.image.convert("L")))
-    return (cls, *cer(page.truth, "\n".join(line.text for line in lines)))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=3, help="held-out pages per class (as many go to tuning)")
-    parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--classes", default=",".join(CLASSES))
-    parser.add_argument("--no-tesseract", action="store_true")
-    parser.add_argument("--save", help="write the held-out pages as PNG into this folder, to look at")
-    args = parser.parse_args()
-    classes = args.classes.split(",")
-    tasks = [(cls, 2 * i + 1, args.seed) for cls in classes for i in range(args.pages)]  # odd: held-out
-    if args.save:
-        from pathlib import Path
+    """The old command: bench/ocr.py --set other (the one entry point), same options."""
+    import sys
+    from pathlib import Path
 
-        Path(args.save).mkdir(parents=True, exist_ok=True)
-        for cls, index, seed in tasks:
-            page = build(cls, index, seed)
-            page.image.save(Path(args.save) / f"{cls}-{index}.png")
-            (Path(args.save) / f"{cls}-{index}.txt").write_text(page.truth, encoding="utf-8")
-    started = time.perf_counter()
-    with mp.get_context("spawn").Pool(args.workers, initializer=_init) as pool:
-        results = pool.map(_ours, tasks, chunksize=1)
-    wall = time.perf_counter() - started
-    tess: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    use_tesseract = not args.no_tesseract and shutil.which("tesseract")
-    if use_tesseract:
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            for cls, errors, length in pool.map(_tesseract, tasks, chunksize=1):
-                tess[cls][0] += errors
-                tess[cls][1] += length
-    ours: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    worst: dict[str, float] = defaultdict(float)
-    unordered: dict[str, int] = defaultdict(int)
-    for cls, _, errors, length, _, _, free in results:
-        unordered[cls] += free
-        ours[cls][0] += errors
-        ours[cls][1] += length
-        worst[cls] = max(worst[cls], errors / max(1, length))
-    print(f"held-out pages: {len(tasks)} ({args.pages} per class), seed {args.seed}, {DPI} dpi A4")
-    print(f"{'class':<10} {'chars':>6} {'CER ours':>9} {'worst page':>10} {'order-free':>10} {'CER tesseract':>14}")
-    for cls in classes:
-        errors, length = ours[cls]
-        tess_text = f"{100 * tess[cls][0] / max(1, tess[cls][1]):13.2f}%" if use_tesseract else "             -"
-        print(f"{cls:<10} {length:>6} {100 * errors / max(1, length):8.2f}% {100 * worst[cls]:9.2f}% "
-              f"{100 * unordered[cls] / max(1, length):9.2f}% {tess_text}")
-    total_errors = sum(v[0] for v in ours.values())
-    total = sum(v[1] for v in ours.values())
-    print(f"{'all':<10} {total:>6} {100 * total_errors / max(1, total):8.2f}%")
-    seconds = [r[4] for r in results]
-    print(f"pages/min with {args.workers} workers (build + OCR, spawn included): {60 * len(tasks) / wall:.1f}; "
-          f"median OCR seconds per page in a worker: {statistics.median(seconds):.2f}")
-    print(f"worker peak RSS: {max(r[5] for r in results) / 1024:.0f} MiB")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import ocr
 
+    argv = ["--set", "other"]
+    args = sys.argv[1:]
+    for index, arg in enumerate(args):
+        if arg == "--seed":
+            args[index] = "--eval-seed"
+        if arg == "--save":
+            raise SystemExit("--save：请用 python -c 'from ocr_eval import build; build(cls, i).image.save(...)'")
+    ocr.main(argv + args)
 
 if __name__ == "__main__":
     main()

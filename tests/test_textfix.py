@@ -7,7 +7,7 @@ import pytest
 from archive import idcard
 from archive.scans.ocr import OcrLine
 from archive.scans.pipeline import PageReader
-from archive.scans.textfix import correct_id_numbers, fix_punctuation, near_misses
+from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation, near_misses
 
 GOOD = idcard.make("520111", dt.date(1990, 1, 1), 123)
 
@@ -89,3 +89,20 @@ def test_ingest_corrects_a_near_miss_to_the_roster_and_flags_it(home, township):
     page = json.loads((home.root / row["sidecar_path"]).read_text(encoding="utf-8"))["pages"][0]
     assert page["corrections"] == [{"line": 2, "read": read, "corrected": number, "position": position}]
     assert number in page["text"] and read not in page["text"]
+
+
+@pytest.mark.parametrize(("read", "printed"), [
+    ("520111****6783", "520111********6783"),        # asterisks lost in small print
+    ("身份证 520123*******6175", "身份证 520123********6175"),
+    ("520111 * * * * 034X", "520111********034X"),   # spaces between them
+    ("520111****8287*", "520111********8287"),       # one run too far
+])
+def test_a_masked_id_gets_back_its_18_characters(read, printed):
+    fixed, fixes = fix_masked_ids(read)
+    assert fixed == printed and fixes[0]["kind"] == "masked-id" and fixes[0]["corrected"] in printed
+
+
+@pytest.mark.parametrize("text", ["520111********1234", "5201**********1234", "1234*5678", "520111**** 17008",
+                                  "共 10 ** 份"])
+def test_masks_that_are_right_or_not_masks_stay_as_read(text):
+    assert fix_masked_ids(text) == (text, [])

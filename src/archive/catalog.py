@@ -111,6 +111,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS documents_number ON documents(number_code, num
     WHERE number_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS documents_household ON documents(household_id);
 CREATE INDEX IF NOT EXISTS documents_request ON documents(request_key);
+-- a generated original's signed copy (location.COLUMNS looks it up for every listed document)
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source_doc) WHERE source_doc IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS boxes (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -428,7 +428,7 @@ def ingest(ctx, paths, workers, engine, as_json) -> None:
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def review(ctx) -> None:
-    """待分拣的扫描件：list 列出，assign 指定家庭，reject 退回。"""
+    """待分拣的扫描件：list 列出，show 查看，accept 确认或改正后归档，assign 指定家庭，reject 退回。"""
     if ctx.invoked_subcommand is None:
         ctx.invoke(review_list_cmd)
 
@@ -450,6 +450,8 @@ def review_list_cmd(ctx, as_json=False) -> None:
     for item in items:
         click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['reason']}")
         click.echo(f"    {item['excerpt']}…  {item['path']}")
+        if item.get("proposed_household"):
+            click.echo(f"    确认：archive review show {item['doc_id']}，再 archive review accept {item['doc_id']}")
 
 
 @review.command("assign")
@@ -469,6 +471,53 @@ def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+
+
+@review.command("show")
+@click.argument("doc_id")
+@json_option
+@click.pass_context
+def review_show_cmd(ctx, doc_id, as_json) -> None:
+    """查看一份待分拣的扫描件：原因、拟归入的家庭、识别置信度低的文字（【】标出）。"""
+    from archive.scans.review import review_show
+
+    item = review_show(_home(ctx), doc_id)
+    if as_json:
+        _emit_json(item)
+        return
+    click.echo(f"{item['doc_id']}  {item['source_name']}（{item['pages']}页）  {item['path']}")
+    for reason in item["reasons"]:
+        click.echo(f"  原因：{reason}")
+    if item["proposed_household"]:
+        click.echo(f"  拟归入：{item['proposed_village']} {item['proposed_head']}户（{item['proposed_household']}），"
+                   f"类型 {item['proposed_type'] or '扫描件'}")
+    uncertain = {(line["page"], line["line"]): line for line in item["uncertain_lines"]}
+    for line in item["lines"]:
+        flagged = uncertain.get((line["page"], line["line"]))
+        note = f"（置信度低 {flagged['confidence']:.2f}）{flagged['marked']}" if flagged else line["text"]
+        click.echo(f"  {'!' if flagged else ' '} {line['page']}:{line['line']}  {note}")
+    click.echo(f"确认无误：archive review accept {item['doc_id']}；改正某行：--fix 页:行=文字；另指定家庭：--household 身份证号")
+
+
+@review.command("accept")
+@click.argument("doc_id")
+@click.option("--household", help="户主身份证号（不给则用拟归入的家庭）")
+@click.option("--type", "doc_type", help="文书类型，如 id-card、hukou、refusal")
+@click.option("--fix", "fixes", multiple=True, help="改正一行：页:行=文字（页、行号见 review show），可多次给出")
+@json_option
+@click.pass_context
+def review_accept_cmd(ctx, doc_id, household, doc_type, fixes, as_json) -> None:
+    """确认（或改正后确认）一份待分拣的扫描件并归档；改正记入操作日志。"""
+    from archive.scans.review import parse_fix, review_accept
+
+    home = _home(ctx)
+    result = review_accept(home, doc_id, household, doc_type, [parse_fix(spec) for spec in fixes])
+    _update_index(home)
+    if as_json:
+        _emit_json(result)
+        return
+    click.echo(f"已确认 {result['doc_id']}，归入家庭 {result['household']}（{result['type']}），"
+               f"改正 {len(result['corrections'])} 行")
 
 
 @review.command("reject")
@@ -1247,3 +1296,54 @@ def main() -> None:
 if __name__ == "__main__":
     sys.exit(main())
 
+
+
+# --- generate-batch ------------------------------------------------------------------------
+
+@cli.command("generate-batch")
+@click.argument("doc_type", metavar="TYPE")
+@click.option("--village", help="只生成该村(社区)的家庭")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只生成该保障类别")
+@click.option("--status", type=click.Choice(["active", "applicant", "stopped"]), help="只生成该状态（在保、申请中、停保）")
+@click.option("--decided-from", help="审核确认日期范围的起始日期 YYYY-MM-DD")
+@click.option("--decided-to", help="审核确认日期范围的截止日期 YYYY-MM-DD")
+@click.option("--household", "households", multiple=True, metavar="身份证号", help="只生成这些户（户主身份证号，可重复）")
+@click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="每份文书相同的模板字段")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="文件", help="合并 PDF 的保存位置（默认档案库 batches/ 下）")
+@json_option
+@click.pass_context
+def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, decided_to, households, date_, sets,
+                       out, as_json) -> None:
+    """同一种文书批量生成给多户，合并为一个 PDF 打印。
+
+    例如本周审核确认的每一户的审核确认通知书：
+    archive generate-batch confirmation --decided-from 2025-07-07 --decided-to 2025-07-11
+    """
+    from archive.documents.batch import generate_batch, select_households
+    from archive.documents.generate import parse_day, parse_set_options
+    from archive.roster.households import get_household
+
+    params = parse_set_options(sets)
+    day = parse_day(date_)
+    home = _home(ctx)
+    chosen = select_households(home, village=village, category=category, status=status,
+                               decided_from=parse_day(decided_from), decided_to=parse_day(decided_to))
+    if households:
+        wanted = {get_household(home.db, h).id for h in households}
+        chosen = [h for h in chosen if h.id in wanted]
+
+    def progress(index, total, item) -> None:
+        if not as_json:
+            state = f"失败：{item.error}" if item.error else (item.number or item.doc_id)
+            click.echo(f"  [{index}/{total}] {item.name}户（{item.village}）：{state}", err=True)
+
+    result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
+    _update_index(home)
+    if as_json:
+        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items]})
+    else:
+        click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
+                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
+    if not result.made:
+        raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")

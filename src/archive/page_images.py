@@ -47,6 +47,7 @@ class ViewableDocument:
     archival_code: str | None
     location: str
     pdf: Path | None
+    origin: str = "generated"  # generated / scan
 
     def to_json(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "type": self.type, "title": self.title, "household": self.household,
@@ -67,7 +68,7 @@ def viewable_document(home: Home, doc_id: str) -> ViewableDocument:
         doc_id=row["doc_id"], type=row["type"], title=row["title"], household=row["household_id"],
         name=row["head_name"], village=row["village"], date=row["doc_date"], number=row["number"],
         pages=row["pages"] or 0, status=row["status"], archival_code=row["archival_code"],
-        location=location_label(row), pdf=pdf)
+        location=location_label(row), pdf=pdf, origin=row["origin"] or "generated")
 
 
 def open_document(home: Home, doc_id: str) -> ViewableDocument:

@@ -108,9 +108,34 @@ def set_password(home: Home, name: str, password: str) -> None:
         audit(home.db, home.operator, "user.password", name)
 
 
+def _refuse_last_admin(home: Home, name: str) -> None:
+    """Refuse to take away the last active administrator (nobody could manage users after)."""
+    row = home.db.execute("SELECT role, disabled FROM users WHERE name=?", (name,)).fetchone()
+    if row is None or row["role"] != "admin" or row["disabled"]:
+        return
+    others = home.db.execute("SELECT count(*) FROM users WHERE role='admin' AND disabled=0 AND name<>?",
+                             (name,)).fetchone()[0]
+    if others == 0:
+        raise ConflictError(f"「{name}」是唯一可用的管理员，不能停用或改为其他角色",
+                            hint="请先添加另一位管理员")
+
+
+def set_role(home: Home, name: str, role: str) -> User:
+    """Give a user another role (audited with the old and new role)."""
+    check_role(role)
+    with transaction(home.db):
+        old = get_user(home, name)
+        if old.role != role:
+            _refuse_last_admin(home, name)
+            home.db.execute("UPDATE users SET role=? WHERE name=?", (role, name))
+            audit(home.db, home.operator, "user.role", name, {"from": old.role, "to": role})
+    return get_user(home, name)
+
+
 def disable_user(home: Home, name: str) -> User:
     """Disable an account: its sessions and tokens stop working at the next request."""
     with transaction(home.db):
+        _refuse_last_admin(home, name)
         if home.db.execute("UPDATE users SET disabled=1 WHERE name=?", (name,)).rowcount == 0:
             raise NotFoundError(f"没有用户「{name}」", hint="用 archive user list 查看已有用户")
         dropped = home.db.execute("DELETE FROM api_tokens WHERE user_name=?", (name,)).rowcount

@@ -106,6 +106,22 @@ def field_values(template: Template, params: dict[str, str], base: dict[str, Any
     return values
 
 
+def typed_value(kind: str, raw: str) -> Any:
+    """A field's text as its kind's value; ValueError (message in Chinese where ours) if invalid."""
+    if kind == "money":
+        value = float(raw.replace(",", "").replace("元", ""))
+        if value < 0:
+            raise ValueError("金额不能为负")
+        return round(value, 2)
+    if kind == "integer":
+        return int(raw)
+    if kind == "date":
+        return parse_date(raw).isoformat()
+    if kind == "month":
+        return (parse_month(raw) if len(raw) <= 7 else parse_date(raw).replace(day=1)).isoformat()
+    return raw
+
+
 def _check_value(template: Template, spec: Any, value: Any, scope: dict[str, Any]) -> None:
     """The field's own rules: one of its choices, at most max_length characters, within min/max
     (a number or a Jinja expression over the office settings, e.g. six months of the 低保 standard)."""
@@ -150,20 +166,9 @@ def _bound(template: Template, spec: Any, key: str, scope: dict[str, Any]) -> fl
 
 def _typed(template: Template, name: str, kind: str, raw: str, label: str) -> Any:
     try:
-        if kind == "money":
-            value = float(raw.replace(",", "").replace("元", ""))
-            if value < 0:
-                raise ValueError("金额不能为负")
-            return round(value, 2)
-        if kind == "integer":
-            return int(raw)
-        if kind == "date":
-            return parse_date(raw).isoformat()
-        if kind == "month":
-            return (parse_month(raw) if len(raw) <= 7 else parse_date(raw).replace(day=1)).isoformat()
+        return typed_value(kind, raw)
     except ValueError as exc:
         raise TemplateError(f"{template.where(('fields', name))}：字段「{name}」（{label}）的值「{raw}」无效：{exc}") from None
-    return raw
 
 
 def derived_dates(day: dt.date) -> dict[str, Any]:

@@ -72,6 +72,9 @@ class Generated:
         return asdict(self)
 
 
+DRAFT_NUMBER = "〔样稿：签发时编号〕"
+
+
 def format_number(township_short: str, code: str, year: int, seq: int) -> str:
     """青岩民不批〔2025〕7号: 六角括号, no 第, no leading zeros (GB/T 9704 7.2.4)."""
     return f"{township_short}民{code}〔{year}〕{seq}号"
@@ -132,12 +135,7 @@ class Generator:
         household = state_for_month(self.conn, household_id, day)  # the roster baseline plus its history
         signing = self._signing(template, approver)  # every signing problem is found before writing
         replaced = self._replaced(template, household.id, replaces)
-        context = office_context(self.config, template, day)
-        context.update(household_context(household, day))
-        context.update(category_wording(self.config, template.id, household.category))
-        context.update(derived_dates(day))
-        context.update(field_values(template, params, context))
-        _check_only_if(template, context)
+        context = self._household_context(template, household, day, params)
         context["replaces_number"] = (replaced["number"] or replaced["doc_id"]) if replaced else ""
         if signing is not None:
             context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
@@ -146,6 +144,39 @@ class Generator:
         return self._issue(template, context, key_params, day, household=household,
                            scope_key=household.id, data=household.digest_fields(), signing=signing,
                            replaced=replaced)
+
+    def _household_context(self, template: templates.Template, household: HouseholdRecord, day: dt.date,
+                           params: dict[str, str]) -> dict[str, Any]:
+        context = office_context(self.config, template, day)
+        context.update(household_context(household, day))
+        context.update(category_wording(self.config, template.id, household.category))
+        context.update(derived_dates(day))
+        context.update(field_values(template, params, context))
+        _check_only_if(template, context)
+        return context
+
+    def household_preview(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                          params: dict[str, str] | None = None) -> tuple[bytes, int]:
+        """The document as it would be issued, as PDF bytes marked 样稿 on every page, and its page
+        count. No 文号 or document ID is taken, nothing is written or recorded: a draft to check
+        before issuing."""
+        from archive.documents.voidmark import DRAFT, mark_pdf_bytes
+
+        kind = types.registry(self.home).resolve(doc_type, generated=True)
+        if kind.scope != "household":
+            raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）")
+        template = templates.load_template(kind.id, self.home.templates_dir)
+        day = day or dt.date.today()
+        params = dict(params or {})
+        templates.check_fields(template, params)
+        household = state_for_month(self.conn, household_id, day)
+        context = self._household_context(template, household, day, params)
+        context.update(replaces_number="", doc_id="", number=DRAFT_NUMBER if template.number_code else "")
+        document = templates.render(template, context)
+        document.doc_id, document.number = "", None
+        document.title = context.get("notice_title") or document.title
+        pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
+        return mark_pdf_bytes(pdf, "样稿：未编号、未签发，不得作为正式文书使用", DRAFT), layout.pages
 
     def _signing(self, template, approver: str | None):
         if approver is None:

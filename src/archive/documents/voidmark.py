@@ -21,13 +21,14 @@ from archive.documents.storage import write_atomic
 
 RED = (0.85, 0.1, 0.1)
 MARK = "作废"
+DRAFT = "样稿"
 
 
 def marked_name(path: Path) -> Path:
     return path.with_name(f"{path.stem}-{MARK}{path.suffix}")
 
 
-def _overlay(width: float, height: float, note: str) -> bytes:
+def _overlay(width: float, height: float, note: str, mark: str = MARK) -> bytes:
     font = register_fonts(resolve())["heiti"]
     buffer = io.BytesIO()
     canvas = pdf_canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
@@ -43,7 +44,7 @@ def _overlay(width: float, height: float, note: str) -> bytes:
     text.setTextRenderMode(1)
     text.setFont(font, 160)
     text.setTextOrigin(-160, -56)
-    text.textOut(MARK)
+    text.textOut(mark)
     canvas.drawText(text)
     canvas.restoreState()
     # the reason along the top edge
@@ -54,14 +55,19 @@ def _overlay(width: float, height: float, note: str) -> bytes:
 
 
 def mark_pdf(source: Path, target: Path, note: str) -> None:
-    reader = pypdf.PdfReader(str(source))
+    write_atomic(target, mark_pdf_bytes(source.read_bytes(), note))
+
+
+def mark_pdf_bytes(pdf: bytes, note: str, mark: str = MARK) -> bytes:
+    """The PDF with `mark` across every page and `note` along its top edge."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
     writer = pypdf.PdfWriter(clone_from=reader)
     for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
-        page.merge_page(pypdf.PdfReader(io.BytesIO(_overlay(width, height, note))).pages[0])
+        page.merge_page(pypdf.PdfReader(io.BytesIO(_overlay(width, height, note, mark))).pages[0])
     buffer = io.BytesIO()
     writer.write(buffer)
-    write_atomic(target, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def mark_docx(source: Path, target: Path, note: str) -> None:

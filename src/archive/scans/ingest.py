@@ -40,6 +40,7 @@ from archive.errors import ArchiveError, error_text
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.scans import recovery
+from archive.scans.confidence import check_page, scan_reasons
 from archive.scans.identify import Identification, identify
 from archive.scans.inbox import Entry, collect_entries, look, still_changing
 from archive.scans.names import (
@@ -406,8 +407,10 @@ class Ingester:
         types = registry(self.home)
         found = identify(self.conn, text, list(dict.fromkeys(m.doc_id for m in processed.marks)),
                          self.home.config.villages, types)
+        proposal = found
+        found = self._held_for_review(processed, found)
         household = get_household(self.conn, found.household) if found.household else None
-        original = self._original(found)
+        original = self._original(proposal)  # a linked scan held for review keeps its original's date and title
         day = self._document_date(text, original)
         doc_type = found.doc_type or "scan"
         title = original["title"] if original else types.title(doc_type, "扫描件")
@@ -424,7 +427,11 @@ class Ingester:
             searchable_path = original_path  # born-digital PDF: the original is searchable
         sidecar_path = folder / f"{stem}.ocr.json"
         sidecar = {"source": job.name, "sha256": digest, "doc_id": doc_id,
-                   "identification": asdict(found), "pages": [page.to_json() for page in processed.pages]}
+                   "identification": asdict(proposal), "pages": [page.to_json() for page in processed.pages]}
+        if found is not proposal or found.status == "review":
+            # what `archive review show` lists and `review accept` resolves; the identification
+            # above is the proposal (household, type, original) a person confirms or corrects
+            sidecar["review"] = {"status": "open", "reasons": found.reason.split("；")}
         storage.write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
         _move_into(job.staged, original_path)  # the bytes hashed are the bytes stored
         relative = lambda p: str(p.relative_to(self.home.root))  # noqa: E731
@@ -439,10 +446,12 @@ class Ingester:
                  day.isoformat(), original["number"] if original else _number_in(text), f"scan:{digest}",
                  "{}", "{}", text, len(processed.pages), relative(searchable_path), "scan",
                  found.source_doc, digest, relative(original_path), relative(sidecar_path)))
+            # a scan held for review keeps the proposed household in its scans row (not in documents)
             self.conn.execute(
                 """UPDATE scans SET status=?, pages=?, reason=?, detected_type=?, household_id=?,
                    updated_at=datetime('now','localtime') WHERE sha256=?""",
-                (found.status, len(processed.pages), found.reason, doc_type, household.id if household else None, digest))
+                (found.status, len(processed.pages), found.reason, doc_type, household.id if household else
+                 proposal.household, digest))
             record_files(self.conn, self.home.root, doc_id)
             detail = {"source": job.name, "sha256": digest, "household": household.id if household else None,
                       "type": doc_type, "reason": found.reason}
@@ -453,6 +462,27 @@ class Ingester:
         self._leave_source(job.entry)
         return self._record(job.entry, digest, found.status, found.reason, household=household.id if household else None,
                             type=doc_type, doc_id=doc_id, pages=len(processed.pages))
+
+    def _roster_names(self) -> frozenset[str]:
+        if getattr(self, "_names", None) is None:
+            self._names = frozenset(row[0] for row in self.conn.execute("SELECT name FROM members"))
+        return self._names
+
+    def _held_for_review(self, processed: Processed, found: Identification) -> Identification:
+        """A scan whose text a person must check first (confidence.py: an uncertain ID number,
+        name, date or 文号, a page mostly uncertain, an ID failing its checksum, a name not in the
+        roster) goes to the review queue with the reasons, not filed silently; what identification
+        proposed stays in the sidecar for `archive review accept`."""
+        for page in processed.pages:
+            page.review = check_page(page, self._roster_names())
+        reasons = scan_reasons(processed.pages)
+        if not reasons:
+            return found
+        if found.status == "review":
+            return Identification("review", None, found.doc_type, None, "；".join([found.reason, *reasons]),
+                                  found.evidence)
+        proposed = f"拟归入：{found.reason}"
+        return Identification("review", None, found.doc_type, None, "；".join([*reasons, proposed]), found.evidence)
 
     def _original(self, found: Identification):
         if not found.source_doc:

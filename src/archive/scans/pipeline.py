@@ -16,6 +16,7 @@ from PIL import Image
 
 from archive.documents import qr
 from archive.errors import error_text
+from archive.scans.confidence import check_page
 from archive.scans.layout import (
     reading_order,
     restore_page_number_dashes,
@@ -31,7 +32,7 @@ from archive.scans.prepare import (
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
-from archive.scans.textfix import correct_id_numbers, fix_punctuation
+from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation
 
 
 @dataclass
@@ -66,12 +67,17 @@ class PageReader:
         return self._preparer
 
     def tidy_text(self, lines: list[OcrLine]) -> list[dict]:
-        """Punctuation as printed and near-miss ID numbers corrected (textfix.py), in place;
+        """Punctuation as printed, masked IDs given their 18 characters and near-miss ID numbers
+        corrected (textfix.py), in place;
         returns the corrections, each with the index of its line."""
         corrections = []
         for index, line in enumerate(lines):
-            text, found = correct_id_numbers(fix_punctuation(line.text), self.known_ids)
+            text, masks = fix_masked_ids(line.text)
+            if len(text) != len(line.text):
+                line.char_confidence = None  # no longer one per character
+            text, found = correct_id_numbers(fix_punctuation(text), self.known_ids)
             line.text = text
+            corrections += [{"line": index, **item} for item in masks]
             corrections += [{"line": index, **item.to_json()} for item in found]
         return corrections
 
@@ -99,6 +105,7 @@ class PageReader:
         corrections = self.tidy_text(lines)
         page = OcrPage(width, height, lines, self.engine.name, "ocr", prepared.rotation,
                        round(prepared.skew, 2), corrections)
+        page.review = check_page(page)  # ingest checks again with the roster's names
         return page, Image.fromarray(upright), prepared.marks
 
     def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:

@@ -7,8 +7,11 @@
   (GB 11643: check character, birth date, GB/T 2260 region via idcard.problem) is corrected only
   when exactly one valid number lies one character away (one substitution); when several do,
   `known` numbers (the roster) may settle it: exactly one of them among the candidates. Each correction is reported, so that the sidecar
-  flags it; an ambiguous or hopeless run is left exactly as read. Masked numbers
-  (`520111********1234`) are never touched.
+  flags it; an ambiguous or hopeless run is left exactly as read.
+- Masked ID numbers (`520111********1234`): the recogniser loses or adds asterisks in a row of
+  them (small print in a dense table). A mask is always 18 characters: digits, asterisks, digits
+  (the last may be X); a run of that shape with 10 digits around 2 to 14 asterisks is given back
+  its 18 characters (`fix_masked_ids`), and reported. The digits are never changed.
 """
 
 from __future__ import annotations
@@ -115,3 +118,25 @@ def correct_id_numbers(text: str, known: Collection[str] | None = None) -> tuple
 
     return _ID_RUN.sub(replace, text), corrections
 
+
+
+# head digits, the asterisks (spaces between them are OCR's), tail digits (last may be X); one
+# stray asterisk after the tail is the mask's own
+_MASKED = re.compile(r"(?<![0-9*＊])([0-9]{3,8})\s?([*＊](?:\s?[*＊]){1,13})\s?([0-9]{2,7}[0-9Xx])(\*?)(?![0-9*＊])")
+
+
+def fix_masked_ids(text: str) -> tuple[str, list[dict]]:
+    """Masked ID numbers with the wrong count of asterisks given back their 18 characters."""
+    fixes: list[dict] = []
+
+    def replace(match: re.Match) -> str:
+        head, stars, tail, stray = match.groups()
+        if len(head) + len(tail) != 10:
+            return match.group()
+        fixed = head + "*" * (18 - len(head) - len(tail)) + tail
+        if fixed == match.group():
+            return match.group()
+        fixes.append({"read": match.group(), "corrected": fixed, "kind": "masked-id"})
+        return fixed
+
+    return _MASKED.sub(replace, text), fixes

@@ -26,10 +26,22 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from archive.home import Home
-from archive.web import views
+from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
 from archive.web.homes import HomePool
-from archive.web.routes import api, documents, households, search, session
+from archive.web.routes import (
+    admin,
+    api,
+    batch,
+    documents,
+    generate,
+    households,
+    overview,
+    roster,
+    scans,
+    search,
+    session,
+)
 
 SECRET_NAME = "web-secret.key"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
@@ -74,9 +86,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+UPLOAD_PATHS = ("/api/scans", "/scans/upload", "/roster/import")
+
+
 class BodyLimit:
     """A request with a body must say its length (no chunked uploads) and stay within the
-    limit: uploads under /api/scans get `upload_limit`, everything else 1 MB."""
+    limit: uploads (UPLOAD_PATHS) get `upload_limit`, everything else 1 MB."""
 
     def __init__(self, app: ASGIApp, upload_limit: int, default_limit: int = 1024 * 1024) -> None:
         self.app = app
@@ -87,7 +102,7 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope["path"].startswith("/api/scans") else self.default_limit
+        limit = self.upload_limit if scope["path"].startswith(UPLOAD_PATHS) else self.default_limit
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if headers.get(b"transfer-encoding") or (length is not None and not length.isdigit()):
@@ -111,6 +126,7 @@ async def _csrf_failed(scope: Scope, send: Send, message_id) -> None:
 
 def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
     """The application serving the archive home at `root`."""
+    csrfcompat.install()
     root = Path(root)
     home = Home(root)
     _ = home.db  # a folder that is no archive home is said so now, not at the first request
@@ -124,7 +140,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

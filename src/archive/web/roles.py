@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN = "caseworker", "archivist", "inspector", "admin"
 EVERYONE = frozenset({CASEWORKER, ARCHIVIST, INSPECTOR, ADMIN})
+CASEWORKERS = frozenset({CASEWORKER, ADMIN})
+ARCHIVISTS = frozenset({ARCHIVIST, ADMIN})
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,38 @@ ROUTE_ROLES: dict[str, Rule] = {
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),
     "document.pdf": Rule(EVERYONE),
+    "month": Rule(EVERYONE),
+    "shelves": Rule(EVERYONE),
+    "shelves.box": Rule(EVERYONE),
+    # generating documents: form, draft preview (样稿, nothing numbered), issue, reprint, void
+    "generate": Rule(CASEWORKERS),
+    "generate.preview": Rule(CASEWORKERS, write=True),   # writes only a draft under cache/
+    "generate.preview.page": Rule(CASEWORKERS),
+    "generate.preview.pdf": Rule(CASEWORKERS),
+    "generate.issue": Rule(CASEWORKERS, write=True),
+    "document.reprint": Rule(CASEWORKERS, write=True),
+    "document.void": Rule(CASEWORKERS, write=True),
+    # batches: one document for many households, one merged PDF
+    "batch": Rule(CASEWORKERS),
+    "batch.list": Rule(CASEWORKERS, write=True),   # changes nothing; the form is POSTed
+    "batch.run": Rule(CASEWORKERS, write=True),
+    "batch.pdf": Rule(CASEWORKERS),
+    # roster import
+    "roster": Rule(CASEWORKERS),
+    "roster.import": Rule(CASEWORKERS, write=True),
+    # the archivist: scans uploaded in the browser, the review queue
+    "scans": Rule(ARCHIVISTS),
+    "scans.upload": Rule(ARCHIVISTS, write=True),
+    "review": Rule(ARCHIVISTS),
+    "review.pick": Rule(ARCHIVISTS, write=True),   # changes nothing; POST keeps a typed ID out of the URL
+    "review.assign": Rule(ARCHIVISTS, write=True),
+    "review.reject": Rule(ARCHIVISTS, write=True),
+    # the administrator: users and roles
+    "admin.users": Rule(frozenset({ADMIN})),
+    "admin.users.add": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.role": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.password": Rule(frozenset({ADMIN}), write=True),
+    "admin.users.disable": Rule(frozenset({ADMIN}), write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),

@@ -28,6 +28,9 @@ class OcrLine:
     text: str
     box: list[list[float]]  # four corners, clockwise from top left, in page pixels
     confidence: float
+    # the recogniser's confidence for each character of `text`, when the engine gives it (not
+    # written to the sidecar as such: review.py turns it into marked low-confidence spans)
+    char_confidence: list[float] | None = field(default=None, repr=False)
 
     @property
     def top(self) -> float:
@@ -59,8 +62,15 @@ class OcrPage:
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
 
+    # what a person must check before the page is trusted (review.py): reasons and marked spans
+    review: dict | None = None
+
     def to_json(self) -> dict:
         data = asdict(self)
+        for line in data["lines"]:
+            line.pop("char_confidence", None)
+        if data["review"] is None:
+            data.pop("review")
         data["text"] = self.text
         return data
 

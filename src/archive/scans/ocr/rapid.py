@@ -9,7 +9,8 @@ import numpy as np
 from archive.errors import ArchiveError
 from archive.scans.ocr.base import OcrEngine, OcrLine
 
-DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
+DETECT_MAX_SIDE = 1024
+FLIP_MARGIN = 0.05      # how much likelier a line read turned round must be to replace the upright reading  # text detection runs on the page reduced to this longer side
 
 
 class RapidOcrEngine(OcrEngine):
@@ -33,6 +34,8 @@ class RapidOcrEngine(OcrEngine):
             "Det.limit_type": "max",
             "Det.limit_side_len": DETECT_MAX_SIDE,
             "Det.box_thresh": 0.3,
+            # a confidence per character (review.py marks the uncertain ones for a person)
+            "Global.return_word_box": True,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
@@ -58,6 +61,7 @@ class RapidOcrEngine(OcrEngine):
         _, classes = self._engine.cls_and_rotate(crops)
         result = self._engine.recognize_txt(crops)
         texts, scores = list(result.txts), list(result.scores)
+        chars = [_char_confidences(info) for info in (result.word_results or [None] * len(texts))]
         # the page is upright already, so a line the classifier calls upside down is read
         # both ways and the likelier reading kept (small captions are often misjudged)
         flagged = [i for i, (label, _) in enumerate(classes.cls_res or []) if "180" in str(label)]
@@ -65,13 +69,17 @@ class RapidOcrEngine(OcrEngine):
             import cv2
 
             again = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
-            for i, text, score in zip(flagged, again.txts, again.scores, strict=False):
-                if score > scores[i]:
-                    texts[i], scores[i] = text, score
+            again_chars = again.word_results or [None] * len(flagged)
+            for i, text, score, info in zip(flagged, again.txts, again.scores, again_chars, strict=False):
+                # turned, a short run of digits reads as well as it does upright (900 / 006):
+                # the turned reading must be clearly likelier
+                if score > scores[i] + FLIP_MARGIN:
+                    texts[i], scores[i], chars[i] = text, score, _char_confidences(info)
         lines = []
-        for box, text, score in zip(boxes, texts, scores, strict=False):
+        for box, text, score, confs in zip(boxes, texts, scores, chars, strict=False):
             if text.strip() and score >= 0.5:
-                lines.append(OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score)))
+                lines.append(OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score),
+                                     char_confidence=confs if confs is not None and len(confs) == len(text) else None))
         return lines
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
@@ -84,6 +92,12 @@ class RapidOcrEngine(OcrEngine):
             OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score))
             for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False)
         ]
+
+
+def _char_confidences(info) -> list[float] | None:
+    """The recogniser's probability for each character of a line (WordInfo.confs), if given."""
+    confs = getattr(info, "confs", None)
+    return [round(float(c), 4) for c in confs] if confs else None
 
 
 def _bgr(crop: np.ndarray) -> np.ndarray:

@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
-from pathlib import Path
-
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
@@ -20,20 +15,7 @@ from archive.household_keys import household_for_key
 from archive.web.routes.documents import pdf_response
 from archive.web.routes.search import run_search
 from archive.web.routing import Ctx, guarded
-
-UPLOAD_FOLDER = "网页上传"
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-
-def update_index(home) -> str | None:
-    """Bring the full-text index up to date; a failure is a warning (reindex catches up)."""
-    from archive.index.store import sync
-
-    try:
-        sync(home)
-    except ArchiveError as exc:
-        return f"全文索引未更新：{exc.message}"
-    return None
+from archive.web.uploads import ingest_uploads, update_index
 
 
 @guarded("api.me", "/api/me")
@@ -95,37 +77,14 @@ def api_pdf(ctx: Ctx) -> Response:
     return pdf_response(ctx)
 
 
-def _safe_name(name: str, index: int) -> str:
-    base = _UNSAFE.sub("_", Path(name or "").name).strip(" .") or "上传文件"
-    return f"{index:02d}-{base[-120:]}"
-
-
 @guarded("api.scans.upload", "/api/scans", methods=("POST",))
 def api_scans(ctx: Ctx) -> Response:
     """Uploaded scans go into the inbox (a folder of their own) and through the same ingest as
     the inbox: a bad file is quarantined with its reason, nothing is lost."""
-    from archive.scans.ingest import Ingester
-
     uploads = [item for item in (ctx.form.getlist("files") if ctx.form else []) if isinstance(item, UploadFile)]
     if not uploads:
         raise ArchiveError("没有收到文件：请用 multipart/form-data 的 files 字段上传")
-    home = ctx.home
-    folder = home.inbox_dir / UPLOAD_FOLDER / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    folder.mkdir(parents=True)
-    for index, upload in enumerate(uploads, start=1):
-        target = folder / _safe_name(upload.filename or "", index)
-        with open(target, "wb") as out:
-            while block := upload.file.read(1 << 20):
-                out.write(block)
-    ingester = Ingester(home, "rapidocr", 1)
-    if home.config.ocr_model_dir:  # as `archive ingest` does: the home's own OCR model folder
-        ingester.model_dir = home.config.ocr_model_dir
-    records = ingester.run([folder])
-    try:
-        folder.rmdir()  # empty once every file was filed or quarantined
-    except OSError:
-        pass
-    warning = update_index(home)
+    records, warning = ingest_uploads(ctx.home, uploads)
     response = {"records": [record.to_json() for record in records]}
     if warning:
         response["warning"] = warning

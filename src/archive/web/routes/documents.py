@@ -9,6 +9,7 @@ from archive.errors import ArchiveError
 from archive.household_keys import key_for
 from archive.page_images import document_pdf, open_document, page_count, page_image
 from archive.web import views
+from archive.web.doctypes import is_household_type
 from archive.web.routing import Ctx, guarded
 
 
@@ -27,8 +28,14 @@ def document_page(ctx: Ctx) -> Response:
     number = min(_page_number(ctx.request.query_params.get("page")), max(pages, 1))
     zoom = ctx.request.query_params.get("zoom") == "1"
     key = key_for(ctx.home.db, document.household) if document.household else None
+    done = DONE_NOTES.get(ctx.request.query_params.get("done", ""))
     return views.page(ctx.request, "document.html", {
-        "d": document, "pages": pages, "number": number, "zoom": zoom, "household_key": key})
+        "d": document, "pages": pages, "number": number, "zoom": zoom, "household_key": key, "done": done,
+        "generated": document.origin == "generated" and is_household_type(ctx.home, document.type)})
+
+
+DONE_NOTES = {"issued": "已签发：文号已取，文书已存入本户档案。", "reprinted": "已重印：文号不变，文件已重新生成。",
+              "voided": "已作废：原件保留，作废标记的副本已生成。"}
 
 
 @guarded("document.page", "/documents/{doc_id}/pages/{page:int}.png")

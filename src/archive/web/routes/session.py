@@ -14,6 +14,11 @@ from archive.web import views
 from archive.web.auth import SESSION_USER, client_address, end_session, start_session
 
 
+def _authenticate(homes, name: str, password: str):
+    # in the worker thread, with that thread's home: a SQLite connection belongs to its thread
+    return authenticate(homes.get(), name, password)
+
+
 async def login(request: Request) -> Response:
     if request.method == "GET":
         if request.session.get(SESSION_USER):
@@ -31,7 +36,7 @@ async def login(request: Request) -> Response:
     if not name or not password:
         return views.page(request, "login.html", {"message": "请输入用户名和密码", "name": name}, 400)
     try:
-        user = await run_in_threadpool(authenticate, request.app.state.homes.get(), name, password)
+        user = await run_in_threadpool(_authenticate, request.app.state.homes, name, password)
     except AuthError as exc:
         settings.throttle.failed(*keys)
         return views.page(request, "login.html", {"message": exc.message, "name": name}, 401)

@@ -1,0 +1,161 @@
+"""The same document for many households at once, printed from one merged PDF.
+
+Households are chosen by village, 保障类别, status and a decision-date range (the date of their
+latest 审核确认表 or 审核确认通知书, else the roster's start date, as the publicity sheet chooses
+them). Each household's document is generated exactly as `archive generate` would (its own 文号;
+asking again reprints under the same number, so a batch run twice numbers nothing twice). One
+household that fails never stops the others: it is reported with its reason. The documents that
+were made are merged, in order, into one PDF with a bookmark per household, written without
+overwriting anything and registered (inside the home: under batches/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archive.catalog import audit, transaction
+from archive.documents.generate import Generator
+from archive.documents.templates import load_template
+from archive.documents.types import registry
+from archive.errors import ArchiveError
+from archive.files import check_output, ensure_dir, write_new
+from archive.home import Home
+from archive.roster.households import HouseholdRecord, list_households
+from archive.sealing import register_written
+
+BATCH_FOLDER = "batches"
+MAX_HOUSEHOLDS = 2000
+STATUSES = ("active", "applicant", "stopped")
+
+
+@dataclass
+class BatchItem:
+    household: str
+    name: str
+    village: str
+    doc_id: str | None = None
+    number: str | None = None
+    pages: int = 0
+    reprinted: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BatchResult:
+    type: str
+    title: str
+    date: str
+    items: list[BatchItem] = field(default_factory=list)
+    pdf: str | None = None
+    pages: int = 0
+
+    @property
+    def made(self) -> list[BatchItem]:
+        return [item for item in self.items if item.error is None]
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        return [item for item in self.items if item.error is not None]
+
+    def summary(self) -> dict[str, Any]:
+        return {"type": self.type, "title": self.title, "date": self.date, "households": len(self.items),
+                "made": len(self.made), "failed": len(self.failed), "pdf": self.pdf, "pages": self.pages}
+
+
+def select_households(home: Home, *, village: str | None = None, category: str | None = None,
+                      status: str | None = None, decided_from: dt.date | None = None,
+                      decided_to: dt.date | None = None) -> list[HouseholdRecord]:
+    """The households a batch is for, in roster order (village by village)."""
+    if village:
+        village = home.config.require_village(village)
+    if status and status not in STATUSES:
+        raise ArchiveError(f"未知的状态「{status}」", hint="可用：active（在保）、applicant（申请中）、stopped（停保）")
+    if (decided_from is None) != (decided_to is None):
+        raise ArchiveError("审核确认日期范围要同时给出起止日期（--decided-from 和 --decided-to）")
+    if decided_from and decided_to and decided_to < decided_from:
+        raise ArchiveError(f"日期范围颠倒：{decided_from} 晚于 {decided_to}")
+    chosen = [h for h in list_households(home.db, village)
+              if (not category or h.category == category) and (not status or h.status == status)]
+    if decided_from and decided_to:
+        generator = Generator(home)
+        villages = [village] if village else sorted({h.village for h in chosen})
+        decided = {h.id for v in villages for h in generator.decided_households(v, decided_from, decided_to, category)}
+        chosen = [h for h in chosen if h.id in decided]
+    return chosen
+
+
+def default_pdf_path(home: Home, title: str, day: dt.date, count: int) -> Path:
+    """batches/<date>-<title>-<n>户-<time>.pdf, a free name (never an earlier batch's)."""
+    stem = f"{day.isoformat()}-{title}-{count}户-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, number = home.root / BATCH_FOLDER / f"{stem}.pdf", 1
+    while path.exists():
+        number += 1
+        path = path.with_name(f"{stem}-{number}.pdf")
+    return path
+
+
+def generate_batch(home: Home, doc_type: str, households: list[HouseholdRecord], day: dt.date | None = None,
+                   params: dict[str, str] | None = None, out: Path | None = None,
+                   progress: Any = None) -> BatchResult:
+    """Generate `doc_type` for every household and merge the documents into one PDF."""
+    kinds = registry(home)
+    kind = kinds.get(doc_type)
+    if kind is None or not kind.generated or kind.scope != "household":
+        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
+        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
+    if not households:
+        raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
+    if len(households) > MAX_HOUSEHOLDS:
+        raise ArchiveError(f"一次最多批量生成 {MAX_HOUSEHOLDS} 户（本次 {len(households)} 户）", hint="请按村分批生成")
+    if out is not None:
+        check_output(out, False, ".pdf")  # refused before any number is taken
+    template = load_template(doc_type, home.templates_dir)
+    day = day or dt.date.today()
+    result = BatchResult(type=doc_type, title=template.title, date=day.isoformat())
+    generator = Generator(home)
+    for index, household in enumerate(households, start=1):
+        item = BatchItem(household.id, household.head_name, household.village)
+        try:
+            made = generator.household_document(doc_type, household.id, day, dict(params or {}))
+            item.doc_id, item.number, item.pages, item.reprinted = made.doc_id, made.number, made.pages, made.reprinted
+        except ArchiveError as exc:
+            item.error = exc.message
+        result.items.append(item)
+        if progress is not None:
+            progress(index, len(households), item)
+    if result.made:
+        target = out or default_pdf_path(home, template.title, day, len(result.made))
+        blob, result.pages = merged_pdf(home, result.made)
+        if out is None:
+            ensure_dir(target.parent)
+        write_new(target, blob)
+        result.pdf = str(target)
+        register_written(home.db, home.root, home.operator, "批量打印", target)
+    with transaction(home.db):
+        audit(home.db, home.operator, "document.batch", doc_type, {
+            **result.summary(), "documents": [item.doc_id for item in result.made],
+            "failed_households": [item.household for item in result.failed]})
+    return result
+
+
+def merged_pdf(home: Home, items: list[BatchItem]) -> tuple[bytes, int]:
+    """The documents' PDFs in order, one bookmark per household (户主姓名 and 文号)."""
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    for item in items:
+        row = home.db.execute("SELECT pdf_path FROM documents WHERE doc_id=?", (item.doc_id,)).fetchone()
+        start = len(writer.pages)
+        writer.append(str(home.root / row["pdf_path"]))
+        writer.add_outline_item(title=f"{item.name}户（{item.village}）{item.number or item.doc_id}", page_number=start)
+    writer.add_metadata({"/Title": "批量打印"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue(), len(writer.pages)

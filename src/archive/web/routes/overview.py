@@ -1,0 +1,74 @@
+"""Read-only overviews: the month dashboard (documents made, scans waiting, filing state, what is
+due or overdue, materials missing by household) and the shelves (year → village → box → 件,
+with 档号 and the page viewer one click away)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.responses import Response
+
+from archive.casework.due import KIND_NAMES, due_list
+from archive.dates import parse_month
+from archive.errors import ArchiveError
+from archive.filing.completeness import check_month
+from archive.filing.overview import box_contents, boxes, month_overview, shelf_years
+from archive.household_keys import keys_for
+from archive.web import views
+from archive.web.routing import Ctx, guarded
+
+
+def _month(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today().replace(day=1)
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+
+
+@guarded("month", "/month")
+def month_page(ctx: Ctx) -> Response:
+    month = _month(ctx.request.query_params.get("month"))
+    overview = month_overview(ctx.home, month)
+    due = due_list(ctx.home, month)
+    findings = check_month(ctx.home, month)
+    keys = keys_for(ctx.home.db, [i.household for i in due if i.household] + [f.household for f in findings])
+    previous = (month - dt.timedelta(days=1)).replace(day=1)
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    return views.page(ctx.request, "month.html", {
+        "month": month, "o": overview, "due": due, "findings": findings, "keys": keys, "kinds": KIND_NAMES,
+        "overdue": sum(1 for i in due if i.state == "逾期"), "previous": previous.strftime("%Y-%m"),
+        "following": following.strftime("%Y-%m")})
+
+
+@guarded("shelves", "/shelves")
+def shelves_page(ctx: Ctx) -> Response:
+    years = shelf_years(ctx.home)
+    query = ctx.request.query_params
+    year = None
+    if query.get("year"):
+        if not query["year"].isdigit():
+            raise ArchiveError(f"年度应为数字：「{query['year']}」")
+        year = int(query["year"])
+    elif years:
+        year = years[0]
+    village = query.get("village") or None
+    if village:
+        village = ctx.home.config.require_village(village)
+    found = boxes(ctx.home, year, village) if year else []
+    by_village: dict[str, list] = {}
+    for box in found:
+        by_village.setdefault(box.village, []).append(box)
+    return views.page(ctx.request, "shelves.html", {"years": years, "year": year, "village": village,
+                                                    "villages": ctx.home.config.villages, "by_village": by_village})
+
+
+@guarded("shelves.box", "/shelves/boxes/{box_id:int}")
+def box_page(ctx: Ctx) -> Response:
+    box, items = box_contents(ctx.home, ctx.request.path_params["box_id"])
+    keys = keys_for(ctx.home.db, [i.household for i in items if i.household])
+    return views.page(ctx.request, "box.html", {"box": box, "items": items, "keys": keys})
+
+
+ROUTES = [month_page, shelves_page, box_page]

@@ -1,0 +1,103 @@
+"""Batches in the browser: the list of households before anything is made, then one document per
+household and one merged PDF to print; inspectors refused; CSRF needed."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pypdf
+import pytest
+from starlette.testclient import TestClient
+from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home, urls_in
+
+from archive.web import create_app
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    return make_web_home(tmp_path_factory.mktemp("webbatch"))
+
+
+@pytest.fixture(scope="module")
+def app(web):
+    return create_app(web.root)
+
+
+def client_for(app, web, role):
+    client = TestClient(app)
+    assert login(client, web.user(role)).status_code == 303
+    return client
+
+
+def village_with_few(web) -> tuple[str, int]:
+    home = open_home(web)
+    try:
+        row = home.db.execute("SELECT village, count(*) AS n FROM households WHERE status='active' "
+                              "GROUP BY village ORDER BY n LIMIT 1").fetchone()
+        return row["village"], row["n"]
+    finally:
+        home.close()
+
+
+def numbered(web) -> int:
+    home = open_home(web)
+    try:
+        return home.db.execute("SELECT count(*) FROM documents WHERE number IS NOT NULL").fetchone()[0]
+    finally:
+        home.close()
+
+
+def test_batch_lists_then_generates_one_merged_pdf(app, web):
+    client = client_for(app, web, "caseworker")
+    page = client.get("/batch?type=confirmation")
+    assert page.status_code == 200 and "审核确认通知书" in page.text and "月保障金额" in page.text
+    village, count = village_with_few(web)
+    form = {"csrftoken": csrf(client), "type": "confirmation", "village": village, "status": "active",
+            "date": "2025-07-10"}
+    before = numbered(web)
+    listing = client.post("/batch/list", data=form, headers={"HX-Request": "true"})
+    assert listing.status_code == 200 and f"符合条件的家庭共 {count} 户" in listing.text
+    for url in urls_in(listing.text):
+        assert not ID_NUMBER.search(url), url
+    assert numbered(web) == before  # looking at the list makes nothing
+    done = client.post("/batch/run", data=form)
+    assert done.status_code == 200, done.text
+    assert f"{count} 户已生成" in done.text
+    assert numbered(web) == before + count
+    link = re.search(r'href="(/batches/[^"]+\.pdf)"', done.text).group(1)
+    pdf = client.get(link)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert len(pypdf.PdfReader(io.BytesIO(pdf.content)).outline) == count
+    home = open_home(web)
+    try:
+        operator = home.db.execute("SELECT operator FROM audit WHERE action='document.batch'").fetchone()[0]
+    finally:
+        home.close()
+    assert operator == web.user("caseworker")
+    assert client.get("/batches/..%2Fcatalog.db").status_code == 404
+    assert client.get("/batches/nothing.pdf").status_code == 404
+
+
+def test_batch_form_problems_are_shown_beside_fields(app, web):
+    client = client_for(app, web, "caseworker")
+    before = numbered(web)
+    response = client.post("/batch/run", data={"csrftoken": csrf(client), "type": "confirmation",
+                                               "f.amount": "很多", "decided_from": "2025-13-01"})
+    assert response.status_code == 400
+    assert 'id="err-amount"' in response.text and 'id="err-decided_from"' in response.text
+    nobody = client.post("/batch/run", data={"csrftoken": csrf(client), "type": "confirmation",
+                                             "decided_from": "2001-01-01", "decided_to": "2001-01-02"})
+    assert nobody.status_code == 400 and "没有符合条件的家庭" in nobody.text
+    assert numbered(web) == before
+
+
+def test_inspector_refused_and_csrf_needed(app, web):
+    before = numbered(web)
+    client = client_for(app, web, "inspector")
+    assert client.get("/batch?type=confirmation").status_code == 403
+    for path in ("/batch/list", "/batch/run"):
+        assert client.post(path, data={"csrftoken": csrf(client), "type": "confirmation"}).status_code == 403
+    caseworker = client_for(app, web, "caseworker")
+    assert caseworker.post("/batch/run", data={"type": "confirmation"}).status_code == 403
+    assert numbered(web) == before

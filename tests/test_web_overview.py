@@ -1,0 +1,73 @@
+"""The month dashboard and the shelves: read-only pages every role may open; box and 件 with 档号
+after month-end filing, and what is due by household."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from starlette.testclient import TestClient
+from webfixtures import ID_NUMBER, ROLES, login, make_web_home, open_home, urls_in
+
+from archive.filing.month import file_month
+from archive.web import create_app
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    web = make_web_home(tmp_path_factory.mktemp("weboverview"))
+    home = open_home(web)
+    try:
+        file_month(home, dt.date(2025, 7, 1))
+    finally:
+        home.close()
+    return web
+
+
+@pytest.fixture(scope="module")
+def app(web):
+    return create_app(web.root)
+
+
+def client_for(app, web, role):
+    client = TestClient(app)
+    assert login(client, web.user(role)).status_code == 303
+    return client
+
+
+def test_month_dashboard_shows_filing_state_documents_and_due_items(app, web):
+    client = client_for(app, web, "archivist")
+    page = client.get("/month?month=2025-07")
+    assert page.status_code == 200
+    text = page.text
+    assert "2025年7月" in text and "已归档" in text
+    assert re.search(r"<td>不予批准告知书</td><td class=\"num\">1</td>|告知书</td><td class=\"num\">1</td>", text)
+    assert "到期与逾期事项" in text
+    for url in urls_in(text):
+        assert not ID_NUMBER.search(url), url
+    later = client.get("/month?month=2025-09").text
+    assert "未归档" in later and "?month=2025-08" in later and "?month=2025-10" in later
+    bad = client.get("/month?month=2025-13")
+    assert bad.status_code == 400 and "YYYY-MM" in bad.text
+
+
+def test_shelves_list_boxes_and_a_box_lists_its_items_with_archival_codes(app, web):
+    home = open_home(web)
+    try:
+        row = home.db.execute("SELECT box_id, archival_code, item_no FROM documents WHERE doc_id=?", (web.doc_id,)).fetchone()
+    finally:
+        home.close()
+    assert row["box_id"] and row["archival_code"]
+    for role in ROLES:
+        client = client_for(app, web, role)
+        shelves = client.get("/shelves")
+        assert shelves.status_code == 200 and "2025年" in shelves.text
+        assert f'href="/shelves/boxes/{row["box_id"]}"' in shelves.text
+    box = client.get(f"/shelves/boxes/{row['box_id']}")
+    assert box.status_code == 200
+    assert row["archival_code"] in box.text and f"第{row['item_no']:04d}件" in box.text
+    assert f"/documents/{web.doc_id}" in box.text and web.head_name in box.text
+    assert client.get("/shelves/boxes/999999").status_code == 404
+    assert client.get("/shelves?year=abc").status_code == 400
+    assert "没有档案盒" in client.get("/shelves?year=1999").text

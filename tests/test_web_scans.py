@@ -1,0 +1,151 @@
+"""The archivist's pages: scans uploaded from the browser with an outcome per file (filed to whom,
+waiting for review, duplicate, quarantined and why), and the review queue (assign a household
+and type, or reject with a reason). Inspectors and caseworkers refused; CSRF needed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from scanfixtures import text_pdf
+from starlette.testclient import TestClient
+from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home, urls_in
+
+from archive.household_keys import key_for
+from archive.web import create_app
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    return make_web_home(tmp_path_factory.mktemp("webscans"))
+
+
+@pytest.fixture(scope="module")
+def app(web):
+    return create_app(web.root)
+
+
+def client_for(app, web, role):
+    client = TestClient(app)
+    assert login(client, web.user(role)).status_code == 303
+    return client
+
+
+def member_of(web):
+    home = open_home(web)
+    try:
+        return home.db.execute("SELECT name, id_number FROM members WHERE household_id=? AND seq=2",
+                               (web.head_id,)).fetchone()
+    finally:
+        home.close()
+
+
+def scan_rows(web):
+    home = open_home(web)
+    try:
+        return {r["source_name"]: dict(r) for r in home.db.execute("SELECT * FROM scans")}
+    finally:
+        home.close()
+
+
+def test_upload_page_reports_each_files_outcome(app, web, tmp_path):
+    client = client_for(app, web, "archivist")
+    page = client.get("/scans")
+    assert page.status_code == 200 and 'id="dropzone"' in page.text and "/static/upload.js" in page.text
+    member = member_of(web)
+    good = text_pdf(tmp_path / "户口.pdf", ["常住人口登记卡", f"姓名 {member['name']}",
+                                            f"公民身份号码 {member['id_number']}", "户主或与户主关系 子"]).read_bytes()
+    unknown = text_pdf(tmp_path / "说明.pdf", ["一份说明", "没有身份证号，也没有村名"]).read_bytes()
+    files = [("files", ("户口.pdf", good, "application/pdf")),
+             ("files", ("说明.pdf", unknown, "application/pdf")),
+             ("files", ("坏文件.pdf", b"%PDF-1.7 truncated", "application/pdf"))]
+    response = client.post("/scans/upload", data={"csrftoken": csrf(client)}, files=files)
+    assert response.status_code == 200, response.text
+    text = response.text
+    rows = re.findall(r'<tr class="outcome (\w+)">(.*?)</tr>', text, re.S)
+    assert len(rows) == 3
+    by_name = {re.search(r"<td>(.*?)</td>", row).group(1): (css, row) for css, row in rows}
+    css, row = by_name["户口.pdf"]
+    assert css == "ok" and "已归档" in row and f"{web.head_name}户" in row and "户口簿" in row
+    home = open_home(web)
+    try:
+        key = key_for(home.db, web.head_id)
+    finally:
+        home.close()
+    assert f"/households/{key}" in row
+    css, row = by_name["说明.pdf"]
+    assert css == "wait" and "待人工分拣" in row and 'href="/review"' in row
+    css, row = by_name["坏文件.pdf"]
+    assert css == "bad" and "已隔离" in row
+    reason = re.findall(r"<td>(.*?)</td>", row, re.S)[-1].strip()
+    assert reason and reason == scan_rows(web)["03-坏文件.pdf"]["reason"]  # why, as recorded
+    for url in urls_in(text):
+        assert not ID_NUMBER.search(url), url
+    # the same file again: a duplicate, said so
+    again = client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                        files=[("files", ("户口-再次.pdf", good, "application/pdf"))],
+                        headers={"X-Upload-Rows": "1"})
+    assert again.status_code == 200 and "<html" not in again.text
+    assert 'class="outcome same"' in again.text and "重复" in again.text
+
+
+def test_review_queue_assigns_and_rejects(app, web, tmp_path):
+    client = client_for(app, web, "archivist")
+    first = text_pdf(tmp_path / "甲.pdf", ["一份材料", "无法识别归属 甲"]).read_bytes()
+    second = text_pdf(tmp_path / "乙.pdf", ["另一份材料", "无法识别归属 乙"]).read_bytes()
+    client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                files=[("files", ("甲.pdf", first, "application/pdf")), ("files", ("乙.pdf", second, "application/pdf"))])
+    page = client.get("/review").text
+    scans = scan_rows(web)
+    doc_a, doc_b = scans["01-甲.pdf"]["doc_id"], scans["02-乙.pdf"]["doc_id"]
+    assert f'action="/review/{doc_a}/assign"' in page and f"/documents/{doc_a}/pages/1.png" in page
+    # find the household by the last digits of an ID: choices by key, never an ID in an address
+    pick = client.post("/review/pick", data={"q": web.head_id[-6:], "doc_id": doc_a, "csrftoken": csrf(client)},
+                       headers={"HX-Request": "true"})
+    assert pick.status_code == 200 and web.head_name in pick.text
+    key = re.search(r'name="household_key" value="(h[A-Za-z0-9_-]{16})"', pick.text).group(1)
+    assert not ID_NUMBER.search(pick.text)
+    missing = client.post(f"/review/{doc_a}/assign", data={"csrftoken": csrf(client), "type": "lease"})
+    assert missing.status_code == 400 and "请先选择" in missing.text
+    done = client.post(f"/review/{doc_a}/assign", data={"csrftoken": csrf(client), "type": "lease",
+                                                         "household_key": key}, follow_redirects=False)
+    assert done.status_code == 303
+    no_reason = client.post(f"/review/{doc_b}/reject", data={"csrftoken": csrf(client), "reason": ""})
+    assert no_reason.status_code == 400 and "必须说明原因" in no_reason.text
+    rejected = client.post(f"/review/{doc_b}/reject", data={"csrftoken": csrf(client), "reason": "不属于本乡镇"},
+                           follow_redirects=False)
+    assert rejected.status_code == 303
+    home = open_home(web)
+    try:
+        a = home.db.execute("SELECT household_id, type FROM documents WHERE doc_id=?", (doc_a,)).fetchone()
+        b = home.db.execute("SELECT status, void_reason FROM documents WHERE doc_id=?", (doc_b,)).fetchone()
+        operators = {r[0] for r in home.db.execute(
+            "SELECT operator FROM audit WHERE action IN ('review.assign','review.reject')")}
+    finally:
+        home.close()
+    assert (a["household_id"], a["type"]) == (web.head_id, "lease")
+    assert (b["status"], b["void_reason"]) == ("rejected", "不属于本乡镇")
+    assert operators == {web.user("archivist")}
+    page = client.get("/review").text
+    assert doc_a not in page and doc_b not in page
+    again = client.post(f"/review/{doc_a}/assign", data={"csrftoken": csrf(client), "household_key": key})
+    assert again.status_code == 400 and "不在待分拣队列中" in again.text
+
+
+def test_inspector_and_caseworker_are_refused_and_csrf_is_needed(app, web, tmp_path):
+    before = scan_rows(web)
+    pdf = text_pdf(tmp_path / "x.pdf", ["一份说明"]).read_bytes()
+    for role in ("inspector", "caseworker"):
+        client = client_for(app, web, role)
+        assert client.get("/scans").status_code == 403
+        assert client.get("/review").status_code == 403
+        for path in ("/scans/upload", "/review/pick", "/review/Z109-0000001/assign", "/review/Z109-0000001/reject"):
+            response = client.post(path, data={"csrftoken": csrf(client), "reason": "x", "q": "x"},
+                                   files=[("files", ("x.pdf", pdf, "application/pdf"))])
+            assert response.status_code == 403, (role, path)
+    client = client_for(app, web, "archivist")
+    response = client.post("/scans/upload", files=[("files", ("x.pdf", pdf, "application/pdf"))])
+    assert response.status_code == 403
+    response = client.post("/review/Z109-0000001/reject", data={"reason": "x"})
+    assert response.status_code == 403
+    assert scan_rows(web) == before
