@@ -4,6 +4,7 @@ given names, compound surnames for 4-character names, another seed), with docume
 by the library (PDF + DOCX, 文号, catalog) and indexed as in the product.
 
 Run by hand:  .venv/bin/python bench/search_quality.py [--households 240] [--seed 23]
+                  [--backend whoosh --backend fts5]   (the same township, each index backend)
 
 Query classes: head name, member name (not the 户主), 2-character names, one wrong character at
 position 1, 2, 3, 4 (3- and 4-character names, no filter) and in a 2-character name (with the
@@ -36,6 +37,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -243,7 +245,10 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
     return queries
 
 
-def evaluate(home, queries, misses: bool = False) -> dict[tuple[str, str], dict[str, list[float]]]:
+TOPS: dict[str, list[list[str]]] = defaultdict(list)  # backend -> each query's first five
+
+
+def evaluate(home, queries, misses: bool = False, backend: str = "") -> dict[tuple[str, str], dict[str, list[float]]]:
     rng = random.Random(5)
     halves: dict[str, list[int]] = defaultdict(list)
     for index, (kind, *_rest) in enumerate(queries):
@@ -261,6 +266,7 @@ def evaluate(home, queries, misses: bool = False) -> dict[tuple[str, str], dict[
         latencies.append(time.perf_counter() - started)
         shown = [hit.doc_id for hit in result.hits] + [f"hh:{h.household}" for h in getattr(result, "households", [])]
         top = shown[:5]
+        TOPS[backend].append(top)
         found = sum(1 for item in top if item in relevant)
         recall = found / min(5, len(relevant)) if relevant else 1.0
         precision = found / len(top) if top else (0.0 if relevant else 1.0)
@@ -294,15 +300,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=240)
     parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--backend", action="append",
+                        help="index backend (repeat to compare several on the same township); default: the default")
     parser.add_argument("--json", help="write the figures to this file too")
     parser.add_argument("--misses", action="store_true",
                         help="print the tune half's queries that lost recall or precision (never the held-out half)")
     args = parser.parse_args()
+    from archive.index import backend as index_backends
+
+    chosen = args.backend or [os.environ.get(index_backends.BACKEND_ENV) or index_backends.DEFAULT]
+    tables = {}
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as work:
         home = build(Path(work), args.households, args.seed)
         queries = make_queries(home, random.Random(args.seed + 1))
-        scores = evaluate(home, queries, misses=args.misses)
+        for backend in chosen:
+            os.environ[index_backends.BACKEND_ENV] = backend
+            store.sync(home, full=True)
+            print(f"backend: {backend}")
+            tables[backend] = report(queries, evaluate(home, queries, misses=args.misses, backend=backend))
         home.close()
+    if len(chosen) > 1:
+        first = chosen[0]
+        for backend in chosen[1:]:
+            for (kind, text, filters, relevant), a, b in zip(queries, TOPS[first], TOPS[backend], strict=True):
+                if sum(i in relevant for i in a) != sum(i in relevant for i in b):
+                    print(f"  found in the first five ({first} / {backend}): {kind}: {text} {filters or ''}: "
+                          f"{sum(i in relevant for i in a)} / {sum(i in relevant for i in b)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(tables if len(chosen) > 1 else tables[chosen[0]],
+                                              ensure_ascii=False, indent=1))
+
+
+def report(queries, scores) -> dict:
     kinds = list(dict.fromkeys(kind for kind, *_ in queries))
     counts = {kind: sum(1 for q in queries if q[0] == kind) for kind in kinds}
     print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied  untied R/P")
@@ -328,8 +357,7 @@ def main() -> None:
                 untied = f"{r:.2f}/{p:.2f} (n {len(values['recall@5'])})"
                 table[kind]["untied"] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
         print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share:>4}  {untied}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(table, ensure_ascii=False, indent=1))
+    return table
 
 
 if __name__ == "__main__":

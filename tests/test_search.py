@@ -12,6 +12,8 @@ from tests.conftest import run_cli
 
 DAY = dt.date(2025, 7, 8)
 
+pytestmark = pytest.mark.usefixtures("index_backend")  # every test on every index backend
+
 
 def _add_unlinked(home, doc_id, body, village="龙井村", doc_type="scan"):
     """A document with OCR text and no household (as an unplaced scan would be)."""
@@ -38,11 +40,9 @@ def archive(home, township):
 
 
 def test_index_has_chinese_terms_not_whole_runs(home, archive):
-    ix = store.open_index(home)
-    with ix.searcher() as searcher:
-        terms = {term.decode() for term in searcher.lexicon("body")}
-    assert "机动" in terms and "车辆" in terms
-    assert not any(len(t) > 2 and all("\u4e00" <= c <= "\u9fff" for c in t) for t in terms)
+    index = store.backend(home)
+    assert index.doc_frequency("body", "机动") > 0 and index.doc_frequency("body", "车辆") > 0
+    assert index.doc_frequency("body", "机动车辆") == 0 and index.doc_frequency("body", "机动车") == 0
 
 
 def test_head_and_member_names(home, archive):
@@ -221,3 +221,35 @@ def test_search_builds_a_missing_index_and_refuses_a_missing_home(home, archive,
     assert search(home, "机动车辆").hits
     result = run_cli("--home", str(tmp_path / "nowhere"), "search", "张三")
     assert result.exit_code != 0 and "init" in result.stderr
+
+
+def test_an_interrupted_rebuild_is_resumed_where_it_stopped(home, archive, monkeypatch):
+    from archive.errors import ArchiveError
+
+    for index in range(7):
+        _add_unlinked(home, f"Z109-7{index:06d}", f"续建测试 第{index}份")
+    total = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    monkeypatch.setattr(store, "BATCH", 5)
+    index = store.backend(home)
+    write = index.write
+    calls = []
+
+    def failing(documents, **options):
+        calls.append(len(documents))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C during the second batch
+        return write(documents, **options)
+
+    monkeypatch.setattr(index, "write", failing)
+    with pytest.raises(KeyboardInterrupt):
+        store.sync(home, full=True)
+    monkeypatch.setattr(index, "write", write)
+    with pytest.raises(ArchiveError, match="中断"):
+        search(home, "续建测试")
+    assert not store.check(home).ok
+    progress = []
+    resumed = store.sync(home, full=True, on_progress=lambda done, todo: progress.append((done, todo)))
+    assert resumed.written == total - 5  # the first batch is not written again
+    assert progress[-1] == (total - 5, total - 5)
+    assert store.check(home).ok
+    assert search(home, "续建测试").total == 7

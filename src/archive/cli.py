@@ -633,7 +633,11 @@ def reindex(ctx, procs, as_json) -> None:
     from archive.index.store import sync
 
     home = _home(ctx)
-    result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True))
+
+    def progress(done: int, todo: int) -> None:
+        click.echo(f"重建全文索引：{done}/{todo} 份（可中断，再次运行 archive reindex 从中断处继续）", err=True)
+
+    result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True), on_progress=progress)
     if as_json:
         _emit_json({"written": result.written, "seconds": round(result.seconds, 2)})
         return

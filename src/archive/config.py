@@ -96,6 +96,7 @@ class Config:
     signing: dict[str, Any] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
     casework: dict[str, Any] = field(default_factory=dict)  # history, reviews, deadlines, retention, wording
+    index: dict[str, Any] = field(default_factory=dict)  # backend: the full-text index backend
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -170,6 +171,7 @@ class Config:
             "signing": self.signing,
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
             "casework": self.casework,
+            "index": self.index,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 
