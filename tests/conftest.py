@@ -11,6 +11,7 @@ from archive.cli import cli
 from archive.config import Config
 from archive.home import Home, init_home
 from archive.roster.importer import import_roster
+from tests.servers import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 
 MONTH = dt.date(2025, 7, 1)
 
