@@ -33,7 +33,7 @@ from archive.config import Config
 from archive.documents import templates
 from archive.documents.context import derived_dates, field_values, household_context, office_context
 from archive.home import init_home
-from archive.index.analysis import chinese_analyzer
+from archive.index.whoosh_backend import chinese_analyzer
 from archive.roster.households import list_households
 from archive.roster.importer import import_roster
 

@@ -10,10 +10,18 @@ from archive import sample
 from archive.cli import cli
 from archive.config import Config
 from archive.home import Home, init_home
+from archive.index import backend as index_backends
 from archive.roster.importer import import_roster
 from tests.servers import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 
 MONTH = dt.date(2025, 7, 1)
+
+
+@pytest.fixture(params=index_backends.names())
+def index_backend(request, monkeypatch) -> str:
+    """Run a test once per registered index backend (tests/test_search*.py use it for all tests)."""
+    monkeypatch.setenv(index_backends.BACKEND_ENV, request.param)
+    return request.param
 
 
 def run_cli(*args: str, input: str | None = None):

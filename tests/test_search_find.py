@@ -28,6 +28,8 @@ DAY = dt.date(2025, 7, 8)
 CRAFTED = [("谭蔚", "思潜村"), ("龚晓岚", "新关村"), ("欧阳修远", "龙井村")]
 WRONG = "彧"  # a character in no one's name
 
+pytestmark = pytest.mark.usefixtures("index_backend")  # every test on every index backend
+
 
 def _household(ids, name, village, spouse, category="低保"):
     members = [sample.SampleMember(name, "本人", ids.make(dt.date(1970, 3, 4), False)),
@@ -206,8 +208,7 @@ def test_snippet_skips_the_qr_caption_and_starts_at_a_word():
 
 def test_an_index_of_the_old_schema_asks_for_a_rebuild(town):
     home, crafted, _, docs = town
-    (store.index_dir(home) / "schema-version").unlink()
-    home.__dict__.pop("_searcher", None)
+    store.backend(home).set_version("1")
     with pytest.raises(ArchiveError, match="重建"):
         search(home, crafted[0].head.name)
     report = json.loads(run_cli("--home", str(home.root), "check-index", "--json").stdout)

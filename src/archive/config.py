@@ -105,6 +105,7 @@ class Config:
     ingest: dict[str, Any] = field(default_factory=dict)
     casework: dict[str, Any] = field(default_factory=dict)  # history, reviews, deadlines, retention, wording
     broker_url: str = ""  # a county deployment: OCR work goes to Celery workers through this Redis
+    index: dict[str, Any] = field(default_factory=dict)  # backend: the full-text index backend
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -179,6 +180,7 @@ class Config:
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
             "casework": self.casework,
             "broker_url": self.broker_url,
+            "index": self.index,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import getpass
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from archive import catalog, files
 from archive.config import Config, load_config, save_config
@@ -31,6 +32,8 @@ AUDIT_KEY_ENV = "ARCHIVE_AUDIT_KEY_FILE"
 @dataclass
 class Home:
     root: Path
+    # the full-text index backend (index/backend.py), kept open between searches
+    index_backend: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def config_path(self) -> Path:
@@ -111,9 +114,9 @@ class Home:
         return added
 
     def close(self) -> None:
-        searcher = self.__dict__.pop("_searcher", None)
-        if searcher is not None:
-            searcher.close()
+        if self.index_backend is not None:
+            self.index_backend.close()
+            self.index_backend = None
         if "db" in self.__dict__:
             self.db.close()
             del self.__dict__["db"]

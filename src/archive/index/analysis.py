@@ -1,4 +1,4 @@
-"""Chinese text analysis for whoosh.
+"""Chinese text analysis, the same for every index backend.
 
 whoosh's default analyser keeps a whole run of Han characters as one token, so nothing inside
 it can be found (Paperless-ngx's first Chinese search failure). Here a run of Han characters
@@ -10,14 +10,15 @@ White space between two Han characters is ignored: OCR text layers (OCRmyPDF's a
 space between every Han character, and "张 三 丰" must still be found as 张三丰.
 
 The choice of bigrams over word segmentation (jieba) was measured: see bench/analyzer.py.
+
+This module is pure Python: each backend adapts `terms` to its own tokenizer API (whoosh's in
+whoosh_backend.py; the SQLite FTS5 backend writes the terms as space-separated tokens).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-
-from whoosh.analysis import Analyzer, LowercaseFilter, Token, Tokenizer
 
 # full-width digits and letters to ASCII, one character for one, so offsets stay valid
 _FOLD = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)})
@@ -62,63 +63,38 @@ def han_runs(text: str) -> Iterator[list[tuple[str, int]]]:
 
 def bigrams(text: str) -> list[str]:
     """The bigram terms of a text (what a query for it must match)."""
-    return [token.text for token in CJKBigramTokenizer()(text)]
+    return [term for term, _start, _end in terms(text)]
 
 
-class CJKBigramTokenizer(Tokenizer):
-    """Han runs -> overlapping bigrams (a lone character stays a unigram); ASCII words whole."""
+def normalize(value: str) -> str:
+    """NFC, full-width digits and letters folded to ASCII (one character for one)."""
+    return unicodedata.normalize("NFC", value).translate(_FOLD)
 
-    def __init__(self, unigrams: bool = False) -> None:
-        self.unigrams = unigrams
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CJKBigramTokenizer) and other.unigrams == self.unigrams
-
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
-        text = unicodedata.normalize("NFC", value).translate(_FOLD)
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        position = start_pos
-        for _kind, term, start, end in self._terms(text):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = term
-            if positions:
-                token.pos = position
-                position += 1
-            if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
-            yield token
-
-    def _terms(self, text: str) -> Iterator[tuple[str, str, int, int]]:
-        """(kind, term, start, end) in text order."""
-        events: list[tuple[int, str, str, int]] = []
-        for run in han_runs(text):
-            if len(run) == 1:
-                events.append((run[0][1], "han", run[0][0], run[0][1] + 1))
-                continue
-            for (a, start), (b, end) in zip(run, run[1:], strict=False):
-                events.append((start, "han", a + b, end + 1))
-            if self.unigrams:
-                for char, offset in run:
-                    events.append((offset, "uni", char, offset + 1))
-        index = 0
-        while index < len(text):
-            if _is_word(text[index]):
-                start = index
-                while index < len(text) and _is_word(text[index]):
-                    index += 1
-                events.append((start, "word", text[start:index], index))
-            else:
+def terms(value: str, unigrams: bool = False) -> Iterator[tuple[str, int, int]]:
+    """(term, start, end) in text order: Han runs as overlapping bigrams (a lone character stays
+    a unigram, and with `unigrams` every character is a term too), ASCII words whole and lower
+    case. A term's position is its index in this sequence."""
+    text = normalize(value)
+    events: list[tuple[int, str, int]] = []
+    for run in han_runs(text):
+        if len(run) == 1:
+            events.append((run[0][1], run[0][0], run[0][1] + 1))
+            continue
+        for (a, start), (b, end) in zip(run, run[1:], strict=False):
+            events.append((start, a + b, end + 1))
+        if unigrams:
+            for char, offset in run:
+                events.append((offset, char, offset + 1))
+    index = 0
+    while index < len(text):
+        if _is_word(text[index]):
+            start = index
+            while index < len(text) and _is_word(text[index]):
                 index += 1
-        events.sort(key=lambda e: e[0])
-        for start, kind, term, end in events:
-            yield kind, term, start, end
-
-
-def chinese_analyzer(unigrams: bool = False) -> Analyzer:
-    return CJKBigramTokenizer(unigrams) | LowercaseFilter()
+            events.append((start, text[start:index].lower(), index))
+        else:
+            index += 1
+    events.sort(key=lambda e: e[0])
+    for start, term, end in events:
+        yield term, start, end

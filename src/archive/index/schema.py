@@ -1,5 +1,7 @@
-"""The whoosh schema. Stored fields are kept to the minimum (document ID, revision, household):
-everything shown in results comes from the catalog, which keeps the index small and fast.
+"""What is indexed, for every backend: the terms of ID numbers and 文号, and the schema version.
+The fields themselves are listed in index/queries.py and filled by store.fields; each backend
+declares them in its own form (whoosh_backend.build_schema). Stored fields are kept to the
+minimum (document ID, revision): everything shown in results comes from the catalog.
 
 SCHEMA_VERSION is written beside the index; an index of another version is rebuilt by
 `archive reindex` (and by the next incremental sync), and search asks for that rebuild."""
@@ -8,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-
-from archive.index.analysis import chinese_analyzer, is_han
+from archive.index.analysis import is_han
 
 # 2: one term per member name (commas), bigram-searchable member names (people), status,
 #    linked, every suffix of a 文号's organ prefix (number)
@@ -63,27 +63,3 @@ def id_terms(numbers: list[str]) -> str:
         for size in (4, 5, 6):
             terms.add(number[-size:])
     return " ".join(sorted(terms))
-
-
-def build_schema() -> Schema:
-    text = chinese_analyzer()
-    return Schema(
-        doc_id=ID(stored=True, unique=True),
-        rev=STORED(),
-        household=ID(stored=True),
-        # every member's name as its own term (comma-separated), and as bigrams (people)
-        names=KEYWORD(lowercase=False, commas=True, scorable=True, field_boost=3.0),
-        people=TEXT(analyzer=text, phrase=False),
-        ids=KEYWORD(lowercase=False, field_boost=3.0),
-        village=ID(),
-        type=ID(),
-        category=ID(),
-        year=ID(),
-        month=ID(),
-        status=ID(),
-        linked=ID(),  # "yes" when the document belongs to a household
-        number=KEYWORD(lowercase=False, field_boost=3.0),
-        archival_code=ID(),
-        title=TEXT(analyzer=text, phrase=False, field_boost=2.0),
-        body=TEXT(analyzer=text, phrase=False),
-    )

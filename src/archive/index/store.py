@@ -1,11 +1,16 @@
-"""The index on disk: open or create it, bring it up to date with the catalog (sync), rebuild it
-(reindex), and compare it with the catalog (check).
+"""The index of a home: bring it up to date with the catalog (sync), rebuild it (reindex), and
+compare it with the catalog (check). Where and how the index is kept is the backend's business
+(index/backend.py: whoosh or SQLite FTS5, chosen by `index.backend` in config.yaml).
 
 The catalog is the source of truth. Each document row has a revision (`rev`, bumped on every
 change) and the revision last written to the index (`indexed_rev`); sync writes every document
-whose two differ. whoosh allows one writer at a time: writers queue on a file lock, and a clear
-message is given if the wait is too long. A crash between the index commit and the catalog
-update only means the same documents are written again next time (update by unique doc_id).
+whose two differ. One writer at a time: writers queue on a file lock, and a clear message is
+given if the wait is too long. A crash between the index commit and the catalog update only
+means the same documents are written again next time (update by unique doc_id).
+
+A full rebuild writes in batches and records its progress in the catalog (indexed_rev), so an
+interrupted rebuild is resumed where it stopped by the next `archive reindex` or sync; the
+index's version marker says "building" until the last batch is written.
 """
 
 from __future__ import annotations
@@ -18,38 +23,41 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.index import Index
-
 from archive import files
 from archive.catalog import transaction
 from archive.errors import ArchiveError, LockedError
 from archive.home import Home
-from archive.index.schema import SCHEMA_VERSION, build_schema, id_terms, number_terms
+from archive.index import backend as backends
+from archive.index.schema import SCHEMA_VERSION, id_terms, number_terms
 
-INDEX_NAME = "main"
 BATCH = 20000  # documents per commit: bounds the writer's memory on a full rebuild
 LOCK_WAIT_S = float(os.environ.get("ARCHIVE_INDEX_LOCK_WAIT", "300"))
+BUILDING = f"{SCHEMA_VERSION}-building"  # the version marker while a full rebuild runs
 
 
 def index_dir(home: Home) -> Path:
+    """The index folder: the whoosh index, the writer lock."""
     return home.root / "index"
 
 
+def backend(home: Home) -> backends.IndexBackend:
+    return backends.for_home(home)
+
+
 def index_exists(home: Home) -> bool:
-    return whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME)
-
-
-def _version_file(home: Home) -> Path:
-    return index_dir(home) / "schema-version"
+    return backend(home).exists()
 
 
 def index_version(home: Home) -> int:
-    """The schema version the index on disk was built with (1: before versions were written)."""
-    try:
-        return int(_version_file(home).read_text().strip())
-    except (FileNotFoundError, ValueError):
+    """The schema version the index was built with (1: before versions were written; 0: a
+    rebuild was interrupted)."""
+    marker = backend(home).version()
+    if marker is None:
         return 1
+    try:
+        return int(marker)
+    except ValueError:
+        return 0
 
 
 def index_outdated(home: Home) -> bool:
@@ -57,39 +65,12 @@ def index_outdated(home: Home) -> bool:
 
 
 def require_current(home: Home) -> None:
+    if backend(home).version() == BUILDING:
+        raise ArchiveError("全文索引重建尚未完成（上次重建被中断）",
+                           hint="请运行 archive reindex，从中断处继续（目录数据库中的记录不受影响）")
     if index_outdated(home):
         raise ArchiveError("全文索引是旧版本程序建立的，格式已更新，需要重建",
                            hint="请运行 archive reindex（目录数据库中的记录不受影响）")
-
-
-def open_index(home: Home, create: bool = True) -> Index:
-    folder = index_dir(home)
-    if whoosh_index.exists_in(str(folder), INDEX_NAME):
-        return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
-    if not create:
-        raise ArchiveError(f"档案库 {home.root} 还没有全文索引", hint="请运行 archive reindex")
-    with files.private_umask():
-        folder.mkdir(parents=True, exist_ok=True)
-        created = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
-        _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
-    return created
-
-
-def searcher(home: Home):
-    """A searcher kept open on the home for repeated searches in one process, refreshed when
-    another writer has committed since (opening a segment's files is most of a query's cost)."""
-    from whoosh import scoring
-
-    cached = home.__dict__.get("_searcher")
-    if cached is not None:
-        if cached.up_to_date():
-            return cached
-        fresh = cached.refresh()
-        home.__dict__["_searcher"] = fresh
-        return fresh
-    fresh = open_index(home, create=False).searcher(weighting=scoring.BM25F())
-    home.__dict__["_searcher"] = fresh
-    return fresh
 
 
 @contextmanager
@@ -129,7 +110,10 @@ FROM documents d LEFT JOIN households h ON h.id = d.household_id
 """
 
 
-def _fields(row) -> dict[str, object]:
+def fields(row) -> dict[str, object]:
+    """A catalog row (_DOC_SQL) as the fields of an indexed document (index/queries.py lists
+    them): names is a list of names, ids and number whitespace-separated terms, the other keyword
+    fields one value each, title/body/people text."""
     names = [n.strip() for n in (row["names"] or "").split("\x1f") if n.strip()]
     if row["head_name"] and row["head_name"] not in names:
         names.insert(0, row["head_name"])
@@ -137,12 +121,11 @@ def _fields(row) -> dict[str, object]:
     if row["household_id"] and row["household_id"] not in ids:
         ids.append(row["household_id"])
     date = row["doc_date"] or ""
-    fields = {
+    values = {
         "doc_id": row["doc_id"],
         "rev": row["rev"],
         "household": row["household_id"] or "",
-        # one term per name; a comma inside a (garbled) name must not split it
-        "names": ",".join(n.replace(",", "，") for n in names),
+        "names": names,
         "people": "、".join(names),
         "ids": id_terms(ids),
         "village": row["village"] or "",
@@ -157,7 +140,7 @@ def _fields(row) -> dict[str, object]:
         "title": row["title"] or "",
         "body": row["body_text"] or "",
     }
-    return {key: value for key, value in fields.items() if value != ""}
+    return {key: value for key, value in values.items() if value not in ("", [])}
 
 
 @dataclass
@@ -168,48 +151,43 @@ class SyncResult:
 
 
 def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | None = None,
-         procs: int = 1) -> SyncResult:
-    """Write every document whose revision the index does not have (all of them if `full`)."""
+         procs: int = 1, on_progress: Callable[[int, int], None] | None = None) -> SyncResult:
+    """Write every document whose revision the index does not have (all of them if `full`).
+    `on_progress(written, total)` is called after each batch. A full rebuild that was interrupted
+    is resumed, not restarted."""
     started = time.perf_counter()
     conn = home.db
     result = SyncResult()
+    index = backend(home)
     with files.private_umask(), writer_lock(home, on_wait=on_wait):
+        marker = index.version()
+        resuming = index.exists() and marker == BUILDING
         # a missing index (deleted, or never built) or one of an older schema is rebuilt
-        full = full or not whoosh_index.exists_in(str(index_dir(home)), INDEX_NAME) or index_outdated(home)
+        full = (full or not index.exists() or index_outdated(home)) and not resuming
         if full:
-            folder = index_dir(home)
-            folder.mkdir(parents=True, exist_ok=True)
-            _version_file(home).unlink(missing_ok=True)
-            ix = whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+            index.set_version(None)
+            index.reset()
+            index.set_version(BUILDING)
             with transaction(conn):
                 conn.execute("UPDATE documents SET indexed_rev = 0")
-        else:
-            ix = open_index(home)
+        todo = conn.execute("SELECT count(*) FROM documents WHERE indexed_rev != rev").fetchone()[0]
         while True:
             rows = conn.execute(_DOC_SQL + " WHERE d.indexed_rev != d.rev LIMIT ?", (BATCH,)).fetchall()
             if not rows:
                 break
-            if full and procs > 1:
-                writer = ix.writer(procs=procs, limitmb=128, multisegment=True)
-            else:
-                writer = ix.writer(limitmb=128)
-            try:
-                for row in rows:
-                    if full:
-                        writer.add_document(**_fields(row))
-                    else:
-                        writer.update_document(**_fields(row))
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-            with transaction(conn):
+
+            def mark(rows=rows) -> None:
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
+
+            options = {"procs": procs} if full and procs > 1 else {}
+            index.write([fields(row) for row in rows], replace=not full, mark=mark, **options)
             result.written += len(rows)
-        if full:
-            # written last: an interrupted rebuild leaves no version, so it is rebuilt again
-            _version_file(home).write_text(f"{SCHEMA_VERSION}\n")
+            if on_progress:
+                on_progress(result.written, max(todo, result.written))
+        if full or resuming:
+            # written last: an interrupted rebuild stays "building" and is resumed
+            index.set_version(str(SCHEMA_VERSION))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -233,14 +211,9 @@ class CheckResult:
 def check(home: Home) -> CheckResult:
     """Compare what the index holds (document ID and revision) with the catalog."""
     catalog = {row[0]: row[1] for row in home.db.execute("SELECT doc_id, rev FROM documents")}
+    index = backend(home)
     result = CheckResult(outdated=index_outdated(home))
-    folder = index_dir(home)
-    indexed: dict[str, int] = {}
-    if whoosh_index.exists_in(str(folder), INDEX_NAME):
-        ix = whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
-        with ix.searcher() as searcher:
-            for stored in searcher.all_stored_fields():
-                indexed[stored["doc_id"]] = stored["rev"]
+    indexed = index.revisions() if index.exists() else {}
     for doc_id, rev in catalog.items():
         if doc_id not in indexed:
             result.missing.append(doc_id)

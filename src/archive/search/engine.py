@@ -12,15 +12,13 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from whoosh import query as q
-from whoosh.query import Or
-
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError, UsageError
 from archive.filing.location import COLUMNS as LOCATION_COLUMNS
 from archive.filing.location import JOINS as LOCATION_JOINS
 from archive.filing.location import copy_kind, location_label, open_path
 from archive.home import Home
+from archive.index import queries as q
 from archive.index import store
 from archive.index.analysis import bigrams
 from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
@@ -188,9 +186,10 @@ class _Ranked:
     matched: str | None = None
 
 
-def _run(searcher, query, limit: int, seen: set[str]) -> tuple[list[tuple[str, float]], object]:
-    results = searcher.search(query, limit=limit + len(seen))
-    return [(hit["doc_id"], hit.score) for hit in results if hit["doc_id"] not in seen][:limit], results
+def _run(index, query: q.Query, filter_query: q.Query | None, limit: int,
+         seen: set[str]) -> tuple[list[tuple[str, float]], q.Hits]:
+    results = index.search(query, filter_query, limit + len(seen))
+    return [(doc_id, score) for doc_id, score in results.ranked if doc_id not in seen][:limit], results
 
 
 def _below(ranked: list[_Ranked], extra: list[tuple[str, float]], **marks) -> list[_Ranked]:
@@ -222,27 +221,26 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         raise ArchiveError(f"月份「{month}」格式不对，应写成 YYYY-MM")
     filter_query = queries.filters(village=village, doc_type=resolve_type(doc_type), category=category,
                                    year=year, month=month, household=household)
-    searcher = store.searcher(home)
-    parsed = queries.parse(text, searcher.doc_frequency, filter_query)
+    index = store.backend(home)
+    parsed = queries.parse(text, index.doc_frequency, filter_query)
     scope = {"village": village, "category": category, "household": household}
     # a two-character name one character off is told apart only in a narrow search
     narrow = bool(village or household or len(parsed.words) > 1)
     # a word the documents print (不存在, 生活困难) is a word, not a misspelt name: no names one
     # character off for it
     matches = {i: name_table.match(home.db, w.text, allow_near=(len(w.text) > 2 or narrow)
-                                   and not _printed(home, searcher, w.text), **scope)
+                                   and not _printed(home, index, w.text), **scope)
                for i, w in enumerate(parsed.words) if w.kind == "name"}
     for i, found in matches.items():
         if found.exact:
             # someone's name: their households' documents carry it in `names`; the text of another
             # household's document that contains it (inside a longer name) is not a match
-            parsed.words[i].strict = queries.name_query(parsed.words[i].text, searcher.doc_frequency)
+            parsed.words[i].strict = queries.name_query(parsed.words[i].text, index.doc_frequency)
 
     # pass 1: every word exactly
-    extra, results = _run(searcher, parsed.strict, limit, set())
+    extra, results = _run(index, parsed.strict, parsed.filter, limit, set())
     ranked = [_Ranked(doc_id, score) for doc_id, score in extra]
-    exact = results.has_exact_length() or results.scored_length() < limit
-    total = len(results) if exact else results.estimated_length()
+    exact, total = results.exact, results.total
     # pass 2: a name that is no one's, replaced by the names one character off (closest-sounding
     # first, tier by tier when one word is misspelt), or a word inside a member's name
     near_words: list[str] = []
@@ -254,12 +252,12 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         (i, found), = misspelt.items()
         word = parsed.words[i].text
         for tier in found.tiers():
-            options = [queries.text_query(name, searcher.doc_frequency) for name in tier]
-            passes.append((parsed.combine({i: Or(options)}), {"matched": "、".join(tier)}))
+            options = [queries.text_query(name, index.doc_frequency) for name in tier]
+            passes.append((parsed.combine({i: q.or_(options)}), {"matched": "、".join(tier)}))
         passes.append((parsed.combine({i: queries.part_of_name(word)}), {}))
     elif misspelt:
-        alternatives = {i: Or([queries.text_query(name, searcher.doc_frequency) for name in found.near_names]
-                              + [queries.part_of_name(parsed.words[i].text)]) for i, found in misspelt.items()}
+        alternatives = {i: q.or_([queries.text_query(name, index.doc_frequency) for name in found.near_names]
+                                 + [queries.part_of_name(parsed.words[i].text)]) for i, found in misspelt.items()}
         passes.append((parsed.combine(alternatives), {"matched": "、".join(near_words) or None}))
     # pass 3: most of a phrase, close together; a name OCR-damaged on a document not yet linked
     # to a household
@@ -271,7 +269,7 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         wanted = limit - len(ranked)
         tolerant = marks.pop("tolerant", False)
         phrases = [(w.text, w.kind == "name") for w in parsed.words if w.tolerant is not None] if tolerant else []
-        extra, more = _run(searcher, query, wanted * (4 if phrases else 1), seen)
+        extra, more = _run(index, query, parsed.filter, wanted * (4 if phrases else 1), seen)
         if phrases:
             fetched = len(extra)
             extra = _close_together(home, extra, phrases)[:wanted]
@@ -281,10 +279,10 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
             ranked += _below(ranked, extra, approximate=True, **marks)
             continue
         ranked += _below(ranked, extra, approximate=True, **marks)
-        if more.scored_length() < limit:
+        if more.complete:
             total += len(extra)
         else:
-            total, exact = max(total + len(extra), more.estimated_length()), False
+            total, exact = max(total + len(extra), more.total), False
     hits = _hits(home, ranked, parsed.literals + near_words)
     # voided documents last, whatever their score
     hits.sort(key=lambda h: h.voided)
@@ -297,13 +295,13 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
 
 
-def _printed(home: Home, searcher, word: str) -> bool:
+def _printed(home: Home, index, word: str) -> bool:
     """Whether some document's title or text has the word as typed (white space aside)."""
     grams = bigrams(word)
     if not grams:
         return False
-    candidates = q.Or([q.And([q.Term(field, g) for g in grams]) for field in ("title", "body")])
-    ids = [hit["doc_id"] for hit in searcher.search(candidates, limit=50)]
+    candidates = q.Or(tuple(q.and_([q.Term(field, g) for g in grams]) for field in ("title", "body")))
+    ids = [doc_id for doc_id, _score in index.search(candidates, None, 50).ranked]
     if not ids:
         return False
     marks = ",".join("?" * len(ids))

@@ -1,4 +1,4 @@
-"""Turn what an inspector types into whoosh queries.
+"""Turn what an inspector types into index queries (the backend-neutral index/queries.py).
 
 Each word of the query is recognised for what it is, and every word must match (AND):
 - a full ID number (a member's too) or its last 4 to 6 characters;
@@ -19,9 +19,10 @@ asked, and their hits are approximate (「近似」), ranked after the exact one
    the bigrams found must lie close together in the text (`close_together`), as what is left of
    a damaged phrase does, not scattered over the document.
 
-Speed: a phrase's bigrams are mostly common (家庭, 生活) and whoosh's intersection is pure Python,
-so only the rarest bigrams of a phrase are used to select documents; they alone are selective.
-Filters are part of the query (intersected early), not a post-filter.
+A phrase is a Phrase of its bigrams: a backend that keeps positions matches it exactly, whoosh
+matches its rarest bigrams (whoosh's intersection is pure Python and common bigrams, 家庭 生活,
+would dominate its cost). Filters are given to the backend with the query (intersected early),
+not applied after it.
 """
 
 from __future__ import annotations
@@ -30,15 +31,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from whoosh import query as q
-
-from archive.index.analysis import CJKBigramTokenizer, bigrams, is_han
+from archive.index import queries as q
+from archive.index.analysis import bigrams, is_han, terms
 from archive.index.schema import number_key
 
 _ID_FULL = re.compile(r"^\d{17}[\dXx]$")
 _ID_PART = re.compile(r"^\d{3,5}[\dXx]$")
 _ARCHIVAL = re.compile(r"^[A-Za-z0-9]+-WS·\d{4}-[A-Z0-9]+-[A-Z0-9]+-\d{4}$")
-RAREST = 3        # bigrams that select documents in the strict pass
 TOLERANT = 6      # bigrams considered in the tolerant pass
 
 DocFrequency = Callable[[str, str], int]
@@ -73,13 +72,13 @@ class ParsedQuery:
         return self.combine(relaxed) if relaxed else None
 
     def combine(self, alternatives: dict[int, q.Query]) -> q.Query:
-        """Every word must match: its strict form, or the alternative given for it."""
-        extra = [self.filter] if self.filter is not None else []
+        """Every word must match: its strict form, or the alternative given for it (the filter is
+        given to the backend beside the query)."""
         if not self.words:
-            return q.And(extra) if extra else q.Every()
-        parts = [q.Or([w.strict, alternatives[i]]) if i in alternatives else w.strict
+            return q.Every()
+        parts = [q.or_([w.strict, alternatives[i]]) if i in alternatives else w.strict
                  for i, w in enumerate(self.words)]
-        return q.And(parts + extra)
+        return q.And(tuple(parts))
 
 
 def _rarest(field: str, grams: list[str], df: DocFrequency, count: int) -> list[str]:
@@ -91,27 +90,27 @@ def is_name(word: str) -> bool:
     return 2 <= len(word) <= 4 and all(is_han(c) for c in word)
 
 
-def text_query(word: str, df: DocFrequency) -> q.Query:
-    """A name or phrase exactly: a member's name, or in the title or body (its rarest bigrams)."""
-    grams = bigrams(word)
+def text_query(word: str, df: DocFrequency | None = None) -> q.Query:
+    """A name or phrase exactly: a member's name, or the phrase in the title or body."""
+    grams = tuple(bigrams(word))
     if not grams:
-        return q.NullQuery
+        return q.Nothing()
     strict: list[q.Query] = []
     if is_name(word):
         strict.append(q.Term("names", word, boost=4.0))
-    strict.append(q.And([q.Term("title", g) for g in _rarest("title", grams, df, RAREST)], boost=2.0))
-    strict.append(q.And([q.Term("body", g) for g in _rarest("body", grams, df, RAREST)]))
-    return q.Or(strict)
+    strict.append(q.Phrase("title", grams, boost=2.0))
+    strict.append(q.Phrase("body", grams))
+    return q.Or(tuple(strict))
 
 
-def name_query(word: str, df: DocFrequency) -> q.Query:
+def name_query(word: str, df: DocFrequency | None = None) -> q.Query:
     """A name the roster knows: a member's name, or printed on a document of no household."""
-    return q.Or([q.Term("names", word, boost=4.0), q.And([text_query(word, df), q.Term("linked", "no")])])
+    return q.Or((q.Term("names", word, boost=4.0), q.And((text_query(word, df), q.Term("linked", "no")))))
 
 
 def part_of_name(word: str) -> q.Query:
     """A word inside a member's name (a given name without the surname): the name bigrams."""
-    return q.And([q.Term("people", g) for g in bigrams(word)])
+    return q.and_([q.Term("people", g) for g in bigrams(word)]) if bigrams(word) else q.Nothing()
 
 
 def _tolerant(word: str, df: DocFrequency) -> q.Query | None:
@@ -120,11 +119,11 @@ def _tolerant(word: str, df: DocFrequency) -> q.Query | None:
         return None
     chosen = _rarest("body", grams, df, TOLERANT)
     need = _most(len(chosen))
-    most = q.Or([q.Term("body", g) for g in chosen], minmatch=need)
+    most = q.Or(tuple(q.Term("body", g) for g in chosen), minmatch=need)
     if is_name(word):
         # a household's own documents are found by its names; OCR damage matters where no
         # household is linked yet
-        return q.And([most, q.Term("linked", "no")])
+        return q.And((most, q.Term("linked", "no")))
     return most
 
 
@@ -144,8 +143,7 @@ def close_together(word: str, text: str) -> bool:
     need = _most(len(grams))
     span = 2 * len(grams)
     wanted = set(grams)
-    seen = [(token.pos, token.text) for token in CJKBigramTokenizer()(text or "", positions=True)
-            if token.text in wanted]
+    seen = [(pos, term) for pos, (term, _start, _end) in enumerate(terms(text or "")) if term in wanted]
     start = 0
     for end in range(len(seen)):
         while seen[end][0] - seen[start][0] >= span:
@@ -176,19 +174,19 @@ def parse(text: str, df: DocFrequency, filter_query: q.Query | None = None) -> P
 
 def filters(*, village: str | None = None, doc_type: str | None = None, category: str | None = None,
             year: int | None = None, month: str | None = None, household: str | None = None) -> q.Query | None:
-    terms: list[q.Query] = []
+    parts: list[q.Query] = []
     if village:
-        terms.append(q.Term("village", village))
+        parts.append(q.Term("village", village))
     if doc_type:
-        terms.append(q.Term("type", doc_type))
+        parts.append(q.Term("type", doc_type))
     if category:
-        terms.append(q.Term("category", category))
+        parts.append(q.Term("category", category))
     if year:
-        terms.append(q.Term("year", str(year)))
+        parts.append(q.Term("year", str(year)))
     if month:
-        terms.append(q.Term("month", month))
+        parts.append(q.Term("month", month))
     if household:
-        terms.append(q.Term("household", household.upper()))
-    if not terms:
+        parts.append(q.Term("household", household.upper()))
+    if not parts:
         return None
-    return terms[0] if len(terms) == 1 else q.And(terms)
+    return q.and_(parts)
