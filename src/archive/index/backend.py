@@ -106,3 +106,4 @@ def for_home(home: Home) -> IndexBackend:
 
 
 register("whoosh", "archive.index.whoosh_backend:WhooshBackend")
+register("postgresql", "archive.index.pg_backend:PostgresBackend")  # a county deployment

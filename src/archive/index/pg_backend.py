@@ -1,0 +1,299 @@
+"""The PostgreSQL backend: the full-text index of a home in a PostgreSQL database (a county
+deployment), searched with a GIN index. The catalog stays where it is (SQLite for now).
+
+PostgreSQL's `simple` text search configuration keeps a whole run of Chinese characters as one
+token, and the Chinese parsers (zhparser, pg_jieba, pg_bigm, pgroonga) are not in Debian. So the
+tsvector is built here, from the project's own analyser (index/analysis.py): each bigram of a
+text field becomes a lexeme with its position, prefixed by the field (t: title, b: body,
+p: people), written as a tsvector literal ('b生活':1 'b活困':2 …) — never through to_tsvector.
+
+- A Term of a text field is one lexeme (`tv @@ 'b生活'`); a Phrase is its bigrams at consecutive
+  positions (`'b最低' <-> 'b低生' <-> 'b生活'`), matched exactly. tsvector positions stop at
+  16,383: a field with more terms than that is marked long, and a phrase there matches its
+  bigrams anywhere in the field (as whoosh always does).
+- Keyword fields (names, ID numbers and their tails, 文号 keys, village, type, year …) are whole
+  terms in a text[] column (`keys @> ARRAY['names:张三']`), in the same GIN-indexed row: names and
+  ID fragments match exactly.
+- Or with `minmatch` (the tolerant pass: most of a phrase's bigrams, for OCR damage) counts its
+  matching parts. Names one character off are found above the backend (search/names.py).
+- Scores: each matching term or phrase adds its boost times its field's weight (as whoosh's
+  BM25F field boosts: names, ids and 文号 ×3, title ×2), times 1 + ts_rank for text.
+
+Tables live in one PostgreSQL schema per home (`index.schema`, default archive_<全宗号>), so the
+townships of a county share one database. The database is `index.url` in config.yaml or the
+environment variable ARCHIVE_INDEX_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from archive.errors import ArchiveError, ConfigError
+from archive.index import analysis
+from archive.index import queries as iq
+
+if TYPE_CHECKING:
+    from archive.home import Home
+
+URL_ENV = "ARCHIVE_INDEX_URL"
+MAX_POSITION = 16_383        # PostgreSQL's largest tsvector position
+MAX_POSITIONS_PER_LEXEME = 255
+MAX_TSVECTOR_BYTES = 900_000  # PostgreSQL refuses a tsvector of 1 MB; a little room is kept
+TEXT_PREFIX = {"title": "t", "body": "b", "people": "p"}
+FIELD_WEIGHT = {"names": 3.0, "ids": 3.0, "number": 3.0, "title": 2.0}
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
+    """The tsvector literal of a document's text fields, and the fields too long for positions."""
+    parts: list[str] = []
+    long_fields: list[str] = []
+    size = 0
+    for field, prefix in TEXT_PREFIX.items():
+        value = fields.get(field)
+        if not value:
+            continue
+        positions: dict[str, list[int]] = {}
+        count = 0
+        for count, (term, _start, _end) in enumerate(analysis.terms(str(value)), start=1):
+            kept = positions.setdefault(prefix + term, [])
+            if count <= MAX_POSITION and len(kept) < MAX_POSITIONS_PER_LEXEME:
+                kept.append(count)
+        if count > MAX_POSITION:
+            long_fields.append(field)
+        for lexeme, where in positions.items():
+            text = _quote(lexeme) + (":" + ",".join(map(str, where)) if where else "")
+            size += len(lexeme.encode()) + 2 * len(where) + 8
+            if size > MAX_TSVECTOR_BYTES:
+                if field not in long_fields:
+                    long_fields.append(field)
+                break  # a hostile or giant text: the rest of this field is not indexed
+            parts.append(text)
+    return " ".join(parts), long_fields
+
+
+def keyword_terms(fields: dict[str, object]) -> list[str]:
+    """The keyword fields as 'field:value' terms."""
+    keys: list[str] = []
+    for field in iq.KEYWORD_FIELDS:
+        value = fields.get(field)
+        if not value:
+            continue
+        if field == "names":
+            values = [str(v) for v in value]  # type: ignore[union-attr]
+        elif field in ("ids", "number"):
+            values = str(value).split()
+        else:
+            values = [str(value)]
+        keys += [f"{field}:{v}" for v in values]
+    return list(dict.fromkeys(keys))
+
+
+def _schema_name(home: Home) -> str:
+    given = str(home.config.index.get("schema") or "").strip()
+    name = given or "archive_" + re.sub(r"[^a-z0-9_]", "_", home.config.fonds.lower())
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ConfigError(f"config.yaml 中 index.schema「{name}」不能用作 PostgreSQL 模式名",
+                          hint="只用小写字母、数字和下划线，以字母开头")
+    return name
+
+
+def database_url(home: Home) -> str:
+    url = (os.environ.get(URL_ENV) or "").strip() or str(home.config.index.get("url") or "").strip()
+    if not url:
+        raise ConfigError("全文索引后端为 postgresql，但没有指定数据库",
+                          hint=f"请在 config.yaml 的 index: 下设置 url: postgresql://用户@主机/数据库，或设置环境变量 {URL_ENV}")
+    return url
+
+
+class _Sql:
+    """A compiled query: WHERE condition and score expression with their parameters."""
+
+    def __init__(self, where: str, params: list[Any], score: str = "0", score_params: list[Any] | None = None):
+        self.where, self.params = where, params
+        self.score, self.score_params = score, score_params or []
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.url = database_url(home)
+        self.schema = _schema_name(home)
+        self._conn = None
+
+    # -- connection and tables --
+    @property
+    def conn(self):
+        if self._conn is None or self._conn.closed:
+            try:
+                import psycopg
+            except ImportError as exc:  # pragma: no cover - the county extra is not installed
+                raise ConfigError("全文索引后端为 postgresql，但未安装 psycopg",
+                                  hint="请安装：pip install 'township-archive[county]'") from exc
+            try:
+                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise ArchiveError(f"无法连接全文索引数据库（{str(exc).strip()}）",
+                                   hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
+        return self._conn
+
+    def _table(self, name: str) -> str:
+        return f'"{self.schema}".{name}'
+
+    def _exists_tables(self) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".docs',)).fetchone()
+        return row[0] is not None
+
+    def _create(self) -> None:
+        docs, meta = self._table("docs"), self._table("meta")
+        with self.conn.transaction():
+            self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            self.conn.execute(f"CREATE TABLE IF NOT EXISTS {meta} (key text PRIMARY KEY, value text NOT NULL)")
+            self.conn.execute(
+                f"""CREATE TABLE IF NOT EXISTS {docs} (
+                    doc_id text PRIMARY KEY, rev integer NOT NULL, keys text[] NOT NULL,
+                    tv tsvector NOT NULL, long_fields text[] NOT NULL DEFAULT '{{}}')""")
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS docs_keys ON {docs} USING gin (keys)")
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS docs_tv ON {docs} USING gin (tv)")
+
+    def exists(self) -> bool:
+        return self._exists_tables()
+
+    def version(self) -> str | None:
+        if not self._exists_tables():
+            return None
+        row = self.conn.execute(f"SELECT value FROM {self._table('meta')} WHERE key='version'").fetchone()
+        return row[0] if row else None
+
+    def set_version(self, version: str | None) -> None:
+        if not self._exists_tables():
+            if version is None:
+                return
+            self._create()
+        meta = self._table("meta")
+        if version is None:
+            self.conn.execute(f"DELETE FROM {meta} WHERE key='version'")
+        else:
+            self.conn.execute(f"INSERT INTO {meta} VALUES ('version', %s) ON CONFLICT (key) DO UPDATE "
+                              "SET value = excluded.value", (version,))
+
+    def reset(self) -> None:
+        self._create()
+        self.conn.execute(f"TRUNCATE {self._table('docs')}")
+
+    def size_bytes(self) -> int:
+        if not self._exists_tables():
+            return 0
+        return int(self.conn.execute("SELECT pg_total_relation_size(%s)",
+                                     (f'"{self.schema}".docs',)).fetchone()[0])
+
+    # -- writing --
+    def write(self, documents: Sequence[dict[str, object]], *, replace: bool, mark: Callable[[], None],
+              procs: int = 1) -> None:
+        if not self._exists_tables():
+            self._create()
+        rows = []
+        for fields in documents:
+            literal, long_fields = tsvector_literal(fields)
+            rows.append((str(fields["doc_id"]), int(fields["rev"]), keyword_terms(fields), literal, long_fields))
+        docs = self._table("docs")
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.executemany(
+                f"""INSERT INTO {docs} (doc_id, rev, keys, tv, long_fields) VALUES (%s, %s, %s, %s::tsvector, %s)
+                    ON CONFLICT (doc_id) DO UPDATE SET rev = excluded.rev, keys = excluded.keys, tv = excluded.tv,
+                    long_fields = excluded.long_fields""", rows)
+        from archive.catalog import transaction
+
+        # after the index commit: a crash between the two writes the same documents again next time
+        with transaction(self.home.db):
+            mark()
+
+    def delete(self, doc_ids: Sequence[str]) -> None:
+        if not doc_ids or not self._exists_tables():
+            return
+        self.conn.execute(f"DELETE FROM {self._table('docs')} WHERE doc_id = ANY(%s)", (list(doc_ids),))
+
+    def revisions(self) -> dict[str, int]:
+        if not self._exists_tables():
+            return {}
+        return dict(self.conn.execute(f"SELECT doc_id, rev FROM {self._table('docs')}").fetchall())
+
+    # -- searching --
+    def doc_frequency(self, field: str, term: str) -> int:
+        if not self._exists_tables():
+            return 0
+        compiled = self.compile(iq.Term(field, term))
+        return int(self.conn.execute(f"SELECT count(*) FROM {self._table('docs')} WHERE {compiled.where}",
+                                     compiled.params).fetchone()[0])
+
+    def compile(self, query: iq.Query) -> _Sql:
+        if isinstance(query, iq.Term):
+            weight = query.boost * FIELD_WEIGHT.get(query.field, 1.0)
+            if query.field in TEXT_PREFIX:
+                lexeme = _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
+                return _Sql("tv @@ %s::tsquery", [lexeme],
+                            "(CASE WHEN tv @@ %s::tsquery THEN %s * (1 + ts_rank(tv, %s::tsquery)) ELSE 0 END)",
+                            [lexeme, weight, lexeme])
+            key = f"{query.field}:{query.text}"
+            return _Sql("keys @> ARRAY[%s]", [key], "(CASE WHEN keys @> ARRAY[%s] THEN %s ELSE 0 END)", [key, weight])
+        if isinstance(query, iq.Phrase):
+            if not query.grams:
+                return _Sql("FALSE", [])
+            prefix = TEXT_PREFIX[query.field]
+            lexemes = [_quote(prefix + g) for g in query.grams]
+            phrase, every = " <-> ".join(lexemes), " & ".join(dict.fromkeys(lexemes))
+            weight = query.boost * FIELD_WEIGHT.get(query.field, 1.0)
+            where = "(tv @@ %s::tsquery OR (%s = ANY(long_fields) AND tv @@ %s::tsquery))"
+            params = [phrase, query.field, every]
+            return _Sql(where, params, f"(CASE WHEN {where} THEN %s * (1 + ts_rank(tv, %s::tsquery)) ELSE 0 END)",
+                        [*params, weight * len(query.grams), every])
+        if isinstance(query, (iq.And, iq.Or)):
+            parts = [self.compile(p) for p in query.parts]
+            if not parts:
+                return _Sql("TRUE" if isinstance(query, iq.And) else "FALSE", [])
+            joiner = " AND " if isinstance(query, iq.And) else " OR "
+            where = "(" + joiner.join(p.where for p in parts) + ")"
+            params = [x for p in parts for x in p.params]
+            if isinstance(query, iq.Or) and query.minmatch > 1:
+                counted = " + ".join(f"({p.where})::int" for p in parts)
+                where = f"({where} AND ({counted}) >= %s)"
+                params = params + [x for p in parts for x in p.params] + [query.minmatch]
+            score = f"({query.boost} * (" + " + ".join(p.score for p in parts) + "))"
+            return _Sql(where, params, score, [x for p in parts for x in p.score_params])
+        if isinstance(query, iq.Not):
+            part = self.compile(query.part)
+            return _Sql(f"NOT {part.where}", part.params)
+        if isinstance(query, iq.Every):
+            return _Sql("TRUE", [], str(float(query.boost)))
+        if isinstance(query, iq.Nothing):
+            return _Sql("FALSE", [])
+        raise TypeError(f"unknown query node {query!r}")
+
+    def search(self, query: iq.Query, filter: iq.Query | None, limit: int) -> iq.Hits:
+        if not self._exists_tables():
+            raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
+        compiled = self.compile(query)
+        where, params = compiled.where, list(compiled.params)
+        if filter is not None:
+            kept = self.compile(filter)
+            where, params = f"({where}) AND ({kept.where})", params + kept.params
+        docs = self._table("docs")
+        rows = self.conn.execute(
+            f"SELECT doc_id, {compiled.score} AS score, count(*) OVER () FROM {docs} WHERE {where} "
+            "ORDER BY score DESC, doc_id LIMIT %s", [*compiled.score_params, *params, max(1, limit)]).fetchall()
+        total = int(rows[0][2]) if rows else 0
+        ranked = [(doc_id, float(score)) for doc_id, score, _ in rows][:limit]
+        return iq.Hits(ranked, total, True, total < max(1, limit))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
