@@ -154,3 +154,47 @@ def test_old_catalog_without_filing_round_is_upgraded(tmp_path):
     create_schema(conn)
     assert "filing_round" in {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
     conn.close()
+
+
+def _catalogue_notes(home: Home, outputs: dict[str, str]) -> dict[str, str]:
+    book = openpyxl.load_workbook(home.root / outputs["归档文件目录-2025-07.xlsx"], read_only=True)
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    header = next(r for r in rows if r and "档号" in r)
+    code, note = header.index("档号"), header.index("备注")
+    return {r[code]: r[note] or "" for r in rows[rows.index(header) + 1:] if r and r[code]}
+
+
+def test_a_filed_document_is_voided_only_in_a_reopened_month_and_the_catalogue_says_so(home, month):  # noqa: F811
+    from archive.errors import ConflictError
+
+    first = file_month(home, JULY)
+    doc_id = month["new"][0].head.id_number
+    row = home.db.execute("SELECT doc_id, archival_code FROM documents WHERE household_id=? AND type='approval' "
+                          "AND archival_code IS NOT NULL", (doc_id,)).fetchone()
+    generator = Generator(home)
+    try:
+        generator.void(row["doc_id"], "审批表填错")
+        raise AssertionError("a closed month's document was voided without reopening the month")
+    except ConflictError as exc:
+        assert "reopen-month 2025-07" in str(exc)
+    assert home.db.execute("SELECT status FROM documents WHERE doc_id=?", (row["doc_id"],)).fetchone()[0] == "active"
+    assert "已作废" not in _catalogue_notes(home, first.outputs)[row["archival_code"]]
+
+    reopen_month(home, JULY, "作废填错的审批表")
+    generator.void(row["doc_id"], "审批表填错")
+    again = file_month(home, JULY)
+    assert again.reclosed and again.items == []
+    assert again.outputs["归档文件目录-2025-07.xlsx"] == first.outputs["归档文件目录-2025-07.xlsx"]
+    notes = _catalogue_notes(home, again.outputs)
+    assert notes[row["archival_code"]] == "已作废（审批表填错）"
+    assert sum("已作废" in n for n in notes.values()) == 1
+    # the household's 卷内目录 says it too, and the earlier versions are kept and verify passes
+    household_catalogue = next(p for n, p in again.outputs.items() if n.startswith("卷内目录/"))
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(home.root / household_catalogue).pages)
+    assert "已作废（审批表填错）" in text.replace("\n", "")
+    assert verify(home).findings == []
+    # closing once more writes nothing new
+    reopen_month(home, JULY, "复核")
+    third = file_month(home, JULY)
+    assert third.reclosed and third.items == []
+    assert verify(home).findings == []

@@ -150,6 +150,7 @@ def test_unreadable_key_is_a_chinese_error(tmp_path, monkeypatch, home):
     monkeypatch.setenv(AUDIT_KEY_ENV, str(tmp_path / "missing.key"))
     result = run_cli("--home", str(home.root), "verify")
     assert result.exit_code != 0 and "操作日志密钥文件" in result.stderr
+    assert "找不到文件" in result.stderr and "No such file" not in result.stderr
 
 
 def test_key_from_configuration(tmp_path, township, monkeypatch):

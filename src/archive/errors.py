@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -157,4 +158,32 @@ def os_error_text(exc: OSError) -> str:
         return "路径中的某一级不是文件夹"
     if isinstance(exc, PermissionError):
         return "没有读取或写入的权限"
-    return "读写出错，磁盘或文件可能有问题"
+    return _ERRNO_TEXT.get(exc.errno, "读写出错，磁盘或文件可能有问题")
+
+
+_ERRNO_TEXT = {
+    errno.ENOSPC: "磁盘已满",
+    errno.EROFS: "磁盘是只读的",
+    errno.ENAMETOOLONG: "文件名太长",
+    errno.ELOOP: "链接层数太多（可能是循环链接）",
+    errno.EMFILE: "同时打开的文件太多",
+    errno.EIO: "磁盘读写错误（硬件或网络盘故障）",
+    errno.EEXIST: "文件已存在",
+    errno.EXDEV: "不能跨磁盘移动文件",
+}
+
+
+def error_text(exc: BaseException) -> str:
+    """Any unexpected failure as a Chinese phrase for a message a user reads: an operating-system
+    error says what went wrong with the file; anything else says that the file could not be
+    understood, naming the internal error class only as a reference for the maintainers."""
+    if isinstance(exc, OSError):
+        return os_error_text(exc)
+    if isinstance(exc, MemoryError):
+        return "内存不足"
+    if isinstance(exc, ArchiveError):
+        return exc.message
+    if isinstance(exc, (ValueError, KeyError, IndexError, TypeError, AttributeError, LookupError,
+                        UnicodeError, EOFError)):
+        return f"文件内容格式不对，无法解析（内部代码 {type(exc).__name__}）"
+    return f"程序内部错误，请把此信息告知维护人员（内部代码 {type(exc).__name__}）"

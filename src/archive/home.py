@@ -22,7 +22,7 @@ from typing import Any
 
 from archive import catalog, files
 from archive.config import Config, load_config, save_config
-from archive.errors import ConfigError, HomeExistsError, HomeMissingError, UsageError
+from archive.errors import ConfigError, HomeExistsError, HomeMissingError, UsageError, os_error_text
 
 CONFIG_NAME = "config.yaml"
 CATALOG_NAME = "catalog.sqlite"
@@ -78,7 +78,7 @@ class Home:
         try:
             key = (self.root / Path(name).expanduser()).read_bytes().strip()
         except OSError as exc:
-            raise ConfigError(f"无法读取操作日志密钥文件 {name}（{exc.strerror or exc}）",
+            raise ConfigError(f"无法读取操作日志密钥文件 {name}：{os_error_text(exc)}",
                               hint=f"请检查环境变量 {AUDIT_KEY_ENV}") from exc
         if len(key) < 16:
             raise ConfigError(f"操作日志密钥文件 {name} 太短（至少 16 字节）")

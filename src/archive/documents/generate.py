@@ -36,7 +36,8 @@ from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
-from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError
+from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError, error_text
+from archive.filing.month import require_open_for_change
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
@@ -246,6 +247,7 @@ class Generator:
             row = self._document_row(doc_id)
             if row["status"] == "voided":
                 raise ConflictError(f"文书 {doc_id} 已于此前作废")
+            require_open_for_change(self.home, row)
             marked = self._void_copies(row, reason)
             try:
                 self.conn.execute("UPDATE documents SET status='voided', void_reason=?, void_pdf_path=?, void_docx_path=?, "
@@ -285,7 +287,7 @@ class Generator:
             except Exception as exc:  # a damaged file: nothing is voided, nothing left behind
                 for relative in marked.values():
                     (self.home.root / relative).unlink(missing_ok=True)
-                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{type(exc).__name__}）",
+                raise ArchiveError(f"无法在 {row[column]} 的副本上加作废标记（{error_text(exc)}）",
                                    hint="文书未作废；请用 archive verify 检查该文件") from exc
             marked[kind] = str(target.relative_to(self.home.root))
         return marked

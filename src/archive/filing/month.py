@@ -152,11 +152,23 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
     pieces.sort(key=lambda r: _order_key(home, r))
     if not pieces and not attachments:
         if state is not None and state["status"] == "reopened":
-            # reopened and nothing came: close it again as it was (its outputs stand), recorded
+            # reopened and nothing came: close it again (recorded). Its outputs stand, unless a
+            # filed 件 was voided while it was open: then its catalogues are written anew (the
+            # earlier versions kept) with the 件 marked 已作废 in 备注
+            voided = voided_since_filing(home, prefix)
             home.db.execute("UPDATE filing_months SET status='filed' WHERE month=?", (prefix,))
-            audit(home.db, home.operator, "filing.close", prefix, {"items": 0, "reason": "重新打开后没有新文书"})
             report = json.loads(state["report"] or "{}")
-            return FilingResult(prefix, True, outputs=report.get("outputs", {}), reclosed=True)
+            result = FilingResult(prefix, True, outputs=report.get("outputs", {}), reclosed=True)
+            if voided:
+                touched = {i.household for i in month_items(home, prefix)
+                           if i.archival_code in voided.values() and i.household}
+                result.findings = check_month(home, month)
+                result.outputs = _write_outputs(home, month, result, touched)
+                home.db.execute("UPDATE filing_months SET report=? WHERE month=?", (json.dumps(
+                    {**report, "outputs": result.outputs}, ensure_ascii=False), prefix))
+            audit(home.db, home.operator, "filing.close", prefix,
+                  {"items": 0, "reason": "重新打开后没有新文书", "voided": sorted(voided)})
+            return result
         # nothing to file: the month is not closed, so what arrives later is filed without reopening
         return FilingResult(prefix, False, empty=True)
     result = FilingResult(prefix, True, attached=len(attachments))
@@ -227,8 +239,35 @@ def _next_round(home: Home, prefix: str) -> int:
     return (last or 0) + 1
 
 
+def voided_since_filing(home: Home, prefix: str) -> dict[str, str]:
+    """Filed 件 of the month (doc_id -> 档号) voided after the month's outputs were last written."""
+    last = home.db.execute(
+        "SELECT max(id) FROM audit WHERE action IN ('filing.month', 'filing.close') AND target=?",
+        (prefix,)).fetchone()[0] or 0
+    return {row["doc_id"]: row["archival_code"] for row in home.db.execute(
+        """SELECT d.doc_id, d.archival_code FROM documents d JOIN audit a
+           ON a.action='document.void' AND a.target=d.doc_id AND a.id > ?
+           WHERE d.filed_month=? AND d.archival_code IS NOT NULL AND d.status='voided'""", (last, prefix))}
+
+
+def require_open_for_change(home: Home, row) -> None:
+    """A 件 filed in a closed month is changed (voided) only after the month is reopened, so that
+    its 归档文件目录 and 卷内目录 are written again with the change; refused otherwise."""
+    month = row["filed_month"]
+    if not month or not row["archival_code"]:
+        return
+    state = home.db.execute("SELECT status FROM filing_months WHERE month=?", (month,)).fetchone()
+    if state is not None and state["status"] == "filed":
+        raise ConflictError(
+            f"文书 {row['doc_id']} 已归入 {month} 月档案（档号 {row['archival_code']}），该月已归档，不能直接作废",
+            hint=f"先 archive reopen-month {month} --reason 原因，作废后再 archive file-month {month} 重新生成归档文件目录")
+
+
 def _note(row, filing_round: int | None) -> str:
     notes = []
+    if row["status"] == "voided":
+        reason = (row["void_reason"] or "").strip()
+        notes.append(f"已作废（{reason}）" if reason else "已作废")
     if row["origin"] == "scan" and row["source_doc"]:
         notes.append("附原稿")
     if (filing_round or 1) > 1:
@@ -282,8 +321,9 @@ def _box_notes(home: Home, prefix: str, boxes: list[catalogue.Box]) -> dict[int,
     return notes
 
 
-def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str, str]:
-    """The month's outputs, always listing everything filed for the month; a replaced version is kept."""
+def _write_outputs(home: Home, month: dt.date, result: FilingResult, households: set[str] | None = None) -> dict[str, str]:
+    """The month's outputs, always listing everything filed for the month; a replaced version is
+    kept. A 卷内目录 is written for each household of `households` (default: those filed now)."""
     config = home.config
     prefix = month.strftime("%Y-%m")
     folder = home.documents_dir / str(month.year) / "_归档" / prefix
@@ -315,13 +355,16 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult) -> dict[str
     save(f"完整性报告-{prefix}.pdf", pdf)
     save(f"完整性报告-{prefix}.xlsx", xlsx)
     # a 卷内目录 for every household file touched, listing everything filed in it so far
-    for household in sorted({i.household for i in result.items if i.household}):
+    if households is None:
+        households = {i.household for i in result.items if i.household}
+    for household in sorted(households):
         head = home.db.execute("SELECT head_name, village FROM households WHERE id=?", (household,)).fetchone()
         filed = home.db.execute(
             """SELECT d.*, b.box_no FROM documents d JOIN boxes b ON b.id=d.box_id WHERE d.household_id=?
                AND d.archival_code IS NOT NULL ORDER BY d.doc_date, d.item_no""", (household,)).fetchall()
         hh_items = [catalogue.Item(n, r["archival_code"], r["number"] or "", config.office, r["title"],
-                                   r["doc_date"].replace("-", ""), "", r["pages"] or 1, f"第{r['box_no']}盒", household,
+                                   r["doc_date"].replace("-", ""), "", r["pages"] or 1,
+                                   "，".join(filter(None, [f"第{r['box_no']}盒", _note(r, 1)])), household,
                                    r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]
         blob = catalogue.file_catalogue("卷内目录", f"{head['village']} {head['head_name']}户（{household}）", hh_items)
         path = storage.document_folder(home, month.year, head["village"], get_household(home.db, household)) / "卷内目录.pdf"

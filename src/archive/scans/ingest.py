@@ -35,7 +35,7 @@ from pathlib import Path
 from archive import files
 from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, error_text
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.scans import recovery
@@ -198,9 +198,9 @@ class Ingester:
             try:
                 outcome = self._screen(entry, entry.path in changing, first)
             except OSError as exc:
-                outcome = self._record(entry, "", "failed", f"无法读取（{exc.strerror or exc}），文件留在原处")
+                outcome = self._record(entry, "", "failed", f"无法读取（{error_text(exc)}），文件留在原处")
             except Exception as exc:  # one bad file never stops the others
-                outcome = self._record(entry, "", "failed", f"处理时出错（{type(exc).__name__}: {exc}），文件留在原处")
+                outcome = self._record(entry, "", "failed", f"处理时出错（{error_text(exc)}），文件留在原处")
             if isinstance(outcome, Job):
                 jobs.append(outcome)
                 first[outcome.digest] = outcome
@@ -215,10 +215,10 @@ class Ingester:
             try:
                 record = self._file(job, processed)
             except OSError as exc:  # a full disk, a permission: this file waits, the others go on
-                record = self._record(job.entry, job.digest, "failed", f"归档时出错（{exc.strerror or exc}），文件留在原处")
+                record = self._record(job.entry, job.digest, "failed", f"归档时出错（{error_text(exc)}），文件留在原处")
             except Exception as exc:  # one bad file never stops the others
                 record = self._record(job.entry, job.digest, "failed",
-                                      f"归档时出错（{type(exc).__name__}: {exc}），文件留在原处")
+                                      f"归档时出错（{error_text(exc)}），文件留在原处")
             final[job.digest] = record.status
             records.append(record)
             pages += record.pages

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from archive.documents import qr
+from archive.errors import error_text
 from archive.scans.layout import (
     reading_order,
     restore_page_number_dashes,
@@ -165,4 +166,4 @@ def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")
     except Exception as exc:  # one file's failure never stops the batch
-        return Processed(path, error=f"{type(exc).__name__}: {exc}")
+        return Processed(path, error=error_text(exc))

@@ -23,7 +23,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archive.errors import ArchiveError, ExitCode, NotFoundError
+from archive.errors import ArchiveError, ExitCode, NotFoundError, error_text
 
 PASSED = "通过"
 ALTERED = "未通过"
@@ -230,7 +230,7 @@ def _check_one(embedded, reader, trust: Trust, signature_fields: set[str]) -> Si
     try:
         status = validate_pdf_signature(embedded, context, diff_policy=ARCHIVE_DIFF_POLICY)
     except Exception as exc:  # a malformed signature is a failed one
-        check.message = f"签名无法验证（{type(exc).__name__}）"
+        check.message = f"签名无法验证（{error_text(exc)}）"
         return check
     check.intact = bool(status.intact and status.valid)
     when = status.signer_reported_dt
@@ -297,7 +297,7 @@ def check_pdf(path: Path, trust: Trust | None = None) -> FileCheck:
             result.signatures = [_check_one(s, reader, trust, fields) for s in signatures]
     except Exception as exc:  # hostile input: any failure to read is the finding
         result.status = UNREADABLE
-        result.message = f"文件已损坏，无法读取签名（{type(exc).__name__}）"
+        result.message = f"文件已损坏，无法读取签名（{error_text(exc)}）"
         return result
     if not result.signatures:
         result.status, result.message = UNSIGNED, "文件中没有数字签名"
