@@ -112,6 +112,17 @@ def database_url(home: Home) -> str:
     return url
 
 
+def _where(url: str) -> str:
+    """host:port/database of a URL, without user or password (for messages)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "（地址格式不对）"
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
 class _Sql:
     """A compiled query: WHERE condition and score expression with their parameters."""
 
@@ -141,7 +152,7 @@ class PostgresBackend:
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except psycopg.OperationalError as exc:
-                raise ArchiveError(f"无法连接全文索引数据库（{str(exc).strip()}）",
+                raise ArchiveError(f"无法连接全文索引数据库 {_where(self.url)}",
                                    hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
         return self._conn
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.documents import qr
-from archive.errors import ConfigError
+from archive.errors import ConfigError, error_text
 from archive.scans.ocr.base import OcrLine, OcrPage
 from archive.scans.pipeline import PageReader, Processed
 from archive.scans.readers import Limits
@@ -157,7 +157,7 @@ def check_broker(app: Celery) -> None:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
     except Exception as exc:
-        raise ConfigError(f"无法连接任务队列 {app.conf.broker_url}（{type(exc).__name__}: {exc}）",
+        raise ConfigError(f"无法连接任务队列 {app.conf.broker_url}（{error_text(exc)}）",
                           hint="请检查 Redis 是否在运行，以及 config.yaml 的 broker_url 或环境变量 "
                                f"{BROKER_ENV}") from exc
 
@@ -214,7 +214,7 @@ class Dispatcher:
                     if meta["status"] == "SUCCESS" and isinstance(meta.get("result"), dict):
                         payload = meta["result"]
                     else:
-                        payload = {"error": f"任务失败（{meta['status']}: {meta.get('result')}）"}
+                        payload = {"error": "工作进程中的任务失败（Celery 状态 " + str(meta["status"]) + "）"}
                     self.forget(task_id)
                     yield key, payload
         finally:
@@ -332,7 +332,7 @@ def _ocr_task(self, task: dict[str, Any]) -> dict[str, Any]:
             except MemoryError:
                 processed = Processed(str(staged), bad_input="文件过大，处理时内存不足")
             except Exception as exc:  # one file's failure is reported, the worker goes on
-                processed = Processed(str(staged), error=f"{type(exc).__name__}: {exc}")
+                processed = Processed(str(staged), error=error_text(exc))
         _report(task, processed, me)
         return {**processed_to_json(processed, root), "worker": me}
     finally:
