@@ -208,3 +208,35 @@ def test_a_result_naming_a_file_outside_the_staging_folder_is_refused(tmp_path):
         refused = queue.processed_from_json({"searchable_pdf": hostile}, root, staged)
         assert isinstance(refused, Processed) and refused.searchable_pdf is None
         assert "暂存区以外" in refused.error
+
+
+@pytest.mark.slow
+def test_a_file_that_kills_its_worker_every_time_is_quarantined_not_retried_for_ever(home, township, redis_url,
+                                                                                     tmp_path):
+    home = _configure(home, redis_url)  # ingest.max_attempts: 2 (the default)
+    scan = _scan(home.inbox_dir / "每次都崩溃.png", next(h for h in township if h.status == "在保").head)
+    client = redis.Redis.from_url(redis_url)
+    workers = Workers(home, tmp_path)
+    workers.start("w1", 60.0)  # long enough to be killed in the middle, every time
+    try:
+        workers.wait_ready(queue.Dispatcher(redis_url, home.root, 5))
+        ingest = subprocess.Popen(
+            [sys.executable, "-m", "archive", "--home", str(home.root), "ingest", "--engine", "fake", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        killed = set()
+        for _ in range(2):  # as the kernel's OOM killer would, each time the file is read
+            pid = _wait_running(client, "w1", timeout=90)
+            while pid in killed:
+                time.sleep(0.1)
+                pid = _wait_running(client, "w1", timeout=90)
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        out, err = ingest.communicate(timeout=180)
+    finally:
+        workers.stop()
+    assert ingest.returncode == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in records] == ["quarantined"], records
+    assert "多次异常终止" in records[0]["reason"]
+    assert not scan.exists() and len(list((home.root / "quarantine").rglob("*.原因.txt"))) == 1
+    home.close()
