@@ -264,9 +264,17 @@ def run_worker(home: Home, concurrency: int = 1, name: str | None = None, as_jso
     check_broker(app)
     configure_worker(home.root, as_json, echo)
     argv = ["worker", "--concurrency", str(max(1, concurrency)), "--pool", "prefork", "--loglevel", "WARNING",
-            "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle"]
+            "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle", "--quiet"]
     if name:
         argv += ["--hostname", name]
+    from celery.utils.nodenames import default_nodename, host_format
+
+    started = {"event": "start", "worker": host_format(default_nodename(name)), "concurrency": max(1, concurrency),
+               "queue": QUEUE_NAME, "root": str(home.root)}
+    say = echo or print
+    say(json.dumps(started, ensure_ascii=False) if as_json else
+        f"OCR 工作进程 {started['worker']} 已启动：并发 {started['concurrency']}，存储根目录 {home.root}，"
+        "等待任务（Ctrl+C 或 SIGTERM 停止：做完手上的任务再退出）")
     app.worker_main(argv)
 
 
