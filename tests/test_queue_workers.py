@@ -150,8 +150,10 @@ def test_two_workers_one_killed_mid_task_every_scan_filed_once(home, township, r
     assert not [p for p in home.inbox_dir.iterdir()]  # nothing lost, nothing left
     assert not list((home.root / ".ingest").glob("run-*"))  # no staged copies or stray outputs left
     assert not list(client.scan_iter("archive:ocr:deliveries:*"))  # results collected, counters gone
-    # the dead worker's heartbeat expires; nothing else of ours is left in Redis
-    assert len(workers.log("w1").splitlines()) >= 1
+    # each worker reported the files it finished, with its pages per minute
+    done = [json.loads(line) for name in ("w1", "w2") for line in workers.log(name).splitlines()
+            if line.startswith('{"event": "file"')]
+    assert len(done) == 10 and all(e["outcome"] == "done" and e["pages_per_minute"] > 0 for e in done)
     home.close()
 
 
@@ -239,4 +241,39 @@ def test_a_file_that_kills_its_worker_every_time_is_quarantined_not_retried_for_
     assert [r["status"] for r in records] == ["quarantined"], records
     assert "多次异常终止" in records[0]["reason"]
     assert not scan.exists() and len(list((home.root / "quarantine").rglob("*.原因.txt"))) == 1
+    home.close()
+
+
+@pytest.mark.slow
+def test_a_signed_scan_through_a_worker_with_the_real_engine_is_linked(home, head_id, redis_url, tmp_path):
+    """RapidOCR in the worker process: the same result as in-process (tests/test_ingest.py)."""
+    import datetime as dt
+
+    import pypdf
+
+    from archive.documents.generate import Generator
+    from archive.scans.ingest import Ingester
+    from archive.scans.synthetic import Degradation
+    from tests.scanfixtures import sealed_scan
+
+    generated = Generator(home).household_document("refusal", head_id, dt.date(2025, 7, 8),
+                                                   {"reason": "家庭拥有机动车辆"})
+    home = _configure(home, redis_url, visibility=600)
+    sealed_scan(generated.pdf, home.inbox_dir / "signed.jpg", Degradation(dpi=200, rotation=90, skew=1.2, seal=True))
+    workers = Workers(home, tmp_path)
+    workers.start("w1", 0)
+    try:
+        workers.wait_ready(queue.Dispatcher(redis_url, home.root))
+        records = Ingester(home).run([home.inbox_dir])
+    finally:
+        workers.stop()
+    assert [(r.status, r.household) for r in records] == [("linked", head_id)]
+    row = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (records[0].doc_id,)).fetchone()
+    assert row["source_doc"] == generated.doc_id
+    text = pypdf.PdfReader(home.root / row["pdf_path"]).pages[0].extract_text()
+    assert "机动车辆" in text.replace("\n", "")  # the searchable PDF the worker wrote
+    sidecar = json.loads((home.root / row["sidecar_path"]).read_text(encoding="utf-8"))
+    assert sidecar["pages"][0]["engine"] == "rapidocr" and sidecar["pages"][0]["rotation"] == 270
+    events = [json.loads(line) for line in workers.log("w1").splitlines() if line.startswith("{")]
+    assert [(e["event"], e.get("outcome"), e.get("pages")) for e in events] == [("start", None, None), ("file", "done", 1)]
     home.close()

@@ -263,8 +263,8 @@ def run_worker(home: Home, concurrency: int = 1, name: str | None = None, as_jso
     app = make_app(url, float(home.config.ingest["queue_visibility_timeout"]))
     check_broker(app)
     configure_worker(home.root, as_json, echo)
-    argv = ["worker", "--concurrency", str(max(1, concurrency)), "--pool", "prefork", "--loglevel", "WARNING",
-            "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle", "--quiet"]
+    argv = ["--quiet", "worker", "--concurrency", str(max(1, concurrency)), "--pool", "prefork",
+            "--loglevel", "WARNING", "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle"]
     if name:
         argv += ["--hostname", name]
     from celery.utils.nodenames import default_nodename, host_format
@@ -354,14 +354,18 @@ def _report(task: dict[str, Any], processed: Processed, me: str) -> None:
     _STATE.pages += len(processed.pages)
     _STATE.seconds += processed.seconds
     rate = _STATE.pages / _STATE.seconds * 60 if _STATE.seconds > 0 else 0.0
-    outcome = "出错" if processed.error else ("隔离" if processed.bad_input else "完成")
+    outcome = "error" if processed.error else ("bad_input" if processed.bad_input else "done")
     if _STATE.as_json:
         line = json.dumps({"event": "file", "worker": me, "file": task["title"], "outcome": outcome,
+                           "reason": processed.error or processed.bad_input or "",
                            "pages": len(processed.pages), "seconds": round(processed.seconds, 3),
                            "worker_files": _STATE.files, "worker_pages": _STATE.pages,
                            "pages_per_minute": round(rate, 1)}, ensure_ascii=False)
     else:
-        line = (f"{me}：{task['title']} {outcome}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
+        line = (f"{me}：{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
                 f"本进程累计 {_STATE.files} 个文件 {_STATE.pages} 页，{rate:.1f} 页/分钟")
     _STATE.echo(line)
     sys.stdout.flush()
+
+
+_OUTCOME_ZH = {"done": "完成", "bad_input": "将被隔离", "error": "出错"}
