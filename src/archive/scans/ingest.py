@@ -300,6 +300,14 @@ class Ingester:
 
         dispatcher = queue.Dispatcher(self.broker, self.home.root,
                                       float(self.home.config.ingest["queue_visibility_timeout"]), self.progress)
+        try:
+            yield from self._dispatch(dispatcher, jobs)
+        finally:
+            dispatcher.close()
+
+    def _dispatch(self, dispatcher, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
+        from archive.scans import queue
+
         dispatcher.check_broker()
         workers = dispatcher.workers()
         if not workers:

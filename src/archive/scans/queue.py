@@ -221,6 +221,10 @@ class Dispatcher:
             if self.pending:  # interrupted: nobody will collect these, so let no worker start them
                 self.app.control.revoke(list(self.pending))
 
+    def close(self) -> None:
+        """Release the broker and result-backend connections."""
+        self.app.close()
+
     def forget(self, task_id: str) -> None:
         self.app.AsyncResult(task_id).forget()
         self.app.backend.client.delete(_KEY + "deliveries:" + task_id)
