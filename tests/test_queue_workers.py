@@ -185,10 +185,11 @@ def test_a_broker_that_is_not_running_is_a_chinese_error(home, township):
     from archive.scans.ingest import Ingester
     from tests.servers import free_port
 
-    home = _configure(home, f"redis://127.0.0.1:{free_port()}/0")
+    home = _configure(home, f"redis://:secret@127.0.0.1:{free_port()}/0")
     _scan(home.inbox_dir / "身份证.png", next(h for h in township if h.status == "在保").head)
-    with pytest.raises(ConfigError, match="无法连接任务队列"):
+    with pytest.raises(ConfigError, match="无法连接任务队列") as caught:
         Ingester(home, "fake").run([home.inbox_dir])
+    assert "secret" not in str(caught.value)
     home.close()
 
 
@@ -210,6 +211,8 @@ def test_a_result_naming_a_file_outside_the_staging_folder_is_refused(tmp_path):
         refused = queue.processed_from_json({"searchable_pdf": hostile}, root, staged)
         assert isinstance(refused, Processed) and refused.searchable_pdf is None
         assert "暂存区以外" in refused.error
+    for malformed in ({"pages": [{"width": "wide"}]}, {"pages": "x"}, {"marks": [[1]]}, {"pages": [None]}):
+        assert "格式不对" in queue.processed_from_json(malformed, root, staged).error
 
 
 @pytest.mark.slow

@@ -105,7 +105,15 @@ def processed_to_json(processed: Processed, root: Path) -> dict[str, Any]:
 
 def processed_from_json(data: dict[str, Any], root: Path, staged: Path) -> Processed:
     """A worker's result, checked: the searchable PDF it names must be one written beside the
-    staged file in this run's staging folder (anything else is refused, never moved)."""
+    staged file in this run's staging folder (anything else is refused, never moved); a result
+    that is not what a worker writes is this file's error, never the run's."""
+    try:
+        return _processed_from_json(data, root, staged)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Processed(str(staged), error="工作进程返回的结果格式不对，不予采用")
+
+
+def _processed_from_json(data: dict[str, Any], root: Path, staged: Path) -> Processed:
     searchable = data.get("searchable_pdf")
     if searchable is not None:
         path = (root / str(searchable)).resolve()
@@ -157,7 +165,9 @@ def check_broker(app: Celery) -> None:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
     except Exception as exc:
-        raise ConfigError(f"无法连接任务队列 {app.conf.broker_url}（{error_text(exc)}）",
+        from kombu.utils.url import maybe_sanitize_url
+
+        raise ConfigError(f"无法连接任务队列 {maybe_sanitize_url(app.conf.broker_url)}（{error_text(exc)}）",
                           hint="请检查 Redis 是否在运行，以及 config.yaml 的 broker_url 或环境变量 "
                                f"{BROKER_ENV}") from exc
 
