@@ -1,14 +1,17 @@
-"""Index and search at the scale of a township's ten years: 100,000 documents.
+"""Index and search at the scale of a township's ten years: 100,000 to 300,000 documents.
 
-Run by hand:  .venv/bin/python bench/search.py [--documents 100000] [--procs 2]
+Run by hand:  .venv/bin/python bench/search.py [--documents 100000] [--households 3000]
+                  [--backend whoosh --backend fts5] [--procs 2] [--trigram]
 
 Builds a synthetic archive (documents rendered from our own templates for a synthetic township,
-spread over ten years, inserted into the catalog without PDFs), then reports
-  - indexing: documents per second, seconds, peak memory of the indexing process, index size;
-  - query latency p50/p95 over a fixed query mix (names, member names, ID suffixes, 文号,
-    phrases, filtered queries);
-  - the peer: SQLite FTS5 with the trigram tokenizer on the same documents in the same run
+spread over ten years, inserted into the catalog without PDFs), then reports per index backend (each measured in a process of its own):
+  - the full rebuild: seconds, documents per second, index size, peak memory;
+  - query latency p50/p95 over a fixed query mix and per class (names, member names, ID digits,
+    文号, common phrases, filtered queries), through archive.search (the catalog lookup included);
+  - an incremental update of 50 changed documents;
+  - with --trigram, the peer: SQLite FTS5 with the trigram tokenizer on the same documents
     (index time, size, latency for the same texts as MATCH / LIKE queries).
+Without --backend it measures the default backend; the last line is one JSON object per backend.
 """
 
 from __future__ import annotations
@@ -16,21 +19,27 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
+import re
 import resource
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from archive import sample
+from archive.casework.rules import category_wording
 from archive.catalog import transaction
 from archive.config import Config
 from archive.documents import templates
 from archive.documents.context import derived_dates, field_values, household_context, office_context
 from archive.documents.generate import format_number
 from archive.home import Home, init_home
+from archive.index import backend as index_backends
 from archive.index import store
 from archive.roster.households import list_households
 from archive.roster.importer import import_roster
@@ -42,7 +51,39 @@ REASONS = ["家庭拥有机动车辆", "务工收入增加", "家庭存款超过
 PARAMS = {"refusal": {"reason": ""}, "suspension": {"reason": ""}, "adjustment": {"reason": "", "new_amount": "300"}}
 
 
+def _cache_compiled_templates() -> None:
+    """Compile each Jinja text once for the whole build (the library compiles it per document,
+    which is most of a build's time at 300,000 documents; the rendered text is the same)."""
+    env = templates._ENV
+    from_string, compile_expression = env.from_string, env.compile_expression
+    strings: dict = {}
+    expressions: dict = {}
+
+    def cached_string(text, *args, **kwargs):
+        if text not in strings:
+            strings[text] = from_string(text, *args, **kwargs)
+        return strings[text]
+
+    def cached_expression(expr, undefined_to_none=True):
+        key = (expr, undefined_to_none)
+        if key not in expressions:
+            expressions[key] = compile_expression(expr, undefined_to_none=undefined_to_none)
+        return expressions[key]
+
+    env.from_string = cached_string
+    env.compile_expression = cached_expression
+
+
+def _personal(household, doc_id: str, number: str | None) -> list[str]:
+    """What a rendered document says of its own household and itself, in a fixed order."""
+    values = [doc_id, number or "", household.village, household.address or "", household.phone or ""]
+    for member in household.members:
+        values += [member.id_number, member.name]
+    return values
+
+
 def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[Home, list]:
+    _cache_compiled_templates()
     rng = random.Random(seed)
     home = init_home(root, Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES)))
     township = sample.make_township(households, dt.date(2025, 7, 1), seed=seed, applicants=0)
@@ -52,26 +93,42 @@ def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[H
     numbers: dict[tuple[str, int], int] = {}
     rows = []
     started = time.perf_counter()
+    rendered: dict[tuple, tuple[str, list[str], re.Pattern]] = {}
     for index in range(documents):
         household = people[index % len(people)]
         doc_type = rng.choice(TYPES)
         template = loaded[doc_type]
         day = dt.date(2016 + rng.randrange(10), rng.randint(1, 12), rng.randint(1, 28))
         params = {k: (rng.choice(REASONS) if k == "reason" else v) for k, v in PARAMS.get(doc_type, {}).items()}
-        context = office_context(home.config, template, day)
-        context.update(household_context(household, day))
-        context.update(derived_dates(day))
-        context.update(field_values(template, params, context))
         number = None
         if template.number_code:
             key = (template.number_code, day.year)
             numbers[key] = numbers.get(key, 0) + 1
             number = format_number("青岩", template.number_code, day.year, numbers[key])
-        context.update(doc_id=f"Z109-{index:07d}", number=number or "")
-        text = templates.render(template, context).plain_text()
-        rows.append((f"Z109-{index:07d}", doc_type, template.title, household.id, household.village,
+        doc_id = f"Z109-{index:07d}"
+        # each (type, reason, household size, category) rendered once through the templates; the
+        # household's own names, ID numbers, village, address, 文号 and document ID put in per document
+        shape = (doc_type, tuple(sorted(params.items())), len(household.members), household.category)
+        if shape not in rendered:
+            context = office_context(home.config, template, day)
+            context.update(household_context(household, day))
+            context.update(category_wording(home.config, template.id, household.category))
+            context.update(derived_dates(day))
+            context.update(field_values(template, params, context))
+            context.update(doc_id=doc_id, number=number or "")
+            text = templates.render(template, context).plain_text()
+            olds = _personal(household, doc_id, number)
+            pattern = re.compile("|".join(re.escape(o) for o in sorted(set(olds), key=len, reverse=True) if o))
+            rendered[shape] = (text, olds, pattern)
+        text, olds, pattern = rendered[shape]
+        mapping = dict(zip(olds, _personal(household, doc_id, number), strict=True))
+        text = pattern.sub(lambda m, mapping=mapping: mapping[m.group(0)], text)
+        rows.append((doc_id, doc_type, template.title, household.id, household.village,
                      day.isoformat(), number, f"k{index}", "{}", "{}", text))
     with transaction(home.db):
+        # the catalog lookup of a hit finds its signed copy by source_doc; without an index on it
+        # every hit scans the documents table (see bench/RESULTS.md: to be a catalog migration)
+        home.db.execute("CREATE INDEX IF NOT EXISTS documents_source_doc ON documents(source_doc)")
         home.db.executemany(
             "INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number, request_key,"
             " params, context, body_text) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -104,23 +161,46 @@ def query_mix(home: Home, people, rng: random.Random) -> list[tuple[str, dict]]:
     return mix
 
 
-def run_whoosh(home: Home, mix) -> list[float]:
-    search(home, mix[0][0], **mix[0][1])  # open the index once
+CLASSES = ("names", "member names", "ID digits", "文号", "common phrases", "filtered queries")
+
+
+def query_mix_classes(home: Home, people, rng: random.Random) -> list[tuple[str, str, dict]]:
+    """The query mix with each query's class: (class, text, filters)."""
+    mix = query_mix(home, people, rng)
+    classes = (["names"] * 10 + ["member names"] * 10 + ["ID digits"] * 15)
+    out = []
+    for index, (text, filters) in enumerate(mix):
+        if filters:
+            label = "filtered queries"
+        elif index < len(classes):
+            label = classes[index]
+        elif text in REASONS:
+            label = "common phrases"
+        else:
+            label = "文号"
+        out.append((label, text, filters))
+    return out
+
+
+def run_queries(home: Home, mix) -> tuple[list[float], dict[str, list[float]]]:
+    search(home, mix[0][1], **mix[0][2])  # open the index once
     latencies = []
+    per_class: dict[str, list[float]] = {}
     slowest: dict[str, float] = {}
-    for text, filters in mix * 3:
+    for label, text, filters in mix * 3:
         started = time.perf_counter()
         search(home, text, **filters)
         elapsed = time.perf_counter() - started
         latencies.append(elapsed)
-        label = f"{text} {filters or ''}".strip()
-        slowest[label] = max(slowest.get(label, 0.0), elapsed)
-    for label, elapsed in sorted(slowest.items(), key=lambda kv: -kv[1])[:5]:
-        print(f"  slowest: {elapsed * 1000:6.1f} ms  {label}")
-    return latencies
+        per_class.setdefault(label, []).append(elapsed)
+        key = f"{text} {filters or ''}".strip()
+        slowest[key] = max(slowest.get(key, 0.0), elapsed)
+    for key, elapsed in sorted(slowest.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  slowest: {elapsed * 1000:6.1f} ms  {key}", flush=True)
+    return latencies, per_class
 
 
-def run_fts5(home: Home, mix, workdir: Path) -> tuple[float, int, list[float]]:
+def run_fts5_trigram(home: Home, mix, workdir: Path) -> tuple[float, int, list[float]]:
     path = workdir / "fts.sqlite"
     conn = sqlite3.connect(path)
     conn.execute("CREATE VIRTUAL TABLE docs USING fts5(doc_id UNINDEXED, village UNINDEXED, year UNINDEXED,"
@@ -136,7 +216,7 @@ def run_fts5(home: Home, mix, workdir: Path) -> tuple[float, int, list[float]]:
     index_s = time.perf_counter() - started
     size = path.stat().st_size
     latencies = []
-    for text, filters in mix * 3:
+    for _label, text, filters in mix * 3:
         # trigram needs 3+ characters; shorter words fall back to LIKE (a full scan), as FTS5 documents
         phrase = '"' + text.replace('"', '""') + '"'
         where, args = ("docs MATCH ?", [phrase]) if len(text) >= 3 else ("body LIKE ?", [f"%{text}%"])
@@ -158,41 +238,105 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
+def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
+    """Rebuild the index of the home with one backend and run the query mix (in a process of its
+    own, so that its peak memory is its own)."""
+    os.environ[index_backends.BACKEND_ENV] = backend
+    home = Home(root)
+    documents = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def progress(done: int, todo: int) -> None:
+        print(f"  {backend}: {done}/{todo} written, {time.perf_counter() - started:.0f} s", flush=True)
+
+    started = time.perf_counter()
+    result = store.sync(home, full=True, procs=procs, on_progress=progress)
+    rebuild_s = time.perf_counter() - started
+    rebuild_peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    latencies, per_class = run_queries(home, mix)
+    # an incremental update: 50 documents changed (as after generate, ingest or filing)
+    with transaction(home.db):
+        home.db.execute("UPDATE documents SET rev = rev + 1 WHERE doc_id IN "
+                        "(SELECT doc_id FROM documents ORDER BY doc_id DESC LIMIT 50)")
+    started = time.perf_counter()
+    store.sync(home)
+    incremental_ms = (time.perf_counter() - started) * 1000
+    search(home, mix[0][1])  # the searcher reopened after the update
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    figures = {
+        "backend": backend,
+        "documents": documents,
+        "written": result.written,
+        "rebuild_s": round(rebuild_s, 1),
+        "docs_per_s": round(result.written / rebuild_s, 1),
+        "index_mb": round(store.backend(home).size_bytes() / 2**20, 1),
+        "rebuild_peak_rss_mb": round(rebuild_peak, 0),
+        "peak_rss_mb": round(peak, 0),
+        "rss_before_rebuild_mb": round(before / 1024, 0),
+        "queries": len(latencies),
+        "p50_ms": round(pct(latencies, 50), 1),
+        "p95_ms": round(pct(latencies, 95), 1),
+        "per_class": {label: {"p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1)}
+                      for label, values in per_class.items()},
+        "incremental_50_docs_ms": round(incremental_ms, 1),
+    }
+    home.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--households", type=int, default=3000)
-    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--procs", type=int, default=2, help="whoosh writer processes on a full rebuild")
+    parser.add_argument("--backend", action="append", choices=index_backends.names(),
+                        help="index backend to measure (repeat for several); default: the default backend")
+    parser.add_argument("--trigram", action="store_true", help="also the SQLite FTS5 trigram peer (not a backend)")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: HOME,BACKEND,MIXFILE in a child
     args = parser.parse_args()
+    if args.measure:
+        root, backend, mixfile = args.measure.split(",")
+        mix = json.loads(Path(mixfile).read_text())
+        print("RESULT " + json.dumps(measure(Path(root), backend, mix, args.procs), ensure_ascii=False), flush=True)
+        return
+    chosen = args.backend or [index_backends.DEFAULT]
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
         home, people = build(work / "home", args.documents, args.households)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        result = store.sync(home, full=True, procs=args.procs)
-        index_s = time.perf_counter() - started
-        peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-        mix = query_mix(home, people, random.Random(9))
-        latencies = run_whoosh(home, mix)
-        fts_index_s, fts_size, fts_latencies = run_fts5(home, mix, work)
-        print(json.dumps({
-            "documents": result.written,
-            "whoosh_index_s": round(index_s, 1),
-            "whoosh_docs_per_s": round(result.written / index_s, 1),
-            "whoosh_index_mb": round(folder_size(store.index_dir(home)) / 2**20, 1),
-            "indexing_peak_rss_mb": round(peak_mb, 0),
-            "rss_before_indexing_mb": round(before / 1024, 0),
-            "queries": len(latencies),
-            "whoosh_p50_ms": round(pct(latencies, 50), 1),
-            "whoosh_p95_ms": round(pct(latencies, 95), 1),
-            "fts5_trigram_index_s": round(fts_index_s, 1),
-            "fts5_docs_per_s": round(result.written / fts_index_s, 1),
-            "fts5_index_mb": round(fts_size / 2**20, 1),
-            "fts5_p50_ms": round(pct(fts_latencies, 50), 1),
-            "fts5_p95_ms": round(pct(fts_latencies, 95), 1),
-        }, ensure_ascii=False, indent=2))
+        mix = query_mix_classes(home, people, random.Random(9))
         home.close()
+        mixfile = work / "mix.json"
+        mixfile.write_text(json.dumps(mix, ensure_ascii=False))
+        results = []
+        for backend in chosen:
+            child = subprocess.run(
+                [sys.executable, __file__, "--procs", str(args.procs), "--measure", f"{work / 'home'},{backend},{mixfile}"],
+                check=True, stdout=subprocess.PIPE, text=True)
+            for line in child.stdout.splitlines():
+                if line.startswith("RESULT "):
+                    results.append(json.loads(line[7:]))
+                else:
+                    print(line, flush=True)
+        for figures in results:
+            per_class = figures["per_class"]
+            print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
+                  f"({figures['docs_per_s']} docs/s), index {figures['index_mb']} MB, peak {figures['peak_rss_mb']} MB, "
+                  f"p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
+                  f"incremental (50 docs) {figures['incremental_50_docs_ms']} ms")
+            for label in CLASSES:
+                if label in per_class:
+                    print(f"    {label}: p50 {per_class[label]['p50_ms']} ms, p95 {per_class[label]['p95_ms']} ms")
+        if args.trigram:
+            home = Home(work / "home")
+            index_s, size, latencies = run_fts5_trigram(home, mix, work)
+            home.close()
+            print(json.dumps({"peer": "fts5-trigram", "index_s": round(index_s, 1), "index_mb": round(size / 2**20, 1),
+                              "p50_ms": round(pct(latencies, 50), 1), "p95_ms": round(pct(latencies, 95), 1)},
+                             ensure_ascii=False))
+        for figures in results:
+            print(json.dumps(figures, ensure_ascii=False))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,6 +4,7 @@ given names, compound surnames for 4-character names, another seed), with docume
 by the library (PDF + DOCX, 文号, catalog) and indexed as in the product.
 
 Run by hand:  .venv/bin/python bench/search_quality.py [--households 240] [--seed 23]
+                  [--backend whoosh --backend fts5]   (the same township, each index backend)
 
 Query classes: head name, member name (not the 户主), 2-character names, one wrong character at
 position 1, 2, 3, 4 (3- and 4-character names, no filter) and in a 2-character name (with the
@@ -36,6 +37,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -154,6 +156,10 @@ def sounds(char: str) -> set[str]:
     return set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
 
 
+INTENDED: dict[int, str] = {}  # query index -> the name a misspelling was made from (for --misses)
+TIED: dict[int, bool] = {}     # query index -> its misspelling is one character off several households
+
+
 def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str]]]:
     docs_of, people = catalog(home)
     by_name: dict[str, set[str]] = defaultdict(set)
@@ -202,15 +208,19 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
             for person in rng.sample(pool, min(PER_CLASS, len(pool))):
                 typo = misspell(person, position, homophone)
                 if typo:
+                    INTENDED[len(queries)] = person["name"]
+                    TIED[len(queries)] = ambiguous(typo)
                     add(f"{label} @{position + 1}", typo, {}, items_of(by_name[person["name"]], docs_of))
-                    tied[f"{label} @{position + 1}"].append(ambiguous(typo))
+                    tied[f"{label} @{position + 1}"].append(TIED[len(queries) - 1])
         for person in rng.sample(two, min(PER_CLASS, len(two))):
             typo = misspell(person, rng.randrange(2), homophone)
             if typo:
                 # the intended person's households in that village
                 within = {p["household_id"] for p in people if p["name"] == person["name"] and p["village"] == person["village"]}
+                INTENDED[len(queries)] = person["name"]
+                TIED[len(queries)] = ambiguous(typo, person["village"])
                 add(f"{label}, 2-char + village", typo, {"village": person["village"]}, items_of(within, docs_of))
-                tied[f"{label}, 2-char + village"].append(ambiguous(typo, person["village"]))
+                tied[f"{label}, 2-char + village"].append(TIED[len(queries) - 1])
 
     for person in rng.sample(people, min(PER_CLASS, len(people))):
         size = rng.choice((4, 6, 18))
@@ -235,7 +245,10 @@ def make_queries(home, rng: random.Random) -> list[tuple[str, str, dict, set[str
     return queries
 
 
-def evaluate(home, queries) -> dict[tuple[str, str], dict[str, list[float]]]:
+TOPS: dict[str, list[list[str]]] = defaultdict(list)  # backend -> each query's first five
+
+
+def evaluate(home, queries, misses: bool = False, backend: str = "") -> dict[tuple[str, str], dict[str, list[float]]]:
     rng = random.Random(5)
     halves: dict[str, list[int]] = defaultdict(list)
     for index, (kind, *_rest) in enumerate(queries):
@@ -253,28 +266,75 @@ def evaluate(home, queries) -> dict[tuple[str, str], dict[str, list[float]]]:
         latencies.append(time.perf_counter() - started)
         shown = [hit.doc_id for hit in result.hits] + [f"hh:{h.household}" for h in getattr(result, "households", [])]
         top = shown[:5]
+        TOPS[backend].append(top)
         found = sum(1 for item in top if item in relevant)
-        for half in (half_of[index], "all"):
-            scores[(kind, half)]["recall@5"].append(found / min(5, len(relevant)) if relevant else 1.0)
-            scores[(kind, half)]["precision@5"].append(found / len(top) if top else (0.0 if relevant else 1.0))
+        recall = found / min(5, len(relevant)) if relevant else 1.0
+        precision = found / len(top) if top else (0.0 if relevant else 1.0)
+        for half in (half_of[index], "all") + (("untied",) if index in TIED and not TIED[index] else ()):
+            scores[(kind, half)]["recall@5"].append(recall)
+            scores[(kind, half)]["precision@5"].append(precision)
+        if misses and half_of[index] == "tune" and (recall < 1 or precision < 1):
+            _print_miss(home, kind, text, filters, relevant, result, INTENDED.get(index), recall, precision)
     print(f"search latency p50 {statistics.median(latencies) * 1000:.1f} ms over {len(latencies)} queries")
     return scores
+
+
+def _print_miss(home, kind, text, filters, relevant, result, intended, recall, precision) -> None:
+    """One query of the tune half that lost recall or precision: what was meant, what was shown."""
+    def who(household):
+        row = home.db.execute("SELECT head_name, village FROM households WHERE id=?", (household,)).fetchone()
+        return f"{row[0]}/{row[1]}" if row else str(household)
+
+    meant = {item[3:] if item.startswith("hh:") else home.db.execute(
+        "SELECT household_id FROM documents WHERE doc_id=?", (item,)).fetchone()[0] for item in relevant}
+    print(f"--- {kind}: {text!r} {filters or ''} meant {intended or text} in "
+          f"{', '.join(sorted(who(h) for h in meant))}  R {recall:.2f} P {precision:.2f}")
+    shown = [(h.doc_id, h.household, h.approximate, h.matched, h.title) for h in result.hits]
+    shown += [(f"hh:{h.household}", h.household, h.approximate, h.matched, "(household)") for h in result.households]
+    for doc_id, household, approximate, matched, title in shown[:7]:
+        mark = "+" if doc_id in relevant else "-"
+        print(f"   {mark} {who(household) if household else '?'} {title} {'近似 ' + (matched or '') if approximate else ''}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=240)
     parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--backend", action="append",
+                        help="index backend (repeat to compare several on the same township); default: the default")
     parser.add_argument("--json", help="write the figures to this file too")
+    parser.add_argument("--misses", action="store_true",
+                        help="print the tune half's queries that lost recall or precision (never the held-out half)")
     args = parser.parse_args()
+    from archive.index import backend as index_backends
+
+    chosen = args.backend or [os.environ.get(index_backends.BACKEND_ENV) or index_backends.DEFAULT]
+    tables = {}
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as work:
         home = build(Path(work), args.households, args.seed)
         queries = make_queries(home, random.Random(args.seed + 1))
-        scores = evaluate(home, queries)
+        for backend in chosen:
+            os.environ[index_backends.BACKEND_ENV] = backend
+            store.sync(home, full=True)
+            print(f"backend: {backend}")
+            tables[backend] = report(queries, evaluate(home, queries, misses=args.misses, backend=backend))
         home.close()
+    if len(chosen) > 1:
+        first = chosen[0]
+        for backend in chosen[1:]:
+            for (kind, text, filters, relevant), a, b in zip(queries, TOPS[first], TOPS[backend], strict=True):
+                if sum(i in relevant for i in a) != sum(i in relevant for i in b):
+                    print(f"  found in the first five ({first} / {backend}): {kind}: {text} {filters or ''}: "
+                          f"{sum(i in relevant for i in a)} / {sum(i in relevant for i in b)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(tables if len(chosen) > 1 else tables[chosen[0]],
+                                              ensure_ascii=False, indent=1))
+
+
+def report(queries, scores) -> dict:
     kinds = list(dict.fromkeys(kind for kind, *_ in queries))
     counts = {kind: sum(1 for q in queries if q[0] == kind) for kind in kinds}
-    print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied")
+    print(f"{'class':<46}{'n':>4}  {'tune R/P':>12}  {'held-out R/P':>13}  {'all R/P':>12}  tied  untied R/P")
     table = {}
     for kind in kinds:
         cells = []
@@ -288,11 +348,16 @@ def main() -> None:
             table.setdefault(kind, {})[half] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
         tied = AMBIGUOUS.get(kind)
         share = f"{sum(tied) / len(tied):.2f}" if tied else ""
+        untied = ""
         if tied:
             table[kind]["tied"] = round(sum(tied) / len(tied), 3)
-        print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(table, ensure_ascii=False, indent=1))
+            values = scores.get((kind, "untied"))
+            if values:
+                r, p = statistics.mean(values["recall@5"]), statistics.mean(values["precision@5"])
+                untied = f"{r:.2f}/{p:.2f} (n {len(values['recall@5'])})"
+                table[kind]["untied"] = {"recall@5": round(r, 3), "precision@5": round(p, 3)}
+        print(f"{kind:<46}{counts[kind]:>4}  {cells[0]:>12}  {cells[1]:>13}  {cells[2]:>12}  {share:>4}  {untied}")
+    return table
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ if [ "${ARCHIVE_SETUP_TESTS:-0}" = 1 ]; then
     apt_install "PostgreSQL（县级部署的目录和检索数据库）" postgresql postgresql-contrib
   fi
   command -v redis-server >/dev/null 2>&1 || apt_install "Redis（县级部署的 OCR 任务队列）" redis-server
+  [ -e /usr/lib/libreoffice/program/libswlo.so ] \
+    || apt_install "LibreOffice Writer（打开 DOCX 检查）" libreoffice-writer-nogui
 fi
 
 PY=${PYTHON:-python3}

@@ -143,8 +143,9 @@ def test_households_yaml_file_is_validated_and_imported(home, tmp_path):
         import_roster(home.db, path, home.config, "t")
     assert f"第{id_line}行" in str(info.value) and "月亮村" in str(info.value)
     # schema errors name the field and the line
-    path.write_text("households:\n  - village: 龙井村\n    category: 五保\n    members: []\n", encoding="utf-8")
-    with pytest.raises(RosterError, match=r"第3行.*category"):
+    path.write_text("households:\n  - village: 龙井村\n    category: 五保\n    amount: 很多\n    members: []\n",
+                    encoding="utf-8")
+    with pytest.raises(RosterError, match=r"第4行.*amount"):
         import_roster(home.db, path, home.config, "t")
 
 
@@ -269,6 +270,41 @@ def test_wubao_is_the_old_name_of_tekun(home, tmp_path):
         assert row["category"] == "特困"
     notes = [f for f in result.findings if f.level == "note" and "旧称" in f.message]
     assert [n.row for n in notes] == [heads[0] + 2, heads[1] + 2]
+
+
+def test_household_file_takes_wubao_and_roster_statuses_as_the_roster_does(home, tmp_path):
+    """The YAML/JSON household file and the roster share the category and status checks: 五保 is
+    the old name of 特困 in both, 停发 is 停保, and a category neither knows is refused at its line."""
+    import yaml
+
+    township = sample.make_township(3, sample_month(), seed=52, applicants=0)
+    data = {"households": [
+        {"village": h.village, "category": h.category, "amount": h.amount, "start_date": h.start.isoformat(),
+         "members": [{"name": m.name, "relation": m.relation, "id_number": m.id_number} for m in h.members]}
+        for h in township]}
+    data["households"][0]["category"] = "五保"
+    data["households"][1]["category"] = "五保户"
+    data["households"][1]["status"] = "停发"
+    data["households"][2]["category"] = "五金"
+    path = tmp_path / "households.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad_line = next(i for i, line in enumerate(lines, 1) if "五金" in line)
+    with pytest.raises(RosterError) as info:
+        import_roster(home.db, path, home.config, "t")
+    (problem,) = info.value.problems
+    assert problem.row == bad_line and "保障类别「五金」无法识别" in problem.message
+    data["households"][2]["category"] = "城乡低保"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = import_roster(home.db, path, home.config, "t")
+    assert result.added == 3
+    stored = {row["id"]: (row["category"], row["status"]) for row in home.db.execute("SELECT * FROM households")}
+    heads = [h.members[0].id_number for h in township]
+    assert stored[heads[0]] == ("特困", "active")
+    assert stored[heads[1]] == ("特困", "stopped")
+    assert stored[heads[2]] == ("低保", "active")
+    notes = [f for f in result.findings if f.level == "note" and "旧称" in f.message]
+    assert len(notes) == 2
 
 
 def _roster_text(seed: int) -> tuple[str, list]:

@@ -221,3 +221,35 @@ def test_search_builds_a_missing_index_and_refuses_a_missing_home(home, archive,
     assert search(home, "机动车辆").hits
     result = run_cli("--home", str(tmp_path / "nowhere"), "search", "张三")
     assert result.exit_code != 0 and "init" in result.stderr
+
+
+def test_an_interrupted_rebuild_is_resumed_where_it_stopped(home, archive, monkeypatch):
+    from archive.errors import ArchiveError
+
+    for index in range(7):
+        _add_unlinked(home, f"Z109-7{index:06d}", f"续建测试 第{index}份")
+    total = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    monkeypatch.setattr(store, "BATCH", 5)
+    index = store.backend(home)
+    write = index.write
+    calls = []
+
+    def failing(documents, **options):
+        calls.append(len(documents))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C during the second batch
+        return write(documents, **options)
+
+    monkeypatch.setattr(index, "write", failing)
+    with pytest.raises(KeyboardInterrupt):
+        store.sync(home, full=True)
+    monkeypatch.setattr(index, "write", write)
+    with pytest.raises(ArchiveError, match="中断"):
+        search(home, "续建测试")
+    assert not store.check(home).ok
+    progress = []
+    resumed = store.sync(home, full=True, on_progress=lambda done, todo: progress.append((done, todo)))
+    assert resumed.written == total - 5  # the first batch is not written again
+    assert progress[-1] == (total - 5, total - 5)
+    assert store.check(home).ok
+    assert search(home, "续建测试").total == 7

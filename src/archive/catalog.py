@@ -237,6 +237,26 @@ CREATE TABLE IF NOT EXISTS case_events (
     recorded_at     TEXT NOT NULL DEFAULT (datetime('now','localtime'))
 );
 CREATE INDEX IF NOT EXISTS case_events_household ON case_events(household_id, effective_month);
+
+-- a re-imported roster that differs from what a decision set: held for a person to accept or
+-- reject (archive.roster.differences); nothing in households changes until accepted
+CREATE TABLE IF NOT EXISTS roster_differences (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    household_id    TEXT NOT NULL REFERENCES households(id),
+    field           TEXT NOT NULL,             -- amount / covered / status / category / village / head_name / members
+    roster_value    TEXT NOT NULL,             -- JSON: what the roster says
+    archive_value   TEXT NOT NULL,             -- JSON: what the archive holds
+    basis           TEXT,                      -- JSON: the decisions (doc_id, number, title) that set it
+    import_sha      TEXT NOT NULL,             -- the roster file (roster_imports.sha256)
+    file_name       TEXT,
+    state           TEXT NOT NULL DEFAULT 'pending',  -- pending / accepted / rejected / superseded
+    created_at      TEXT NOT NULL DEFAULT (datetime('now','localtime')),
+    created_by      TEXT NOT NULL,
+    resolved_at     TEXT,
+    resolved_by     TEXT,
+    reason          TEXT
+);
+CREATE INDEX IF NOT EXISTS roster_differences_state ON roster_differences(state, household_id);
 """
 
 

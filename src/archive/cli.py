@@ -177,7 +177,7 @@ def village_list(ctx, as_json) -> None:
 
 @cli.group()
 def roster() -> None:
-    """花名册导入。"""
+    """花名册导入，及重新导入时与档案中的决定不一致之处的确认。"""
 
 
 @roster.command("import")
@@ -195,6 +195,73 @@ def roster_import(ctx, file, as_json) -> None:
         _emit_json({"ok": True, **result.to_json()})
     else:
         click.echo(result.summary_zh())
+
+
+@roster.command("diff")
+@click.option("--all", "every", is_flag=True, help="连同已接受、已拒绝的差异一起列出")
+@click.option("--household", help="只看这一户（户主身份证号）")
+@json_option
+@click.pass_context
+def roster_diff(ctx, every, household, as_json) -> None:
+    """重新导入的花名册与档案中的决定不一致之处（待确认的差异）。"""
+    from archive.roster.differences import STATE_NAMES, list_differences
+
+    found = list_differences(_home(ctx).db, every=every, household=household)
+    if as_json:
+        for difference in found:
+            _emit_json(difference.to_json())
+        return
+    if not found:
+        click.echo("没有待确认的花名册差异。" if not every else "没有花名册差异记录。")
+        return
+    for difference in found:
+        state = "" if difference.state == "pending" else f"【{STATE_NAMES[difference.state]}】"
+        click.echo(f"{state}{difference.describe()}")
+    if any(d.state == "pending" for d in found):
+        click.echo("接受：archive roster accept 编号…（或 --all）；拒绝：archive roster reject 编号… --reason 原因")
+
+
+def _resolve_differences(ctx, action: str, ids, every, reason, as_json, month=None) -> None:
+    from archive.roster import differences
+
+    home = _home(ctx)
+    extra = {"month": _month(month)} if month else {}
+    done = getattr(differences, action)(home, list(ids), every=every, reason=reason, **extra)
+    if action == "accept":
+        _update_index(home)
+    for resolution in done:
+        if as_json:
+            _emit_json(resolution.to_json())
+        else:
+            click.echo(f"#{resolution.difference.id} {resolution.difference.head_name}"
+                       f" {differences.FIELD_NAMES[resolution.difference.field]}：{resolution.message}")
+    if not done and not as_json:
+        click.echo("没有待确认的花名册差异。")
+    if any(not r.done for r in done):
+        ctx.exit(ExitCode.CONFLICT)
+
+
+@roster.command("accept")
+@click.argument("ids", nargs=-1, type=int, metavar="差异编号…")
+@click.option("--all", "every", is_flag=True, help="接受全部待确认的差异")
+@click.option("--reason", default="", help="说明（记入操作日志）")
+@click.option("--month", help="金额、人数、状态自哪个月起按花名册（YYYY-MM），默认本月")
+@json_option
+@click.pass_context
+def roster_accept(ctx, ids, every, reason, month, as_json) -> None:
+    """接受花名册差异：自本月（或 --month）起按花名册的数值（村的变更连同文书一并迁移），记入一户的经历和操作日志。"""
+    _resolve_differences(ctx, "accept", ids, every, reason, as_json, month)
+
+
+@roster.command("reject")
+@click.argument("ids", nargs=-1, type=int, metavar="差异编号…")
+@click.option("--all", "every", is_flag=True, help="拒绝全部待确认的差异")
+@click.option("--reason", default="", help="原因（记入操作日志）")
+@json_option
+@click.pass_context
+def roster_reject(ctx, ids, every, reason, as_json) -> None:
+    """拒绝花名册差异：保留档案中的数值，记入操作日志。"""
+    _resolve_differences(ctx, "reject", ids, every, reason, as_json)
 
 
 # --- generate ----------------------------------------------------------------------------
@@ -507,7 +574,11 @@ def reindex(ctx, procs, as_json) -> None:
     from archive.index.store import sync
 
     home = _home(ctx)
-    result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True))
+
+    def progress(done: int, todo: int) -> None:
+        click.echo(f"重建全文索引：{done}/{todo} 份（可中断，再次运行 archive reindex 从中断处继续）", err=True)
+
+    result = sync(home, full=True, procs=procs, on_wait=lambda m: click.echo(m, err=True), on_progress=progress)
     if as_json:
         _emit_json({"written": result.written, "seconds": round(result.seconds, 2)})
         return

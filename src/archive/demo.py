@@ -12,7 +12,7 @@ from pathlib import Path
 
 from archive import sample
 from archive.config import Config
-from archive.dates import month_end, parse_month
+from archive.dates import cn_month, month_end, parse_month
 from archive.documents.generate import Generator
 from archive.errors import ArchiveError, ConflictError
 from archive.home import CONFIG_NAME, init_home
@@ -99,7 +99,7 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
 
     sheets = generator.month_sheets(first)
     counts["roster"] = len(sheets)
-    echo(f"⑥ {first:%Y年%m月} 花名册和人数资金统计表：{'、'.join(Path(s.xlsx).name for s in sheets)}")
+    echo(f"⑥ {cn_month(first)} 花名册和人数资金统计表：{'、'.join(Path(s.xlsx).name for s in sheets)}")
 
     numbered = home.db.execute(
         "SELECT number FROM documents WHERE number IS NOT NULL ORDER BY number_code, number_seq LIMIT 3").fetchall()

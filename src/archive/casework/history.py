@@ -30,6 +30,7 @@ KIND_NAMES = {
     "adjustment": "调整",
     "suspension": "停发（终止）",
     "review": "定期复核",
+    "roster": "花名册差异（已接受）",
 }
 STATUS_NAMES = {"active": "在保", "applicant": "申请中", "stopped": "停保", "refused": "不予批准"}
 
@@ -44,6 +45,10 @@ DOCUMENT_EVENTS = {
     "suspension": "suspension",
 }
 DECISIONS = ("approval", "refusal", "adjustment", "suspension")
+# a difference of a re-imported roster that a person accepted (archive.roster.differences): it
+# changes the household from its month like a decision, and names who accepted it
+ROSTER_CHANGE = "roster"
+EFFECTS = DECISIONS + (ROSTER_CHANGE,)
 MANUAL_KINDS = ("application", "investigation", "review")
 
 
@@ -88,6 +93,8 @@ def describe(event: dict[str, Any]) -> str:
         parts.append("收入不固定")
     if event.get("doc_id"):
         source = f"「{event.get('title') or ''}」{event.get('number') or ''}（{event['doc_id']}）"
+    elif detail.get("difference"):
+        source = f"花名册 {detail.get('file') or ''}（差异 #{detail['difference']}，已接受）"
     else:
         source = "手工登记" + (f"：{detail['note']}" if detail.get("note") else "")
     return " ".join(parts) + f"  依据 {source}  经办人 {event['operator']}"
@@ -136,9 +143,11 @@ def apply_events(household: HouseholdRecord, events: list[Event], month: dt.date
     effect started by then, in the order the effects start."""
     key = _month_key(month)
     state = dataclasses.replace(household, members=list(household.members))
-    for event in sorted((e for e in events if e.kind in DECISIONS), key=_effect_order):
+    for event in sorted((e for e in events if e.kind in EFFECTS), key=_effect_order):
         if (event.effective_month or event.event_date[:7]) > key:
             continue
+        if event.kind == ROSTER_CHANGE and event.status:
+            state.status = event.status
         if event.kind == "approval":
             state.status = "active"
             state.start_date = f"{event.effective_month}-01" if event.effective_month else state.start_date
@@ -170,9 +179,10 @@ def households_as_of(conn: sqlite3.Connection, households: list[HouseholdRecord]
 def stop_date(events: list[Event], household: HouseholdRecord) -> dt.date | None:
     """When assistance last stopped (first day of the stop's effective month), None if it runs."""
     last = None
-    for event in sorted((e for e in events if e.kind in ("approval", "suspension")), key=_effect_order):
+    for event in sorted((e for e in events if e.kind in ("approval", "suspension")
+                         or (e.kind == ROSTER_CHANGE and e.status in ("active", "stopped"))), key=_effect_order):
         last = event
-    if last is not None and last.kind == "suspension":
+    if last is not None and (last.kind == "suspension" or (last.kind == ROSTER_CHANGE and last.status == "stopped")):
         return dt.date.fromisoformat(f"{last.effective_month or last.event_date[:7]}-01")
     return None
 
@@ -286,6 +296,17 @@ def _check_dates(kind: str, day: dt.date, context: dict[str, Any], history: list
             raise ArchiveError(f"日期相互矛盾：通知书所述公示期至 {str(cited)[:10]}，尚未期满，"
                                f"不能在 {day.isoformat()} 作出审核确认")
     return warnings
+
+
+def record_roster_change(conn: sqlite3.Connection, operator: str, household_id: str, day: dt.date, *,
+                         status: str | None = None, amount: float | None = None, covered: int | None = None,
+                         detail: dict[str, Any] | None = None, effective_month: str | None = None) -> None:
+    """A roster value a person accepted against the history (archive.roster.differences): it
+    takes effect from `effective_month` (default: the month it was accepted); call inside a
+    write transaction."""
+    _insert(conn, operator, household_id, ROSTER_CHANGE, day, effective_month=effective_month or _month_key(day),
+            status=status,
+            amount=amount, covered=covered, detail=detail)
 
 
 def record_manual_event(conn: sqlite3.Connection, operator: str, household_id: str, kind: str, day: dt.date,

@@ -121,6 +121,7 @@ def _table(document, block: Block) -> None:
     table = document.add_table(rows=len(rows), cols=columns)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _fixed_layout(table, widths)
     for r, row in enumerate(rows):
         table_row = table.rows[r]
         cells = table_row.cells
@@ -144,9 +145,35 @@ def _table(document, block: Block) -> None:
                     run.add_break()
 
 
+def _fixed_layout(table, widths) -> None:
+    """Columns as wide as the PDF's, in WPS and LibreOffice as in Word: a fixed layout (no autofit
+    that narrows a column until an 18-digit ID wraps), the table's width set, and the grid's
+    column widths equal to the cells' (LibreOffice lays a table out by its grid)."""
+    table.autofit = False
+    properties = table._tbl.tblPr
+    layout = properties.find(qn("w:tblLayout"))
+    if layout is None:
+        layout = OxmlElement("w:tblLayout")
+        properties.append(layout)
+    layout.set(qn("w:type"), "fixed")
+    width = properties.find(qn("w:tblW"))
+    if width is None:
+        width = OxmlElement("w:tblW")
+        properties.append(width)
+    width.set(qn("w:type"), "dxa")
+    width.set(qn("w:w"), str(sum(w.twips for w in widths)))
+    for column, value in zip(table.columns, widths, strict=True):
+        column.width = value
+
+
 def _blocks(document, blocks: list[Block]) -> None:
+    previous = None
     for block in blocks:
         kind = block.kind
+        if kind in ("form", "table") and previous in ("form", "table"):
+            # two tables in a row merge into one in Word, WPS and LibreOffice: a paragraph apart
+            _paragraph(document, "", line_pt=LINE_PT * 0.5)
+        previous = kind
         if kind == "title":
             _paragraph(document, block.text, "xiaobiaosong", 22, "center", line_pt=LINE_PT * 1.3)
             _paragraph(document, "", "fangsong", BODY_SIZE, line_pt=LINE_PT * 0.5)

@@ -22,7 +22,7 @@ from typing import Any
 from archive.casework.history import households_as_of, record_document_effect, state_for_month
 from archive.casework.rules import category_wording
 from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
-from archive.dates import cn_date, parse_date
+from archive.dates import cn_date, cn_month, parse_date
 from archive.documents import storage, templates
 from archive.documents.context import (
     CATEGORY_TITLES,
@@ -177,14 +177,14 @@ class Generator:
 
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
-            raise ArchiveError(f"{month:%Y年%m月} 没有在保的家庭，请先导入花名册")
+            raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
         township = self.config.township
         out = []
         for doc_type, title, build in (
             ("roster", "社会救助对象花名册", sheets.roster_xlsx),
             ("statistics", "社会救助人数资金统计表", sheets.statistics_xlsx),
         ):
-            blob = build(township, households, month)
+            blob = build(township, households, month, villages=self.config.villages)
             data = [h.digest_fields() for h in households]
             key = _request_key(doc_type, month.isoformat(), month, {}, data)
             existing = self.conn.execute(
@@ -199,13 +199,13 @@ class Generator:
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
-                path = folder / f"{storage.file_stem(month, f'{month:%Y年%m月}{title}', doc_id)}.xlsx"
+                path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
                 storage.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
                            body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                        (doc_id, doc_type, f"{month:%Y年%m月}{title}", month.isoformat(), key, "{}",
+                        (doc_id, doc_type, f"{cn_month(month)}{title}", month.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
                     record_files(self.conn, self.home.root, doc_id)

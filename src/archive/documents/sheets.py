@@ -8,12 +8,11 @@ from collections import defaultdict
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 from archive.dates import cn_month, month_end
 from archive.roster.households import HouseholdRecord
 from archive.roster.importer import CATEGORIES
-from archive.workbooks import title_row, workbook_bytes
+from archive.workbooks import print_wide, title_row, workbook_bytes
 
 ROSTER_HEADER = ["序号", "乡镇(街道)", "村(社区)", "户主姓名", "成员姓名", "与户主关系", "身份证号",
                  "保障类别", "保障人数", "月保障金额(元)", "开始日期", "近亲属备案"]
@@ -43,7 +42,11 @@ def _header(sheet, row: int, names: list[str]) -> None:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
-def roster_xlsx(township: str, households: list[HouseholdRecord], month: dt.date) -> bytes:
+def roster_xlsx(township: str, households: list[HouseholdRecord], month: dt.date,
+                villages: list[str] | None = None) -> bytes:
+    """The month's 花名册, one row per person, households in the configured order of `villages`."""
+    order = {name: index for index, name in enumerate(villages or [])}
+    households = sorted(households, key=lambda h: order.get(h.village, len(order)))
     book = Workbook()
     sheet = book.active
     sheet.title = "花名册"
@@ -62,16 +65,17 @@ def roster_xlsx(township: str, households: list[HouseholdRecord], month: dt.date
                 cell.border = _BORDER
             sheet.cell(sheet.max_row, 7).number_format = "@"
             sheet.cell(sheet.max_row, 10).number_format = "0.00"
-    for column, width in enumerate([6, 10, 10, 10, 10, 10, 21, 9, 9, 13, 12, 10], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A3"
+    print_wide(sheet, [6, 10, 10, 10, 10, 10, 21, 9, 9, 13, 12, 10], header_row=2)
     return _save(book)
 
 
-def statistics_xlsx(township: str, households: list[HouseholdRecord], month: dt.date) -> bytes:
-    """Households, people and monthly amount by village and category, with totals."""
+def statistics_xlsx(township: str, households: list[HouseholdRecord], month: dt.date,
+                    villages: list[str] | None = None) -> bytes:
+    """Households, people and monthly amount by village and category, with totals: every village
+    of `villages` in that (the configured) order, one without assisted households as 0; a village
+    not configured (an old roster's) after them."""
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
-    villages: list[str] = []
+    villages = list(villages or [])
     for household in households:
         if household.village not in villages:
             villages.append(household.village)
@@ -101,7 +105,11 @@ def statistics_xlsx(township: str, households: list[HouseholdRecord], month: dt.
         for cell in row_cells:
             cell.font = _BODY_FONT
             cell.border = _BORDER
-    sheet.column_dimensions["A"].width = 12
+    money = [index for index, name in enumerate(header, start=1) if "金额" in name]
+    for row_cells in sheet.iter_rows(min_row=3):
+        for index in money:
+            row_cells[index - 1].number_format = "0.00"
+    print_wide(sheet, [12] + [9] * (len(header) - 1), header_row=2)
     return _save(book)
 
 

@@ -7,19 +7,21 @@ import io
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from openpyxl.styles import Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, Side
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from archive.documents.fonts import resolve
 from archive.documents.pdfa import to_pdfa
 from archive.documents.pdfwriter import register_fonts
-from archive.workbooks import title_row, workbook_bytes
+from archive.workbooks import print_wide, title_row, workbook_bytes
 
 CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
+_CATALOGUE_WIDTHS = [12, 52, 38, 30, 70, 20, 12, 12, 20]  # millimetres, A4 landscape
 
 
 @dataclass
@@ -77,11 +79,21 @@ def _table_pdf(title: str, header: list[str], rows: list[list[str]], widths_mm: 
     if footer:
         story += [Spacer(1, 3 * mm), Paragraph(footer, ParagraphStyle("f", fontName=fonts["fangsong"], fontSize=7,
                                                                       leading=9, wordWrap="CJK"))]
-    doc.build(story)
+    doc.build(story, onFirstPage=_page_number(fonts), onLaterPages=_page_number(fonts))
     return to_pdfa(buffer.getvalue())
 
 
-def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str = "") -> bytes:
+def _page_number(fonts: dict[str, str]):
+    """Draws 「第 N 页」 centred in the bottom margin: a catalogue's pages are counted when bound."""
+    def draw(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(fonts["song"], 9)
+        canvas.drawCentredString(doc.pagesize[0] / 2, 8 * mm, f"第 {doc.page} 页")
+        canvas.restoreState()
+    return draw
+
+
+def _xlsx(title: str, header: list[str], rows: list[list[object]], widths_mm: list[float], subject: str = "") -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = title[:30]
@@ -94,6 +106,10 @@ def _xlsx(title: str, header: list[str], rows: list[list[object]], subject: str 
         for c in row_cells:
             c.border = Border(left=thin, right=thin, top=thin, bottom=thin)
             c.font = Font(name="仿宋_GB2312", size=10)
+            c.alignment = Alignment(wrap_text=True, vertical="center")
+    # printed as the PDF is: landscape, fit to width, the header row on every page; a column's
+    # width in characters is about its width in millimetres divided by two
+    print_wide(sheet, [max(6.0, round(w / 2 + 2, 1)) for w in widths_mm], header_row=2)
     if subject:
         book.properties.subject = subject
     return workbook_bytes(book)  # every text cell as text: a name like =HYPERLINK(…) is no formula
@@ -109,10 +125,10 @@ def filing_catalogue(title: str, items: list[Item], anchor: tuple[str, str] | No
     audit chain's head: printed under the table, kept in the subject of the PDF and of the XLSX."""
     rows = _catalogue_rows(items)
     line, token = anchor or ("", "")
-    pdf = _table_pdf(title, CATALOGUE_HEADER, rows, [12, 52, 38, 30, 70, 20, 12, 12, 20], landscape(A4),
+    pdf = _table_pdf(title, CATALOGUE_HEADER, rows, _CATALOGUE_WIDTHS, landscape(A4),
                      footer=line, subject=token)
-    sheet_rows: list[list[object]] = [[*r[:7], int(r[7]), r[8]] for r in rows]
-    xlsx = _xlsx(title, CATALOGUE_HEADER, sheet_rows, subject=token)
+    sheet_rows: list[list[object]] = [[int(r[0]), *r[1:7], int(r[7]), r[8]] for r in rows]
+    xlsx = _xlsx(title, CATALOGUE_HEADER, sheet_rows, _CATALOGUE_WIDTHS, subject=token)
     return pdf, xlsx
 
 
@@ -135,15 +151,8 @@ def box_spine_and_notes(boxes: list[Box], fonds: str, township: str, notes: dict
     body = ParagraphStyle("p", fontName=fonts["fangsong"], fontSize=12, leading=20, wordWrap="CJK")
     story = []
     for index, box in enumerate(boxes):
-        # the spine: a 40 mm wide strip, read top to bottom
-        spine = [["全宗号", fonds], ["年度", str(box.year)], ["保管期限", box.retention],
-                 ["村(社区)", box.village], ["起止件号", f"{box.first_item:04d}—{box.last_item:04d}"], ["盒号", str(box.box_no)]]
-        table = Table([[Paragraph(a, big), Paragraph(b, big)] for a, b in spine], colWidths=[25 * mm, 15 * mm],
-                      rowHeights=[28 * mm] * len(spine))
-        table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "black"), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
-                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                                   ("FONTNAME", (0, 0), (-1, -1), fonts["heiti"])]))  # not Helvetica
-        story += [Paragraph(f"盒脊（{box.village} 第{box.box_no}盒）", big), Spacer(1, 4 * mm), table, PageBreak()]
+        story += [Paragraph(f"盒脊（{box.village} 第{box.box_no}盒）", big), Spacer(1, 4 * mm),
+                  _spine(box, fonds, township, fonts), PageBreak()]
         story += [Paragraph("备考表", title), Spacer(1, 8 * mm)]
         note = notes.get(index, "")
         rows = [["情况说明", f"本盒为{township}{box.village}{box.year}年度归档文件，保管期限{box.retention}，"
@@ -160,7 +169,35 @@ def box_spine_and_notes(boxes: list[Box], fonds: str, township: str, notes: dict
     return to_pdfa(buffer.getvalue())
 
 
+SPINE_WIDTH_MM = 40
+
+
+def _spine(box: Box, fonds: str, township: str, fonts: dict[str, str]) -> Table:
+    """The 盒脊: a strip 40 mm wide, cut out and stuck on the box, read top to bottom. Each entry
+    is a label line and a value line the full width of the strip; a value is never wrapped (a
+    number broken in two, 「Z10/9」, misleads whoever reads the shelf): its type is made smaller
+    until it fits. The township's own box says so instead of naming a village."""
+    place = ("乡镇本级", township) if box.village == township else ("村(社区)", box.village)
+    entries = [("全宗号", fonds), ("年度", str(box.year)), ("保管期限", box.retention), place,
+               ("起止件号", f"{box.first_item:04d}—{box.last_item:04d}"), ("盒号", str(box.box_no))]
+    font = fonts["heiti"]
+    room = (SPINE_WIDTH_MM - 4) * mm
+    rows, styles = [], [("BOX", (0, 0), (-1, -1), 1.2, "black"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), font)]
+    for label, value in entries:
+        size = 16.0
+        while size > 6 and stringWidth(value, font, size) > room:
+            size -= 0.5
+        index = len(rows)
+        rows += [[label], [value]]
+        styles += [("FONTSIZE", (0, index), (0, index), 10), ("FONTSIZE", (0, index + 1), (0, index + 1), size),
+                   ("LINEABOVE", (0, index), (0, index), 0.6, "black")]
+    table = Table(rows, colWidths=[SPINE_WIDTH_MM * mm], rowHeights=[9 * mm, 17 * mm] * len(entries))
+    table.setStyle(TableStyle(styles))
+    return table
+
+
 def table_report(title: str, header: list[str], rows: list[list[object]], widths_mm: list[float]) -> tuple[bytes, bytes]:
     """A Chinese report as PDF (landscape) and XLSX."""
     text_rows = [[str(c) for c in row] for row in rows] or [["（无）"] + [""] * (len(header) - 1)]
-    return _table_pdf(title, header, text_rows, widths_mm, landscape(A4)), _xlsx(title, header, rows)
+    return _table_pdf(title, header, text_rows, widths_mm, landscape(A4)), _xlsx(title, header, rows, widths_mm)

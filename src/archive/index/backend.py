@@ -44,6 +44,9 @@ class IndexBackend(Protocol):
     def reset(self) -> None:
         """Make the index empty (a full rebuild starts here)."""
 
+    def finish(self) -> None:
+        """After the last batch of a full rebuild (merge what the rebuild wrote)."""
+
     def write(self, documents: Sequence[Fields], *, replace: bool, mark: Callable[[], None]) -> None:
         """Write a batch of documents (`replace`: a document of the same doc_id may be there), then
         call `mark` (it records the written revisions in the catalog): inside the same catalog
@@ -106,4 +109,5 @@ def for_home(home: Home) -> IndexBackend:
 
 
 register("whoosh", "archive.index.whoosh_backend:WhooshBackend")
+register("fts5", "archive.index.fts5_backend:Fts5Backend")
 register("postgresql", "archive.index.pg_backend:PostgresBackend")  # a county deployment

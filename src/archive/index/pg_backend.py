@@ -200,6 +200,11 @@ class PostgresBackend:
         self._create()
         self.conn.execute(f"TRUNCATE {self._table('docs')}")
 
+    def finish(self) -> None:
+        """After a full rebuild: fresh planner statistics for the new rows."""
+        if self._exists_tables():
+            self.conn.execute(f"ANALYZE {self._table('docs')}")
+
     def size_bytes(self) -> int:
         if not self._exists_tables():
             return 0

@@ -186,6 +186,7 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
             if on_progress:
                 on_progress(result.written, max(todo, result.written))
         if full or resuming:
+            index.finish()
             # written last: an interrupted rebuild stays "building" and is resumed
             index.set_version(str(SCHEMA_VERSION))
     result.seconds = time.perf_counter() - started

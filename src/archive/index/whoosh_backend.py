@@ -132,6 +132,9 @@ class WhooshBackend:
             self.folder.mkdir(parents=True, exist_ok=True)
             whoosh_index.create_in(str(self.folder), build_schema(), indexname=INDEX_NAME)
 
+    def finish(self) -> None:
+        """Nothing to do: each batch's commit merged its segments by whoosh's merge policy."""
+
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file()) if self.folder.exists() else 0
 

@@ -1,5 +1,6 @@
 """Checks shared by every source of households (roster rows, households.yaml/.json entries):
-ID numbers, duplicates, villages, start dates, categories. Each finding is a RowProblem with
+ID numbers, duplicates, villages, start dates, categories (with their older names such as 五保)
+and statuses. Each finding is a RowProblem with
 row, column, message and hint; errors block the import, warnings and notes do not."""
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ CATEGORY_ALIASES = {
     "五保": "特困", "五保户": "特困", "五保供养": "特困", "农村五保": "特困", "五保对象": "特困",
 }
 OLD_TERMS = {"五保", "五保户", "五保供养", "农村五保", "五保对象"}
+# 状态: in assistance, applying (开始日期 is then the application date), or stopped
+STATUS_ALIASES = {
+    "在保": "active", "正常": "active", "享受中": "active", "": "active",
+    "申请中": "applicant", "申请": "applicant", "待审": "applicant", "待审核": "applicant",
+    "停保": "stopped", "停发": "stopped", "退出": "stopped", "已退出": "stopped",
+}
 
 # an ID typed into a numeric cell: Excel keeps 15 significant digits and shows 5.20111E+17
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
@@ -129,3 +136,11 @@ class RowChecks:
         elif note_old_term and (key in OLD_TERMS or simplified(key) in OLD_TERMS):
             self.note(row, f"保障类别「{raw}」是旧称，按「{category}」导入", column)
         return category
+
+    def status(self, raw: str, row: int, column: str | None) -> str | None:
+        """active / applicant / stopped; an empty cell is 在保."""
+        key = re.sub(r"\s+", "", raw or "")
+        status = STATUS_ALIASES.get(key) or STATUS_ALIASES.get(simplified(key))
+        if status is None:
+            self.error(row, f"状态「{raw}」无法识别，应为 在保、申请中 或 停保", column)
+        return status

@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from archive import idcard, regions
 from archive.catalog import audit, transaction
 from archive.config import Config
 from archive.errors import ArchiveError, NotFoundError, RosterError, RowProblem
-from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, RowChecks
+from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, STATUS_ALIASES, RowChecks
 from archive.roster.text import decode_csv, label, name_problem, simplified
 
 __all__ = ["CATEGORIES", "Household", "ImportResult", "Member", "import_roster", "parse_household_file",
@@ -58,12 +58,8 @@ LABELS = {
     "start_date": "开始日期", "kin_filed": "近亲属备案", "phone": "联系电话", "address": "家庭住址",
     "status": "状态",
 }
-# 状态 column (optional): in assistance, applying (开始日期 is then the application date), or stopped
-_STATUS_ALIASES = {
-    "在保": "active", "正常": "active", "享受中": "active", "": "active",
-    "申请中": "applicant", "申请": "applicant", "待审": "applicant", "待审核": "applicant",
-    "停保": "stopped", "停发": "stopped", "退出": "stopped", "已退出": "stopped",
-}
+# 状态 column (optional), checked by the shared checks; kept here for importers of the old name
+_STATUS_ALIASES = STATUS_ALIASES
 _CATEGORY_ALIASES = CATEGORY_ALIASES  # kept for importers of the old name
 
 
@@ -120,6 +116,9 @@ class ImportResult:
     # structured warnings and notes (row, column, message, hint, level), for a table
     findings: list[RowProblem] = field(default_factory=list)
     encoding: str | None = None
+    # values that differ from what a decision set: not written, pending (archive.roster.differences)
+    held: int = 0
+    differences: list[Any] = field(default_factory=list)
 
     def summary_zh(self, limit: int = 50) -> str:
         lines = [f"花名册 {self.file}：共 {self.households} 户 {self.members} 人。"]
@@ -129,6 +128,12 @@ class ImportResult:
             lines.append("该文件此前已导入，本次没有任何变化。")
         else:
             lines.append(f"新增 {self.added} 户，更新 {self.updated} 户，未变 {self.unchanged} 户。")
+        if self.differences:
+            lines.append(f"{self.held} 户与档案中已作出的决定或已有文书不一致，这些数值未改动；新发现 {len(self.differences)} 处差异，"
+                         "待确认（archive roster diff 查看，archive roster accept/reject 处理）：")
+            lines += [f"  {d.describe()}" for d in self.differences[:limit]]
+            if len(self.differences) > limit:
+                lines.append(f"  ……另有 {len(self.differences) - limit} 处未列出")
         listed = {str(f).strip() for f in self.findings}
         lines += [f"注意：{w}" for w in self.warnings if w not in listed]
         for level, title in (("warning", "注意（请核实，不影响导入）"), ("note", "说明（导入时的转换）")):
@@ -141,8 +146,9 @@ class ImportResult:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "findings"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("findings", "differences")}
         data["findings"] = [f.to_json() for f in self.findings]
+        data["differences"] = [d.to_json() for d in self.differences]
         return data
 
 
@@ -319,10 +325,7 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
         amount = 0.0
     start = checks.start_date(_cell(cells, mapping, "start_date"), row_no, LABELS["start_date"])
 
-    status_raw = re.sub(r"\s+", "", _text(_cell(cells, mapping, "status")))
-    status = _STATUS_ALIASES.get(status_raw) or _STATUS_ALIASES.get(simplified(status_raw))
-    if status is None:
-        bad(f"状态「{status_raw}」无法识别，应为 在保、申请中 或 停保", "status")
+    status = checks.status(_text(_cell(cells, mapping, "status")), row_no, LABELS["status"])
 
     head_name = _text(_cell(cells, mapping, "head_name"))
     member = Member(_text(_cell(cells, mapping, "member_name")), relation, id_number)
@@ -379,14 +382,18 @@ def read_household_file(path: Path, config: Config, *, today: dt.date | None = N
         if members[0].relation not in HEAD_RELATIONS:
             checks.error(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」")
         village = checks.village(entry["village"], line_of(lines, ("households", index, "village")) or line, "village")
+        category = checks.category(str(entry["category"]), line_of(lines, ("households", index, "category")) or line,
+                                   "category")
+        status = checks.status(str(entry.get("status", "在保")), line_of(lines, ("households", index, "status")) or line,
+                               "status")
         start = ""
         if entry.get("start_date"):
             start = checks.start_date(entry["start_date"], line_of(lines, ("households", index, "start_date")) or line, "start_date")
         households.append(Household(
-            id=members[0].id_number, village=village, head_name=members[0].name, category=entry["category"],
+            id=members[0].id_number, village=village, head_name=members[0].name, category=category or "",
             covered=entry.get("covered", len(members)), amount=round(float(entry.get("amount", 0)), 2),
             start_date=start, kin_filed=entry.get("kin_filed", False),
-            status=_STATUS_ALIASES[entry.get("status", "在保")], phone=entry.get("phone", ""),
+            status=status or "active", phone=entry.get("phone", ""),
             address=entry.get("address", ""), members=members, row=line,
         ))
     if checks.problems:
@@ -394,7 +401,19 @@ def read_household_file(path: Path, config: Config, *, today: dt.date | None = N
     return Parsed(households, checks.findings)
 
 
-def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str) -> ImportResult:
+def _keeping(household: Household, row: sqlite3.Row, held: set[str]) -> Household:
+    """The household to write: the roster's values, except the held ones, which stay as stored."""
+    kept = {name: row[name] for name in ("amount", "covered", "status", "category", "village", "head_name")
+            if name in held}
+    return replace(household, **kept)
+
+
+def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator: str, *,
+                  today: dt.date | None = None) -> ImportResult:
+    """Import a roster or household file, all or nothing. A household already in the catalog
+    whose history holds a decision keeps what the decision set: the roster's differing values
+    are recorded as differences for a person to accept or reject (archive.roster.differences)."""
+    from archive.roster import differences
     if not path.exists():
         raise NotFoundError(f"找不到花名册文件：{path}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -417,18 +436,30 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
         for household in households:
             old = conn.execute("SELECT data_sha FROM households WHERE id=?", (household.id,)).fetchone()
             digest_h = household.digest()
+            held: set[str] = set()
+            if old:
+                # every household of the file against its history, changed since the last roster or not
+                found = differences.compare(conn, household, today=today)
+                fresh, _rejected = differences.held(conn, found)
+                result.differences += differences.record(conn, operator, household.id, fresh, import_sha=digest,
+                                                         file_name=path.name)
+                held = {d.field for d in found}
+                result.held += bool(found)
             if old and old["data_sha"] == digest_h:
                 result.unchanged += 1
                 continue
             if old:
-                conn.execute("DELETE FROM members WHERE household_id=?", (household.id,))
+                stored = conn.execute("SELECT * FROM households WHERE id=?", (household.id,)).fetchone()
+                digest_file, household = digest_h, _keeping(household, stored, held)
+                if "members" not in held:
+                    conn.execute("DELETE FROM members WHERE household_id=?", (household.id,))
                 conn.execute(
                     """UPDATE households SET village=?, head_name=?, category=?, covered=?, amount=?,
                        start_date=?, kin_filed=?, phone=?, address=?, data_sha=?, status=?,
                        updated_at=datetime('now','localtime') WHERE id=?""",
                     (household.village, household.head_name, household.category, household.covered,
                      household.amount, household.start_date, int(household.kin_filed), household.phone,
-                     household.address, digest_h, household.status, household.id),
+                     household.address, digest_file, household.status, household.id),
                 )
                 result.updated += 1
                 # names and ID numbers are indexed with the household's documents
@@ -442,7 +473,7 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
                      household.phone, household.address, digest_h, household.status),
                 )
                 result.added += 1
-            for seq, member in enumerate(household.members, start=1):
+            for seq, member in enumerate(household.members if "members" not in held else [], start=1):
                 clash = conn.execute(
                     "SELECT m.household_id, h.head_name FROM members m JOIN households h ON h.id=m.household_id WHERE m.id_number=?",
                     (member.id_number,),
@@ -461,5 +492,6 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
             (digest, path.name, result.households, result.members),
         )
         audit(conn, operator, "roster.import", path.name,
-              {"sha256": digest, "added": result.added, "updated": result.updated})
+              {"sha256": digest, "added": result.added, "updated": result.updated, "held": result.held,
+               "differences": [d.id for d in result.differences]})
     return result
