@@ -7,17 +7,20 @@ tsvector is built here, from the project's own analyser (index/analysis.py): eac
 text field becomes a lexeme with its position, prefixed by the field (t: title, b: body,
 p: people), written as a tsvector literal ('b生活':1 'b活困':2 …) — never through to_tsvector.
 
-- A Term of a text field is one lexeme (`tv @@ 'b生活'`); a Phrase is its bigrams at consecutive
-  positions (`'b最低' <-> 'b低生' <-> 'b生活'`), matched exactly. tsvector positions stop at
-  16,383: a field with more terms than that is marked long, and a phrase there matches its
-  bigrams anywhere in the field (as whoosh always does).
-- Keyword fields (names, ID numbers and their tails, 文号 keys, village, type, year …) are whole
-  terms in a text[] column (`keys @> ARRAY['names:张三']`), in the same GIN-indexed row: names and
-  ID fragments match exactly.
-- Or with `minmatch` (the tolerant pass: most of a phrase's bigrams, for OCR damage) counts its
-  matching parts. Names one character off are found above the backend (search/names.py).
-- Scores: each matching term or phrase adds its boost times its field's weight (as whoosh's
-  BM25F field boosts: names, ids and 文号 ×3, title ×2), times 1 + ts_rank for text.
+Everything a query asks is in that one tsvector, so a whole query is one tsquery, answered by
+one GIN index scan and checked once per row (a tsvector is large and stored compressed: every
+separate test of it would decompress it again):
+- keyword fields (names, ID numbers and their tails, 文号 keys, village, type, year …) are whole
+  lexemes `=field:value` ('=names:张三', '=ids:1234'): names and ID fragments match exactly;
+- a Term of a text field is one lexeme; a Phrase is its bigrams at consecutive positions
+  ('b最低' <-> 'b低生' <-> 'b生活'), matched exactly. tsvector positions stop at 16,383: a field
+  with more terms is marked with the lexeme '=long:FIELD', and a phrase there matches its bigrams
+  anywhere in the field (as whoosh always does);
+- And, Or, Not are & | !; Or with `minmatch` k of n (the tolerant pass: most of a phrase's
+  bigrams, for OCR damage) is the Or of every k-part And; Every is the lexeme '=all' that every
+  document has. Names one character off are found above the backend (search/names.py).
+- Scores: ts_rank with the lexemes' weight labels as field boosts (names, ids, 文号 A; title B;
+  people C; body and the other keywords D), as whoosh's BM25F field boosts do.
 
 Tables live in one PostgreSQL schema per home (`index.schema`, default archive_<全宗号>), so the
 townships of a county share one database. The database is `index.url` in config.yaml or the
@@ -26,10 +29,11 @@ environment variable ARCHIVE_INDEX_URL.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archive.errors import ArchiveError, ConfigError
 from archive.index import analysis
@@ -43,22 +47,45 @@ MAX_POSITION = 16_383        # PostgreSQL's largest tsvector position
 MAX_POSITIONS_PER_LEXEME = 255
 MAX_TSVECTOR_BYTES = 900_000  # PostgreSQL refuses a tsvector of 1 MB; a little room is kept
 TEXT_PREFIX = {"title": "t", "body": "b", "people": "p"}
-FIELD_WEIGHT = {"names": 3.0, "ids": 3.0, "number": 3.0, "title": 2.0}
+LABEL = {"names": "A", "ids": "A", "number": "A", "title": "B", "people": "C"}  # others D
+RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
+MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
+DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
 
 
 def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def keyword_lexeme(field: str, value: str) -> str:
+    return f"={field}:{value}"
+
+
+def _keyword_values(field: str, value: object) -> list[str]:
+    if field == "names":
+        return [str(v) for v in value]  # type: ignore[union-attr]
+    if field in ("ids", "number"):
+        return str(value).split()
+    return [str(value)]
+
+
 def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
-    """The tsvector literal of a document's text fields, and the fields too long for positions."""
-    parts: list[str] = []
+    """The tsvector literal of a document (keyword lexemes, then each text field's bigrams with
+    positions), and the text fields too long for positions."""
+    parts: list[str] = [_quote(keyword_lexeme("all", "")) + ":1"]
+    for field in iq.KEYWORD_FIELDS:
+        value = fields.get(field)
+        if value:
+            label = LABEL.get(field, "")
+            parts += [_quote(keyword_lexeme(field, v)) + f":1{label}"
+                      for v in dict.fromkeys(_keyword_values(field, value))]
     long_fields: list[str] = []
-    size = 0
+    size = sum(len(p.encode()) for p in parts)
     for field, prefix in TEXT_PREFIX.items():
         value = fields.get(field)
         if not value:
             continue
+        label = LABEL.get(field, "")
         positions: dict[str, list[int]] = {}
         count = 0
         for count, (term, _start, _end) in enumerate(analysis.terms(str(value)), start=1):
@@ -68,31 +95,15 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
         if count > MAX_POSITION:
             long_fields.append(field)
         for lexeme, where in positions.items():
-            text = _quote(lexeme) + (":" + ",".join(map(str, where)) if where else "")
+            text = _quote(lexeme) + (":" + ",".join(f"{n}{label}" for n in where) if where else "")
             size += len(lexeme.encode()) + 2 * len(where) + 8
             if size > MAX_TSVECTOR_BYTES:
                 if field not in long_fields:
                     long_fields.append(field)
                 break  # a hostile or giant text: the rest of this field is not indexed
             parts.append(text)
+    parts += [_quote(keyword_lexeme("long", field)) + ":1" for field in long_fields]
     return " ".join(parts), long_fields
-
-
-def keyword_terms(fields: dict[str, object]) -> list[str]:
-    """The keyword fields as 'field:value' terms."""
-    keys: list[str] = []
-    for field in iq.KEYWORD_FIELDS:
-        value = fields.get(field)
-        if not value:
-            continue
-        if field == "names":
-            values = [str(v) for v in value]  # type: ignore[union-attr]
-        elif field in ("ids", "number"):
-            values = str(value).split()
-        else:
-            values = [str(value)]
-        keys += [f"{field}:{v}" for v in values]
-    return list(dict.fromkeys(keys))
 
 
 def _schema_name(home: Home) -> str:
@@ -123,14 +134,6 @@ def _where(url: str) -> str:
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
-class _Sql:
-    """A compiled query: WHERE condition and score expression with their parameters."""
-
-    def __init__(self, where: str, params: list[Any], score: str = "0", score_params: list[Any] | None = None):
-        self.where, self.params = where, params
-        self.score, self.score_params = score, score_params or []
-
-
 class PostgresBackend:
     name = "postgresql"
 
@@ -150,7 +153,9 @@ class PostgresBackend:
                 raise ConfigError("全文索引后端为 postgresql，但未安装 psycopg",
                                   hint="请安装：pip install 'township-archive[county]'") from exc
             try:
-                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                # prepare_threshold None: each query is planned with its own terms (a generic plan
+                # cannot tell a rare name from a common bigram)
+                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, prepare_threshold=None)
             except psycopg.OperationalError as exc:
                 raise ArchiveError(f"无法连接全文索引数据库 {_where(self.url)}",
                                    hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
@@ -170,9 +175,7 @@ class PostgresBackend:
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS {meta} (key text PRIMARY KEY, value text NOT NULL)")
             self.conn.execute(
                 f"""CREATE TABLE IF NOT EXISTS {docs} (
-                    doc_id text PRIMARY KEY, rev integer NOT NULL, keys text[] NOT NULL,
-                    tv tsvector NOT NULL, long_fields text[] NOT NULL DEFAULT '{{}}')""")
-            self.conn.execute(f"CREATE INDEX IF NOT EXISTS docs_keys ON {docs} USING gin (keys)")
+                    doc_id text PRIMARY KEY, rev integer NOT NULL, tv tsvector NOT NULL)""")
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS docs_tv ON {docs} USING gin (tv)")
 
     def exists(self) -> bool:
@@ -216,16 +219,12 @@ class PostgresBackend:
               procs: int = 1) -> None:
         if not self._exists_tables():
             self._create()
-        rows = []
-        for fields in documents:
-            literal, long_fields = tsvector_literal(fields)
-            rows.append((str(fields["doc_id"]), int(fields["rev"]), keyword_terms(fields), literal, long_fields))
+        rows = [(str(fields["doc_id"]), int(fields["rev"]), tsvector_literal(fields)[0]) for fields in documents]
         docs = self._table("docs")
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.executemany(
-                f"""INSERT INTO {docs} (doc_id, rev, keys, tv, long_fields) VALUES (%s, %s, %s, %s::tsvector, %s)
-                    ON CONFLICT (doc_id) DO UPDATE SET rev = excluded.rev, keys = excluded.keys, tv = excluded.tv,
-                    long_fields = excluded.long_fields""", rows)
+                f"""INSERT INTO {docs} (doc_id, rev, tv) VALUES (%s, %s, %s::tsvector)
+                    ON CONFLICT (doc_id) DO UPDATE SET rev = excluded.rev, tv = excluded.tv""", rows)
         from archive.catalog import transaction
 
         # after the index commit: a crash between the two writes the same documents again next time
@@ -244,67 +243,57 @@ class PostgresBackend:
 
     # -- searching --
     def doc_frequency(self, field: str, term: str) -> int:
+        """Documents with the term, counted up to DF_CAP (the search only orders terms by rarity)."""
         if not self._exists_tables():
             return 0
-        compiled = self.compile(iq.Term(field, term))
-        return int(self.conn.execute(f"SELECT count(*) FROM {self._table('docs')} WHERE {compiled.where}",
-                                     compiled.params).fetchone()[0])
+        return int(self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self._table('docs')} WHERE tv @@ %s::tsquery LIMIT %s) AS hit",
+            (self.compile(iq.Term(field, term)), DF_CAP)).fetchone()[0])
 
-    def compile(self, query: iq.Query) -> _Sql:
+    def compile(self, query: iq.Query) -> str:
+        """The query as one tsquery (text form)."""
         if isinstance(query, iq.Term):
-            weight = query.boost * FIELD_WEIGHT.get(query.field, 1.0)
             if query.field in TEXT_PREFIX:
-                lexeme = _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
-                return _Sql("tv @@ %s::tsquery", [lexeme],
-                            "(CASE WHEN tv @@ %s::tsquery THEN %s * (1 + ts_rank(tv, %s::tsquery)) ELSE 0 END)",
-                            [lexeme, weight, lexeme])
-            key = f"{query.field}:{query.text}"
-            return _Sql("keys @> ARRAY[%s]", [key], "(CASE WHEN keys @> ARRAY[%s] THEN %s ELSE 0 END)", [key, weight])
+                return _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
+            return _quote(keyword_lexeme(query.field, query.text))
         if isinstance(query, iq.Phrase):
             if not query.grams:
-                return _Sql("FALSE", [])
-            prefix = TEXT_PREFIX[query.field]
-            lexemes = [_quote(prefix + g) for g in query.grams]
-            phrase, every = " <-> ".join(lexemes), " & ".join(dict.fromkeys(lexemes))
-            weight = query.boost * FIELD_WEIGHT.get(query.field, 1.0)
-            where = "(tv @@ %s::tsquery OR (%s = ANY(long_fields) AND tv @@ %s::tsquery))"
-            params = [phrase, query.field, every]
-            return _Sql(where, params, f"(CASE WHEN {where} THEN %s * (1 + ts_rank(tv, %s::tsquery)) ELSE 0 END)",
-                        [*params, weight * len(query.grams), every])
-        if isinstance(query, (iq.And, iq.Or)):
+                return self.compile(iq.Nothing())
+            lexemes = [_quote(TEXT_PREFIX[query.field] + g) for g in query.grams]
+            if len(lexemes) == 1:
+                return lexemes[0]
+            every = " & ".join([_quote(keyword_lexeme("long", query.field)), *dict.fromkeys(lexemes)])
+            return f"(({' <-> '.join(lexemes)}) | ({every}))"
+        if isinstance(query, iq.And):
+            return "(" + " & ".join(self.compile(p) for p in query.parts) + ")" if query.parts else self.compile(iq.Every())
+        if isinstance(query, iq.Or):
             parts = [self.compile(p) for p in query.parts]
             if not parts:
-                return _Sql("TRUE" if isinstance(query, iq.And) else "FALSE", [])
-            joiner = " AND " if isinstance(query, iq.And) else " OR "
-            where = "(" + joiner.join(p.where for p in parts) + ")"
-            params = [x for p in parts for x in p.params]
-            if isinstance(query, iq.Or) and query.minmatch > 1:
-                counted = " + ".join(f"({p.where})::int" for p in parts)
-                where = f"({where} AND ({counted}) >= %s)"
-                params = params + [x for p in parts for x in p.params] + [query.minmatch]
-            score = f"({query.boost} * (" + " + ".join(p.score for p in parts) + "))"
-            return _Sql(where, params, score, [x for p in parts for x in p.score_params])
+                return self.compile(iq.Nothing())
+            need = query.minmatch
+            if 1 < need <= len(parts):
+                groups = list(itertools.islice(itertools.combinations(parts, need), MAX_COMBINATIONS + 1))
+                if len(groups) <= MAX_COMBINATIONS:
+                    return "(" + " | ".join("(" + " & ".join(g) + ")" for g in groups) + ")"
+            elif need > len(parts):
+                return self.compile(iq.Nothing())
+            return "(" + " | ".join(parts) + ")"
         if isinstance(query, iq.Not):
-            part = self.compile(query.part)
-            return _Sql(f"NOT {part.where}", part.params)
+            return f"!{self.compile(query.part)}"
         if isinstance(query, iq.Every):
-            return _Sql("TRUE", [], str(float(query.boost)))
+            return _quote(keyword_lexeme("all", ""))
         if isinstance(query, iq.Nothing):
-            return _Sql("FALSE", [])
+            return _quote(keyword_lexeme("nothing", ""))  # no document has it
         raise TypeError(f"unknown query node {query!r}")
 
     def search(self, query: iq.Query, filter: iq.Query | None, limit: int) -> iq.Hits:
         if not self._exists_tables():
             raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
-        compiled = self.compile(query)
-        where, params = compiled.where, list(compiled.params)
-        if filter is not None:
-            kept = self.compile(filter)
-            where, params = f"({where}) AND ({kept.where})", params + kept.params
-        docs = self._table("docs")
+        tsquery = self.compile(iq.and_([query, filter]) if filter is not None else query)
         rows = self.conn.execute(
-            f"SELECT doc_id, {compiled.score} AS score, count(*) OVER () FROM {docs} WHERE {where} "
-            "ORDER BY score DESC, doc_id LIMIT %s", [*compiled.score_params, *params, max(1, limit)]).fetchall()
+            f"SELECT doc_id, ts_rank(CAST(%s AS float4[]), tv, q) AS score, count(*) OVER () FROM {self._table('docs')}, "
+            "CAST(%s AS tsquery) AS q WHERE tv @@ q ORDER BY score DESC, doc_id LIMIT %s",
+            (RANK_WEIGHTS, tsquery, max(1, limit))).fetchall()
         total = int(rows[0][2]) if rows else 0
         ranked = [(doc_id, float(score)) for doc_id, score, _ in rows][:limit]
         return iq.Hits(ranked, total, True, total < max(1, limit))
