@@ -269,11 +269,11 @@ def roster_reject(ctx, ids, every, reason, as_json) -> None:
 @cli.command()
 @click.argument("doc_type", metavar="TYPE")
 @click.option("--household", help="户主身份证号")
-@click.option("--village", help="村(社区)（公示单）")
-@click.option("--from", "date_from", help="审核确认起始日期（公示单）")
-@click.option("--to", "date_to", help="审核确认截止日期（公示单）")
-@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只公示该类别")
-@click.option("--month", help="月份 YYYY-MM（花名册、统计表）")
+@click.option("--village", help="村(社区)（村级文书，如公示单）")
+@click.option("--from", "date_from", help="起始日期（公示单等按期间的文书）")
+@click.option("--to", "date_to", help="截止日期（公示单等按期间的文书）")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只列该类别（村级、月度文书）")
+@click.option("--month", help="月份 YYYY-MM（花名册、统计表、零报告等月度文书）")
 @click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="模板字段，如 --set reason=家庭收入超标")
 @click.option("--sign", is_flag=True, help="加盖电子印章和审批人签名（有证书时同时加数字签名）")
@@ -285,9 +285,9 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
              replaces, as_json) -> None:
     """生成文书（PDF 打印、DOCX 编辑）。
 
-    TYPE：application declaration authorization home-visit approval refusal suspension
-    adjustment confirmation（需 --household）；publicity（需 --village --from --to）；
-    roster（需 --month，生成花名册和人数资金统计表 XLSX）。
+    TYPE 为文书类型的代码或中文名称（如 refusal 或 不予批准告知书），archive types 列出全部类型：
+    一户的文书需 --household；村级文书需 --village（公示单另需 --from --to）；
+    月度文书需 --month（roster 生成花名册和人数资金统计表 XLSX）。
     """
     from archive.dates import parse_month
     from archive.documents.generate import Generator, parse_day, parse_set_options
@@ -300,22 +300,13 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
         raise UsageError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
     generator = Generator(home)
-    if doc_type == "publicity":
-        if not (village and date_from and date_to):
-            raise UsageError("生成公示单需要 --village、--from 和 --to")
-        results = [generator.publicity(village, parse_day(date_from), parse_day(date_to), day, category, params)]
-    elif doc_type == "roster":
-        if not month:
-            raise UsageError("生成花名册需要 --month YYYY-MM")
-        try:
-            first = parse_month(month)
-        except ValueError as exc:
-            raise ArchiveError(str(exc)) from None
-        results = generator.month_sheets(first)
-    else:
-        if not household:
-            raise UsageError(f"生成 {doc_type} 需要 --household 户主身份证号")
-        results = [generator.household_document(doc_type, household, day, params, approver=approver, replaces=replaces)]
+    try:
+        first = parse_month(month) if month else None
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+    results = generator.generate(doc_type, household=household, village=village, start=parse_day(date_from),
+                                 end=parse_day(date_to), month=first, day=day, params=params, category=category,
+                                 approver=approver, replaces=replaces)
     _update_index(home)
     for result in results:
         for warning in getattr(result, "warnings", []):
@@ -906,15 +897,47 @@ def templates_group() -> None:
 @json_option
 @click.pass_context
 def templates_list(ctx, as_json) -> None:
-    """列出可用模板（档案库 templates/ 中的同名模板优先）。"""
+    """列出可用模板：代码、中文名称和文件（档案库 templates/ 中的同名模板优先）。"""
     from archive.documents.templates import available
+    from archive.documents.types import registry
 
     home_templates = _home(ctx).templates_dir if ctx.obj["home_dir"] else None
+    types = registry(home_templates)
     for template_id, path in available(home_templates).items():
+        title = "（模板有误，见 archive templates check）" if template_id in types.broken else types.title(template_id)
         if as_json:
-            _emit_json({"id": template_id, "path": str(path)})
+            _emit_json({"id": template_id, "title": title, "path": str(path)})
         else:
-            click.echo(f"{template_id}\t{path}")
+            click.echo(f"{template_id}\t{title}\t{path}")
+
+
+@cli.command("types")
+@json_option
+@click.pass_context
+def types_cmd(ctx, as_json) -> None:
+    """列出全部文书类型：代码、中文名称、范围、归档类别、字段（来自模板，档案库 templates/ 中的优先）。"""
+    from archive.documents.types import SCOPE_NAMES, registry
+
+    types = registry(_home(ctx).templates_dir if ctx.obj["home_dir"] else None)
+    for doc_type in types:
+        if as_json:
+            _emit_json(doc_type.to_json())
+            continue
+        marks = [SCOPE_NAMES.get(doc_type.scope, doc_type.scope), doc_type.category]
+        if doc_type.has_stub:
+            marks.append("含存根")
+        if doc_type.public:
+            marks.append("张贴")
+        if doc_type.source == "home":
+            marks.append("本乡镇模板")
+        fields = "、".join(f"{f.name}（{f.label}{'，必填' if f.required else ''}）" for f in doc_type.fields)
+        line = f"{doc_type.id}\t{doc_type.title}\t{'，'.join(marks)}"
+        click.echo(line + (f"\t字段：{fields}" if fields else ""))
+    for type_id, error in types.broken.items():
+        if as_json:
+            _emit_json({"id": type_id, "error": error.message})
+        else:
+            click.echo(f"{type_id}\t（模板有误：{error.message}）", err=True)
 
 
 @templates_group.command("check")

@@ -30,14 +30,9 @@ DEFAULT_FILING: dict[str, Any] = {
         "审批类": {"retention": "D30"},
         "日常管理类": {"retention": "D10"},
     },
-    "type_classes": {
-        "application": "审批类", "declaration": "审批类", "authorization": "审批类", "home-visit": "审批类",
-        "approval": "审批类", "confirmation": "审批类", "id-card": "审批类", "hukou": "审批类",
-        "disability": "审批类", "medical": "审批类", "marriage": "审批类", "lease": "审批类", "land": "审批类",
-        "scan": "审批类",
-        "refusal": "日常管理类", "suspension": "日常管理类", "adjustment": "日常管理类",
-        "publicity": "日常管理类", "roster": "日常管理类", "statistics": "日常管理类",
-    },
+    # a type's class comes from its template's `category` (documents/types.py); entries here
+    # (config.yaml filing.type_classes) override it for a township whose rules differ
+    "type_classes": {},
     "box_capacity": 50,
     "township_code": "XZ",
     "village_codes": {},
@@ -134,9 +129,10 @@ class Config:
         index = self.villages.index(village) + 1 if village in self.villages else 99
         return f"C{index:02d}"
 
-    def filing_class(self, doc_type: str) -> tuple[str, str]:
-        """(class name, retention) of a document type."""
-        name = self.filing["type_classes"].get(doc_type, "审批类")
+    def filing_class(self, doc_type: str, default_class: str | None = None) -> tuple[str, str]:
+        """(class name, retention) of a document type: config.yaml's filing.type_classes, else
+        `default_class` (the type's category, see documents.types.filing_class), else 审批类."""
+        name = self.filing["type_classes"].get(doc_type) or default_class or "审批类"
         return name, self.filing["classes"][name]["retention"]
 
     @property

@@ -185,13 +185,16 @@ def _publicity_ends(home: Home, days: int, deadlines: dict[str, int], holidays: 
 
 def _signed_copies(home: Home, deadlines: dict[str, int], holidays: frozenset[dt.date], as_of: dt.date,
                    last: dt.date) -> list[DueItem]:
-    marks = ",".join("?" * len(rules.NOTICE_TYPES))
+    from archive.documents.types import registry
+
+    notices = [doc_type.id for doc_type in registry(home) if doc_type.notice]  # templates with `notice: true`
+    marks = ",".join("?" * len(notices))
     rows = home.db.execute(
         f"""SELECT d.doc_id, d.title, d.number, d.doc_date, d.household_id, h.head_name, h.village
             FROM documents d LEFT JOIN households h ON h.id = d.household_id
             WHERE d.type IN ({marks}) AND d.status='active' AND d.origin='generated' AND d.doc_date <= ?
               AND NOT EXISTS (SELECT 1 FROM documents s WHERE s.source_doc = d.doc_id AND s.status='active')
-            ORDER BY d.doc_date""", (*rules.NOTICE_TYPES, as_of.isoformat()))
+            ORDER BY d.doc_date""", (*notices, as_of.isoformat()))
     items = []
     for row in rows:
         due = add_working_days(_date(row["doc_date"]), int(deadlines["signed_copy"]), holidays)

@@ -34,16 +34,8 @@ KIND_NAMES = {
 }
 STATUS_NAMES = {"active": "在保", "applicant": "申请中", "stopped": "停保", "refused": "不予批准"}
 
-# document type -> event kind; types not listed (声明, 授权书, 审核确认表…) change nothing
-DOCUMENT_EVENTS = {
-    "application": "application",
-    "home-visit": "investigation",
-    "publicity": "publicity",
-    "confirmation": "approval",
-    "refusal": "refusal",
-    "adjustment": "adjustment",
-    "suspension": "suspension",
-}
+# Which event a document records is its template's `event:` (doc_templates/*.yaml, see
+# documents/types.py); templates without one (声明, 授权书, 审核确认表…) change nothing.
 DECISIONS = ("approval", "refusal", "adjustment", "suspension")
 # a difference of a re-imported roster that a person accepted (archive.roster.differences): it
 # changes the household from its month like a decision, and names who accepted it
@@ -202,15 +194,15 @@ def _insert(conn: sqlite3.Connection, operator: str, household_id: str, kind: st
            "amount": amount, "covered": covered, "doc_id": doc_id})
 
 
-def record_document_effect(conn: sqlite3.Connection, config: Config, operator: str, template_id: str,
+def record_document_effect(conn: sqlite3.Connection, config: Config, operator: str, kind: str | None,
                            doc_id: str, day: dt.date, context: dict[str, Any],
                            household: HouseholdRecord | None = None, data: Any = None) -> list[str]:
-    """Record what an issued document did to the household's history; call inside the
-    document's write transaction. Returns warnings (a second decision of the same kind on the
-    same day); raises ArchiveError, rolling the document back, when its dates contradict the
-    history (a decision before the application, an approval before its publicity ended)."""
-    kind = DOCUMENT_EVENTS.get(template_id)
-    if kind is None:
+    """Record what an issued document did to the household's history (`kind`: its template's
+    `event`); call inside the document's write transaction. Returns warnings (a second decision
+    of the same kind on the same day, naming the first); raises ArchiveError (exit 4), rolling
+    the document back, when its dates contradict the history (a decision before the
+    application, an approval before its publicity ended)."""
+    if kind is None or kind not in KIND_NAMES:
         return []
     if kind == "publicity":
         until = day + dt.timedelta(days=int(config.publicity_days) - 1)
@@ -222,7 +214,13 @@ def record_document_effect(conn: sqlite3.Connection, config: Config, operator: s
         return []
     history = events_for(conn, household.id)
     warnings = _check_dates(kind, day, context, history, household)
-    if kind == "application":
+    if kind == "review":
+        irregular = str(context.get("irregular_income") or "").strip()
+        detail: dict[str, Any] = {"result": context.get("review_result") or ""}
+        if irregular:
+            detail["irregular_income"] = irregular in ("是", "true", "1", "yes")
+        _insert(conn, operator, household.id, kind, day, doc_id=doc_id, detail=detail)
+    elif kind == "application":
         _insert(conn, operator, household.id, kind, day, doc_id=doc_id)
     elif kind == "investigation":
         _insert(conn, operator, household.id, kind, day, doc_id=doc_id)

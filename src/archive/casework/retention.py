@@ -19,6 +19,7 @@ from archive import files
 from archive.casework import rules
 from archive.casework.history import all_events, apply_events, stop_date
 from archive.catalog import audit, transaction
+from archive.documents.types import filing_class, registry
 from archive.home import Home
 from archive.roster.households import list_households
 from archive.sealing import register_output
@@ -98,8 +99,9 @@ def retention_report(home: Home, as_of: dt.date | None = None) -> RetentionRepor
             stops[household_id] = (None, "")
     reached, kept = [], 0
     rows = home.db.execute("SELECT * FROM documents WHERE origin IN ('generated','scan') ORDER BY doc_date, doc_id")
+    types = registry(home)
     for row in rows:
-        name, _ = config.filing_class(row["type"])
+        name, _ = filing_class(home, row["type"], types)
         made = dt.date.fromisoformat(row["doc_date"][:10])
         household = households.get(row["household_id"]) if row["household_id"] else None
         if name == "审批类" and household is not None:

@@ -82,7 +82,8 @@ DEFAULT_CASEWORK: dict[str, Any] = {
     "categories": {},
 }
 
-# documents whose copies go to the household and come back signed
+# documents whose copies go to the household and come back signed: templates with `notice: true`
+# (documents/types.py); the built-in ones are these
 NOTICE_TYPES = ("refusal", "suspension", "adjustment", "confirmation")
 
 

@@ -70,11 +70,13 @@ def household_context(household: HouseholdRecord, day: dt.date) -> dict[str, Any
 
 
 def public_entries(households: list[HouseholdRecord], with_masked_id: bool) -> list[dict[str, Any]]:
-    """What a posted list may show: name, family size, amount (and a masked ID if asked)."""
+    """What a posted list may show: name, village, family size, amount, category (and a masked ID
+    if asked)."""
     entries = []
     for household in households:
         entry: dict[str, Any] = {
             "head_name": household.head_name,
+            "village": household.village,
             "covered": household.covered,
             "family_size": len(household.members),
             "amount": household.amount,
@@ -98,7 +100,50 @@ def field_values(template: Template, params: dict[str, str], base: dict[str, Any
                 continue
             raw = render_string(str(spec.default), {**base, **values})
         values[name] = _typed(template, name, spec.kind, str(raw).strip(), spec.label)
+        _check_value(template, spec, values[name], {**base, **values})
     return values
+
+
+def _check_value(template: Template, spec: Any, value: Any, scope: dict[str, Any]) -> None:
+    """The field's own rules: one of its choices, at most max_length characters, within min/max
+    (a number or a Jinja expression over the office settings, e.g. six months of the 低保 standard)."""
+    where = f"{template.where(('fields', spec.name))}：字段「{spec.name}」（{spec.label}）"
+    if spec.choices and str(value) not in spec.choices:
+        raise TemplateError(f"{where}的值「{value}」不在可选范围内", hint=f"可选：{'、'.join(spec.choices)}")
+    if spec.max_length and len(str(value)) > spec.max_length:
+        raise TemplateError(f"{where}过长：{len(str(value))} 个字，最多 {spec.max_length} 个")
+    if not isinstance(value, (int, float)):
+        return
+    for key in ("min", "max"):
+        bound = _bound(template, spec, key, scope)
+        if bound is None:
+            continue
+        if (key == "min" and value < bound) or (key == "max" and value > bound):
+            reason = render_string(spec.max_message, {**scope, "limit": bound, "value": value}) \
+                if key == "max" and spec.max_message else ""
+            word = "低于下限" if key == "min" else "超过上限"
+            raise TemplateError(f"{where}的值 {value:g} {word} {bound:g}" + (f"：{reason}" if reason else ""))
+
+
+def _bound(template: Template, spec: Any, key: str, scope: dict[str, Any]) -> float | None:
+    raw = getattr(spec, key)
+    if raw is None:
+        return None
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    try:
+        text = render_string(raw, scope).strip()
+    except TemplateError:
+        raise
+    except Exception:  # jinja's undefined or arithmetic on a missing setting
+        text = ""
+    try:
+        return float(text)
+    except ValueError:
+        raise TemplateError(
+            f"{template.where(('fields', spec.name, key))}：字段「{spec.name}」（{spec.label}）的{'上限' if key == 'max' else '下限'}"
+            f"「{raw}」无法计算，所需的设置没有配置",
+            hint="请在 config.yaml 中设置相应的值（如当地低保标准 dibao_standard），再生成") from None
 
 
 def _typed(template: Template, name: str, kind: str, raw: str, label: str) -> Any:

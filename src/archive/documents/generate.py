@@ -22,8 +22,8 @@ from typing import Any
 from archive.casework.history import households_as_of, record_document_effect, state_for_month
 from archive.casework.rules import category_wording
 from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
-from archive.dates import cn_date, cn_month, parse_date
-from archive.documents import storage, templates
+from archive.dates import cn_date, cn_month, month_end, parse_date
+from archive.documents import storage, templates, types
 from archive.documents.context import (
     CATEGORY_TITLES,
     derived_dates,
@@ -36,14 +36,19 @@ from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
-from archive.errors import ArchiveError, ConflictError, NotFoundError, TemplateError, error_text
+from archive.errors import (
+    ArchiveError,
+    ConflictError,
+    NotFoundError,
+    TemplateError,
+    UsageError,
+    error_text,
+)
 from archive.filing.month import require_open_for_change
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
 
-HOUSEHOLD_TYPES = ("application", "declaration", "authorization", "home-visit", "approval",
-                   "refusal", "suspension", "adjustment", "confirmation")
 _FULL_ID = re.compile(r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9])")
 
 
@@ -89,15 +94,38 @@ class Generator:
 
     # --- public entry points -------------------------------------------------------------
 
+    def generate(self, doc_type: str, *, household: str | None = None, village: str | None = None,
+                 start: dt.date | None = None, end: dt.date | None = None, month: dt.date | None = None,
+                 day: dt.date | None = None, params: dict[str, str] | None = None, category: str | None = None,
+                 approver: str | None = None, replaces: str | None = None) -> list[Generated]:
+        """Generate a document of any type (id, Chinese title or alias), dispatched on the type's
+        scope: household (`household`), village (`village`, and `start`/`end` for a period type),
+        month (`month`: the township's records for one month)."""
+        kind = types.registry(self.home).resolve(doc_type, generated=True)
+        given = {"household": household, "village": village, "month": month}
+        for option in kind.options:
+            if option in given and not given[option]:
+                flag = {"household": "--household 户主身份证号", "village": "--village 村(社区)",
+                        "month": "--month YYYY-MM"}[option]
+                raise UsageError(f"生成「{kind.title}」需要 {flag}")
+        if kind.id == "roster":
+            return self.month_sheets(month)
+        if kind.scope == "household":
+            return [self.household_document(kind.id, household, day, params, approver=approver, replaces=replaces)]
+        if approver or replaces:
+            raise UsageError(f"「{kind.title}」不是针对一户的文书，不能签章或更正（--sign/--replaces）")
+        if kind.scope == "village":
+            return [self.village_document(kind.id, village, start, end, day, category, params)]
+        return [self.month_document(kind.id, month, day, category, params)]
+
     def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
                            params: dict[str, str] | None = None, *, approver: str | None = None,
                            replaces: str | None = None) -> Generated:
-        if doc_type not in HOUSEHOLD_TYPES:
-            raise ArchiveError(f"未知的文书类型「{doc_type}」",
-                               hint=f"可用类型：{'、'.join(HOUSEHOLD_TYPES)}、publicity、roster")
-        template = templates.load_template(doc_type, self.home.templates_dir)
-        if template.scope != "household":
-            raise TemplateError(f"模板 {template.path} 的 scope 应为 household")
+        kind = types.registry(self.home).resolve(doc_type, generated=True)
+        if kind.scope != "household":
+            raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）",
+                             hint=f"请按 {'、'.join('--' + o for o in kind.options)} 生成")
+        template = templates.load_template(kind.id, self.home.templates_dir)
         day = day or dt.date.today()
         params = dict(params or {})
         templates.check_fields(template, params)
@@ -109,6 +137,7 @@ class Generator:
         context.update(category_wording(self.config, template.id, household.category))
         context.update(derived_dates(day))
         context.update(field_values(template, params, context))
+        _check_only_if(template, context)
         context["replaces_number"] = (replaced["number"] or replaced["doc_id"]) if replaced else ""
         if signing is not None:
             context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
@@ -139,18 +168,36 @@ class Generator:
 
     def publicity(self, village: str, start: dt.date, end: dt.date, day: dt.date | None = None,
                   category: str | None = None, params: dict[str, str] | None = None) -> Generated:
-        template = templates.load_template("publicity", self.home.templates_dir)
-        if not template.public:
+        """The 审核确认公示单 of a village for the households decided in [start, end]."""
+        return self.village_document("publicity", village, start, end, day, category, params)
+
+    def village_document(self, doc_type: str, village: str, start: dt.date | None = None, end: dt.date | None = None,
+                         day: dt.date | None = None, category: str | None = None,
+                         params: dict[str, str] | None = None) -> Generated:
+        """A document for one village. The template's `households` says which households its list
+        holds: `current` (assisted on the date), `decided` (approved in the period) or `stopped`
+        (stopped in the period); a period type takes start and end (default: the month of the date).
+        Posted templates (`public: true`) see only name, family size and amount."""
+        kind = types.registry(self.home).resolve(doc_type, generated=True)
+        template = templates.load_template(kind.id, self.home.templates_dir)
+        if template.scope != "village":
+            raise UsageError(f"「{template.title}」不是村级文书")
+        if template.event == "publicity" and not template.public:
             raise TemplateError(f"模板 {template.path} 是张贴公示的文书，必须设置 public: true")
         village = self.config.require_village(village)
+        if template.period and not (start and end):
+            raise UsageError(f"生成「{template.title}」需要 --from 和 --to（起止日期）")
+        day = day or (end if end else dt.date.today())
+        start = start or day.replace(day=1)
+        end = end or month_end(day.replace(day=1))
         if end < start:
-            raise ArchiveError(f"公示的起止日期颠倒：{start} 晚于 {end}")
-        day = day or dt.date.today()
+            raise ArchiveError(f"起止日期颠倒：{start} 晚于 {end}")
         params = dict(params or {})
         templates.check_fields(template, params)
-        decided = self.decided_households(village, start, end, category)
-        if not decided:
-            raise ArchiveError(f"{village} 在 {start} 至 {end} 期间没有审核确认的家庭，无需公示")
+        chosen = self._village_households(template.households, village, start, end, day, category)
+        if not chosen:
+            raise ArchiveError(f"{village} 在 {start} 至 {end} 期间没有{_SELECTION_NAMES[template.households]}的家庭，"
+                               f"无需生成「{template.title}」")
         context = office_context(self.config, template, day)
         context.update(derived_dates(day))
         context.update({
@@ -160,21 +207,63 @@ class Generator:
             "publicity_from_cn": cn_date(day),
             "publicity_to_cn": cn_date(day + dt.timedelta(days=self.config.publicity_days - 1)),
             "category_title": CATEGORY_TITLES.get(category or "", "社会救助") if category else
-            (CATEGORY_TITLES[decided[0].category] if len({h.category for h in decided}) == 1 else "社会救助"),
-            "households": public_entries(decided, template.mask_id),
-            "household_count": len(decided),
-            "people_count": sum(h.covered for h in decided),
-            "amount_total": round(sum(h.amount for h in decided), 2),
+            (CATEGORY_TITLES[chosen[0].category] if len({h.category for h in chosen}) == 1 else "社会救助"),
+            "households": _entries(chosen, template, day),
+            "household_count": len(chosen),
+            "people_count": sum(h.covered for h in chosen),
+            "amount_total": round(sum(h.amount for h in chosen), 2),
         })
         context.update(field_values(template, params, context))
-        data = [(h.id, h.covered, h.amount) for h in decided]
+        _check_only_if(template, context)
+        data = [(h.id, h.covered, h.amount) for h in chosen]
         return self._issue(template, context, params, day, village=village,
                            scope_key=f"{village}|{start}|{end}|{category or ''}", data=data)
+
+    def _village_households(self, selection: str, village: str, start: dt.date, end: dt.date, day: dt.date,
+                            category: str | None) -> list[HouseholdRecord]:
+        if selection == "decided":
+            chosen = self.decided_households(village, start, end, category)
+        elif selection == "stopped":
+            stopped = {row["household_id"] for row in self.conn.execute(
+                "SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+                "WHERE e.kind='suspension' AND (e.doc_id IS NULL OR d.status='active') AND e.event_date BETWEEN ? AND ?",
+                (start.isoformat(), end.isoformat()))}
+            chosen = [h for h in list_households(self.conn, village) if h.id in stopped]
+        else:
+            month = day.replace(day=1)
+            from archive.documents import sheets
+
+            chosen = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn, village), month),
+                                                month)
+        return [h for h in chosen if not category or h.category == category]
+
+    def month_document(self, doc_type: str, month: dt.date, day: dt.date | None = None, category: str | None = None,
+                       params: dict[str, str] | None = None) -> Generated:
+        """A township record for one month (零报告, 动态管理记录, 资金发放花名册…), dated at the
+        end of the month unless --date says otherwise. The template sees the month's assisted
+        households, its new, stopped, adjusted and refused cases, its history events and one row
+        per village (in the configured order, empty villages as 0)."""
+        kind = types.registry(self.home).resolve(doc_type, generated=True)
+        template = templates.load_template(kind.id, self.home.templates_dir)
+        month = month.replace(day=1)
+        day = day or month_end(month)
+        params = dict(params or {})
+        templates.check_fields(template, params)
+        context = office_context(self.config, template, day)
+        context.update(derived_dates(day))
+        context.update(month_context(self.home, template, month, category))
+        context.update(field_values(template, params, context))
+        _check_only_if(template, context)
+        data = [(h["household_id"], h["covered"], h["amount"]) for h in context["households"]] + \
+            [(e["doc_id"], e["kind"]) for e in context["events"]]
+        return self._issue(template, context, params, day, scope_key=f"month|{month:%Y-%m}|{category or ''}",
+                           data=data)
 
     def month_sheets(self, month: dt.date) -> list[Generated]:
         """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
         from archive.documents import sheets
 
+        month = month.replace(day=1)
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
             raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
@@ -402,7 +491,7 @@ class Generator:
                     audit(self.conn, self.home.operator, "document.replace", doc_id,
                           {"replaces": replaced["doc_id"], "number": number})
                 record_files(self.conn, self.home.root, doc_id)
-                warnings = record_document_effect(self.conn, self.config, self.home.operator, template.id, doc_id,
+                warnings = record_document_effect(self.conn, self.config, self.home.operator, template.event, doc_id,
                                                   day, context, household, data)
                 audit(self.conn, self.home.operator, "document.generate", doc_id,
                       {"type": template.id, "number": number, "household": household.id if household else None})
@@ -412,6 +501,85 @@ class Generator:
                 path.unlink(missing_ok=True)
             raise
         return dataclasses_replace(self._generated(self._document_row(doc_id)), warnings=warnings)
+
+
+_SELECTION_NAMES = {"current": "在保", "decided": "审核确认", "stopped": "停发（终止）"}
+
+
+def _entries(households: list[HouseholdRecord], template: templates.Template, day: dt.date) -> list[dict[str, Any]]:
+    """A village or month list: posted templates see only name, family size, amount (and a masked
+    ID if asked); the office's own records see each household's full context."""
+    if template.public:
+        return public_entries(households, template.mask_id)
+    return [{**household_context(h, day), "head_name": h.head_name} for h in households]
+
+
+def _check_only_if(template: templates.Template, context: dict[str, Any]) -> None:
+    """A template's own precondition (only_if: when, message), e.g. a 零报告 only for a month
+    with no new case."""
+    rule = template.only_if
+    if not rule:
+        return
+    renderer = templates._Renderer(template, context)
+    if not renderer.expression(rule["when"], ("only_if", "when")):
+        raise ArchiveError(renderer.text(rule["message"], ("only_if", "message")))
+
+
+def month_context(home: Home, template: templates.Template, month: dt.date, category: str | None) -> dict[str, Any]:
+    """What a month-scope template sees (see Generator.month_document)."""
+    from archive.casework.history import KIND_NAMES, all_events
+    from archive.documents import sheets
+
+    conn, config = home.db, home.config
+    key = month.strftime("%Y-%m")
+    everyone = [h for h in list_households(conn) if not category or h.category == category]
+    assisted = sheets.households_in_month(households_as_of(conn, everyone, month), month)
+    by_id = {h.id: h for h in everyone}
+    grouped = all_events(conn)
+    events, cases = [], {"approval": [], "suspension": [], "adjustment": [], "refusal": []}
+    for household_id, history in grouped.items():
+        household = by_id.get(household_id)
+        if household is None:
+            continue
+        for event in history:
+            starts = event.effective_month or event.event_date[:7]
+            if event.event_date[:7] == key:
+                events.append({"date": event.event_date, "date_cn": cn_date(dt.date.fromisoformat(event.event_date)),
+                               "kind": event.kind, "kind_cn": KIND_NAMES.get(event.kind, event.kind),
+                               "head_name": household.head_name, "village": household.village,
+                               "category": household.category, "amount": event.amount, "covered": event.covered,
+                               "number": event.number or "", "doc_id": event.doc_id or "",
+                               "effective_month_cn": cn_month(dt.date.fromisoformat(starts + "-01")),
+                               "reason": (event.detail or {}).get("reason") or ""})
+            if event.kind in cases and (starts == key if event.kind != "refusal" else event.event_date[:7] == key):
+                state = history_state(household, history, month)
+                cases[event.kind].append({"head_name": household.head_name, "village": household.village,
+                                          "category": household.category, "covered": state.covered,
+                                          "amount": event.amount if event.amount is not None else state.amount})
+    events.sort(key=lambda e: (e["date"], e["village"], e["head_name"]))
+    entries = _entries(assisted, template, month_end(month))
+    villages = [{"village": v, "households": sum(1 for h in assisted if h.village == v),
+                 "people": sum(h.covered for h in assisted if h.village == v),
+                 "amount": round(sum(h.amount for h in assisted if h.village == v), 2)} for v in config.villages]
+    return {
+        "month": key, "month_cn": cn_month(month), "period_from_cn": cn_date(month),
+        "period_to_cn": cn_date(month_end(month)),
+        "category_title": CATEGORY_TITLES.get(category, "社会救助") if category else "社会救助",
+        "households": entries, "household_count": len(assisted), "people_count": sum(h.covered for h in assisted),
+        "amount_total": round(sum(h.amount for h in assisted), 2), "villages": villages,
+        "events": events if not template.public else [
+            {k: e[k] for k in ("date_cn", "kind_cn", "head_name", "village", "amount", "covered")} for e in events],
+        "new_cases": cases["approval"], "stopped_cases": cases["suspension"],
+        "adjusted_cases": cases["adjustment"], "refused_cases": cases["refusal"],
+        "new_count": len(cases["approval"]), "stopped_count": len(cases["suspension"]),
+        "adjusted_count": len(cases["adjustment"]), "refused_count": len(cases["refusal"]),
+    }
+
+
+def history_state(household: HouseholdRecord, history: list, month: dt.date) -> HouseholdRecord:
+    from archive.casework.history import apply_events
+
+    return apply_events(household, history, month)
 
 
 def _refuse_identity_numbers(template: templates.Template, document: Document) -> None:

@@ -27,6 +27,18 @@ class FieldSpec:
     required: bool = False
     default: Any = None
     kind: str = "text"
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    min: float | str | None = None
+    max: float | str | None = None
+    max_message: str = ""
+    max_length: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The field as a form needs it: name, label, kind, required, default, choices, help, limits."""
+        return {"name": self.name, "label": self.label, "kind": self.kind, "required": self.required,
+                "default": self.default, "choices": list(self.choices), "help": self.help,
+                "min": self.min, "max": self.max, "max_length": self.max_length}
 
 
 @dataclass
@@ -42,6 +54,14 @@ class Template:
     mask_id: bool = False
     category: str = ""
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    help: str = ""
+    aliases: tuple[str, ...] = ()
+    recognize: tuple[str, ...] = ()
+    event: str | None = None
+    notice: bool = False
+    period: bool = False
+    only_if: dict[str, str] | None = None
+    households: str = "current"
 
     @property
     def has_stub(self) -> bool:
@@ -86,7 +106,7 @@ filters.install(_ENV)
 # and `self`, the template's reference to its own blocks and context.
 _FORBIDDEN_NAMES = frozenset({"self", "cycler", "joiner", "namespace", "lipsum", "range", "dict",
                               "config", "request", "getattr", "__builtins__"})
-_EXPRESSION_KEYS = frozenset({"if", "each"})
+_EXPRESSION_KEYS = frozenset({"if", "each", "when"})
 
 
 def unsafe_construct(text: str, expression: bool = False) -> str | None:
@@ -172,13 +192,23 @@ def load_template_file(path: Path) -> Template:
     if data["id"] != path.stem:
         raise TemplateError(f"模板 {path} 第{line_of(lines, ('id',))}行：id「{data['id']}」应与文件名「{path.stem}」一致")
     fields = {
-        name: FieldSpec(name, spec["label"], spec.get("required", False), spec.get("default"), spec.get("kind", "text"))
+        name: FieldSpec(name, spec["label"], spec.get("required", False), spec.get("default"),
+                        spec.get("kind", "choice" if spec.get("choices") else "text"),
+                        tuple(spec.get("choices") or ()), spec.get("help", ""), spec.get("min"), spec.get("max"),
+                        spec.get("max_message", ""), spec.get("max_length"))
         for name, spec in (data.get("fields") or {}).items()
     }
+    for name, spec in fields.items():
+        if spec.kind == "choice" and not spec.choices:
+            raise TemplateError(f"模板 {path} 第{line_of(lines, ('fields', name))}行：字段「{name}」是选择项（kind: choice），"
+                                "须用 choices 列出可选的值")
     template = Template(
         id=data["id"], title=data["title"], scope=data["scope"], path=path, data=data, lines=lines,
         number_code=data.get("number"), public=data.get("public", False), mask_id=data.get("mask_id", False),
-        category=data.get("category", ""), fields=fields,
+        category=data.get("category", ""), fields=fields, help=data.get("help", ""),
+        aliases=tuple(data.get("aliases") or ()), recognize=tuple(data.get("recognize") or (data["title"],)),
+        event=data.get("event"), notice=data.get("notice", False), period=data.get("period", False),
+        only_if=data.get("only_if"), households=data.get("households", "current"),
     )
     _compile_all(template)
     return template
@@ -192,8 +222,13 @@ def _compile_all(template: Template) -> None:
                 _refuse_unsafe(template, text, path)
                 _compile(template, text, path)
     for name, spec in template.fields.items():
-        if isinstance(spec.default, str):
-            _refuse_unsafe(template, spec.default, ("fields", name, "default"))
+        for key in ("default", "min", "max", "max_message"):
+            value = getattr(spec, key)
+            if isinstance(value, str):
+                _refuse_unsafe(template, value, ("fields", name, key))
+    if template.only_if:
+        _refuse_unsafe(template, template.only_if["when"], ("only_if", "when"))
+        _refuse_unsafe(template, template.only_if["message"], ("only_if", "message"))
 
 
 def _refuse_unsafe(template: Template, text: str, path: tuple) -> None:

@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict, dataclass
 
 from archive.dates import working_days_between
+from archive.documents.types import registry
 from archive.home import Home
-from archive.scans.identify import TYPE_TITLES
 
 
 @dataclass
@@ -49,7 +49,7 @@ def check_month(home: Home, month: dt.date) -> list[Finding]:
         approved = "approval" in have or "confirmation" in have
         if approved:
             required = config.filing["required_materials"].get(row["category"], [])
-            missing = [TYPE_TITLES.get(t, t) for t in required if t not in have]
+            missing = [registry(home).title(t) for t in required if t not in have]
             if missing:
                 add("缺少材料", f"{row['category']}：缺 {'、'.join(missing)}")
         applied = min((d for d, _ in have.get("application", [])), default=None)

@@ -20,6 +20,7 @@ from pathlib import Path
 from archive.catalog import audit, next_value, record_files, transaction
 from archive.dates import month_end
 from archive.documents import storage
+from archive.documents.types import filing_class, registry
 from archive.errors import ArchiveError, ConflictError
 from archive.filing import catalogue
 from archive.filing.completeness import check_month
@@ -177,9 +178,10 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
         "AND substr(d.doc_date,1,7)=?", (prefix,)).fetchone()[0]
     filing_round = _next_round(home, prefix)
     touched_boxes: set[int] = set()
+    types = registry(home)
     for row in pieces:
         year = int(row["doc_date"][:4])
-        _, retention = config.filing_class(row["type"])
+        _, retention = filing_class(home, row["type"], types)
         village = row["village"] if row["village"] in config.villages else None
         code = config.village_code(village)
         item = next_value(home.db, f"item:{retention}:{code}", year)

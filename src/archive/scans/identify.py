@@ -13,30 +13,19 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from archive import idcard
+from archive.documents.types import Registry, registry
 
-# (type id, title shown, patterns in the text); the first that matches wins, most specific first
-DOCUMENT_TYPES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("refusal", "不予批准告知书", ("不予批准告知书",)),
-    ("suspension", "停发告知书", ("停发告知书",)),
-    ("adjustment", "调整告知书", ("调整告知书",)),
-    ("confirmation", "审核确认通知书", ("审核确认通知书",)),
-    ("publicity", "审核确认公示单", ("公示单",)),
-    ("approval", "审核确认表", ("审核确认表", "审批表")),
-    ("home-visit", "入户调查表", ("入户调查表",)),
-    ("authorization", "家庭经济状况核对授权书", ("核对授权书", "调查授权书")),
-    ("declaration", "家庭经济状况书面声明", ("书面声明",)),
-    ("application", "申请书", ("申请书",)),
-    ("hukou", "户口簿", ("户口簿", "常住人口登记卡", "户主或与户主关系")),
-    ("id-card", "居民身份证", ("居民身份证", "签发机关", "有效期限")),
-    ("disability", "残疾人证", ("残疾人证", "残疾类别", "残疾等级")),
-    ("medical", "疾病证明", ("疾病证明", "诊断证明", "诊断书", "出院记录")),
-    ("marriage", "婚姻状况证明", ("结婚证", "离婚证", "婚姻状况证明", "婚姻登记")),
-    ("lease", "房屋租赁协议", ("租赁协议", "租赁合同", "房屋租赁")),
-    ("land", "土地承包经营证明", ("土地承包经营", "承包经营权")),
-]
-TYPE_TITLES = {type_id: title for type_id, title, _ in DOCUMENT_TYPES}
+
+def __getattr__(name: str) -> Any:
+    """TYPE_TITLES: the built-in types' titles (id -> title), from the registry; a home's own
+    types are in `registry(home).titles()`."""
+    if name == "TYPE_TITLES":
+        return registry().titles()
+    raise AttributeError(name)
+
 
 # characters OCR returns in place of digits inside an ID number
 _CONFUSABLE = str.maketrans({
@@ -62,12 +51,10 @@ def find_id_numbers(text: str) -> list[str]:
     return found
 
 
-def classify(text: str) -> str | None:
-    compact = re.sub(r"\s+", "", text)
-    for type_id, _, patterns in DOCUMENT_TYPES:
-        if any(pattern in compact for pattern in patterns):
-            return type_id
-    return None
+def classify(text: str, types: Registry | None = None) -> str | None:
+    """The document type of a scan's text (the titles of the templates' `recognize` texts and the
+    certificates people bring), from the home's registry or the built-in one."""
+    return (types or registry()).classify(text)
 
 
 @dataclass
@@ -80,13 +67,14 @@ class Identification:
     evidence: list[str] = field(default_factory=list)
 
 
-def identify(conn: sqlite3.Connection, text: str, qr_doc_ids: list[str], villages: list[str]) -> Identification:
+def identify(conn: sqlite3.Connection, text: str, qr_doc_ids: list[str], villages: list[str],
+             types: Registry | None = None) -> Identification:
     for doc_id in qr_doc_ids:
         row = conn.execute("SELECT doc_id, type, household_id, status FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         if row is not None:
             return Identification("linked", row["household_id"], row["type"], row["doc_id"],
                                   f"二维码 {doc_id}", [f"二维码指向本档案库的文书 {doc_id}"])
-    doc_type = classify(text)
+    doc_type = classify(text, types)
     if qr_doc_ids:
         unknown = "、".join(qr_doc_ids)
         return Identification("review", None, doc_type, None, f"二维码 {unknown} 不是本档案库生成的文书")

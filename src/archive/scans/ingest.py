@@ -35,11 +35,12 @@ from pathlib import Path
 from archive import files
 from archive.catalog import audit, new_doc_id, record_files, transaction
 from archive.documents import storage
+from archive.documents.types import registry
 from archive.errors import ArchiveError, error_text
 from archive.home import Home
 from archive.roster.households import get_household
 from archive.scans import recovery
-from archive.scans.identify import TYPE_TITLES, Identification, identify
+from archive.scans.identify import Identification, identify
 from archive.scans.inbox import Entry, collect_entries, look, still_changing
 from archive.scans.names import (
     name_note,
@@ -452,13 +453,14 @@ class Ingester:
                                 "可再次运行 ingest；如仍出错请报告")
         path, digest, doc_id = job.entry.path, job.digest, job.doc_id
         text = processed.text
+        types = registry(self.home)
         found = identify(self.conn, text, list(dict.fromkeys(m.doc_id for m in processed.marks)),
-                         self.home.config.villages)
+                         self.home.config.villages, types)
         household = get_household(self.conn, found.household) if found.household else None
         original = self._original(found)
         day = self._document_date(text, original)
         doc_type = found.doc_type or "scan"
-        title = original["title"] if original else TYPE_TITLES.get(doc_type, "扫描件")
+        title = original["title"] if original else types.title(doc_type, "扫描件")
         if household is not None:
             folder = storage.document_folder(self.home, day.year, household.village, household)
         else:

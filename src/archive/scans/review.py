@@ -7,11 +7,11 @@ from typing import Any
 
 from archive.catalog import audit, transaction
 from archive.documents import storage
+from archive.documents.types import registry
 from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.filing.moves import relocate
 from archive.home import Home
 from archive.roster.households import get_household
-from archive.scans.identify import TYPE_TITLES
 from archive.sealing import seal_documents
 
 
@@ -38,8 +38,9 @@ def _scan_row(home: Home, key: str):
 def review_assign(home: Home, key: str, household_id: str, doc_type: str | None = None) -> dict[str, Any]:
     scan = _scan_row(home, key)
     household = get_household(home.db, household_id)
-    if doc_type is not None and doc_type not in TYPE_TITLES and doc_type != "scan":
-        raise ArchiveError(f"未知的文书类型「{doc_type}」", hint="可用：" + "、".join(f"{k}（{v}）" for k, v in TYPE_TITLES.items()))
+    types = registry(home)
+    if doc_type is not None:
+        doc_type = types.resolve(doc_type).id  # id, title or alias; unknown: the list of types
     doc = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (scan["doc_id"],)).fetchone()
     doc_type = doc_type or doc["type"]
     folder = storage.document_folder(home, int(doc["doc_date"][:4]), household.village, household)
@@ -48,7 +49,7 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
         home.db.execute(
             """UPDATE documents SET household_id=?, village=?, type=?, title=?, pdf_path=?, original_path=?,
                sidecar_path=?, rev=rev+1 WHERE doc_id=?""",
-            (household.id, household.village, doc_type, TYPE_TITLES.get(doc_type, doc["title"]), paths["pdf_path"],
+            (household.id, household.village, doc_type, types.title(doc_type, doc["title"]), paths["pdf_path"],
              paths["original_path"], paths["sidecar_path"], doc["doc_id"]))
         home.db.execute("UPDATE scans SET status='filed', household_id=?, detected_type=?, reason=?, "
                         "updated_at=datetime('now','localtime') WHERE sha256=?",

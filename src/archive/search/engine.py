@@ -21,24 +21,28 @@ from archive.home import Home
 from archive.index import queries as q
 from archive.index import store
 from archive.index.analysis import bigrams
-from archive.scans.identify import TYPE_TITLES as SCAN_TYPE_TITLES
 from archive.search import names as name_table
 from archive.search import query as queries
 
-# the titles ingest recognises, plus the township's own XLSX records
-TYPE_TITLES = {**SCAN_TYPE_TITLES, "roster": "花名册", "statistics": "人数资金统计表"}
+
+def __getattr__(name: str) -> object:
+    """TYPE_TITLES (id -> Chinese title of every built-in document type), built on first use from
+    the document types (documents/types.py) so that importing the search costs no template loading."""
+    if name == "TYPE_TITLES":
+        from archive.documents.types import registry
+
+        return registry().titles()
+    raise AttributeError(name)
 
 
-def resolve_type(value: str | None) -> str | None:
-    """Accept a type id (refusal) or its Chinese title (不予批准告知书)."""
+def resolve_type(value: str | None, home: Home | None = None) -> str | None:
+    """Accept a type id (refusal), its Chinese title (不予批准告知书), an alias or part of a title,
+    from the home's document types (documents/types.py); other values are ingested type ids."""
     if not value:
         return None
-    if value in TYPE_TITLES:
-        return value
-    for type_id, title in TYPE_TITLES.items():
-        if value == title or value in title:
-            return type_id
-    return value  # ingested document types (身份证, 户口簿, ...) are their own ids
+    from archive.documents.types import registry
+
+    return registry(home).find(value)
 
 
 @dataclass
@@ -219,7 +223,7 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         village = config.require_village(village)
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
         raise ArchiveError(f"月份「{month}」格式不对，应写成 YYYY-MM")
-    filter_query = queries.filters(village=village, doc_type=resolve_type(doc_type), category=category,
+    filter_query = queries.filters(village=village, doc_type=resolve_type(doc_type, home), category=category,
                                    year=year, month=month, household=household)
     index = store.backend(home)
     parsed = queries.parse(text, index.doc_frequency, filter_query)

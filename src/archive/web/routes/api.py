@@ -11,12 +11,12 @@ from pathlib import Path
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
-from archive.documents.generate import HOUSEHOLD_TYPES, Generator, parse_day
+from archive.documents.generate import Generator, parse_day
 from archive.documents.records import generated_record
-from archive.errors import ArchiveError
+from archive.documents.types import registry
+from archive.errors import ArchiveError, BadInputError
 from archive.filing.household_file import open_household_file
 from archive.household_keys import household_for_key
-from archive.search.engine import resolve_type
 from archive.web.routes.documents import pdf_response
 from archive.web.routes.search import run_search
 from archive.web.routing import Ctx, guarded
@@ -63,10 +63,15 @@ def api_generate(ctx: Ctx) -> Response:
     body = ctx.json
     if not isinstance(body, dict):
         raise ArchiveError("请求内容应为 JSON 对象：{\"type\", \"household\", \"date\", \"fields\"}")
-    doc_type = resolve_type(str(body.get("type") or ""))
-    if doc_type not in HOUSEHOLD_TYPES:
+    types = registry(ctx.home)
+    try:
+        kind = types.resolve(str(body.get("type") or ""), generated=True)
+    except BadInputError:
+        kind = None
+    if kind is None or kind.scope != "household":
         raise ArchiveError(f"文书类型「{body.get('type')}」不能用此接口生成",
-                           hint="可用类型：" + "、".join(HOUSEHOLD_TYPES))
+                           hint="可用类型：" + "、".join(f"{t.id}（{t.title}）" for t in types.generated() if t.scope == "household"))
+    doc_type = kind.id
     household = body.get("household")
     if not isinstance(household, str) or not household:
         raise ArchiveError("缺少 household（户主身份证号）")
