@@ -238,13 +238,21 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: ru_maxrss would include the parent's, inherited
+    across exec), and that of the writer processes it started."""
+    status = Path("/proc/self/status").read_text()
+    own = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
 def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
     """Rebuild the index of the home with one backend and run the query mix (in a process of its
     own, so that its peak memory is its own)."""
     os.environ[index_backends.BACKEND_ENV] = backend
     home = Home(root)
     documents = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mb()
 
     def progress(done: int, todo: int) -> None:
         print(f"  {backend}: {done}/{todo} written, {time.perf_counter() - started:.0f} s", flush=True)
@@ -252,8 +260,7 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
     started = time.perf_counter()
     result = store.sync(home, full=True, procs=procs, on_progress=progress)
     rebuild_s = time.perf_counter() - started
-    rebuild_peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    rebuild_peak = peak_rss_mb()
     latencies, per_class = run_queries(home, mix)
     # an incremental update: 50 documents changed (as after generate, ingest or filing)
     with transaction(home.db):
@@ -263,8 +270,7 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
     store.sync(home)
     incremental_ms = (time.perf_counter() - started) * 1000
     search(home, mix[0][1])  # the searcher reopened after the update
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    peak = peak_rss_mb()
     figures = {
         "backend": backend,
         "documents": documents,
@@ -274,7 +280,7 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
         "index_mb": round(store.backend(home).size_bytes() / 2**20, 1),
         "rebuild_peak_rss_mb": round(rebuild_peak, 0),
         "peak_rss_mb": round(peak, 0),
-        "rss_before_rebuild_mb": round(before / 1024, 0),
+        "rss_before_rebuild_mb": round(before, 0),
         "queries": len(latencies),
         "p50_ms": round(pct(latencies, 50), 1),
         "p95_ms": round(pct(latencies, 95), 1),

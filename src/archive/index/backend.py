@@ -23,7 +23,7 @@ from archive.index.queries import Hits, Query
 if TYPE_CHECKING:
     from archive.home import Home
 
-DEFAULT = "whoosh"
+DEFAULT = "fts5"
 BACKEND_ENV = "ARCHIVE_INDEX_BACKEND"  # overrides config.yaml (tests and benchmarks)
 
 Fields = dict[str, object]
@@ -61,8 +61,9 @@ class IndexBackend(Protocol):
     def doc_frequency(self, field: str, term: str) -> int:
         """How many documents have the term in the field."""
 
-    def search(self, query: Query, filter: Query | None, limit: int) -> Hits:
-        """The best `limit` documents matching the query and the filter, with total and exactness."""
+    def search(self, query: Query, filter: Query | None, limit: int, ranked: bool = True) -> Hits:
+        """The best `limit` documents matching the query and the filter, with total and exactness
+        (`ranked=False`: any `limit` of them, when only whether there are some matters)."""
 
     def size_bytes(self) -> int:
         """The index's size on disk."""

@@ -40,6 +40,7 @@ _CREATE = (
     "tokenize='ascii', detail=full)",
 )
 _DROP = ("DROP TABLE IF EXISTS search_fts", "DROP TABLE IF EXISTS search_docs", "DROP TABLE IF EXISTS search_meta")
+RANK_AT_MOST = 1000  # matches ranked by bm25; beyond, the newest first
 _EVERY = object()  # the compiled form of Every: no MATCH at all
 
 
@@ -239,28 +240,44 @@ class Fts5Backend:
                                   (token(field, term), column(field))).fetchone()
         return found[0] if found else 0
 
-    def search(self, query: iq.Query, filter: iq.Query | None, limit: int) -> iq.Hits:
+    def search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool = True) -> iq.Hits:
+        """Up to RANK_AT_MOST matches are ranked by bm25. More than that (a phrase every notice of a
+        kind prints) are all equally good answers: the newest come first, without scoring every one,
+        and the total is estimated (shown as 约) from how far back the first RANK_AT_MOST reach."""
         expression = compile_match(iq.and_([query, filter]) if filter is not None else query)
         if expression is None or not self.exists():
             return iq.Hits()
         conn = self.conn
         if expression is _EVERY:
-            ranked = [(doc_id, 1.0) for doc_id, in conn.execute(
-                "SELECT doc_id FROM search_docs ORDER BY id LIMIT ?", (limit,))]
+            found = [(doc_id, 1.0) for doc_id, in conn.execute(
+                "SELECT doc_id FROM search_docs ORDER BY id DESC LIMIT ?", (limit,))]
             total = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
-            return iq.Hits(ranked, total, True, len(ranked) < limit)
+            return iq.Hits(found, total, True, len(found) >= total)
+        probe = [r[0] for r in conn.execute(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (expression, (RANK_AT_MOST + 1) if ranked else limit))]
+        if not ranked:
+            return iq.Hits(self._doc_ids([(rowid, 1.0) for rowid in probe]), len(probe), len(probe) < limit,
+                           len(probe) < limit)
+        if len(probe) > RANK_AT_MOST:
+            newest = probe[:limit]
+            low, high = conn.execute("SELECT min(id), max(id) FROM search_docs").fetchone()
+            estimate = int(len(probe) * (high - low + 1) / max(1, high - probe[-1] + 1))
+            return iq.Hits(self._doc_ids([(rowid, 1.0 - i / (2 * len(newest))) for i, rowid in enumerate(newest)]),
+                           max(estimate, len(probe)), False, False)
         weights = ", ".join(str(w) for w in WEIGHTS)
         found = conn.execute(
-            f"SELECT rowid, bm25(search_fts, {weights}) AS score FROM search_fts WHERE search_fts MATCH ? "
-            "ORDER BY score, rowid LIMIT ?", (expression, limit)).fetchall()
-        ids = dict(conn.execute(
+            f"SELECT rowid, -bm25(search_fts, {weights}) AS score FROM search_fts WHERE search_fts MATCH ? "
+            "ORDER BY score DESC, rowid LIMIT ?", (expression, limit)).fetchall()
+        return iq.Hits(self._doc_ids(found), len(probe), True, len(probe) <= limit)
+
+    def _doc_ids(self, found) -> list[tuple[str, float]]:
+        if not found:
+            return []
+        ids = dict(self.conn.execute(
             f"SELECT id, doc_id FROM search_docs WHERE id IN ({','.join('?' * len(found))})",
-            [r[0] for r in found]).fetchall()) if found else {}
-        ranked = [(ids[rowid], -score) for rowid, score in found if rowid in ids]
-        if len(found) < limit:
-            return iq.Hits(ranked, len(ranked), True, True)
-        total = conn.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH ?", (expression,)).fetchone()[0]
-        return iq.Hits(ranked, total, True, False)
+            [r[0] for r in found]).fetchall())
+        return [(ids[rowid], score) for rowid, score in found if rowid in ids]
 
     def close(self) -> None:
         self._vocab = False

@@ -215,9 +215,9 @@ class WhooshBackend:
             return q.NullQuery
         raise TypeError(f"unknown query node {query!r}")
 
-    def search(self, query: iq.Query, filter: iq.Query | None, limit: int) -> iq.Hits:
+    def search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool = True) -> iq.Hits:
         compiled = self.compile(iq.and_([query, filter]) if filter is not None else query)
-        results = self.searcher().search(compiled, limit=max(1, limit))
+        results = self.searcher().search(compiled, limit=max(1, limit), scored=ranked)
         ranked = [(hit["doc_id"], hit.score) for hit in results][:limit]
         complete = results.scored_length() < limit
         exact = results.has_exact_length() or complete

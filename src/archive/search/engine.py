@@ -265,9 +265,13 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
         passes.append((parsed.combine(alternatives), {"matched": "、".join(near_words) or None}))
     # pass 3: most of a phrase, close together; a name OCR-damaged on a document not yet linked
     # to a household
-    passes.append((parsed.tolerant, {"tolerant": True}))
+    passes.append((None, {"tolerant": True}))
     for query, marks in passes:
-        if query is None or len(ranked) >= limit:
+        if len(ranked) >= limit:
+            continue
+        if marks.get("tolerant"):
+            query = parsed.tolerant  # built only when needed: it asks the index for term frequencies
+        if query is None:
             continue
         seen = {r.doc_id for r in ranked}
         wanted = limit - len(ranked)
@@ -304,8 +308,8 @@ def _printed(home: Home, index, word: str) -> bool:
     grams = bigrams(word)
     if not grams:
         return False
-    candidates = q.Or(tuple(q.and_([q.Term(field, g) for g in grams]) for field in ("title", "body")))
-    ids = [doc_id for doc_id, _score in index.search(candidates, None, 50).ranked]
+    candidates = q.Or(tuple(q.Phrase(field, tuple(grams)) for field in ("title", "body")))
+    ids = [doc_id for doc_id, _score in index.search(candidates, None, 50, ranked=False).ranked]
     if not ids:
         return False
     marks = ",".join("?" * len(ids))

@@ -38,10 +38,16 @@ def one_off(a: str, b: str) -> bool:
 
 
 def people(conn: sqlite3.Connection, length: int, *, village: str | None = None, category: str | None = None,
-           household: str | None = None) -> list[Person]:
+           household: str | None = None, like: str | None = None) -> list[Person]:
+    """The roster's people whose name has `length` characters (and, with `like`, is that word or
+    one character off it)."""
     sql = ("SELECT m.name, m.household_id, h.head_name, h.village, h.category, m.relation FROM members m "
            "JOIN households h ON h.id = m.household_id WHERE length(m.name) = ?")
     args: list[object] = [length]
+    if like:
+        condition, more = _like(like)
+        sql += f" AND {condition}"
+        args += more
     for column, value in (("h.village", village), ("h.category", category), ("h.id", household)):
         if value:
             sql += f" AND {column} = ?"
@@ -85,9 +91,20 @@ class NameMatch:
         return [groups[key] for key in sorted(groups, reverse=True)]
 
 
+def _like(word: str) -> tuple[str, list[object]]:
+    """SQL for the names equal to the word or one character off it (one position any character,
+    the others as typed), so that SQLite, not Python, goes through the roster's names."""
+    parts = ["m.name = ?"]
+    args: list[object] = [word]
+    for i in range(len(word)):
+        parts.append("(substr(m.name, 1, ?) = ? AND substr(m.name, ?) = ?)")
+        args += [i, word[:i], i + 2, word[i + 1:]]
+    return "(" + " OR ".join(parts) + ")", args
+
+
 def match(conn: sqlite3.Connection, word: str, *, allow_near: bool, village: str | None = None,
           category: str | None = None, household: str | None = None) -> NameMatch:
-    found = people(conn, len(word), village=village, category=category, household=household)
+    found = people(conn, len(word), village=village, category=category, household=household, like=word)
     exact = [p for p in found if p.name == word]
     near = [p for p in found if one_off(p.name, word)] if allow_near and not exact else []
     if near:

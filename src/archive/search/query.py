@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from archive.index import queries as q
 from archive.index.analysis import bigrams, is_han, terms
@@ -48,7 +49,12 @@ class Word:
     text: str
     kind: str                 # id / number / archival / name / text
     strict: q.Query
-    tolerant: q.Query | None  # None: nothing to relax
+    relax: Callable[[], q.Query | None] | None = None  # builds the tolerant form
+
+    @cached_property
+    def tolerant(self) -> q.Query | None:
+        """The word relaxed (most of a phrase's bigrams); None: nothing to relax."""
+        return self.relax() if self.relax else None
 
 
 @dataclass
@@ -155,13 +161,13 @@ def close_together(word: str, text: str) -> bool:
 
 def word_query(word: str, df: DocFrequency) -> Word:
     if _ID_FULL.match(word) or _ID_PART.match(word):
-        return Word(word, "id", q.Term("ids", word.upper()), None)
+        return Word(word, "id", q.Term("ids", word.upper()))
     key = number_key(word)
     if key:
-        return Word(word, "number", q.Term("number", key), None)
+        return Word(word, "number", q.Term("number", key))
     if _ARCHIVAL.match(word):
-        return Word(word, "archival", q.Term("archival_code", word), None)
-    return Word(word, "name" if is_name(word) else "text", text_query(word, df), _tolerant(word, df))
+        return Word(word, "archival", q.Term("archival_code", word))
+    return Word(word, "name" if is_name(word) else "text", text_query(word, df), lambda: _tolerant(word, df))
 
 
 def split_words(text: str) -> list[str]:
