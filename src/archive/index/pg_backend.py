@@ -50,6 +50,7 @@ TEXT_PREFIX = {"title": "t", "body": "b", "people": "p"}
 LABEL = {"names": "A", "ids": "A", "number": "A", "title": "B", "people": "C"}  # others D
 RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
 MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
+RANK_AT_MOST = 1000     # matches ranked by ts_rank; beyond, the first found (see search)
 DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
 
 
@@ -286,17 +287,33 @@ class PostgresBackend:
             return _quote(keyword_lexeme("nothing", ""))  # no document has it
         raise TypeError(f"unknown query node {query!r}")
 
-    def search(self, query: iq.Query, filter: iq.Query | None, limit: int) -> iq.Hits:
+    def search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool = True) -> iq.Hits:
+        """Up to RANK_AT_MOST matches are ranked (ts_rank reads each one's tsvector). More than that
+        (a phrase every notice of a kind prints) are equally good answers: the first found are
+        given without scoring every one, and the total is the planner's estimate (shown as 约).
+        `ranked=False`: any `limit` matches, when only whether there are some matters."""
         if not self._exists_tables():
             raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
         tsquery = self.compile(iq.and_([query, filter]) if filter is not None else query)
+        docs = self._table("docs")
+        limit = max(1, limit)
+        probe = [row[0] for row in self.conn.execute(
+            f"SELECT doc_id FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s",
+            (tsquery, (RANK_AT_MOST + 1) if ranked else limit))]
+        if not ranked:
+            return iq.Hits([(doc_id, 1.0) for doc_id in probe], len(probe), len(probe) < limit, len(probe) < limit)
+        if len(probe) > RANK_AT_MOST:
+            plan = self.conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {docs} WHERE tv @@ CAST(%s AS tsquery)",
+                                     (tsquery,)).fetchone()[0]
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+            first = probe[:limit]
+            return iq.Hits([(doc_id, 1.0 - i / (2 * len(first))) for i, doc_id in enumerate(first)],
+                           max(estimate, len(probe)), False, False)
         rows = self.conn.execute(
-            f"SELECT doc_id, ts_rank(CAST(%s AS float4[]), tv, q) AS score, count(*) OVER () FROM {self._table('docs')}, "
-            "CAST(%s AS tsquery) AS q WHERE tv @@ q ORDER BY score DESC, doc_id LIMIT %s",
-            (RANK_WEIGHTS, tsquery, max(1, limit))).fetchall()
-        total = int(rows[0][2]) if rows else 0
-        ranked = [(doc_id, float(score)) for doc_id, score, _ in rows][:limit]
-        return iq.Hits(ranked, total, True, total < max(1, limit))
+            f"SELECT doc_id, ts_rank(CAST(%s AS float4[]), tv, CAST(%s AS tsquery)) AS score FROM {docs} "
+            "WHERE doc_id = ANY(%s) ORDER BY score DESC, doc_id LIMIT %s",
+            (RANK_WEIGHTS, tsquery, probe, limit)).fetchall()
+        return iq.Hits([(doc_id, float(score)) for doc_id, score in rows], len(probe), True, len(probe) < limit)
 
     def close(self) -> None:
         if self._conn is not None:
