@@ -37,6 +37,12 @@ if [ "$need_fonts" = 1 ]; then
   [ -f /usr/share/fonts/truetype/arphic/uming.ttc ] \
     || echo "警告：缺少中文字体，请在 config.yaml 的 fonts 中指定字体文件" >&2
 fi
+# the fallback for rare characters in names (CJK Extension B, e.g. 𠮷), which the fonts above lack
+if [ ! -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ]; then
+  apt_install "生僻字后备字体（花園明朝）" fonts-hanazono
+  [ -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ] \
+    || echo "警告：缺少生僻字后备字体，含扩展B区汉字的姓名将无法生成文书" >&2
+fi
 
 if [ "${ARCHIVE_SETUP_TESTS:-0}" = 1 ]; then
   # tools we did not write, which the tests check our outputs with

@@ -10,6 +10,7 @@ from typing import Any
 from archive import idcard
 from archive.config import Config
 from archive.dates import cn_date, cn_month, next_month, parse_date, parse_month
+from archive.documents.missing import setting
 from archive.documents.templates import Template, render_string
 from archive.errors import TemplateError
 from archive.roster.households import HouseholdRecord
@@ -30,9 +31,10 @@ def office_context(config: Config, template: Template, day: dt.date) -> dict[str
         "county": config.county,
         "township": config.township,
         "office": config.office,
-        "complaint_phone": config.complaint_phone,
-        "office_phone": config.office_phone,
-        "dibao_standard": config.dibao_standard,
+        # empty settings print as an error naming them, never as 「电话：」 with nothing after it
+        "complaint_phone": setting(config.complaint_phone, "complaint_phone", "监督举报电话"),
+        "office_phone": setting(config.office_phone, "office_phone", "经办机构联系电话"),
+        "dibao_standard": setting(config.dibao_standard, "dibao_standard", "当地最低生活保障标准"),
         "publicity_days": config.publicity_days,
         "appeal": dict(config.appeal),
         "legal_basis": config.legal_basis.get(template.id, ""),

@@ -8,11 +8,11 @@ import io
 
 from docx import Document as new_docx
 from docx.enum.section import WD_SECTION
-from docx.enum.table import WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Emu, Mm, Pt
 
 from archive.documents import qr
 from archive.documents.docmodel import Block, Document
@@ -190,11 +190,7 @@ def _blocks(document, blocks: list[Block]) -> None:
         elif kind in ("form", "table"):
             _table(document, block)
         elif kind == "signatures":
-            for line in block.lines:
-                text = line + "\u3000" * 6
-                if block.with_date:
-                    text += "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
-                _paragraph(document, text, "fangsong", BODY_SIZE, "left", line_pt=LINE_PT * 1.5)
+            _signatures(document, block, document.paragraphs[-1] if document.paragraphs else None)
         elif kind == "sign_off":
             _paragraph(document, "", line_pt=LINE_PT)
             date_para = None
@@ -210,6 +206,37 @@ def _blocks(document, blocks: list[Block]) -> None:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         elif kind == "cut_line":
             _paragraph(document, f"- - - - - - - - {block.text} - - - - - - - -", "fangsong", 10.5, "center")
+
+
+SIGN_DATE = "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
+
+
+def _signatures(document, block: Block, before) -> None:
+    """As in the PDF: two borderless rows per signer, the label across the line, then a line to
+    sign on with the date in its own column (never split, the same column for everyone); a
+    signer's rows stay together and the block stays with the paragraph that introduces it."""
+    if before is not None:
+        before.paragraph_format.keep_with_next = True
+    date_w = Pt(CHAR_PT * (len(SIGN_DATE) + 1))
+    widths = [Emu(Mm(156) - date_w), date_w]
+    table = document.add_table(rows=2 * len(block.lines), cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _fixed_layout(table, widths)
+    for index, line in enumerate(block.lines):
+        label_row, date_row = table.rows[2 * index], table.rows[2 * index + 1]
+        for row, height in ((label_row, LINE_PT), (date_row, LINE_PT * 1.5)):
+            row.height = Pt(height)
+            row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = width
+        label = label_row.cells[0].merge(label_row.cells[1]).paragraphs[0]
+        label.paragraph_format.keep_with_next = True  # the label's row stays with its date row
+        set_font(label.add_run(line), "fangsong", BODY_SIZE)
+        date = date_row.cells[1]
+        date.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+        if block.with_date:
+            set_font(date.paragraphs[0].add_run(SIGN_DATE), "fangsong", BODY_SIZE)
 
 
 def write_docx(document: Document, *, author: str = "") -> bytes:

@@ -9,6 +9,7 @@ import jinja2
 
 from archive import idcard
 from archive.dates import cn_date, cn_month, parse_date
+from archive.documents.missing import MissingSetting
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _UNITS = ["", "拾", "佰", "仟"]
@@ -17,12 +18,16 @@ _SECTIONS = ["", "万", "亿", "兆"]
 
 def money(value: object) -> str:
     """1234.5 -> 1234.50 (amounts on notices always show fen)."""
+    if isinstance(value, MissingSetting):
+        value.fail()  # an unset standard is not 0.00
     amount = Decimal(str(value or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return f"{amount:.2f}"
 
 
 def rmb_upper(value: object) -> str:
     """1234.50 -> 壹仟贰佰叁拾肆元伍角整 (金额大写, as on payment notices)."""
+    if isinstance(value, MissingSetting):
+        value.fail()
     amount = Decimal(str(value or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if amount < 0:
         return "负" + rmb_upper(-amount)

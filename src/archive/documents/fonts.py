@@ -37,6 +37,13 @@ _CANDIDATES = {
 }
 
 
+# a font for characters the role's font lacks (CJK Extension B and beyond, in rare names such as
+# 𠮷): embedded only when a document needs it. HanaMinB (Debian fonts-hanazono) has all of
+# Extensions B-F; HanaMinA the BMP. Configurable as fonts.fallback.
+FALLBACK_ROLE = "fallback"
+_FALLBACK_CANDIDATES = ["HanaMinB.ttf", "HanaMinA.ttf", "BabelStoneHan.ttf"]
+
+
 @dataclass(frozen=True)
 class FontFile:
     path: Path
@@ -83,4 +90,18 @@ def resolve(configured: dict[str, str] | None = None) -> dict[str, FontFile]:
                 hint="请运行 README 中的命令（会安装 fonts-arphic-uming、fonts-arphic-ukai、fonts-wqy-zenhei），"
                      "或在 config.yaml 的 fonts 中指定字体文件",
             )
+    fallbacks = []
+    if configured.get(FALLBACK_ROLE):
+        fallbacks.append(FontFile.parse(configured[FALLBACK_ROLE]))
+        if not fallbacks[0].path.is_file():
+            raise ConfigError(f"配置的字体文件不存在：fonts.{FALLBACK_ROLE} = {configured[FALLBACK_ROLE]}",
+                              hint="请在 config.yaml 的 fonts 中改正路径，或删除该项以使用默认的后备字体")
+    fallbacks += [FontFile(path) for name in _FALLBACK_CANDIDATES if (path := _installed_files().get(name.lower()))]
+    for number, font in enumerate(font for font in fallbacks if font.path.is_file()):
+        chosen[f"{FALLBACK_ROLE}{number}"] = font
     return chosen
+
+
+def fallback_roles(fonts: dict[str, FontFile]) -> list[str]:
+    """The fallback entries of a resolve() result, best first."""
+    return sorted(role for role in fonts if role.startswith(FALLBACK_ROLE))

@@ -9,6 +9,7 @@ block, odd pages right and even pages left.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -17,7 +18,7 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -26,7 +27,6 @@ from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     PageTemplate,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -34,8 +34,10 @@ from reportlab.platypus import (
 
 from archive.documents import qr
 from archive.documents.docmodel import Block, Document
-from archive.documents.fonts import FontFile
+from archive.documents.fonts import FontFile, fallback_roles
+from archive.documents.linebreak import CJKParagraph
 from archive.documents.pdfa import to_pdfa
+from archive.errors import BadInputError
 
 PAGE_W, PAGE_H = A4
 MARGIN_TOP = 37 * mm
@@ -53,11 +55,27 @@ _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT, "justify": TA
 
 _registered: dict[FontFile, str] = {}
 
+_reportlab_to_unicode = ttfonts.makeToUnicodeCMap
 
-def register_fonts(fonts: dict[str, FontFile]) -> dict[str, str]:
-    """Register each font file once per process; return role -> reportlab font name."""
+
+def _to_unicode_cmap(fontname: str, subset) -> str:
+    """reportlab writes a character outside the BMP (𠮷, U+20BB7) into the ToUnicode map as
+    five hex digits, which readers reject (text search and copy lose it); write UTF-16 instead."""
+    def utf16(match: re.Match) -> str:
+        return "<" + chr(int(match[1], 16)).encode("utf-16-be").hex().upper() + ">"
+    return re.sub(r"<([0-9A-F]{5,6})>$", utf16, _reportlab_to_unicode(fontname, subset), flags=re.M)
+
+
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+
+
+def register_fonts(fonts: dict[str, FontFile], *, fallback: bool = False) -> dict[str, str]:
+    """Register each font file once per process; return role -> reportlab font name. Fallback
+    fonts (large, rarely needed) only when asked for."""
     names = {}
     for role, font in fonts.items():
+        if role in fallback_roles(fonts) and not fallback:
+            continue
         if font not in _registered:
             name = f"F{len(_registered)}-{font.path.stem}-{font.index}"
             ttf = TTFont(name, str(font.path), subfontIndex=font.index)
@@ -103,9 +121,11 @@ class _SignOff(Flowable):
     office centred above it, with room for the seal that presses on both (GB/T 9704 7.3.5.1)."""
 
     def __init__(self, org: str, date: str, font: str, layout: Layout, seal: bool,
-                 marks: SealMarks | None = None, sign_font: str | None = None) -> None:
+                 marks: SealMarks | None = None, sign_font: str | None = None,
+                 glyphs: _Glyphs | None = None) -> None:
         super().__init__()
         self.org, self.date, self.font, self.layout, self.seal = org, date, font, layout, seal
+        self.glyphs = glyphs
         self.marks, self.sign_font = marks, sign_font or font
         self.width = TEXT_W
         self.height = LINE * 3 if seal else LINE * 2
@@ -116,19 +136,31 @@ class _SignOff(Flowable):
     def draw(self) -> None:
         canvas = self.canv
         canvas.setFont(self.font, BODY_SIZE)
-        date_w = pdfmetrics.stringWidth(self.date, self.font, BODY_SIZE)
+        date_w = self._width(self.date, self.font)
         date_right = TEXT_W - 4 * CHAR
         date_x = date_right - date_w
         centre = date_x + date_w / 2
-        org_w = pdfmetrics.stringWidth(self.org, self.font, BODY_SIZE)
+        org_w = self._width(self.org, self.font)
         base = LINE * 0.3
-        canvas.drawString(date_x, base, self.date)
-        canvas.drawString(centre - org_w / 2, base + LINE, self.org)
+        self._draw(canvas, date_x, base, self.date, self.font)
+        self._draw(canvas, centre - org_w / 2, base + LINE, self.org, self.font)
         # record the area (page coordinates) a seal should press on
         x0, y0 = canvas.absolutePosition(min(date_x, centre - org_w / 2), 0)
         self.layout.sign_off.append((canvas.getPageNumber(), x0, y0, max(date_w, org_w), LINE * 2))
         if self.marks is not None:
             self._draw_marks(canvas, centre, base, min(date_x, centre - org_w / 2))
+
+    def _width(self, text: str, font: str) -> float:
+        if self.glyphs is None:
+            return pdfmetrics.stringWidth(text, font, BODY_SIZE)
+        return self.glyphs.width(text, font, BODY_SIZE)
+
+    def _draw(self, canvas, x: float, y: float, text: str, font: str) -> None:
+        if self.glyphs is None:
+            canvas.setFont(font, BODY_SIZE)
+            canvas.drawString(x, y, text)
+        else:
+            self.glyphs.draw(canvas, x, y, text, font, BODY_SIZE)
 
     def _draw_marks(self, canvas, centre: float, base: float, left: float) -> None:
         marks = self.marks
@@ -142,8 +174,7 @@ class _SignOff(Flowable):
             canvas.drawImage(str(marks.signature), slot_x + label_w, base + LINE - 6, width=4 * CHAR,
                              height=LINE * 0.9, mask="auto", preserveAspectRatio=True, anchor="sw")
         else:
-            canvas.setFont(self.sign_font, BODY_SIZE)
-            canvas.drawString(slot_x + label_w, base + LINE, marks.approver)
+            self._draw(canvas, slot_x + label_w, base + LINE, marks.approver, self.sign_font)
         # the seal: red, upright, centred on the date, pressing on the office name and the date
         # with both a little below its centre; its top within one line of the body above
         size = 42 * mm
@@ -175,9 +206,64 @@ class _CutLine(Flowable):
             canvas.drawCentredString(TEXT_W / 2, LINE / 2 - 4, self.text)
 
 
-class _Styles:
-    def __init__(self, fonts: dict[str, str]) -> None:
+class MissingGlyphError(BadInputError):
+    """A character no installed font can print: stop rather than print a blank box."""
+
+    def __init__(self, char: str, text: str) -> None:
+        super().__init__(
+            f"字「{char}」（U+{ord(char):04X}）在已安装的字体中都没有，无法打印：{text.strip()[:60]}",
+            hint="请安装含该字的字体（如 apt-get install fonts-hanazono），或在 config.yaml 的 fonts.fallback "
+                 "中指定含该字的字体文件；也可核对该姓名或内容是否录入有误")
+        self.char = char
+
+
+def _cmap(font_name: str) -> dict[int, int]:
+    return pdfmetrics.getFont(font_name).face.charToGlyph
+
+
+class _Glyphs:
+    """Split text into runs of the role's font and of the first fallback font that has each
+    character the role's font lacks (never .notdef: a blank box on paper)."""
+
+    def __init__(self, fonts: dict[str, FontFile]) -> None:
         self.fonts = fonts
+        self._fallbacks: list[str] | None = None
+
+    def fallbacks(self) -> list[str]:
+        if self._fallbacks is None:  # registered on first need: HanaMinB is 30 MB
+            names = register_fonts(self.fonts, fallback=True)
+            self._fallbacks = [names[role] for role in fallback_roles(self.fonts)]
+        return self._fallbacks
+
+    def runs(self, text: str, font_name: str) -> list[tuple[str, str]]:
+        cmap = _cmap(font_name)
+        runs: list[tuple[str, str]] = []
+        for char in text:
+            name = font_name
+            if ord(char) not in cmap and not char.isspace() and ord(char) >= 0x80:
+                name = next((fb for fb in self.fallbacks() if ord(char) in _cmap(fb)), "")
+                if not name:
+                    raise MissingGlyphError(char, text)
+            if runs and runs[-1][1] == name:
+                runs[-1] = (runs[-1][0] + char, name)
+            else:
+                runs.append((char, name))
+        return runs
+
+    def draw(self, canvas, x: float, y: float, text: str, font_name: str, size: float) -> None:
+        for run, name in self.runs(text, font_name):
+            canvas.setFont(name, size)
+            canvas.drawString(x, y, run)
+            x += pdfmetrics.stringWidth(run, name, size)
+
+    def width(self, text: str, font_name: str, size: float) -> float:
+        return sum(pdfmetrics.stringWidth(run, name, size) for run, name in self.runs(text, font_name))
+
+
+class _Styles:
+    def __init__(self, fonts: dict[str, str], glyphs: _Glyphs | None = None) -> None:
+        self.fonts = fonts
+        self.glyphs = glyphs
         self._cache: dict[tuple, ParagraphStyle] = {}
 
     def get(self, font: str = "fangsong", size: float = BODY_SIZE, align: str = "justify",
@@ -194,10 +280,16 @@ class _Styles:
         return style
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    # reportlab collapses U+3000 like any white space; two no-break spaces keep its full width
-    markup = escape(text).replace("\n", "<br/>").replace("\u3000", "\xa0\xa0")
-    return Paragraph(markup, style)
+    def para(self, text: str, style: ParagraphStyle) -> CJKParagraph:
+        """A paragraph of plain text; characters the style's font lacks in a fallback font."""
+        if self.glyphs is None:
+            markup = escape(text)
+        else:
+            markup = "".join(escape(run) if name == style.fontName else f'<font name="{name}">{escape(run)}</font>'
+                             for run, name in self.glyphs.runs(text, style.fontName))
+        # reportlab collapses U+3000 like any white space; two no-break spaces keep its full width
+        markup = markup.replace("\n", "<br/>").replace("\u3000", "\xa0\xa0")
+        return CJKParagraph(markup, style)  # 避头尾: see linebreak.py
 
 
 def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: SealMarks | None = None) -> list[Flowable]:
@@ -205,35 +297,31 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: Seal
     for block in blocks:
         kind = block.kind
         if kind == "title":
-            out.append(_para(block.text, styles.get("xiaobiaosong", 22, "center", leading=LINE * 1.3)))
+            out.append(styles.para(block.text, styles.get("xiaobiaosong", 22, "center", leading=LINE * 1.3)))
             out.append(Spacer(1, LINE * 0.5))
         elif kind == "subtitle":
-            out.append(_para(block.text, styles.get("kaiti", BODY_SIZE, "center")))
+            out.append(styles.para(block.text, styles.get("kaiti", BODY_SIZE, "center")))
         elif kind == "number":
-            out.append(_para(block.text, styles.get("fangsong", BODY_SIZE, "center")))
+            out.append(styles.para(block.text, styles.get("fangsong", BODY_SIZE, "center")))
             out.append(Spacer(1, LINE * 0.5))
         elif kind == "heading":
-            out.append(_para(block.text, styles.get("heiti", BODY_SIZE, "left", 2)))
+            out.append(styles.para(block.text, styles.get("heiti", BODY_SIZE, "left", 2)))
         elif kind == "paragraph":
             indent = 2 if block.indent is None else block.indent
             style = styles.get(block.font or ("heiti" if block.bold else "fangsong"),
                                block.size or BODY_SIZE, block.align or "justify", indent)
-            out.append(_para(block.text, style))
+            out.append(styles.para(block.text, style))
         elif kind in ("form", "table"):
             out.append(_table(block, styles))
             out.append(Spacer(1, LINE * 0.3))
         elif kind == "signatures":
-            style = styles.get("fangsong", BODY_SIZE, "left", 0, leading=LINE * 1.5)
-            for line in block.lines:
-                text = line + "\u3000" * 6
-                if block.with_date:
-                    text += "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
-                out.append(_para(text, style))
+            # never alone at the top of a page: the line that introduces the signers comes along
+            out.append(KeepTogether(_take_last(out) + [_signatures(block, styles)]))
         elif kind == "sign_off":
             # never leave the office name and date alone on a page: take the last text with them
-            keep = [out.pop()] if out and not isinstance(out[-1], PageBreak) else []
+            keep = _take_last(out)
             keep += [Spacer(1, LINE), _SignOff(block.org, block.date, styles.fonts["fangsong"], layout, block.seal,
-                                               marks if block.seal else None, styles.fonts["kaiti"])]
+                                               marks if block.seal else None, styles.fonts["kaiti"], styles.glyphs)]
             out.append(KeepTogether(keep))
         elif kind == "spacer":
             out.append(Spacer(1, LINE * block.amount))
@@ -242,6 +330,43 @@ def _flowables(blocks: list[Block], styles: _Styles, layout: Layout, marks: Seal
         elif kind == "cut_line":
             out.append(_CutLine(block.text, styles.fonts["fangsong"]))
     return out
+
+
+def _take_last(out: list[Flowable]) -> list[Flowable]:
+    """Remove and return the last piece of content (with any spacing after it), to be kept on
+    the same page as what follows."""
+    taken: list[Flowable] = []
+    while out and isinstance(out[-1], Spacer):
+        taken.insert(0, out.pop())
+    if out and not isinstance(out[-1], PageBreak):
+        taken.insert(0, out.pop())
+    return taken
+
+
+SIGN_DATE = "日期：\u3000\u3000年\u3000\u3000月\u3000\u3000日"
+
+
+def _signatures(block: Block, styles: _Styles) -> Table:
+    """Two rows per signer: the label across the line, then a line to sign on with the date in
+    its own column at the right: the same column for every signer, never split, and a signer's
+    two rows never parted by a page end."""
+    style = styles.get("fangsong", BODY_SIZE, "left", 0)
+    date_w = pdfmetrics.stringWidth(SIGN_DATE, style.fontName, BODY_SIZE) + BODY_SIZE
+    rows, heights = [], []
+    commands = [
+        ("FONTNAME", (0, 0), (-1, -1), style.fontName),  # not Helvetica, which is never embedded
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), LINE * 0.2),
+    ]
+    for line in block.lines:
+        row = len(rows)
+        rows += [[styles.para(line, style), ""], ["", styles.para(SIGN_DATE, style) if block.with_date else ""]]
+        heights += [LINE, LINE * 1.5]
+        commands += [("SPAN", (0, row), (1, row)), ("NOSPLIT", (0, row), (1, row + 1))]
+    return Table(rows, colWidths=[TEXT_W - date_w, date_w], minRowHeights=heights, style=TableStyle(commands))
 
 
 def _table(block: Block, styles: _Styles) -> Table:
@@ -262,16 +387,16 @@ def _table(block: Block, styles: _Styles) -> Table:
     ]
     min_heights = []
     if block.kind == "table":
-        data.append([_para(h, header_style) for h in block.header])
+        data.append([styles.para(h, header_style) for h in block.header])
         min_heights.append(size * 2)
         for row in block.rows:
-            data.append([_para(cell, cell_style) for cell in row])
+            data.append([styles.para(cell, cell_style) for cell in row])
             min_heights.append(size * 2)
     else:
         for r, row in enumerate(block.rows):
             cells = []
             for c, text in enumerate(row):
-                cells.append(_para(text, label_style if c % 2 == 0 else value_style))
+                cells.append(styles.para(text, label_style if c % 2 == 0 else value_style))
             if len(row) < columns:
                 commands.append(("SPAN", (len(row) - 1, r), (columns - 1, r)))
                 cells += [""] * (columns - len(row))
@@ -322,7 +447,7 @@ def write_pdf(document: Document, fonts: dict[str, FontFile], *, author: str = "
               marks: SealMarks | None = None) -> tuple[bytes, Layout]:
     """Render to PDF bytes, with the layout facts later stages need."""
     names = register_fonts(fonts)
-    styles = _Styles(names)
+    styles = _Styles(names, _Glyphs(fonts))
     layout = Layout()
     buffer = io.BytesIO()
     doc = BaseDocTemplate(

@@ -206,7 +206,8 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
         record_files(home.db, home.root, row["doc_id"])
         result.items.append(catalogue.Item(
             seq=len(result.items) + 1, archival_code=code_text, number=row["number"] or "",
-            responsible=config.office, title=_title(row), date=row["doc_date"].replace("-", ""),
+            responsible=_responsible(row, config, row["head_name"]), title=_title(row),
+            date=row["doc_date"].replace("-", ""),
             secrecy=config.filing.get("secrecy", ""), pages=row["pages"] or 1,
             note=_note(row, filing_round),
             household=row["household_id"], village=village or config.township, box_no=box_no, item_no=item))
@@ -281,7 +282,17 @@ def _title(row) -> str:
     name = row["head_name"]
     if row["origin"] == "scan" and row["source_doc"]:
         return f"{name or ''}{'户' if name else ''}{row['title']}（签收件）"
+    if not name and not row["household_id"] and row["village"] and row["title"] and row["village"] not in row["title"]:
+        return f"{row['village']}{row['title']}"  # a village's 公示单 names its village
     return f"{name}户{row['title']}" if name and row["title"] and name not in row["title"] else row["title"]
+
+
+# documents the applicant writes and signs: their 责任者 is the applicant, not the office
+_BY_APPLICANT = frozenset({"application", "declaration"})
+
+
+def _responsible(row, config, head_name: str | None) -> str:
+    return head_name if row["type"] in _BY_APPLICANT and head_name else config.office
 
 
 def _boxes(home: Home, ids: set[int]) -> list[catalogue.Box]:
@@ -304,7 +315,8 @@ def month_items(home: Home, prefix: str) -> list[catalogue.Item]:
            WHERE d.filed_month = ? AND d.archival_code IS NOT NULL""", (prefix,)).fetchall()
     rows = sorted(rows, key=lambda r: (r["filing_round"] or 1, _order_key(home, r)))
     return [catalogue.Item(
-        seq=n, archival_code=r["archival_code"], number=r["number"] or "", responsible=config.office,
+        seq=n, archival_code=r["archival_code"], number=r["number"] or "",
+        responsible=_responsible(r, config, r["head_name"]),
         title=_title(r), date=r["doc_date"].replace("-", ""), secrecy=config.filing.get("secrecy", ""),
         pages=r["pages"] or 1, note=_note(r, r["filing_round"]), household=r["household_id"],
         village=r["box_village"], box_no=r["box_no"], item_no=r["item_no"]) for n, r in enumerate(rows, 1)]
@@ -364,7 +376,8 @@ def _write_outputs(home: Home, month: dt.date, result: FilingResult, households:
         filed = home.db.execute(
             """SELECT d.*, b.box_no FROM documents d JOIN boxes b ON b.id=d.box_id WHERE d.household_id=?
                AND d.archival_code IS NOT NULL ORDER BY d.doc_date, d.item_no""", (household,)).fetchall()
-        hh_items = [catalogue.Item(n, r["archival_code"], r["number"] or "", config.office, r["title"],
+        hh_items = [catalogue.Item(n, r["archival_code"], r["number"] or "",
+                                   _responsible(r, config, head["head_name"]), r["title"],
                                    r["doc_date"].replace("-", ""), "", r["pages"] or 1,
                                    "，".join(filter(None, [f"第{r['box_no']}盒", _note(r, 1)])), household,
                                    r["village"] or "", r["box_no"], r["item_no"]) for n, r in enumerate(filed, 1)]

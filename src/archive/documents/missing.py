@@ -1,0 +1,49 @@
+"""An office setting left empty in config.yaml, as a template sees it.
+
+False in a test, so an optional sentence can be left out cleanly (`if: office_phone`); an error
+naming the setting when a template prints it, so a notice never reads 「监督举报电话：。」."""
+
+from __future__ import annotations
+
+from archive.errors import ConfigError
+
+
+class MissingSettingError(ConfigError):
+    def __init__(self, key: str, label: str) -> None:
+        super().__init__(
+            f"文书要印出{label}，但 config.yaml 中的 {key} 没有设置",
+            hint=f"请在档案库的 config.yaml 中填写 {key}（{label}）后重新生成")
+        self.key = key
+
+
+class MissingSetting(str):
+    key: str
+    label: str
+
+    def __new__(cls, key: str, label: str) -> MissingSetting:
+        value = super().__new__(cls, "")
+        value.key, value.label = key, label
+        return value
+
+    def fail(self):
+        raise MissingSettingError(self.key, self.label)
+
+    def __str__(self) -> str:
+        self.fail()
+
+    def __format__(self, spec: str) -> str:
+        self.fail()
+
+    def __float__(self) -> float:
+        self.fail()
+
+    def _arithmetic(self, *_: object) -> MissingSetting:
+        self.fail()
+
+    # 「{{ dibao_standard * 6 }}」 is not an empty string six times
+    __mul__ = __rmul__ = __add__ = __radd__ = __sub__ = __rsub__ = __truediv__ = __mod__ = _arithmetic
+
+
+def setting(value: object, key: str, label: str) -> object:
+    """The setting's value, or a MissingSetting when it is empty."""
+    return MissingSetting(key, label) if value is None or value == "" else value
