@@ -52,6 +52,12 @@ if [ "${ARCHIVE_SETUP_TESTS:-0}" = 1 ]; then
     apt_install "浏览器测试所需的 Chromium" chromium chromium-driver
   fi
   command -v soffice >/dev/null 2>&1 || apt_install "LibreOffice Calc（打开 XLSX 检查）" libreoffice-calc-nogui
+  # the county deployment's servers: the tests start throwaway instances of them (tests/servers.py)
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+     || ! compgen -G "/usr/share/postgresql/*/extension/pg_trgm.control" >/dev/null; then
+    apt_install "PostgreSQL（县级部署的目录和检索数据库）" postgresql postgresql-contrib
+  fi
+  command -v redis-server >/dev/null 2>&1 || apt_install "Redis（县级部署的 OCR 任务队列）" redis-server
   [ -e /usr/lib/libreoffice/program/libswlo.so ] \
     || apt_install "LibreOffice Writer（打开 DOCX 检查）" libreoffice-writer-nogui
 fi

@@ -12,6 +12,7 @@ from archive.config import Config
 from archive.home import Home, init_home
 from archive.index import backend as index_backends
 from archive.roster.importer import import_roster
+from tests.servers import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 
 MONTH = dt.date(2025, 7, 1)
 
@@ -20,6 +21,8 @@ MONTH = dt.date(2025, 7, 1)
 def index_backend(request, monkeypatch) -> str:
     """Run a test once per registered index backend (tests/test_search*.py use it for all tests)."""
     monkeypatch.setenv(index_backends.BACKEND_ENV, request.param)
+    if request.param == "postgresql":  # a fresh database on the session's throwaway server
+        monkeypatch.setenv("ARCHIVE_INDEX_URL", request.getfixturevalue("postgres_url"))
     return request.param
 
 

@@ -1317,6 +1317,19 @@ def upgrade_cmd(ctx, as_json) -> None:
                    f"{'、'.join(result.applied) or '无'}）")
 
 
+@cli.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), metavar="N",
+              help="同时处理的文件数（子进程数），一般不超过本机 CPU 核数")
+@click.option("--name", metavar="名称", help="工作进程名称（如 ocr1@%h），同一台机器运行多个时用来区分")
+@json_option
+@click.pass_context
+def worker(ctx, concurrency, name, as_json) -> None:
+    """县级部署：启动 OCR 工作进程，从任务队列（broker_url）领取扫描件识别任务，直到被停止。"""
+    from archive.scans.queue import run_worker
+
+    run_worker(_home(ctx), concurrency, name, as_json, echo=click.echo)
+
+
 def main() -> None:
     cli(prog_name="archive")
 

@@ -52,6 +52,9 @@ DEFAULT_INGEST: dict[str, Any] = {
     "max_page_pixels": 36_000_000,  # a page's pixels at 300 dpi (about A2); larger: quarantined
     "max_attempts": 2,              # a file started this often without finishing (killed) is quarantined
     "settle_seconds": 1.0,          # a file modified this recently is looked at again before it is taken
+    # with a broker (broker_url): a task taken by a worker that vanished (machine off, SIGKILL)
+    # goes back to the queue after this many seconds (Redis visibility timeout; Celery's default)
+    "queue_visibility_timeout": 3600,
 }
 
 DEFAULT_LEGAL_BASIS = {
@@ -96,6 +99,7 @@ class Config:
     signing: dict[str, Any] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
     casework: dict[str, Any] = field(default_factory=dict)  # history, reviews, deadlines, retention, wording
+    broker_url: str = ""  # a county deployment: OCR work goes to Celery workers through this Redis
     index: dict[str, Any] = field(default_factory=dict)  # backend: the full-text index backend
     path: Path | None = None
 
@@ -171,6 +175,7 @@ class Config:
             "signing": self.signing,
             "ingest": {k: v for k, v in self.ingest.items() if DEFAULT_INGEST.get(k) != v},
             "casework": self.casework,
+            "broker_url": self.broker_url,
             "index": self.index,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}

@@ -111,3 +111,4 @@ def for_home(home: Home) -> IndexBackend:
 
 register("whoosh", "archive.index.whoosh_backend:WhooshBackend")
 register("fts5", "archive.index.fts5_backend:Fts5Backend")
+register("postgresql", "archive.index.pg_backend:PostgresBackend")  # a county deployment

@@ -151,6 +151,9 @@ class Ingester:
         self.settle_seconds = float(settings["settle_seconds"])
         self.repairs: list[IngestRecord] = []
         self._staging: StagingArea | None = None
+        from archive.scans.queue import broker_url
+
+        self.broker = broker_url(home)  # a county deployment: OCR on Celery workers (scans/queue.py)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -226,8 +229,9 @@ class Ingester:
             elapsed = time.perf_counter() - started
             rate = pages / elapsed * 60 if elapsed > 0 else 0.0
             left = (elapsed / done) * (len(jobs) - done)
+            by = f"（{processed.worker}）" if processed.worker else ""
             self.progress(f"[{done}/{len(jobs)}] {pages} 页 · {rate:.1f} 页/分钟 · 剩余约 {_duration(left)} · "
-                          f"{job.name}：{_STATUS_ZH[record.status]}")
+                          f"{job.name}：{_STATUS_ZH[record.status]}{by}")
         for entry, digest in copies:
             if final.get(digest) not in (None, "failed", "waiting"):
                 self._leave_source(entry)
@@ -244,6 +248,9 @@ class Ingester:
 
     def _process_all(self, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
         if not jobs:
+            return
+        if self.broker:
+            yield from self._process_queued(jobs)
             return
         if self.workers == 1 or len(jobs) == 1:
             init_worker(self.engine, self.model_dir, self.limits, self._known_ids())
@@ -289,6 +296,49 @@ class Ingester:
                     yield job, processed
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+    def _process_queued(self, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
+        """Through the broker to `archive worker` processes (scans/queue.py); they never touch the
+        catalog: what they send back is filed here, in this one process."""
+        from archive.scans import queue
+
+        dispatcher = queue.Dispatcher(self.broker, self.home.root,
+                                      float(self.home.config.ingest["queue_visibility_timeout"]), self.progress)
+        try:
+            yield from self._dispatch(dispatcher, jobs)
+        finally:
+            dispatcher.close()
+
+    def _dispatch(self, dispatcher, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
+        from archive.scans import queue
+
+        dispatcher.check_broker()
+        workers = dispatcher.workers()
+        if not workers:
+            for job in jobs:
+                yield job, Processed(str(job.staged), error=queue.NO_WORKERS_REASON)
+            return
+        self.progress(f"{len(jobs)} 个文件交给 OCR 工作进程（现有 {len(workers)} 个：{'、'.join(workers)}）")
+        root = self.home.root
+        ids_path, ids_sha256 = queue.write_known_ids(self._staging.folder, self._known_ids())
+        for job in jobs:
+            self._attempt(job)
+            dispatcher.send(queue.Task(str(job.staged.relative_to(root)), job.name, self.engine,
+                                       (self.limits.max_pages, self.limits.max_page_pixels),
+                                       str(ids_path.relative_to(root)), ids_sha256, self.max_attempts), job)
+        tally: dict[str, list[float]] = {}
+        for job, payload in dispatcher.results():
+            self._attempt(job, -1)
+            processed = queue.processed_from_json(payload, root, job.staged)
+            if processed.worker:
+                counts = tally.setdefault(processed.worker, [0, 0, 0.0])
+                counts[0] += 1
+                counts[1] += len(processed.pages)
+                counts[2] += processed.seconds
+            yield job, processed
+        for worker, (count, pages, seconds) in sorted(tally.items()):
+            rate = pages / seconds * 60 if seconds > 0 else 0.0
+            self.progress(f"工作进程 {worker}：{count} 个文件 {pages} 页，{rate:.1f} 页/分钟")
 
     def _task(self, job: Job) -> tuple[str, str, str]:
         return str(job.staged), str(job.staged.with_name(job.staged.name + ".searchable.pdf")), job.name

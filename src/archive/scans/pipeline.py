@@ -44,6 +44,7 @@ class Processed:
     bad_input: str | None = None
     error: str | None = None     # an unexpected failure (not the file's fault): the file stays where it is
     seconds: float = 0.0
+    worker: str | None = None    # which queue worker did it (a county deployment), None in-process
 
     @property
     def text(self) -> str:

@@ -4,11 +4,13 @@ Tests that do not need OCR (PDFs with a text layer, queue and inbox logic) use i
 ONNX model is loaded. It reads no pixels: a page's text is whatever a sidecar next to the file
 says — `<file>.fake-ocr.txt` (UTF-8), pages separated by a form feed (\\f) — or, for a PNG,
 its `fake-ocr` text chunk (which travels with the file through the inbox and staging); nothing
-when there is neither. Its detector finds no lines, so pages are not turned or straightened.
+when there is neither. With ARCHIVE_FAKE_OCR_SECONDS set, each page takes that long. Its detector finds no lines, so pages are not turned or straightened.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from PIL import Image
 from archive.scans.ocr.base import OcrEngine, OcrLine
 
 SIDECAR_SUFFIX = ".fake-ocr.txt"
+DELAY_ENV = "ARCHIVE_FAKE_OCR_SECONDS"  # seconds each page takes (tests of queues and killed workers)
 MAX_SIDECAR_BYTES = 1 << 20
 PNG_CHUNK = "fake-ocr"
 
@@ -43,6 +46,8 @@ class FakeOcrEngine(OcrEngine):
                 self._pages = text.split("\f")
 
     def _next_page(self, image: np.ndarray) -> list[OcrLine]:
+        if DELAY_ENV in os.environ:  # a page that takes time, for tests of queues and killed workers
+            time.sleep(float(os.environ[DELAY_ENV]))
         if not self._pages:
             return []
         text = self._pages.pop(0)

@@ -1,0 +1,385 @@
+"""OCR work on Celery workers through a Redis broker: a county deployment's `archive worker`.
+
+With a broker (`broker_url:` in config.yaml, or ARCHIVE_BROKER_URL) `ingest` sends each staged
+file to the queue instead of its own process pool; any number of `archive worker` processes, on
+any machine that mounts the same storage root, read it and send back what they found through the
+Redis result backend. The rules of the process pool hold:
+
+- Workers never touch the catalog. A task names files relative to the storage root (the home);
+  a worker reads the staged copy and writes a searchable PDF beside it, under a name of its own
+  (two executions of one task never write the same file). ingest, in one process, checks what
+  comes back (hostile input: a path outside its own staging folder is refused), files it,
+  records it and seals it — once per file, by its SHA-256, as without workers.
+- Late acknowledgement: a task is acknowledged when it is done, so the task of a worker that is
+  killed is redone — at once by the same worker when only its pool process died
+  (reject_on_worker_lost), otherwise by any worker once the visibility timeout passes
+  (config.yaml `ingest.queue_visibility_timeout`). While an execution runs it keeps a heartbeat
+  key in Redis; an execution of the same task delivered again meanwhile waits for it instead of
+  doing the work twice.
+- A file that kills its worker every time is not retried for ever: the deliveries of each task
+  are counted in Redis, and past `ingest.max_attempts` the file is quarantined with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archive.documents import qr
+from archive.errors import ConfigError, error_text
+from archive.scans.ocr.base import OcrLine, OcrPage
+from archive.scans.pipeline import PageReader, Processed
+from archive.scans.readers import Limits
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from archive.home import Home
+
+BROKER_ENV = "ARCHIVE_BROKER_URL"
+TASK_NAME = "archive.ocr_file"
+QUEUE_NAME = "archive.ocr"
+RESULT_SECONDS = 86_400        # results nobody collected (an ingest run that was killed) expire
+HEARTBEAT_SECONDS = 10         # a running execution's key lives this long unless renewed
+_KEY = "archive:ocr:"          # Redis keys of our own: deliveries and heartbeats per task
+
+NO_WORKERS_REASON = "没有正在运行的 OCR 工作进程（archive worker），文件留在原处，启动工作进程后再运行 ingest"
+WORKER_DIED_REASON = ("处理此文件的工作进程多次异常终止（多为内存不足被系统终止），为免再次中断不再处理；"
+                      "请检查文件的页数和页面尺寸，拆分或重新扫描后再导入")
+
+
+def broker_url(home: Home) -> str:
+    """ARCHIVE_BROKER_URL, else `broker_url` in config.yaml; empty: no queue (the embedded default)."""
+    return os.environ.get(BROKER_ENV, "").strip() or (home.config.broker_url or "").strip()
+
+
+def make_app(url: str, visibility_timeout: float = 3600) -> Celery:
+    """The Celery application for `url`, with the OCR task registered (client and worker alike)."""
+    try:
+        from celery import Celery
+    except ImportError as exc:  # pragma: no cover - the county extra is not installed
+        raise ConfigError("配置了任务队列（broker_url），但未安装 Celery",
+                          hint="请安装：pip install 'township-archive[county]'") from exc
+    if not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"任务队列地址「{url}」不是 Redis 地址", hint="应形如 redis://127.0.0.1:6379/0")
+    app = Celery("archive", broker=url, backend=url, set_as_current=False)
+    restore_every = max(1, min(10, int(visibility_timeout)))
+    app.conf.update(
+        task_acks_late=True,                 # acknowledged when done: a killed worker's task is redone
+        task_reject_on_worker_lost=True,     # ... at once when only the pool process died
+        worker_prefetch_multiplier=1,        # a worker holds no more than it works on
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        result_expires=RESULT_SECONDS,
+        task_default_queue=QUEUE_NAME,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility_timeout,
+                                  "unacked_restore_interval": restore_every, "unacked_restore_throttle": 1},
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(_ocr_task)
+    return app
+
+
+# --- what travels: tasks and results as JSON ------------------------------------------------
+
+def processed_to_json(processed: Processed, root: Path) -> dict[str, Any]:
+    def relative(path: str | None) -> str | None:
+        return None if path is None else str(Path(path).relative_to(root))
+
+    return {"path": relative(processed.path),
+            "pages": [{k: v for k, v in page.to_json().items() if k != "text"} for page in processed.pages],
+            "marks": [[mark.doc_id, mark.page] for mark in processed.marks],
+            "searchable_pdf": relative(processed.searchable_pdf), "bad_input": processed.bad_input,
+            "error": processed.error, "seconds": processed.seconds}
+
+
+def processed_from_json(data: dict[str, Any], root: Path, staged: Path) -> Processed:
+    """A worker's result, checked: the searchable PDF it names must be one written beside the
+    staged file in this run's staging folder (anything else is refused, never moved); a result
+    that is not what a worker writes is this file's error, never the run's."""
+    try:
+        return _processed_from_json(data, root, staged)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Processed(str(staged), error="工作进程返回的结果格式不对，不予采用")
+
+
+def _processed_from_json(data: dict[str, Any], root: Path, staged: Path) -> Processed:
+    searchable = data.get("searchable_pdf")
+    if searchable is not None:
+        path = (root / str(searchable)).resolve()
+        if path.parent != staged.parent.resolve() or not path.name.startswith(staged.name + ".") \
+                or not path.name.endswith(".searchable.pdf"):
+            return Processed(str(staged), error=f"工作进程返回了暂存区以外的文件路径（{searchable}），不予采用")
+        searchable = str(path)
+    pages = [OcrPage(int(p["width"]), int(p["height"]),
+                     [OcrLine(str(line["text"]), line["box"], float(line["confidence"])) for line in p["lines"]],
+                     str(p.get("engine", "")), str(p.get("source", "ocr")), int(p.get("rotation", 0)),
+                     float(p.get("skew", 0.0)), list(p.get("corrections", [])))
+             for p in data.get("pages", [])]
+    worker = data.get("worker")
+    return Processed(str(staged), pages, [qr.PageMark(str(d), int(n)) for d, n in data.get("marks", [])],
+                     searchable, data.get("bad_input"), data.get("error"), float(data.get("seconds", 0.0)),
+                     str(worker) if worker else None)
+
+
+@dataclass
+class Task:
+    """One staged file for a worker; paths relative to the storage root."""
+    file: str
+    title: str
+    engine: str
+    limits: tuple[int, int]
+    known_ids: str         # a file listing the roster's ID numbers (textfix corrects to these only)
+    known_ids_sha256: str
+    max_attempts: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "title": self.title, "engine": self.engine, "limits": list(self.limits),
+                "known_ids": self.known_ids, "known_ids_sha256": self.known_ids_sha256,
+                "max_attempts": self.max_attempts}
+
+
+def write_known_ids(folder: Path, ids: Collection[str]) -> tuple[Path, str]:
+    """The roster's ID numbers as a file for the workers (they never read the catalog)."""
+    from archive import files
+
+    data = "\n".join(sorted(ids)).encode("ascii")
+    path = folder / "known-ids.txt"
+    files.write_atomic(path, data)
+    return path, hashlib.sha256(data).hexdigest()
+
+
+def check_broker(app: Celery) -> None:
+    """A Chinese error when the broker cannot be reached."""
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:
+        from kombu.utils.url import maybe_sanitize_url
+
+        raise ConfigError(f"无法连接任务队列 {maybe_sanitize_url(app.conf.broker_url)}（{error_text(exc)}）",
+                          hint="请检查 Redis 是否在运行，以及 config.yaml 的 broker_url 或环境变量 "
+                               f"{BROKER_ENV}") from exc
+
+
+# --- the client side: send, wait, collect ------------------------------------------------------
+
+class Dispatcher:
+    """Sends tasks and yields their results as they come back, from whichever worker."""
+
+    def __init__(self, url: str, root: Path, visibility_timeout: float = 3600,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.app = make_app(url, visibility_timeout)
+        self.root = root
+        self.progress = progress or (lambda message: None)
+        self.pending: dict[str, Any] = {}  # task id -> caller's key
+
+    def workers(self, timeout: float = 2.0) -> list[str]:
+        """Names of the workers that answer now."""
+        try:
+            replies = self.app.control.ping(timeout=timeout)
+        except Exception:  # the broker is down: no worker can be reached either
+            return []
+        return sorted(name for reply in replies for name in reply)
+
+    def check_broker(self) -> None:
+        check_broker(self.app)
+
+    def send(self, task: Task, key: Any) -> str:
+        result = self.app.send_task(TASK_NAME, args=[task.to_json()])
+        self.pending[result.id] = key
+        return result.id
+
+    def results(self, check_every: float = 30.0) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(key, result payload) for each task as it completes; a task that failed inside Celery
+        gives {"error": ...}. Waits as long as it takes; every `check_every` seconds without a
+        result it says how many are left and warns when no worker answers."""
+        backend = self.app.backend
+        last = [time.monotonic()]
+
+        def on_interval() -> None:
+            if time.monotonic() - last[0] < check_every:
+                return
+            last[0] = time.monotonic()
+            alive = self.workers()
+            self.progress(f"等待 OCR 工作进程：还有 {len(self.pending)} 个文件"
+                          + (f"（{len(alive)} 个工作进程在运行）" if alive else
+                             "；警告：没有工作进程应答，请启动 archive worker（可按 Ctrl+C 中止，下次运行 ingest 接着处理）"))
+
+        try:
+            while self.pending:
+                for task_id, meta in backend.get_many(set(self.pending), interval=0.2, on_interval=on_interval):
+                    key = self.pending.pop(task_id)
+                    last[0] = time.monotonic()
+                    if meta["status"] == "SUCCESS" and isinstance(meta.get("result"), dict):
+                        payload = meta["result"]
+                    else:
+                        payload = {"error": "工作进程中的任务失败（Celery 状态 " + str(meta["status"]) + "）"}
+                    self.forget(task_id)
+                    yield key, payload
+        finally:
+            if self.pending:  # interrupted: nobody will collect these, so let no worker start them
+                self.app.control.revoke(list(self.pending))
+
+    def close(self) -> None:
+        """Release the broker and result-backend connections."""
+        self.app.close()
+
+    def forget(self, task_id: str) -> None:
+        self.app.AsyncResult(task_id).forget()
+        self.app.backend.client.delete(_KEY + "deliveries:" + task_id)
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+@dataclass
+class _WorkerState:
+    root: Path | None = None
+    as_json: bool = False
+    echo: Callable[[str], None] = print
+    reader: PageReader | None = None
+    reader_key: tuple | None = None
+    files: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+
+
+_STATE = _WorkerState()
+
+
+def configure_worker(root: Path, as_json: bool = False, echo: Callable[[str], None] | None = None) -> None:
+    _STATE.root = root
+    _STATE.as_json = as_json
+    if echo is not None:
+        _STATE.echo = echo
+
+
+def run_worker(home: Home, concurrency: int = 1, name: str | None = None, as_json: bool = False,
+               echo: Callable[[str], None] | None = None) -> None:
+    """Run a Celery worker for this home's queue until stopped (SIGTERM / Ctrl+C: warm shutdown)."""
+    url = broker_url(home)
+    if not url:
+        raise ConfigError("没有配置任务队列，无法启动工作进程",
+                          hint=f"请在 config.yaml 中设置 broker_url: redis://主机:6379/0，或设置环境变量 {BROKER_ENV}")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if home.config.ocr_model_dir:
+        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", home.config.ocr_model_dir)
+    app = make_app(url, float(home.config.ingest["queue_visibility_timeout"]))
+    check_broker(app)
+    configure_worker(home.root, as_json, echo)
+    argv = ["--quiet", "worker", "--concurrency", str(max(1, concurrency)), "--pool", "prefork",
+            "--loglevel", "WARNING", "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle"]
+    if name:
+        argv += ["--hostname", name]
+    from celery.utils.nodenames import default_nodename, host_format
+
+    started = {"event": "start", "worker": host_format(default_nodename(name)), "concurrency": max(1, concurrency),
+               "queue": QUEUE_NAME, "root": str(home.root)}
+    say = echo or print
+    say(json.dumps(started, ensure_ascii=False) if as_json else
+        f"OCR 工作进程 {started['worker']} 已启动：并发 {started['concurrency']}，存储根目录 {home.root}，"
+        "等待任务（Ctrl+C 或 SIGTERM 停止：做完手上的任务再退出）")
+    app.worker_main(argv)
+
+
+def _reader(task: dict[str, Any], root: Path) -> PageReader:
+    ids_path = root / task["known_ids"]
+    key = (task["engine"], tuple(task["limits"]), task["known_ids_sha256"])
+    if _STATE.reader is None or _STATE.reader_key != key:
+        data = ids_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != task["known_ids_sha256"]:
+            raise ValueError("身份证号清单与任务不符")
+        ids = frozenset(line for line in data.decode("ascii").split("\n") if line)
+        engine = _STATE.reader.engine.name if _STATE.reader is not None else None
+        if _STATE.reader is not None and engine == task["engine"] and _STATE.reader_key[1] == key[1]:
+            _STATE.reader.known_ids = ids  # the engine and its models stay loaded
+        else:
+            _STATE.reader = PageReader(task["engine"], os.environ.get("ARCHIVE_OCR_MODEL_DIR") or None,
+                                       Limits(*task["limits"]), ids)
+        _STATE.reader_key = key
+    return _STATE.reader
+
+
+def _inside(root: Path, relative: str) -> Path:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ValueError(f"任务中的路径在存储根目录以外：{relative}")
+    return path
+
+
+def _ocr_task(self, task: dict[str, Any]) -> dict[str, Any]:
+    """One staged file: read, prepare, OCR, searchable PDF. Never touches the catalog."""
+    root = _STATE.root
+    if root is None:
+        raise RuntimeError("worker not configured (run it with archive worker)")
+    client = self.app.backend.client
+    task_id = self.request.id
+    me = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
+    running = _KEY + "running:" + task_id
+    # a redelivery while another execution of this task is alive (visibility timeout passed):
+    # wait for that one instead of doing the work twice
+    while not client.set(running, me, nx=True, ex=HEARTBEAT_SECONDS):
+        time.sleep(2)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS / 3):
+            client.set(running, me, xx=True, ex=HEARTBEAT_SECONDS)
+
+    heart = threading.Thread(target=beat, daemon=True)
+    heart.start()
+    try:
+        done = self.app.AsyncResult(task_id)
+        if done.state == "SUCCESS":
+            return done.result
+        deliveries = client.incr(_KEY + "deliveries:" + task_id)
+        client.expire(_KEY + "deliveries:" + task_id, RESULT_SECONDS)
+        staged = _inside(root, task["file"])
+        if deliveries > int(task["max_attempts"]):
+            processed = Processed(str(staged), bad_input=WORKER_DIED_REASON)
+        else:
+            searchable = staged.with_name(f"{staged.name}.{task_id[:8]}-{deliveries}.searchable.pdf")
+            try:
+                processed = _reader(task, root).process(staged, task["title"], searchable)
+            except MemoryError:
+                processed = Processed(str(staged), bad_input="文件过大，处理时内存不足")
+            except Exception as exc:  # one file's failure is reported, the worker goes on
+                processed = Processed(str(staged), error=error_text(exc))
+        _report(task, processed, me)
+        return {**processed_to_json(processed, root), "worker": me}
+    finally:
+        stop.set()
+        heart.join()
+        client.delete(running)
+
+
+def _report(task: dict[str, Any], processed: Processed, me: str) -> None:
+    _STATE.files += 1
+    _STATE.pages += len(processed.pages)
+    _STATE.seconds += processed.seconds
+    rate = _STATE.pages / _STATE.seconds * 60 if _STATE.seconds > 0 else 0.0
+    outcome = "error" if processed.error else ("bad_input" if processed.bad_input else "done")
+    if _STATE.as_json:
+        line = json.dumps({"event": "file", "worker": me, "file": task["title"], "outcome": outcome,
+                           "reason": processed.error or processed.bad_input or "",
+                           "pages": len(processed.pages), "seconds": round(processed.seconds, 3),
+                           "worker_files": _STATE.files, "worker_pages": _STATE.pages,
+                           "pages_per_minute": round(rate, 1)}, ensure_ascii=False)
+    else:
+        line = (f"{me}：{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
+                f"本进程累计 {_STATE.files} 个文件 {_STATE.pages} 页，{rate:.1f} 页/分钟")
+    _STATE.echo(line)
+    sys.stdout.flush()
+
+
+_OUTCOME_ZH = {"done": "完成", "bad_input": "将被隔离", "error": "出错"}

@@ -1,0 +1,140 @@
+"""The PostgreSQL index backend on a real (throwaway) server: what it stores, phrases by position,
+limits of tsvector, several homes in one database. The search suite itself runs on it too
+(tests/test_search*.py, through the `index_backend` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+from archive.config import Config
+from archive.documents.generate import Generator
+from archive.home import init_home
+from archive.index import backend as backends
+from archive.index import queries as iq
+from archive.index import store
+from archive.index.analysis import bigrams
+from archive.index.pg_backend import MAX_POSITION, PostgresBackend, tsvector_literal
+from archive.search.engine import search
+
+DAY = dt.date(2025, 7, 8)
+
+
+@pytest.fixture
+def pg_home(home, postgres_url, monkeypatch):
+    monkeypatch.setenv(backends.BACKEND_ENV, "postgresql")
+    monkeypatch.setenv("ARCHIVE_INDEX_URL", postgres_url)
+    return home
+
+
+def _doc(doc_id: str, body: str, **extra) -> dict[str, object]:
+    return {"doc_id": doc_id, "rev": 1, "type": "scan", "linked": "no", "body": body, **extra}
+
+
+def _ids(index: PostgresBackend, query: iq.Query) -> list[str]:
+    return sorted(doc_id for doc_id, _ in index.search(query, None, 50).ranked)
+
+
+def test_index_lives_in_postgresql_as_bigram_lexemes_with_positions(pg_home, township, postgres_url):
+    head = next(h for h in township if h.status == "在保").head
+    Generator(pg_home).household_document("refusal", head.id_number, DAY, {"reason": "家庭拥有机动车辆"})
+    store.sync(pg_home)
+    assert isinstance(store.backend(pg_home), PostgresBackend)
+    folder = pg_home.root / "index"
+    assert not list(folder.glob("*.toc")) and not list(folder.glob("*.seg"))  # no whoosh index written
+    with psycopg.connect(postgres_url) as conn:
+        schema = "archive_z109"
+        count = conn.execute(f"SELECT count(*) FROM {schema}.docs").fetchone()[0]
+        assert count == pg_home.db.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+        tv = conn.execute(f"SELECT tv::text FROM {schema}.docs").fetchone()[0]
+        # PostgreSQL's own 'simple' parser keeps a Chinese run whole: why the tsvector is built here
+        whole = conn.execute("SELECT to_tsvector('simple', '家庭拥有机动车辆')::text").fetchone()[0]
+        assert whole == "'家庭拥有机动车辆':1"
+        indexes = {row[0] for row in conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname=%s", (schema,))}
+    assert "'b机动':" in tv and "'b动车':" in tv and "'b车辆':" in tv and "'b机动车辆'" not in tv
+    # names and ID tails as whole keyword lexemes, weighted A (the field boost)
+    assert f"'=names:{head.name}':1A" in tv and f"'=ids:{head.id_number[-4:]}':1A" in tv
+    assert any("USING gin (tv)" in d for d in indexes)
+    assert store.check(pg_home).ok
+    result = search(pg_home, "机动车辆")
+    assert [hit.household for hit in result.hits] == [head.id_number]
+
+
+def test_a_phrase_needs_its_bigrams_next_to_each_other(pg_home):
+    index = store.backend(pg_home)
+    index.reset()
+    index.write([_doc("A", "家庭生活困难，申请救助"), _doc("B", "生活尚可。家庭困难另述"),
+                 _doc("C", "困难生活家庭")], replace=False, mark=lambda: None)
+    assert _ids(index, iq.Phrase("body", tuple(bigrams("生活困难")))) == ["A"]
+    assert _ids(index, iq.And((iq.Term("body", "生活"), iq.Term("body", "困难")))) == ["A", "B", "C"]
+    # most of a phrase (the tolerant pass): at least 2 of 3 bigrams
+    assert _ids(index, iq.Or(tuple(iq.Term("body", g) for g in bigrams("生活困难")), minmatch=2)) == ["A", "B", "C"]
+    assert _ids(index, iq.Or(tuple(iq.Term("body", g) for g in bigrams("生活困难")), minmatch=3)) == ["A"]
+    assert index.doc_frequency("body", "困难") == 3 and index.doc_frequency("body", "生活困难") == 0
+
+
+def test_names_and_id_fragments_are_exact_terms(pg_home):
+    index = store.backend(pg_home)
+    index.reset()
+    index.write([_doc("A", "", names=["张三丰"], ids="520111199001011234 1234 011234 11234", linked="yes"),
+                 _doc("B", "张三丰来过", names=["张三"], ids="520111199001015678 5678 015678 15678", linked="yes")],
+                replace=False, mark=lambda: None)
+    assert _ids(index, iq.Term("names", "张三")) == ["B"]       # not inside 张三丰
+    assert _ids(index, iq.Term("names", "张三丰")) == ["A"]     # not a body mention
+    assert _ids(index, iq.Term("ids", "1234")) == ["A"] and _ids(index, iq.Term("ids", "123")) == []
+
+
+def test_a_field_past_the_last_tsvector_position_still_matches_phrases(pg_home):
+    index = store.backend(pg_home)
+    index.reset()
+    filler = "甲乙" * (MAX_POSITION // 2 + 10)
+    index.write([_doc("LONG", filler + "最低生活保障")], replace=False, mark=lambda: None)
+    literal, long_fields = tsvector_literal(_doc("LONG", filler + "最低生活保障"))
+    assert long_fields == ["body"] and "'=long:body'" in literal
+    assert _ids(index, iq.Phrase("body", tuple(bigrams("最低生活保障")))) == ["LONG"]
+
+
+def test_a_giant_hostile_text_is_indexed_in_part_without_failing_the_batch(pg_home):
+    index = store.backend(pg_home)
+    index.reset()
+    # 300,000 distinct characters' worth of bigrams would make a tsvector over PostgreSQL's 1 MB
+    giant = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(300_000))
+    index.write([_doc("BIG", giant), _doc("OK", "申请救助")], replace=False, mark=lambda: None)
+    assert set(index.revisions()) == {"BIG", "OK"}
+    assert _ids(index, iq.Term("body", "救助")) == ["OK"]
+
+
+def test_two_homes_share_one_database_in_their_own_schemas(pg_home, tmp_path, postgres_url):
+    other = init_home(tmp_path / "other", Config(fonds="Z110", county="花溪区", township="石板镇", villages=["摆门村"]))
+    for home, text in ((pg_home, "青岩的救助申请"), (other, "石板的救助申请")):
+        index = store.backend(home)
+        index.reset()
+        index.write([_doc("SAME-ID", text)], replace=False, mark=lambda: None)
+    assert _ids(store.backend(pg_home), iq.Term("body", "青岩")) == ["SAME-ID"]
+    assert _ids(store.backend(other), iq.Term("body", "青岩")) == []
+    with psycopg.connect(postgres_url) as conn:
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'archive_%'")}
+    assert schemas == {"archive_z109", "archive_z110"}
+    other.close()
+
+
+def test_without_a_database_url_the_error_says_how_to_set_it(home, monkeypatch):
+    from archive.errors import ConfigError
+
+    monkeypatch.setenv(backends.BACKEND_ENV, "postgresql")
+    monkeypatch.delenv("ARCHIVE_INDEX_URL", raising=False)
+    with pytest.raises(ConfigError, match="没有指定数据库"):
+        store.backend(home)
+
+
+def test_a_database_that_does_not_answer_is_a_chinese_error(home, monkeypatch):
+    from archive.errors import ArchiveError
+    from tests.servers import free_port
+
+    monkeypatch.setenv(backends.BACKEND_ENV, "postgresql")
+    monkeypatch.setenv("ARCHIVE_INDEX_URL", f"postgresql://archive:secret@127.0.0.1:{free_port()}/county")
+    with pytest.raises(ArchiveError, match="无法连接全文索引数据库 127.0.0.1:") as caught:
+        store.backend(home).exists()
+    assert "secret" not in str(caught.value)
