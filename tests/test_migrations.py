@@ -353,16 +353,12 @@ def test_outdated_home_can_be_backed_up_before_the_upgrade_and_restored(tmp_path
         ("Z109-0000001", "青岩民不批〔2025〕7号")]
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("ARCHIVE_TEST_POSTGRES_URL"),
-                    reason="needs a scratch PostgreSQL database: ARCHIVE_TEST_POSTGRES_URL=postgresql+psycopg://…")
-def test_revisions_run_on_postgresql_with_the_same_rev_rules():
-    """The county deployment: the same revisions on PostgreSQL (its public schema is emptied first)."""
-    import os
-
+def test_revisions_run_on_postgresql_with_the_same_rev_rules(postgres_url):
+    """The county deployment: the same revisions on a real PostgreSQL server (tests/servers.py)."""
     import sqlalchemy as sa
     from alembic import command
 
-    engine = sa.create_engine(os.environ["ARCHIVE_TEST_POSTGRES_URL"])
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     with engine.begin() as conn:
