@@ -27,10 +27,10 @@ from archive import sample
 from archive.config import Config
 from archive.documents import templates
 from archive.documents.docxwriter import write_docx
-from archive.documents.fonts import resolve
 from archive.documents.generate import Generator
 from archive.documents.pdfwriter import write_pdf
 from archive.home import Home, init_home
+from archive.rendering.fonts import resolve
 from archive.roster.importer import import_roster
 
 DAY = dt.date(2025, 7, 8)

@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 from docx import Document as open_docx
 from docx.oxml.ns import qn
 
-from archive.documents import qr
+from archive.rendering import qr
 
 
 def pdf_text(path: str | Path) -> str:

@@ -45,8 +45,8 @@ def text_pages_pdf(path: Path, pages: int, lines: list[str]) -> Path:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from archive.documents.fonts import resolve
     from archive.documents.pdfwriter import register_fonts
+    from archive.rendering.fonts import resolve
 
     font = register_fonts(resolve())["song"]
     pdf = canvas.Canvas(str(path), pagesize=A4)

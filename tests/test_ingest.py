@@ -11,7 +11,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from archive.documents import storage
+from archive import files
 from archive.documents.generate import Generator
 from archive.index import store
 from archive.scans.identify import classify, find_id_numbers
@@ -159,7 +159,7 @@ def test_crash_after_storing_then_rerun_finishes_without_duplicates(home, townsh
         calls["n"] += 1
         if calls["n"] == 2:
             # files written, nothing recorded yet: the worst moment
-            storage.copy_atomic(job.staged, self.home.root / "documents" / "partial-write")
+            files.copy_atomic(job.staged, self.home.root / "documents" / "partial-write")
             raise KeyboardInterrupt
         return original(self, job, processed)
 
@@ -287,7 +287,7 @@ def test_tesseract_engine_is_optional(tmp_path):
         return
     from PIL import Image, ImageDraw, ImageFont
 
-    from archive.documents.fonts import resolve
+    from archive.rendering.fonts import resolve
 
     font = resolve()["heiti"]
     image = Image.new("L", (900, 160), 255)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from docx import Document as open_docx
 
-from archive.documents import fonts
 from archive.documents.docmodel import Block, Document
 from archive.documents.generate import Generator
 from archive.documents.linebreak import break_lines
 from archive.documents.pdfwriter import write_pdf
+from archive.rendering import fonts
 
 NO_START = set("，。、：；！？）」》』】")
 NO_END = set("（「《『【")

@@ -13,11 +13,11 @@ import pytest
 
 from archive import sample
 from archive.config import Config
-from archive.documents import fonts
 from archive.documents.docmodel import Block, Document
 from archive.documents.generate import Generator
 from archive.documents.pdfwriter import MissingGlyphError, write_pdf
 from archive.home import init_home
+from archive.rendering import fonts
 from archive.roster.importer import import_roster
 
 MONTH = dt.date(2025, 7, 1)

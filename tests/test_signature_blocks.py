@@ -8,10 +8,10 @@ import re
 import pypdfium2 as pdfium
 from docx import Document as open_docx
 
-from archive.documents import fonts
 from archive.documents.docmodel import Block, Document
 from archive.documents.docxwriter import write_docx
 from archive.documents.pdfwriter import write_pdf
+from archive.rendering import fonts
 
 INTRO = "声明人（共同生活的成年家庭成员，每人一行）："
 NAMES = ["阿卜杜热合曼·买买提", "张三", "欧阳明月", "司马相如相如", "王五", "努尔艾力·阿不都热西提"]

@@ -14,9 +14,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt
 
-from archive.documents import qr
 from archive.documents.docmodel import Block, Document
-from archive.documents.fonts import DOCX_NAMES
+from archive.rendering import qr
+from archive.rendering.fonts import DOCX_NAMES
 
 BODY_SIZE = 16.0
 LINE_PT = 225 / 22 / 25.4 * 72  # 22 lines in a 225 mm text block

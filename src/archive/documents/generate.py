@@ -19,6 +19,7 @@ from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 from typing import Any
 
+from archive import files
 from archive.casework.history import households_as_of, record_document_effect, state_for_month
 from archive.casework.rules import category_wording
 from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
@@ -34,7 +35,6 @@ from archive.documents.context import (
 )
 from archive.documents.docmodel import Document
 from archive.documents.docxwriter import write_docx
-from archive.documents.fonts import resolve as resolve_fonts
 from archive.documents.pdfwriter import SealMarks, write_pdf
 from archive.errors import (
     ArchiveError,
@@ -46,6 +46,7 @@ from archive.errors import (
 )
 from archive.filing.month import require_open_for_change
 from archive.home import Home
+from archive.rendering.fonts import resolve as resolve_fonts
 from archive.roster.households import HouseholdRecord, list_households
 from archive.sealing import seal_documents
 
@@ -310,7 +311,7 @@ class Generator:
             existing = self.conn.execute(
                 "SELECT * FROM documents WHERE request_key=? AND status='active'", (key,)).fetchone()
             if existing:
-                storage.write_atomic(self.home.root / existing["xlsx_path"], blob)
+                files.write_atomic(self.home.root / existing["xlsx_path"], blob)
                 with transaction(self.conn):
                     record_files(self.conn, self.home.root, existing["doc_id"])
                     seal_documents(self.conn, self.home.operator, [existing["doc_id"]])
@@ -320,7 +321,7 @@ class Generator:
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
                 path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
-                storage.write_atomic(path, blob)
+                files.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
@@ -352,8 +353,8 @@ class Generator:
         document = templates.render(template, context)
         document.doc_id, document.number = row["doc_id"], row["number"]
         pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
-        storage.write_atomic(self.home.root / row["pdf_path"], pdf)
-        storage.write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
+        files.write_atomic(self.home.root / row["pdf_path"], pdf)
+        files.write_atomic(self.home.root / row["docx_path"], write_docx(document, author=self.config.office))
         with transaction(self.conn):
             record_files(self.conn, self.home.root, doc_id)
             audit(self.conn, self.home.operator, "document.reprint", doc_id, {"number": row["number"]})
@@ -494,7 +495,7 @@ class Generator:
                 stem = storage.file_stem(day, document.title, doc_id)
                 pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
                 for path, blob in ((pdf_path, pdf), (docx_path, docx)):
-                    storage.write_atomic(path, blob)
+                    files.write_atomic(path, blob)
                     written.append(path)
                 self.conn.execute(
                     """INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number,

@@ -32,12 +32,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from archive.documents import qr
 from archive.documents.docmodel import Block, Document
-from archive.documents.fonts import FontFile, fallback_roles
 from archive.documents.linebreak import CJKParagraph
 from archive.documents.pdfa import to_pdfa
 from archive.errors import BadInputError
+from archive.rendering import qr
+from archive.rendering.fonts import FontFile, fallback_roles
 
 PAGE_W, PAGE_H = A4
 MARGIN_TOP = 37 * mm

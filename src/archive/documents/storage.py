@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from archive import files
 from archive.home import Home
 from archive.roster.households import HouseholdRecord
 
@@ -30,12 +29,3 @@ def document_folder(home: Home, year: int, village: str | None, household: House
 def file_stem(day: dt.date, title: str, doc_id: str) -> str:
     return f"{day:%Y%m%d}-{safe_name(title)}-{doc_id}"
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name and rename: a crash never leaves a half-written file (0600)."""
-    files.write_atomic(path, data)
-
-
-def copy_atomic(source: Path, target: Path) -> None:
-    """Copy a file the same way: temporary name, fsync, rename (0600). The source is only read."""
-    files.copy_atomic(source, target)

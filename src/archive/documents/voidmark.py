@@ -15,9 +15,9 @@ from pathlib import Path
 import pypdf
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
-from archive.documents.storage import write_atomic
+from archive.files import write_atomic
+from archive.rendering.fonts import resolve
 
 RED = (0.85, 0.1, 0.1)
 MARK = "作废"

@@ -15,9 +15,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from archive.documents.fonts import resolve
 from archive.documents.pdfa import to_pdfa
 from archive.documents.pdfwriter import register_fonts
+from archive.rendering.fonts import resolve
 from archive.workbooks import print_wide, title_row, workbook_bytes
 
 CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]

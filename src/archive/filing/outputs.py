@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from archive import files
 from archive.catalog import audit, file_digest
-from archive.documents import storage
 from archive.home import Home
 from archive.sealing import register_output
 
@@ -40,10 +40,10 @@ def write_output(home: Home, path: Path, blob: bytes, purpose: str, kind: str) -
         if old_digest == new_digest:
             return None
         kept = superseded_path(path)
-        storage.copy_atomic(path, kept)
+        files.copy_atomic(path, kept)
         audit(home.db, home.operator, "filing.output.replace", str(path.relative_to(home.root)),
               {"purpose": purpose, "old_sha256": old_digest, "new_sha256": new_digest,
                "kept_as": str(kept.relative_to(home.root))})
         register_output(home.db, home.root, kept, f"{kind}（被替换的版本）", home.operator)
-    storage.write_atomic(path, blob)
+    files.write_atomic(path, blob)
     return kept

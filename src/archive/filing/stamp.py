@@ -20,8 +20,8 @@ from reportlab.pdfgen import canvas as pdf_canvas
 
 from archive import files
 from archive.documents import pdfa
-from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
+from archive.rendering.fonts import resolve
 
 CELL_W = 16 * mm
 CELL_H = 7 * mm

@@ -432,7 +432,7 @@ class Ingester:
         if job.staged.exists():
             files.move_into(job.staged, target)  # the very bytes hashed; the source is left alone until recorded
         note = name_note(path)
-        storage.write_atomic(folder / f"{target.name}.原因.txt", (
+        files.write_atomic(folder / f"{target.name}.原因.txt", (
             f"文件：{job.name}\n{note}SHA-256：{digest}\n隔离时间：{dt.datetime.now():%Y-%m-%d %H:%M:%S}\n"
             f"原因：{reason}\n").encode())
         with transaction(self.conn):
@@ -484,7 +484,7 @@ class Ingester:
             # what `archive review show` lists and `review accept` resolves; the identification
             # above is the proposal (household, type, original) a person confirms or corrects
             sidecar["review"] = {"status": "open", "reasons": found.reason.split("；")}
-        storage.write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
+        files.write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
         _move_into(job.staged, original_path)  # the bytes hashed are the bytes stored
         relative = lambda p: str(p.relative_to(self.home.root))  # noqa: E731
         with transaction(self.conn):

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from archive.documents import qr
 from archive.errors import error_text
+from archive.rendering import qr
 from archive.scans.confidence import check_page
 from archive.scans.layout import (
     reading_order,

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from archive.documents import qr
+from archive.rendering import qr
 from archive.scans.layout import Rect, find_cells
 from archive.scans.ocr.base import OcrEngine
 from archive.scans.ocr.rapid import DETECT_MAX_SIDE

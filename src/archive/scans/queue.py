@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.documents import qr
 from archive.errors import ConfigError, error_text
+from archive.rendering import qr
 from archive.scans.ocr.base import OcrLine, OcrPage
 from archive.scans.pipeline import PageReader, Processed
 from archive.scans.readers import Limits

@@ -1,6 +1,6 @@
 """What a killed run leaves behind, repaired by the next ingest run.
 
-- Temporary files `.NAME.PID.tmp` (storage.write_atomic / copy_atomic) of a process that is gone,
+- Temporary files `.NAME.PID.tmp` (files.write_atomic / copy_atomic) of a process that is gone,
   under documents/ and quarantine/: completed when the catalog records NAME with exactly these
   bytes and NAME is missing or wrong; otherwise removed (the write never became a record).
 - Scan records left `processing`: when the quarantined copy exists (a kill between the move and

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from archive import files
 from archive.catalog import audit, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
@@ -111,7 +112,7 @@ def review_accept(home: Home, key: str, household_id: str | None = None, doc_typ
     sidecar["review"] = {**(sidecar.get("review") or {}), "status": "accepted", "by": home.operator,
                          "household": household.id, "type": doc_type}
     if doc["sidecar_path"]:
-        storage.write_atomic(home.root / doc["sidecar_path"],
+        files.write_atomic(home.root / doc["sidecar_path"],
                              json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
     folder = storage.document_folder(home, int(doc["doc_date"][:4]), household.village, household)
     status = "linked" if source_doc else "filed"
@@ -172,7 +173,7 @@ def _rewrite_text_layer(path, pages: list[dict], title: str) -> None:
         dpi = picture.width / (float(pdf_page.mediabox.width) / 72.0)
         lines = [OcrLine(item["text"], item["box"], item["confidence"]) for item in page["lines"]]
         images.append((picture, OcrPage(page["width"], page["height"], lines), dpi))
-    storage.write_atomic(path, write_searchable_pdf(images, title))
+    files.write_atomic(path, write_searchable_pdf(images, title))
 
 
 def _scan_row(home: Home, key: str):

@@ -16,8 +16,8 @@ from PIL import Image
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from archive.documents.fonts import resolve
 from archive.documents.pdfwriter import register_fonts
+from archive.rendering.fonts import resolve
 from archive.scans.ocr.base import OcrPage
 
 

@@ -54,7 +54,7 @@ def render_pdf_page(pdf: Path, page: int, dpi: int) -> Image.Image:
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from archive.documents.fonts import resolve
+    from archive.rendering.fonts import resolve
 
     font = resolve()["heiti"]
     return ImageFont.truetype(str(font.path), size, index=font.index)
@@ -179,8 +179,8 @@ def text_layer_pdf(path: Path, lines: list[str]) -> Path:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from archive.documents.fonts import resolve
     from archive.documents.pdfwriter import register_fonts
+    from archive.rendering.fonts import resolve
 
     font = register_fonts(resolve())["song"]
     buffer = io.BytesIO()
