@@ -87,6 +87,17 @@ def _request_key(template_id: str, scope_key: str, day: dt.date, params: dict[st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass
+class _Issued:
+    """What issuing takes and makes, as it is made: the IDs first, then the files."""
+    doc_id: str
+    number: str | None = None
+    seq: int | None = None
+    pages: int = 0
+    pdf_path: Path | None = None
+    docx_path: Path | None = None
+
+
 class Generator:
     """Generates documents into one archive home."""
 
@@ -173,11 +184,8 @@ class Generator:
         household = state_for_month(self.conn, household_id, day)
         context = self._household_context(template, household, day, params)
         context.update(replaces_number="", doc_id="", number=DRAFT_NUMBER if template.number_code else "")
-        document = templates.render(template, context)
-        document.doc_id, document.number = "", None
-        document.title = context.get("notice_title") or document.title
-        pdf, layout = write_pdf(document, self.fonts, author=self.config.office)
-        return mark_pdf_bytes(pdf, "样稿：未编号、未签发，不得作为正式文书使用", DRAFT), layout.pages
+        _, pdf, pages = self._render(template, context, doc_id="", number=None)
+        return mark_pdf_bytes(pdf, "样稿：未编号、未签发，不得作为正式文书使用", DRAFT), pages
 
     def _signing(self, template, approver: str | None):
         if approver is None:
@@ -470,69 +478,90 @@ class Generator:
         written: list[Path] = []
         try:
             with transaction(self.conn):
-                doc_id = new_doc_id(self.conn, self.config.fonds)
-                number = seq = None
-                if template.number_code:
-                    seq = next_value(self.conn, template.number_code, day.year)
-                    number = format_number(self.config.township_short, template.number_code, day.year, seq)
-                context = {**context, "doc_id": doc_id, "number": number or ""}
-                document = templates.render(template, context)
-                document.doc_id, document.number = doc_id, number
-                document.title = context.get("notice_title") or document.title  # the title per 保障类别
-                if template.public:
-                    _refuse_identity_numbers(template, document)
-                marks = None
-                if signing is not None:
-                    marks = SealMarks(signing.seal, signing.name, signing.role, signing.signature)
-                pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
+                issued = self._take_number(template, day)
+                context = {**context, "doc_id": issued.doc_id, "number": issued.number or ""}
+                marks = None if signing is None else SealMarks(signing.seal, signing.name, signing.role,
+                                                              signing.signature)
+                document, pdf, issued.pages = self._render(template, context, doc_id=issued.doc_id,
+                                                           number=issued.number, marks=marks)
                 if signing is not None and signing.certificate is not None:
                     from archive.signing.pades import sign_pdf, signing_options
 
                     pdf = sign_pdf(pdf, signing.cert_file, name=f"{signing.role}{signing.name}",
-                                   reason=f"{template.title} {number or doc_id}", location=self.config.office,
-                                   **signing_options(self.home))
-                docx = write_docx(document, author=self.config.office)
-                stem = storage.file_stem(day, document.title, doc_id)
-                pdf_path, docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
-                for path, blob in ((pdf_path, pdf), (docx_path, docx)):
+                                   reason=f"{template.title} {issued.number or issued.doc_id}",
+                                   location=self.config.office, **signing_options(self.home))
+                stem = storage.file_stem(day, document.title, issued.doc_id)
+                issued.pdf_path, issued.docx_path = folder / f"{stem}.pdf", folder / f"{stem}.docx"
+                for path, blob in ((issued.pdf_path, pdf), (issued.docx_path, write_docx(document, author=self.config.office))):
                     files.write_atomic(path, blob)
                     written.append(path)
-                self.conn.execute(
-                    """INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number,
-                       number_code, number_year, number_seq, request_key, params, context, body_text, pages,
-                       pdf_path, docx_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    (doc_id, template.id, document.title, household.id if household else None, village,
-                     day.isoformat(), number, template.number_code, day.year if seq else None, seq, key,
-                     json.dumps(params, ensure_ascii=False), json.dumps(context, ensure_ascii=False, default=str),
-                     document.plain_text(), layout.pages, _relative(self.home, pdf_path),
-                     _relative(self.home, docx_path)),
-                )
-                if signing is not None:
-                    self.conn.execute(
-                        "UPDATE documents SET signed_by=?, signed_at=datetime('now','localtime'), signature_kind=? WHERE doc_id=?",
-                        (signing.name, "pades" if signing.certificate else "seal", doc_id))
-                    audit(self.conn, self.home.operator, "document.sign", doc_id,
-                          {"number": number, "approver": signing.name, "role": signing.role,
-                           "digital_signature": signing.certificate is not None})
-                if replaced is not None:
-                    self.conn.execute(
-                        "UPDATE documents SET replaces=? WHERE doc_id=?", (replaced["doc_id"], doc_id))
-                    self.conn.execute(
-                        "UPDATE documents SET status='voided', void_reason=? WHERE doc_id=?",
-                        (f"已被 {number or doc_id} 更正", replaced["doc_id"]))
-                    audit(self.conn, self.home.operator, "document.replace", doc_id,
-                          {"replaces": replaced["doc_id"], "number": number})
-                record_files(self.conn, self.home.root, doc_id)
-                warnings = record_document_effect(self.conn, self.config, self.home.operator, template.event, doc_id,
-                                                  day, context, household, data)
-                audit(self.conn, self.home.operator, "document.generate", doc_id,
-                      {"type": template.id, "number": number, "household": household.id if household else None})
-                seal_documents(self.conn, self.home.operator, [doc_id] + ([replaced["doc_id"]] if replaced is not None else []))
+                warnings = self._record(template, document, issued, context, params, day, key=key, data=data,
+                                        household=household, village=village, signing=signing, replaced=replaced)
         except BaseException:
             for path in written:  # the number was rolled back: leave no orphan files behind
                 path.unlink(missing_ok=True)
             raise
+        doc_id = issued.doc_id
         return dataclasses_replace(self._generated(self._document_row(doc_id)), warnings=warnings)
+
+
+    def _take_number(self, template: templates.Template, day: dt.date) -> _Issued:
+        """The document ID and, for a numbered type, the next 文号 of its sequence (inside the
+        caller's write transaction: rolled back with it, so no gap)."""
+        issued = _Issued(new_doc_id(self.conn, self.config.fonds))
+        if template.number_code:
+            issued.seq = next_value(self.conn, template.number_code, day.year)
+            issued.number = format_number(self.config.township_short, template.number_code, day.year, issued.seq)
+        return issued
+
+    def _render(self, template: templates.Template, context: dict[str, Any], *, doc_id: str,
+                number: str | None, marks: SealMarks | None = None):
+        """The document from its template, and its PDF bytes and page count (nothing written). A
+        posted template that would print an ID number is refused here, for drafts too."""
+        document = templates.render(template, context)
+        document.doc_id, document.number = doc_id, number
+        document.title = context.get("notice_title") or document.title  # the title per 保障类别
+        if template.public:
+            _refuse_identity_numbers(template, document)
+        pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
+        return document, pdf, layout.pages
+
+    def _record(self, template: templates.Template, document, issued: _Issued, context: dict[str, Any],
+                params: dict[str, str], day: dt.date, *, key: str, data: Any, household: HouseholdRecord | None,
+                village: str | None, signing, replaced) -> list[str]:
+        """The catalog row of an issued document, its signature and the document it corrects, its
+        effect on the household's history, the audit entries and the seal; returns the warnings."""
+        doc_id, number = issued.doc_id, issued.number
+        self.conn.execute(
+            """INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number,
+               number_code, number_year, number_seq, request_key, params, context, body_text, pages,
+               pdf_path, docx_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (doc_id, template.id, document.title, household.id if household else None, village,
+             day.isoformat(), number, template.number_code, day.year if issued.seq else None, issued.seq, key,
+             json.dumps(params, ensure_ascii=False), json.dumps(context, ensure_ascii=False, default=str),
+             document.plain_text(), issued.pages, _relative(self.home, issued.pdf_path),
+             _relative(self.home, issued.docx_path)),
+        )
+        if signing is not None:
+            self.conn.execute(
+                "UPDATE documents SET signed_by=?, signed_at=datetime('now','localtime'), signature_kind=? WHERE doc_id=?",
+                (signing.name, "pades" if signing.certificate else "seal", doc_id))
+            audit(self.conn, self.home.operator, "document.sign", doc_id,
+                  {"number": number, "approver": signing.name, "role": signing.role,
+                   "digital_signature": signing.certificate is not None})
+        if replaced is not None:
+            self.conn.execute("UPDATE documents SET replaces=? WHERE doc_id=?", (replaced["doc_id"], doc_id))
+            self.conn.execute("UPDATE documents SET status='voided', void_reason=? WHERE doc_id=?",
+                              (f"已被 {number or doc_id} 更正", replaced["doc_id"]))
+            audit(self.conn, self.home.operator, "document.replace", doc_id,
+                  {"replaces": replaced["doc_id"], "number": number})
+        record_files(self.conn, self.home.root, doc_id)
+        warnings = record_document_effect(self.conn, self.config, self.home.operator, template.event, doc_id,
+                                          day, context, household, data)
+        audit(self.conn, self.home.operator, "document.generate", doc_id,
+              {"type": template.id, "number": number, "household": household.id if household else None})
+        seal_documents(self.conn, self.home.operator, [doc_id] + ([replaced["doc_id"]] if replaced is not None else []))
+        return warnings
 
 
 _SELECTION_NAMES = {"current": "在保", "decided": "审核确认", "stopped": "停发（终止）"}
