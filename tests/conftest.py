@@ -55,3 +55,19 @@ def head_id(township) -> str:
         if household.status == "在保" and household.category == "低保" and len(household.members) >= 2:
             return household.head.id_number
     raise AssertionError("sample has no suitable household")
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, request):
+    """The web tests' small home (tests/webfixtures.py), one per test module."""
+    from webfixtures import make_web_home
+
+    return make_web_home(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+
+
+@pytest.fixture(scope="module")
+def app(web):
+    """The web application over the module's home."""
+    from archive.web import create_app
+
+    return create_app(web.root)

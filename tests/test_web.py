@@ -30,16 +30,6 @@ from archive.web.server import plain_http_warning
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-@pytest.fixture(scope="module")
 def household_key(web):
     home = open_home(web)
     try:

@@ -5,27 +5,10 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from webfixtures import PASSWORD, csrf, login, make_web_home, open_home
+from webfixtures import PASSWORD, client_for, csrf, login, open_home
 
 from archive.errors import ConflictError
 from archive.users import disable_user, get_user, set_role
-from archive.web import create_app
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("webadmin"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
 
 
 def test_admin_adds_a_user_changes_role_resets_password_and_disables(app, web):

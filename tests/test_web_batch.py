@@ -7,27 +7,7 @@ import io
 import re
 
 import pypdf
-import pytest
-from starlette.testclient import TestClient
-from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home, urls_in
-
-from archive.web import create_app
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("webbatch"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
+from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
 
 
 def village_with_few(web) -> tuple[str, int]:

@@ -9,23 +9,11 @@ import re
 
 import pypdf
 import pytest
-from starlette.testclient import TestClient
-from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
 
 from archive.documents.fieldcheck import field_problems
 from archive.documents.templates import load_template
 from archive.household_keys import key_for
-from archive.web import create_app
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("webgen"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +23,6 @@ def key(web):
         return key_for(home.db, web.head_id)
     finally:
         home.close()
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
 
 
 def counts(web) -> tuple[int, int]:

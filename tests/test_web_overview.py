@@ -7,11 +7,9 @@ import datetime as dt
 import re
 
 import pytest
-from starlette.testclient import TestClient
-from webfixtures import ID_NUMBER, ROLES, login, make_web_home, open_home, urls_in
+from webfixtures import ID_NUMBER, ROLES, client_for, make_web_home, open_home, urls_in
 
 from archive.filing.month import file_month
-from archive.web import create_app
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +21,6 @@ def web(tmp_path_factory):
     finally:
         home.close()
     return web
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
 
 
 def test_month_dashboard_shows_filing_state_documents_and_due_items(app, web):

@@ -7,30 +7,11 @@ import csv
 import datetime as dt
 import io
 
-import pytest
-from starlette.testclient import TestClient
-from webfixtures import csrf, login, make_web_home, open_home
+from webfixtures import client_for, csrf, open_home
 
 from archive import sample
-from archive.web import create_app
 
 HEADER = sample.ROSTER_HEADER[:11]
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("webroster"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
 
 
 def roster_csv(rows) -> bytes:

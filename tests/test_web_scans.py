@@ -6,29 +6,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from scanfixtures import text_pdf
-from starlette.testclient import TestClient
-from webfixtures import ID_NUMBER, csrf, login, make_web_home, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
 
 from archive.household_keys import key_for
-from archive.web import create_app
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    return make_web_home(tmp_path_factory.mktemp("webscans"))
-
-
-@pytest.fixture(scope="module")
-def app(web):
-    return create_app(web.root)
-
-
-def client_for(app, web, role):
-    client = TestClient(app)
-    assert login(client, web.user(role)).status_code == 303
-    return client
 
 
 def member_of(web):

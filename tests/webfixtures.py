@@ -70,3 +70,10 @@ def csrf(client: TestClient) -> str:
 def urls_in(html: str) -> list[str]:
     """Every address a page links to, loads or submits to."""
     return re.findall(r'(?:href|src|action|hx-get|hx-post)="([^"]*)"', html)
+
+
+def client_for(app, web: WebHome, role: str) -> TestClient:
+    """A test client logged in as the home's user of `role`."""
+    client = TestClient(app)
+    assert login(client, web.user(role)).status_code == 303
+    return client
