@@ -180,12 +180,8 @@ def village() -> None:
 @click.pass_context
 def village_add(ctx, names, as_json) -> None:
     """添加村(社区)。"""
-    from archive.catalog import audit, transaction
-
     home = _home(ctx)
     added = home.add_villages(list(names))
-    with transaction(home.db):
-        audit(home.db, home.operator, "village.add", None, {"villages": added})
     if as_json:
         _emit_json({"added": added, "villages": list(home.config.villages)})
         return
@@ -1093,7 +1089,6 @@ def due(ctx, month, xlsx_out, force, as_json) -> None:
 
     from archive import files
     from archive.casework.due import KIND_NAMES, due_list, due_xlsx
-    from archive.catalog import audit, transaction
 
     first = _month(month) if month else dt.date.today().replace(day=1)
     if xlsx_out:
@@ -1102,8 +1097,6 @@ def due(ctx, month, xlsx_out, force, as_json) -> None:
     items = due_list(home, first)
     if xlsx_out:
         files.write_new(Path(xlsx_out), due_xlsx(items, home.config.township, first), force=force)
-    with transaction(home.db):
-        audit(home.db, home.operator, "due", first.strftime("%Y-%m"), {"items": len(items)})
     if as_json:
         for item in items:
             _emit_json(item.to_json())

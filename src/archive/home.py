@@ -123,6 +123,8 @@ class Home:
 
         config, added = update_config(self.config_path, change)
         self.__dict__["config"] = config
+        with catalog.transaction(self.db):
+            catalog.audit(self.db, self.operator, "village.add", None, {"villages": added})
         return added
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 from archive import idcard
 from archive.casework import rules
 from archive.casework.history import Event, all_events, apply_events
+from archive.catalog import audit, transaction
 from archive.dates import add_working_days, month_end
 from archive.filing.late import late_documents
 from archive.home import Home
@@ -62,7 +63,15 @@ def _date(value: str) -> dt.date:
 
 def due_list(home: Home, month: dt.date | None = None, today: dt.date | None = None) -> list[DueItem]:
     """Everything due by the end of `month` (default: this month) and not done by `today` (or by
-    the month's end for a past month), oldest first."""
+    the month's end for a past month), oldest first. Looking is audited (by the acting user)."""
+    items = _due_items(home, month, today)
+    first = (month or today or dt.date.today()).replace(day=1)
+    with transaction(home.db):
+        audit(home.db, home.operator, "due", first.strftime("%Y-%m"), {"items": len(items)})
+    return items
+
+
+def _due_items(home: Home, month: dt.date | None, today: dt.date | None) -> list[DueItem]:
     today = today or dt.date.today()
     first = (month or today).replace(day=1)
     last = month_end(first)
