@@ -141,6 +141,7 @@ def test_reprint_keeps_the_number_and_void_needs_a_reason(app, web, key):
         number = home.db.execute("SELECT number FROM documents WHERE doc_id=?", (doc_id,)).fetchone()[0]
     finally:
         home.close()
+    original = client.get(f"/documents/{doc_id}/pdf").content
     response = client.post(f"/documents/{doc_id}/reprint", data={"csrftoken": csrf(client)}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].endswith("done=reprinted")
     no_reason = client.post(f"/documents/{doc_id}/void", data={"csrftoken": csrf(client), "reason": "  "})
@@ -158,7 +159,13 @@ def test_reprint_keeps_the_number_and_void_needs_a_reason(app, web, key):
     assert (row["status"], row["void_reason"], row["number"]) == ("voided", "金额填错", number)
     assert operator == web.user("caseworker")
     page = client.get(f"/documents/{doc_id}").text
-    assert "已作废" in page and 'action="/documents/' + doc_id + '/void"' not in page
+    assert "已作废" in page and "（金额填错）" in page and 'action="/documents/' + doc_id + '/void"' not in page
+    # what the browser opens and downloads now is the copy marked 作废, as search and `show` give it
+    marked = client.get(f"/documents/{doc_id}/pdf").content
+    assert marked != original
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(marked)).pages)
+    assert "本文书已作废" in text
+    assert "本文书已作废" not in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(original)).pages)
     again = client.post(f"/documents/{doc_id}/reprint", data={"csrftoken": csrf(client)})
     assert again.status_code == 400 and "已作废" in again.text
 

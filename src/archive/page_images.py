@@ -14,6 +14,7 @@ from typing import Any
 
 from archive.catalog import audit, transaction
 from archive.errors import ArchiveError, NotFoundError
+from archive.filing.location import open_path
 from archive.home import Home
 from archive.search.engine import location_label
 
@@ -23,7 +24,7 @@ _RENDER_LOCK = threading.Lock()  # PDFium is not thread-safe
 _DOC_SQL = """
 SELECT d.doc_id, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.pages, d.status,
        coalesce(d.archival_code, p.archival_code) AS archival_code, coalesce(d.item_no, p.item_no) AS item_no,
-       coalesce(d.stamped_path, d.pdf_path) AS view_path, d.pdf_path, d.origin,
+       d.stamped_path, d.pdf_path, d.xlsx_path, d.void_pdf_path, d.void_reason, d.origin,
        b.box_no, b.year AS box_year, b.village AS box_village, h.head_name
 FROM documents d LEFT JOIN households h ON h.id = d.household_id
 LEFT JOIN documents p ON p.doc_id = d.attached_to
@@ -48,27 +49,30 @@ class ViewableDocument:
     location: str
     pdf: Path | None
     origin: str = "generated"  # generated / scan
+    void_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "type": self.type, "title": self.title, "household": self.household,
                 "name": self.name, "village": self.village, "date": self.date, "number": self.number,
                 "pages": self.pages, "status": self.status, "archival_code": self.archival_code,
-                "location": self.location, "pdf": str(self.pdf) if self.pdf else None}
+                "location": self.location, "pdf": str(self.pdf) if self.pdf else None,
+                "void_reason": self.void_reason}
 
 
 def viewable_document(home: Home, doc_id: str) -> ViewableDocument:
-    """A document as the viewer shows it: the filed copy (with the 归档章) if there is one."""
+    """A document as the viewer shows it: the file search and `show` name (filing/location.py) —
+    a voided document's copy marked 作废, else the filed copy with the 归档章, else the PDF."""
     row = home.db.execute(_DOC_SQL, (doc_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"没有文书 {doc_id}")
-    pdf = home.root / row["view_path"] if row["view_path"] else None
-    if pdf is not None and pdf.suffix.lower() != ".pdf":
-        pdf = None
+    path = open_path(home.root, row)
+    pdf = Path(path) if path and path.lower().endswith(".pdf") else None
     return ViewableDocument(
         doc_id=row["doc_id"], type=row["type"], title=row["title"], household=row["household_id"],
         name=row["head_name"], village=row["village"], date=row["doc_date"], number=row["number"],
         pages=row["pages"] or 0, status=row["status"], archival_code=row["archival_code"],
-        location=location_label(row), pdf=pdf, origin=row["origin"] or "generated")
+        location=location_label(row), pdf=pdf, origin=row["origin"] or "generated",
+        void_reason=row["void_reason"] if row["status"] == "voided" else None)
 
 
 def open_document(home: Home, doc_id: str) -> ViewableDocument:
