@@ -79,6 +79,7 @@ def test_wrong_file_kinds_are_refused_in_chinese(app, web):
     assert response.status_code == 400 and "不支持的花名册格式" in response.text
     response = upload(client, "roster.xlsx", b"not a zip at all")
     assert response.status_code == 400 and "无法打开 Excel 文件" in response.text
+    assert "/tmp" not in response.text and "BadZipFile" not in response.text  # no server path, no English
     response = client.post("/roster/import", data={"csrftoken": csrf(client)})
     assert response.status_code == 400 and "请选择要导入的花名册文件" in response.text
 

@@ -166,8 +166,9 @@ def _read(path: Path) -> tuple[list[tuple[int, list[Any]]], str | None]:
         import openpyxl
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
-            raise ArchiveError(f"无法打开 Excel 文件 {path}：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）") from None
+        except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+            raise ArchiveError(f"无法打开 Excel 文件「{path.name}」：文件已损坏或不是 xlsx 格式",
+                               hint="请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from None
         sheet = book.worksheets[0]
         rows = [(index, list(values)) for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
         book.close()
