@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from filelock import BaseFileLock, FileLock, Timeout
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 PRIVATE_UMASK = 0o077
@@ -194,3 +196,15 @@ def private_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+def try_lock(path: Path) -> BaseFileLock | None:
+    """Take the lock file `path` for this process without waiting (the `filelock` package: flock
+    on POSIX, msvcrt on Windows); None when another process holds it. `release()` frees it, as
+    does the process ending."""
+    lock = FileLock(str(path), mode=PRIVATE_FILE, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return None
+    return lock

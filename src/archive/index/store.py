@@ -16,7 +16,6 @@ index's version marker says "building" until the last batch is written.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -79,27 +78,22 @@ def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str]
     """One index writer at a time across processes; others wait their turn."""
     folder = index_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "writer.lock", "a+") as handle:
-        deadline = time.monotonic() + wait_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LockedError(
-                        f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
-                        hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
-                    ) from None
-                if on_wait and not told:
-                    on_wait("全文索引正被另一个进程写入，排队等待…")
-                    told = True
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    deadline = time.monotonic() + wait_s
+    told = False
+    while (lock := files.try_lock(folder / "writer.lock")) is None:
+        if time.monotonic() > deadline:
+            raise LockedError(
+                f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
+                hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
+            )
+        if on_wait and not told:
+            on_wait("全文索引正被另一个进程写入，排队等待…")
+            told = True
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 _DOC_SQL = """

@@ -169,26 +169,21 @@ class Ingester:
             return self._run(paths)
         finally:
             self._staging.close()
-            for handle in self._locks.values():
-                handle.close()  # closing releases the lock
+            for lock in self._locks.values():
+                lock.release()
             self._locks.clear()
 
     def _lock(self, digest: str) -> bool:
         """Claim a file for this process: two ingest runs over one inbox never work on the same
         scan at once (the other run skips it and finds it recorded next time)."""
-        import fcntl
-
         folder = files.ensure_dir(self.home.root / ".locks")
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
         if digest[:3] in self._locks:
             return True  # this run holds it already
-        handle = open(folder / f"{digest[:3]}.lock", "w", opener=lambda p, f: os.open(p, f, files.PRIVATE_FILE))
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+        lock = files.try_lock(folder / f"{digest[:3]}.lock")
+        if lock is None:
             return False
-        self._locks[digest[:3]] = handle
+        self._locks[digest[:3]] = lock
         return True
 
     def _run(self, paths: list[Path]) -> list[IngestRecord]:

@@ -10,7 +10,6 @@ the folders of runs that are gone (killed), so no copy is left behind.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -43,8 +42,9 @@ class StagingArea:
         self.removed = remove_stale(self.base)
         # made under another name and renamed once locked: a run's folder is never taken for stale
         making = Path(tempfile.mkdtemp(prefix="making-", dir=self.base))
-        self._lock = open(making / ".lock", "w")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        lock = files.try_lock(making / ".lock")  # a new folder: nobody else can hold it
+        assert lock is not None, "a fresh staging folder's lock was taken"
+        self._lock = lock
         self.folder = self.base / f"run-{making.name.removeprefix('making-')}"
         os.replace(making, self.folder)
         self._count = 0
@@ -86,24 +86,20 @@ class StagingArea:
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-        self._lock.close()
+        self._lock.release()
 
 
 def remove_stale(base: Path) -> int:
     """Remove the folders of runs that are no longer running (their lock is free)."""
     removed = 0
     for folder in sorted(base.glob("run-*")):
-        lock_path = folder / ".lock"
         try:
-            handle = open(lock_path, "a")
+            lock = files.try_lock(folder / ".lock")
         except OSError:
             continue
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+        if lock is None:
             continue  # a live run
         removed += sum(1 for p in folder.iterdir() if p.name != ".lock")
         shutil.rmtree(folder, ignore_errors=True)
-        handle.close()
+        lock.release()
     return removed
