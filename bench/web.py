@@ -64,6 +64,15 @@ def start_server(root: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("archive serve did not start")
 
 
+def _in_threads(user, users: int) -> None:
+    """Run `user(n)` for n in 0..users-1, each in its own thread, and wait for all."""
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run_users(base: str, users: int, seconds: float, keys: list[str], queries: list[str]) -> dict[str, list[float]]:
     import httpx
 
@@ -101,11 +110,7 @@ def run_users(base: str, users: int, seconds: float, keys: list[str], queries: l
             for kind, values in mine.items():
                 timings[kind].extend(values)
 
-    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(user, users)
     if errors:
         print(f"errors: {len(errors)} (first: {errors[0]})", flush=True)
     return timings
@@ -137,11 +142,7 @@ def run_peer(root: Path, users: int, seconds: float, households: list[str], quer
             for kind, values in mine.items():
                 timings[kind].extend(values)
 
-    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(user, users)
     return timings
 
 
