@@ -64,16 +64,15 @@ def _date(value: str) -> dt.date:
 def due_list(home: Home, month: dt.date | None = None, today: dt.date | None = None) -> list[DueItem]:
     """Everything due by the end of `month` (default: this month) and not done by `today` (or by
     the month's end for a past month), oldest first. Looking is audited (by the acting user)."""
-    items = _due_items(home, month, today)
-    first = (month or today or dt.date.today()).replace(day=1)
+    today = today or dt.date.today()
+    first = (month or today).replace(day=1)
+    items = _due_items(home, first, today)
     with transaction(home.db):
         audit(home.db, home.operator, "due", first.strftime("%Y-%m"), {"items": len(items)})
     return items
 
 
-def _due_items(home: Home, month: dt.date | None, today: dt.date | None) -> list[DueItem]:
-    today = today or dt.date.today()
-    first = (month or today).replace(day=1)
+def _due_items(home: Home, first: dt.date, today: dt.date) -> list[DueItem]:
     last = month_end(first)
     as_of = min(today, last)
     config = home.config
