@@ -96,22 +96,27 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
         if not value:
             continue
         label = LABEL.get(field, "")
+        joiner = label + ","
         positions: dict[str, list[int]] = {}
         count = 0
         for count, (term, _start, _end) in enumerate(analysis.terms(str(value)), start=1):
-            kept = positions.setdefault(prefix + term, [])
+            kept = positions.get(term)
+            if kept is None:
+                positions[term] = kept = []
             if count <= MAX_POSITION and len(kept) < MAX_POSITIONS_PER_LEXEME:
                 kept.append(count)
         if count > MAX_POSITION:
             long_fields.append(field)
-        for lexeme, where in positions.items():
-            text = _quote(lexeme) + (":" + ",".join(f"{n}{label}" for n in where) if where else "")
+        for term, where in positions.items():
+            lexeme = prefix + term
+            # a term is a run of Han characters or an ASCII word: quoting is needed only in theory
+            quoted = _quote(lexeme) if ("'" in term or "\\" in term) else "'" + lexeme + "'"
             size += len(lexeme.encode()) + 2 * len(where) + 8
             if size > MAX_TSVECTOR_BYTES:
                 if field not in long_fields:
                     long_fields.append(field)
                 break  # a hostile or giant text: the rest of this field is not indexed
-            parts.append(text)
+            parts.append(quoted + ":" + joiner.join(map(str, where)) + label if where else quoted)
     parts += [_quote(keyword_lexeme("long", field)) + ":1" for field in long_fields]
     return " ".join(parts), long_fields
 
