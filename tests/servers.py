@@ -111,8 +111,10 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    """initdb into a temporary folder, start on 127.0.0.1:<free port>, yield, stop and remove."""
+def running_postgres(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+    """initdb into a temporary folder, start on 127.0.0.1:<free port>, yield, stop and remove.
+    `settings`: server settings (-c name=value) after the test defaults, which they override
+    (bench/county.py: durable writes and larger memory, as a county server has)."""
     bindir = postgres_bin()
     if bindir is None:
         unavailable("PostgreSQL (initdb, pg_ctl)")
@@ -142,6 +144,7 @@ def running_postgres() -> Iterator[PostgresServer]:
             port = free_port()
             options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={data_dir} "
                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+            options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
             done = run(str(bindir / "pg_ctl"), "-D", str(pgdata), "-o", options, "-l", str(data_dir / "server.log"),
                        "-w", "-t", str(int(START_TIMEOUT)), "start")
             if done.returncode == 0:

@@ -1,0 +1,232 @@
+"""A county on one deployment (issue #15): the PostgreSQL index beside whoosh, and OCR ingest on
+1, 2 and 4 Celery workers, in one run.
+
+Run by hand:  .venv/bin/python bench/county.py [--documents 1000000] [--households 30000]
+                  [--whoosh-documents N | --skip-whoosh] [--scans 12] [--workers 1,2,4] [--skip-ingest]
+
+- Starts a throwaway PostgreSQL and Redis on 127.0.0.1 (tests/servers.py), PostgreSQL with the
+  settings a county server would have (SERVER below: durable writes, memory), not the test ones.
+- Builds the synthetic archive of bench/search.py (its `build`: documents rendered from our
+  templates for `--households` households over ten years, no PDFs) and its query mix
+  (`query_mix_classes`), then measures each index backend in a process of its own with
+  bench/search.py's `measure`: full rebuild (seconds, documents per second, peak memory of the
+  reindexing process), index size, search p50/p95 over the mix and per query class, an
+  incremental update of 50 documents. The PostgreSQL server's own memory is bounded by its
+  settings (shared_buffers, maintenance_work_mem for the GIN build), not counted in that peak.
+- whoosh at the same size would take hours at a million documents (its 300,000 rebuild took 32
+  minutes, issue #16): `--whoosh-documents` measures it on an archive of its own size (built
+  the same way, same seed), `--skip-whoosh` leaves it out; the output says which.
+- Ingest: real `archive worker` processes (the worker machinery of tests/test_queue_workers.py)
+  with the real OCR engine on degraded scans of our own generated documents, `archive ingest`
+  sending the pages through Redis; pages per minute from the start of ingest to its end (the
+  workers are started and ready before; the first page of each worker process loads the OCR
+  models, included).
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+from search import CLASSES, build, query_mix_classes  # noqa: E402  (bench/search.py)
+
+from archive.index import backend as index_backends  # noqa: E402
+from archive.index.pg_backend import URL_ENV  # noqa: E402
+
+# the bench server's settings (documented for a county server in docs/COUNTY.md)
+SERVER = {
+    "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",  # durable, unlike the tests'
+    "shared_buffers": "512MB",
+    "effective_cache_size": "4GB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+    "random_page_cost": "1.1",          # SSD
+    "max_wal_size": "4GB",              # a full rebuild writes the whole table once
+    "checkpoint_timeout": "15min",
+    "jit": "off",
+}
+
+
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def measure(home: Path, backend: str, mix: Path, procs: int, env: dict[str, str]) -> dict[str, object]:
+    """bench/search.py's measure() in a child process (its peak memory is its own)."""
+    child = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "search.py"), "--procs", str(procs), "--measure", f"{home},{backend},{mix}"],
+        check=True, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
+    figures = None
+    for line in child.stdout.splitlines():
+        if line.startswith("RESULT "):
+            figures = json.loads(line[7:])
+        else:
+            print(line, flush=True)
+    assert figures is not None, "the measuring process gave no result"
+    return figures
+
+
+def archive_of(work: Path, documents: int, households: int) -> tuple[Path, Path]:
+    """A synthetic archive of that size and its query mix (a file)."""
+    home, people = build(work / "home", documents, households)
+    mix = query_mix_classes(home, people, random.Random(9))
+    home.close()
+    mixfile = work / "mix.json"
+    mixfile.write_text(json.dumps(mix, ensure_ascii=False))
+    return work / "home", mixfile
+
+
+def show(figures: dict) -> None:
+    print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
+          f"({figures['docs_per_s']} docs/s), index {figures['index_mb']} MB, "
+          f"rebuild peak {figures['rebuild_peak_rss_mb']} MB, p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms",
+          flush=True)
+    for label in CLASSES:
+        if label in figures["per_class"]:
+            c = figures["per_class"][label]
+            print(f"    {label}: p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms", flush=True)
+
+
+def scans(work: Path, count: int) -> tuple[list[Path], list]:
+    """`count` one-page scans (JPEG, 200 dpi, slightly skewed) of documents generated for a
+    small township, to be copied into each ingest run's inbox."""
+    from archive import sample
+    from archive.config import Config
+    from archive.documents.generate import Generator
+    from archive.home import init_home
+    from archive.roster.importer import import_roster
+    from archive.scans.synthetic import Degradation, save_scan, scan_of
+
+    day = dt.date(2025, 7, 8)
+    home = init_home(work / "source", Config(fonds="Z109", county="花溪区", township="青岩镇",
+                                             villages=list(sample.VILLAGES)))
+    township = sample.make_township(60, day.replace(day=1), seed=5)
+    import_roster(home.db, sample.write_roster_xlsx(township, work / "roster.xlsx"), home.config, "bench")
+    heads = [h.head.id_number for h in township if h.status == "在保"]
+    kinds = [("refusal", {"reason": "家庭拥有机动车辆"}), ("suspension", {"reason": "务工收入增加"}),
+             ("confirmation", {}), ("approval", {})]
+    generator = Generator(home)
+    rng = random.Random(5)
+    out = []
+    for index in range(count):
+        kind, params = kinds[index % len(kinds)]
+        pdf = Path(generator.household_document(kind, heads[index % len(heads)], day, params).pdf)
+        spec = Degradation(dpi=200, skew=1.0, jpeg=80)
+        out.append(save_scan(scan_of(pdf, spec, rng), work / "scans" / f"扫描{index:03d}.jpg", spec.dpi, spec.jpeg))
+    home.close()
+    return out, township
+
+
+def ingest_run(work: Path, workers: int, files: list[Path], township, redis_url: str) -> dict[str, object]:
+    """A fresh home with the township's roster and broker_url, `workers` archive worker
+    processes, and `archive ingest` of the scans through them: pages per minute."""
+    import redis
+
+    from archive import sample
+    from archive.config import Config
+    from archive.home import Home, init_home
+    from archive.roster.importer import import_roster
+    from archive.scans import queue
+    from tests.test_queue_workers import Workers, _configure, _env
+
+    redis.Redis.from_url(redis_url).flushall()
+    root = work / f"ingest-{workers}"
+    home = init_home(root, Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES)))
+    import_roster(home.db, sample.write_roster_xlsx(township, work / f"roster-{workers}.xlsx"), home.config, "bench")
+    home = _configure(home, redis_url, visibility=3600)
+    for path in files:
+        shutil.copy(path, home.inbox_dir / path.name)
+    logs = work / f"logs-{workers}"
+    logs.mkdir()
+    pool = Workers(home, logs)
+    for index in range(workers):
+        pool.start(f"w{index + 1}", 0)
+    try:
+        pool.wait_ready(queue.Dispatcher(redis_url, home.root), timeout=300)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "archive", "--home", str(root), "ingest", "--json"],
+                              capture_output=True, text=True, env=_env(), timeout=3600)
+        seconds = time.perf_counter() - started
+    finally:
+        pool.stop()
+    if done.returncode != 0:
+        raise RuntimeError(f"ingest failed: {done.stderr[-2000:]}")
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    statuses: dict[str, int] = {}
+    for record in records:
+        statuses[record["status"]] = statuses.get(record["status"], 0) + 1
+    pages = Home(root).db.execute("SELECT coalesce(sum(pages), 0) FROM scans").fetchone()[0] or len(files)
+    figures = {"workers": workers, "files": len(files), "pages": pages, "seconds": round(seconds, 1),
+               "pages_per_minute": round(pages * 60 / seconds, 1), "statuses": statuses}
+    print(f"ingest with {workers} worker(s): {pages} pages in {seconds:.1f} s, "
+          f"{figures['pages_per_minute']} pages/min, {statuses}", flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=1_000_000)
+    parser.add_argument("--households", type=int, default=30_000)
+    parser.add_argument("--whoosh-documents", type=int, help="whoosh on an archive of this size (default: --documents)")
+    parser.add_argument("--whoosh-households", type=int, help="households of whoosh's archive (default: in proportion)")
+    parser.add_argument("--skip-whoosh", action="store_true", help="leave whoosh out (hours at a million documents)")
+    parser.add_argument("--procs", type=int, default=2, help="whoosh writer processes on a full rebuild")
+    parser.add_argument("--scans", type=int, default=12, help="one-page scans per ingest run")
+    parser.add_argument("--workers", default="1,2,4", help="worker process counts to ingest with")
+    parser.add_argument("--skip-ingest", action="store_true")
+    args = parser.parse_args()
+
+    from tests.servers import running_postgres, running_redis
+
+    work = Path(tempfile.mkdtemp(prefix="bench-county-"))
+    result: dict[str, object] = {"documents": args.documents, "households": args.households, "load_start": load()}
+    print(f"load average at start: {result['load_start']}", flush=True)
+    try:
+        with running_postgres(SERVER) as server:
+            url = server.create_database("county")
+            home, mix = archive_of(work / "pg", args.documents, args.households)
+            figures = measure(home, "postgresql", mix, args.procs, {URL_ENV: url})
+            figures["server"] = SERVER
+            show(figures)
+            result["postgresql"] = figures
+            shutil.rmtree(work / "pg", ignore_errors=True)
+        if args.skip_whoosh:
+            result["whoosh"] = {"skipped": "--skip-whoosh"}
+        else:
+            size = args.whoosh_documents or args.documents
+            households = args.whoosh_households or max(100, round(args.households * size / args.documents))
+            if size == args.documents:
+                households = args.households
+            home, mix = archive_of(work / "whoosh", size, households)
+            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"})
+            show(figures)
+            result["whoosh"] = figures
+            shutil.rmtree(work / "whoosh", ignore_errors=True)
+        if not args.skip_ingest:
+            files, township = scans(work, args.scans)
+            with running_redis() as redis_server:
+                result["ingest"] = [ingest_run(work, int(n), files, township, redis_server.url())
+                                    for n in args.workers.split(",")]
+        result["load_end"] = load()
+        print(f"load average at end: {result['load_end']}", flush=True)
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
