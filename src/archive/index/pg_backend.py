@@ -52,7 +52,6 @@ RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
 MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
 RANK_AT_MOST = 1000     # matches ranked by ts_rank; beyond, the first found (see search)
 DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
-COUNT_AT_MOST = 100_000  # a total beyond RANK_AT_MOST is counted this far, then estimated
 # Session settings of the index connection (see docs/COUNTY.md, "PostgreSQL 全文索引"):
 # - enable_seqscan off: a tsvector is stored out of line (TOAST), so the planner's cost of a
 #   sequential scan leaves out reading and decompressing every row's tsvector; with a LIMIT it
@@ -60,6 +59,11 @@ COUNT_AT_MOST = 100_000  # a total beyond RANK_AT_MOST is counted this far, then
 #   at 100,000 documents). Every query here is a tsquery the GIN index answers.
 # - jit off: JIT compilation costs tens of milliseconds and never pays for these short queries.
 SESSION = {"enable_seqscan": "off", "jit": "off"}
+# A query the planner's statistics say more than COMMON_AT_LEAST documents match, so many that
+# `limit` of them are expected within the newest SAMPLE / 2 documents, is first looked for among
+# the newest SAMPLE documents (see search)
+COMMON_AT_LEAST = 2 * 1000
+SAMPLE = 5000
 BUILD_MEMORY = "256MB"  # maintenance_work_mem for building the GIN index after a full rebuild
 
 
@@ -157,6 +161,7 @@ class PostgresBackend:
         self.url = database_url(home)
         self.schema = _schema_name(home)
         self._conn = None
+        self._stats: tuple[dict[str, float], float, float] | None = None
 
     # -- connection and tables --
     @property
@@ -256,6 +261,7 @@ class PostgresBackend:
         finally:
             self.conn.execute("RESET maintenance_work_mem")
         self.conn.execute(f"VACUUM ANALYZE {self._table('docs')}")
+        self._stats = None
 
     def size_bytes(self) -> int:
         if not self._exists_tables():
@@ -304,9 +310,8 @@ class PostgresBackend:
             f"SELECT count(*) FROM (SELECT 1 FROM {self._table('docs')} WHERE tv @@ %s::tsquery LIMIT %s) AS hit",
             (self.compile(iq.Term(field, term)), DF_CAP)).fetchone()[0])
 
-    def compile(self, query: iq.Query, exact: bool = True) -> str:
-        """The query as one tsquery (text form). `exact=False`: phrases as their bigrams anywhere
-        in the field (a superset the GIN index answers without reading any row: for counting)."""
+    def compile(self, query: iq.Query) -> str:
+        """The query as one tsquery (text form)."""
         if isinstance(query, iq.Term):
             if query.field in TEXT_PREFIX:
                 return _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
@@ -317,16 +322,14 @@ class PostgresBackend:
             lexemes = [_quote(TEXT_PREFIX[query.field] + g) for g in query.grams]
             if len(lexemes) == 1:
                 return lexemes[0]
-            if not exact:
-                return "(" + " & ".join(dict.fromkeys(lexemes)) + ")"
             every = " & ".join([_quote(keyword_lexeme("long", query.field)), *dict.fromkeys(lexemes)])
             return f"(({' <-> '.join(lexemes)}) | ({every}))"
         if isinstance(query, iq.And):
             if not query.parts:
                 return self.compile(iq.Every())
-            return "(" + " & ".join(self.compile(p, exact) for p in query.parts) + ")"
+            return "(" + " & ".join(self.compile(p) for p in query.parts) + ")"
         if isinstance(query, iq.Or):
-            parts = [self.compile(p, exact) for p in query.parts]
+            parts = [self.compile(p) for p in query.parts]
             if not parts:
                 return self.compile(iq.Nothing())
             need = query.minmatch
@@ -338,7 +341,6 @@ class PostgresBackend:
                 return self.compile(iq.Nothing())
             return "(" + " | ".join(parts) + ")"
         if isinstance(query, iq.Not):
-            # a relaxed phrase under a Not would exclude too much: the Not keeps its exact form
             return f"!{self.compile(query.part)}"
         if isinstance(query, iq.Every):
             return _quote(keyword_lexeme("all", ""))
@@ -350,9 +352,11 @@ class PostgresBackend:
         """Up to RANK_AT_MOST matches are ranked by ts_rank, in the same statement that finds them
         (each match's tsvector is read once for the phrase check and once for the rank, in one
         pass; nothing is ranked when there are more). More than RANK_AT_MOST (a phrase every notice
-        of a kind prints) are equally good answers: the first found are given, and the total is
-        the count of documents with every bigram of the phrases (the GIN index alone answers it,
-        no row is read), up to COUNT_AT_MOST, shown as 约.
+        of a kind prints) are equally good answers: the first found are given, in the table's
+        order, and the total is estimated (shown as 约) from how far into the table the first
+        RANK_AT_MOST + 1 reach (their ctid), as the FTS5 backend does with its rowids.
+        A query the statistics say is common is first looked for among the newest documents
+        (_newest): finding all its matches in the GIN index grows with the archive, that does not.
         `ranked=False`: any `limit` matches, when only whether there are some matters."""
         if not self._exists_tables():
             raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
@@ -360,33 +364,102 @@ class PostgresBackend:
         tsquery = self.compile(whole)
         docs = self._table("docs")
         limit = max(1, limit)
+        if self._common(whole, limit):
+            newest = self._newest(tsquery, limit)
+            if newest is not None:
+                return newest
         if not ranked:
             probe = [row[0] for row in self.conn.execute(
                 f"SELECT doc_id FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s", (tsquery, limit))]
             return iq.Hits([(doc_id, 1.0) for doc_id in probe], len(probe), len(probe) < limit, len(probe) < limit)
         rows = self.conn.execute(
             f"""SELECT doc_id, CASE WHEN count(*) OVER () <= %(most)s
-                                    THEN ts_rank(CAST(%(weights)s AS float4[]), tv, CAST(%(q)s AS tsquery)) END
-                FROM (SELECT doc_id, tv FROM {docs} WHERE tv @@ CAST(%(q)s AS tsquery) LIMIT %(most)s + 1) AS hit""",
+                                    THEN ts_rank(CAST(%(weights)s AS float4[]), tv, CAST(%(q)s AS tsquery)) END,
+                       (ctid::text::point)[0]
+                FROM (SELECT doc_id, tv, ctid FROM {docs} WHERE tv @@ CAST(%(q)s AS tsquery)
+                      LIMIT %(most)s + 1) AS hit""",
             {"q": tsquery, "weights": RANK_WEIGHTS, "most": RANK_AT_MOST}).fetchall()
         if len(rows) > RANK_AT_MOST:
-            first = [doc_id for doc_id, _score in rows[:limit]]
-            total = self.count(whole)
+            first = [row[0] for row in rows[:limit]]
+            pages = self.conn.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int",
+                                      (f'"{self.schema}".docs',)).fetchone()[0]
+            reached = max(row[2] for row in rows) + 1  # the table's pages the first matches span
+            estimate = int(len(rows) * max(pages, reached) / reached)
             return iq.Hits([(doc_id, 1.0 - i / (2 * len(first))) for i, doc_id in enumerate(first)],
-                           max(total, len(rows)), False, False)
+                           max(estimate, len(rows)), False, False)
         rows.sort(key=lambda r: (-r[1], r[0]))
-        return iq.Hits([(doc_id, float(score)) for doc_id, score in rows[:limit]], len(rows), True,
+        return iq.Hits([(doc_id, float(score)) for doc_id, score, _page in rows[:limit]], len(rows), True,
                        len(rows) < limit)
 
-    def count(self, query: iq.Query) -> int:
-        """How many documents have every term of the query (phrases as their bigrams anywhere), up
-        to COUNT_AT_MOST: an upper estimate of the matches, from the GIN index alone (the table's
-        rows are not read where VACUUM marked their pages all-visible)."""
-        return int(self.conn.execute(
-            f"SELECT count(*) FROM (SELECT FROM {self._table('docs')} WHERE tv @@ CAST(%s AS tsquery) "
-            "LIMIT %s) AS hit", (self.compile(query, exact=False), COUNT_AT_MOST)).fetchone()[0])
+    # -- common queries: the newest documents first --
+    def _statistics(self) -> tuple[dict[str, float], float, float]:
+        """The planner's statistics of the tsvector column: the share of documents each of its
+        most common lexemes is in, the smallest such share and the number of documents."""
+        if self._stats is None:
+            row = self.conn.execute(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs, c.reltuples "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = 'tv' "
+                "WHERE n.nspname = %s AND c.relname = 'docs'", (self.schema,)).fetchone()
+            if row is None or not row[0] or not row[1]:
+                self._stats = ({}, 1.0, float(row[2]) if row else 0.0)
+            else:
+                shares = dict(zip(row[0], row[1], strict=False))
+                self._stats = (shares, min(row[1][:len(row[0])]), float(row[2]))
+        return self._stats
+
+    def _share(self, query: iq.Query) -> float:
+        """An estimate of the share of documents the query matches: a lexeme's from the
+        statistics, a phrase's its rarest bigram's (its bigrams go together), an And's the product
+        of its parts' (filters and words are independent), an Or's the sum."""
+        shares = self._statistics()[0]
+        if isinstance(query, iq.Term | iq.Phrase):
+            compiled = self.compile(query if isinstance(query, iq.Term) or len(query.grams) != 1
+                                    else iq.Term(query.field, query.grams[0]))
+            lexemes = [lexeme.replace("''", "'") for lexeme in re.findall(r"'((?:[^']|'')*)'", compiled)
+                       if not lexeme.startswith("=long:")]
+            # a lexeme not among the most common is taken as rare (below `floor`): such a query
+            # is searched in full, as before
+            return min((shares.get(lexeme, 0.0) for lexeme in lexemes), default=0.0)
+        if isinstance(query, iq.And):
+            share = 1.0
+            for part in query.parts:
+                share *= 1.0 if isinstance(part, iq.Not) else self._share(part)
+            return share
+        if isinstance(query, iq.Or):
+            return min(1.0, sum(self._share(part) for part in query.parts))
+        if isinstance(query, iq.Every):
+            return 1.0
+        return 0.0 if isinstance(query, iq.Nothing) else 1.0
+
+    def _common(self, query: iq.Query, limit: int) -> bool:
+        count = self._statistics()[2]
+        if count < COMMON_AT_LEAST:
+            return False
+        share = self._share(query)
+        return share * count > COMMON_AT_LEAST and limit <= share * SAMPLE / 2
+
+    def _newest(self, tsquery: str, limit: int) -> iq.Hits | None:
+        """The newest `limit` matches among the newest SAMPLE documents (by doc_id, walking the
+        primary key backwards: a common phrase is found within a few hundred documents, however
+        large the archive), the total estimated from how far back they reach, as the FTS5
+        backend does. None when fewer are there: the statistics were wrong, search all."""
+        docs = self._table("docs")
+        rows = self.conn.execute(
+            f"""SELECT doc_id, n FROM (
+                    SELECT doc_id, tv, row_number() OVER (ORDER BY doc_id DESC) AS n
+                    FROM (SELECT doc_id, tv FROM {docs} ORDER BY doc_id DESC LIMIT %(sample)s) AS recent
+                ) AS numbered WHERE tv @@ CAST(%(q)s AS tsquery) LIMIT %(limit)s""",
+            {"q": tsquery, "sample": SAMPLE, "limit": limit}).fetchall()
+        if len(rows) < limit:
+            return None
+        count = self._statistics()[2]
+        estimate = int(len(rows) * count / rows[-1][1])
+        return iq.Hits([(doc_id, 1.0 - i / (2 * len(rows))) for i, (doc_id, _n) in enumerate(rows)],
+                       max(estimate, len(rows)), False, False)
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._stats = None
