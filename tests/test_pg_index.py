@@ -138,3 +138,100 @@ def test_a_database_that_does_not_answer_is_a_chinese_error(home, monkeypatch):
     with pytest.raises(ArchiveError, match="无法连接全文索引数据库 127.0.0.1:") as caught:
         store.backend(home).exists()
     assert "secret" not in str(caught.value)
+
+
+# --- at scale: the GIN index is what answers, common phrases are bounded --------------------------
+
+def _filled(index: PostgresBackend, count: int, phrase_every: int) -> set[str]:
+    """`count` documents after a full rebuild (reset, write, finish); every `phrase_every`-th one
+    prints 务工收入增加. Returns the IDs of those that do."""
+    index.reset()
+    with_phrase = set()
+    docs = []
+    for n in range(count):
+        doc_id = f"D{n:06d}"
+        text = f"第{n}号 申请人家庭情况说明，生活困难。"
+        if n % phrase_every == 0:
+            text += "家庭成员务工收入增加，停发。"
+            with_phrase.add(doc_id)
+        docs.append(_doc(doc_id, text, year=str(2016 + n % 10)))
+    index.write(docs, replace=False, mark=lambda: None)
+    index.finish()
+    return with_phrase
+
+
+def _plan(index: PostgresBackend, tsquery: str) -> str:
+    rows = index.conn.execute(f"EXPLAIN SELECT doc_id FROM {index._table('docs')} "
+                              "WHERE tv @@ CAST(%s AS tsquery) LIMIT 1001", (tsquery,)).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def test_a_full_rebuild_builds_the_gin_index_once_and_searches_use_it(pg_home, postgres_url):
+    index = store.backend(pg_home)
+    index.reset()
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT to_regclass('archive_z109.docs_tv')").fetchone()[0] is None  # while writing
+    _filled(index, 300, 3)
+    with psycopg.connect(postgres_url) as conn:
+        definition = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_tv'").fetchone()[0]
+        compression = conn.execute("SELECT attcompression FROM pg_attribute "
+                                   "WHERE attrelid = 'archive_z109.docs'::regclass AND attname = 'tv'").fetchone()[0]
+        # a fresh connection with the server's defaults: with a LIMIT the planner reads every row's
+        # tsvector in a sequential scan (the cost it does not count)
+        default_plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT doc_id FROM archive_z109.docs WHERE tv @@ CAST(%s AS tsquery) LIMIT 1001",
+            (index.compile(iq.Term("body", "生活")),)).fetchall())
+    assert "gin (tv)" in definition and "fastupdate=off" in definition
+    assert compression == "l"  # lz4: a phrase check decompresses each candidate's tsvector
+    assert "Seq Scan" in default_plan
+    # the index's own connection never scans the table for a tsquery
+    for query in (iq.Term("body", "生活"), iq.Phrase("body", tuple(bigrams("务工收入增加"))),
+                  iq.And((iq.Term("body", "停发"), iq.Term("year", "2020")))):
+        plan = _plan(index, index.compile(query))
+        assert "Bitmap Index Scan on docs_tv" in plan and "Seq Scan" not in plan, plan
+
+
+def test_more_matches_than_are_ranked_give_the_first_found_and_an_estimated_total(pg_home, monkeypatch):
+    from archive.index import pg_backend
+
+    index = store.backend(pg_home)
+    with_phrase = _filled(index, 3000, 2)  # 1,500 documents print the phrase
+    monkeypatch.setattr(pg_backend, "RANK_AT_MOST", 400)
+    monkeypatch.setattr(PostgresBackend, "_common", lambda self, query, limit: False)  # the full search
+    hits = index.search(iq.Phrase("body", tuple(bigrams("务工收入增加"))), None, 20)
+    assert not hits.exact and not hits.complete and len(hits.ranked) == 20
+    assert {doc_id for doc_id, _ in hits.ranked} <= with_phrase
+    assert 1200 <= hits.total <= 1800  # the first 401 found reach about a quarter of the table
+    # at most RANK_AT_MOST matches: every one ranked, the total exact
+    few = index.search(iq.And((iq.Phrase("body", tuple(bigrams("务工收入增加"))), iq.Term("year", "2016"))), None, 20)
+    assert few.exact and few.total == len([d for d in with_phrase if int(d[1:]) % 10 == 0]) == 300
+
+
+def test_a_common_phrase_is_found_among_the_newest_documents_without_searching_them_all(pg_home, monkeypatch):
+    from archive.index import pg_backend
+
+    monkeypatch.setattr(pg_backend, "COMMON_AT_LEAST", 1000)  # 2,000 at county scale
+    index = store.backend(pg_home)
+    with_phrase = _filled(index, 3000, 2)
+    phrase = iq.Phrase("body", tuple(bigrams("务工收入增加")))
+    assert index._common(phrase, 20)  # the planner's statistics: half the documents
+    read = []
+    real = index._newest
+    monkeypatch.setattr(index, "_newest", lambda tsquery, limit: read.append(limit) or real(tsquery, limit))
+    hits = index.search(phrase, None, 20)
+    assert read == [20]
+    newest = sorted(with_phrase, reverse=True)[:20]
+    assert [doc_id for doc_id, _ in hits.ranked] == newest  # the newest first
+    assert not hits.exact and 1200 <= hits.total <= 1800  # estimated from how far back they reach
+    # a word the statistics do not know as common is searched in full and ranked
+    rare = index.search(iq.Term("body", "第1"), None, 20)
+    assert rare.exact and read == [20]
+
+
+def test_statistics_that_say_common_for_a_rare_query_fall_back_to_the_full_search(pg_home, monkeypatch):
+    index = store.backend(pg_home)
+    with_phrase = _filled(index, 3000, 500)  # 6 documents: fewer than the 20 asked for in those read
+    monkeypatch.setattr(PostgresBackend, "_share", lambda self, query: 0.9)  # wrong statistics
+    hits = index.search(iq.Phrase("body", tuple(bigrams("务工收入增加"))), None, 20)
+    assert sorted(doc_id for doc_id, _ in hits.ranked) == sorted(with_phrase)
+    assert hits.exact and hits.total == 6
