@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--whoosh-documents", type=int, help="whoosh on an archive of this size (default: --documents)")
     parser.add_argument("--whoosh-households", type=int, help="households of whoosh's archive (default: in proportion)")
     parser.add_argument("--skip-whoosh", action="store_true", help="leave whoosh out (hours at a million documents)")
+    parser.add_argument("--skip-postgresql", action="store_true",
+                        help="leave PostgreSQL out (whoosh and ingest measured on their own)")
     parser.add_argument("--procs", type=int, default=2, help="whoosh writer processes on a full rebuild")
     parser.add_argument("--scans", type=int, default=12, help="one-page scans per ingest run")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts to ingest with")
@@ -196,13 +198,16 @@ def main() -> None:
     result: dict[str, object] = {"documents": args.documents, "households": args.households, "load_start": load()}
     print(f"load average at start: {result['load_start']}", flush=True)
     try:
-        with running_postgres(SERVER) as server:
-            url = server.create_database("county")
-            home, mix = archive_of(work / "pg", args.documents, args.households)
-            figures = measure(home, "postgresql", mix, args.procs, {URL_ENV: url})
-            figures["server"] = SERVER
-            show(figures)
-            result["postgresql"] = figures
+        if args.skip_postgresql:
+            result["postgresql"] = {"skipped": "--skip-postgresql"}
+        else:
+            with running_postgres(SERVER) as server:
+                url = server.create_database("county")
+                home, mix = archive_of(work / "pg", args.documents, args.households)
+                figures = measure(home, "postgresql", mix, args.procs, {URL_ENV: url})
+                figures["server"] = SERVER
+                show(figures)
+                result["postgresql"] = figures
             shutil.rmtree(work / "pg", ignore_errors=True)
         if args.skip_whoosh:
             result["whoosh"] = {"skipped": "--skip-whoosh"}
