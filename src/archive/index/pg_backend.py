@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,7 @@ SESSION = {"enable_seqscan": "off", "jit": "off"}
 # the newest SAMPLE documents (see search)
 COMMON_AT_LEAST = 2 * 1000
 SAMPLE = 5000
+STATS_TTL = 600  # seconds a backend keeps the planner's statistics it read
 BUILD_MEMORY = "256MB"  # maintenance_work_mem for building the GIN index after a full rebuild
 
 
@@ -162,6 +164,7 @@ class PostgresBackend:
         self.schema = _schema_name(home)
         self._conn = None
         self._stats: tuple[dict[str, float], float, float] | None = None
+        self._stats_read = 0.0
 
     # -- connection and tables --
     @property
@@ -394,8 +397,11 @@ class PostgresBackend:
     # -- common queries: the newest documents first --
     def _statistics(self) -> tuple[dict[str, float], float, float]:
         """The planner's statistics of the tsvector column: the share of documents each of its
-        most common lexemes is in, the smallest such share and the number of documents."""
-        if self._stats is None:
+        most common lexemes is in, the smallest such share and the number of documents. Read
+        again after STATS_TTL seconds: autovacuum's ANALYZE follows an index that grows by
+        incremental writes, and a web server's process lives long."""
+        if self._stats is None or time.monotonic() - self._stats_read > STATS_TTL:
+            self._stats_read = time.monotonic()
             row = self.conn.execute(
                 "SELECT most_common_elems::text::text[], most_common_elem_freqs, c.reltuples "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
