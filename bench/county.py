@@ -2,7 +2,8 @@
 1, 2 and 4 Celery workers, in one run.
 
 Run by hand:  .venv/bin/python bench/county.py [--documents 1000000] [--households 30000]
-                  [--whoosh-documents N | --skip-whoosh] [--scans 12] [--workers 1,2,4] [--skip-ingest]
+                  [--whoosh-documents N | --skip-whoosh] [--skip-postgresql] [--scans 12] [--workers 1,2,4]
+                  [--skip-ingest]
 
 - Starts a throwaway PostgreSQL and Redis on 127.0.0.1 (tests/servers.py), PostgreSQL with the
   settings a county server would have (SERVER below: durable writes, memory), not the test ones.
