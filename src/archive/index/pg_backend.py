@@ -127,6 +127,12 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
     return " ".join(parts), long_fields
 
 
+def psycopg_error() -> type[Exception]:
+    import psycopg
+
+    return psycopg.Error
+
+
 def _schema_name(home: Home) -> str:
     given = str(home.config.index.get("schema") or "").strip()
     name = given or "archive_" + re.sub(r"[^a-z0-9_]", "_", home.config.fonds.lower())
@@ -196,7 +202,7 @@ class PostgresBackend:
     def _create(self, gin: bool = True) -> None:
         """The tables (and, unless a full rebuild is about to write, the GIN index). The tsvector
         is compressed with lz4 where the server has it: a phrase's position check and ts_rank
-        decompress each candidate's tsvector, and lz4 does that several times faster than pglz."""
+        decompress each candidate's tsvector, and lz4 decompresses faster than pglz (not measured here)."""
         docs, meta = self._table("docs"), self._table("meta")
         compression = " COMPRESSION lz4" if self._has_lz4() else ""
         with self.conn.transaction():
@@ -210,7 +216,7 @@ class PostgresBackend:
 
     def _create_gin(self) -> None:
         """The GIN index without a pending list (fastupdate off): a search never scans a list of
-        not yet merged entries, and an incremental write of a few documents stays cheap."""
+        not yet merged entries (an incremental write updates the index itself instead)."""
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS docs_tv ON {self._table('docs')} USING gin (tv) "
                           "WITH (fastupdate = off)")
 
@@ -220,7 +226,7 @@ class PostgresBackend:
             with self.conn.transaction():
                 self.conn.execute("SET LOCAL default_toast_compression = 'lz4'")
             return True
-        except Exception:  # psycopg.Error: an older server, or one built without lz4
+        except psycopg_error():  # an older server, or one built without lz4
             return False
 
     def exists(self) -> bool:
@@ -245,8 +251,9 @@ class PostgresBackend:
                               "SET value = excluded.value", (version,))
 
     def reset(self) -> None:
-        """Empty the table and drop the GIN index: a full rebuild writes the rows and finish()
-        builds the index once, much faster than growing it row by row."""
+        """Empty the table and drop the GIN index: a full rebuild writes the rows (COPY) and
+        finish() builds the index once, sorting its entries in maintenance memory instead of
+        inserting each row's hundreds of lexemes into the index as it is written."""
         self._create(gin=False)
         with self.conn.transaction():
             self.conn.execute(f'DROP INDEX IF EXISTS "{self.schema}".docs_tv')
@@ -254,8 +261,8 @@ class PostgresBackend:
 
     def finish(self) -> None:
         """After a full rebuild (or its resumption): build the GIN index, then VACUUM ANALYZE —
-        planner statistics for the new rows, and the visibility map that lets a count of matches
-        skip the table's rows."""
+        planner statistics for the new rows (also what _common reads), and the rows' hint bits set
+        once rather than by the first searches."""
         if not self._exists_tables():
             return
         self.conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (BUILD_MEMORY,))
