@@ -38,7 +38,7 @@ def resolve_household(home: Home, text: str) -> HouseholdRecord:
         if len(key) >= 15:
             rows = conn.execute(people + "WHERE m.id_number = ? OR h.id = ?", (key, key)).fetchall()
         else:
-            rows = conn.execute(people + "WHERE substr(m.id_number, -?) = ?", (len(key), key)).fetchall()
+            rows = conn.execute(people + "WHERE substr(m.id_number, length(m.id_number) - ? + 1) = ?", (len(key), key)).fetchall()
     elif all(is_han(c) or c == "·" for c in key):
         rows = conn.execute(people + "WHERE m.name = ?", (key,)).fetchall()
         if not rows:

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from archive import files
-from archive.catalog import audit, new_doc_id, record_files, transaction
+from archive.catalog import audit, new_doc_id, now_text, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, error_text
@@ -342,7 +342,8 @@ class Ingester:
         """Counted before the file is read and taken back when its processing returns: what is left
         counts the runs or workers killed (for memory, most likely) while on this file."""
         with transaction(self.conn):
-            self.conn.execute("UPDATE scans SET attempts = max(0, attempts + ?) WHERE sha256=?", (change, job.digest))
+            self.conn.execute("UPDATE scans SET attempts = CASE WHEN attempts + ? > 0 THEN attempts + ? ELSE 0 END WHERE sha256=?",
+                              (change, change, job.digest))
 
     # --- before processing: what each entry is, duplicates, unsupported files ---------------------
 
@@ -432,10 +433,11 @@ class Ingester:
             f"原因：{reason}\n").encode())
         with transaction(self.conn):
             self.conn.execute(
-                """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path)
-                   VALUES (?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET status='quarantined', reason=excluded.reason,
-                   quarantine_path=excluded.quarantine_path, updated_at=datetime('now','localtime')""",
-                (digest, job.name, readable_path(path), "quarantined", reason, str(target.relative_to(self.home.root))))
+                """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path, updated_at)
+                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET status='quarantined', reason=excluded.reason,
+                   quarantine_path=excluded.quarantine_path, updated_at=excluded.updated_at""",
+                (digest, job.name, readable_path(path), "quarantined", reason, str(target.relative_to(self.home.root)),
+                 now_text()))
             audit(self.conn, self.home.operator, "ingest.quarantine", job.name,
                   {"sha256": digest, "reason": reason, **({"name_bytes": _name_bytes(path)} if note else {})})
         self._leave_source(job.entry)
@@ -496,9 +498,9 @@ class Ingester:
             # a scan held for review keeps the proposed household in its scans row (not in documents)
             self.conn.execute(
                 """UPDATE scans SET status=?, pages=?, reason=?, detected_type=?, household_id=?,
-                   updated_at=datetime('now','localtime') WHERE sha256=?""",
+                   updated_at=? WHERE sha256=?""",
                 (found.status, len(processed.pages), found.reason, doc_type, household.id if household else
-                 proposal.household, digest))
+                 proposal.household, now_text(), digest))
             record_files(self.conn, self.home.root, doc_id)
             detail = {"source": job.name, "sha256": digest, "household": household.id if household else None,
                       "type": doc_type, "reason": found.reason}
