@@ -29,6 +29,7 @@ from archive.errors import ArchiveError, LockedError
 from archive.home import Home
 from archive.index import backend as backends
 from archive.index.schema import SCHEMA_VERSION, id_terms, number_terms
+from archive.locks import Locker
 
 BATCH = 20000  # documents per commit: bounds the writer's memory on a full rebuild
 LOCK_WAIT_S = float(os.environ.get("ARCHIVE_INDEX_LOCK_WAIT", "300"))
@@ -75,25 +76,31 @@ def require_current(home: Home) -> None:
 
 @contextmanager
 def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """One index writer at a time across processes; others wait their turn."""
-    folder = index_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_s
-    told = False
-    while (lock := files.try_lock(folder / "writer.lock")) is None:
-        if time.monotonic() > deadline:
-            raise LockedError(
-                f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
-                hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
-            )
-        if on_wait and not told:
-            on_wait("全文索引正被另一个进程写入，排队等待…")
-            told = True
-        time.sleep(0.1)
+    """One index writer at a time across processes (across machines beside a PostgreSQL catalog:
+    an advisory lock, archive.locks); others wait their turn."""
+    locker = Locker(home)
     try:
-        yield
+        folder = index_dir(home) if not locker.shared else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_s
+        told = False
+        while (lock := locker.try_lock("index-writer", (folder or home.root) / "writer.lock")) is None:
+            if time.monotonic() > deadline:
+                raise LockedError(
+                    f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
+                    hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
+                )
+            if on_wait and not told:
+                on_wait("全文索引正被另一个进程写入，排队等待…")
+                told = True
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        locker.close()
 
 
 def _doc_sql(conn) -> str:

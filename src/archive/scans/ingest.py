@@ -38,6 +38,7 @@ from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, error_text
 from archive.home import Home
+from archive.locks import Lock, Locker
 from archive.roster.households import get_household
 from archive.scans import recovery
 from archive.scans.confidence import check_page, scan_reasons
@@ -138,7 +139,8 @@ class Ingester:
                  progress: Callable[[str], None] | None = None, model_dir: str | None = None) -> None:
         """`model_dir`: the local OCR model folder for engines that need one (paddleocr); default
         the home's `ocr_model_dir` in config.yaml."""
-        self._locks: dict[str, object] = {}
+        self._locks: dict[str, Lock] = {}
+        self._locker = Locker(home)  # lock files, or PostgreSQL advisory locks beside a PostgreSQL catalog
         self.home = home
         self.conn = home.db
         self.engine = engine
@@ -172,6 +174,7 @@ class Ingester:
             for lock in self._locks.values():
                 lock.release()
             self._locks.clear()
+            self._locker.close()
 
     def _lock(self, digest: str) -> bool:
         """Claim a file for this process: two ingest runs over one inbox never work on the same
@@ -180,7 +183,7 @@ class Ingester:
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
         if digest[:3] in self._locks:
             return True  # this run holds it already
-        lock = files.try_lock(folder / f"{digest[:3]}.lock")
+        lock = self._locker.try_lock(f"ingest:{digest[:3]}", folder / f"{digest[:3]}.lock")
         if lock is None:
             return False
         self._locks[digest[:3]] = lock
