@@ -152,7 +152,7 @@ def test_full_box_opens_the_next(home, month):
 def test_verify_catches_tampering_deletion_gaps_and_log_edits(home, month):
     file_month(home, JULY)
     assert verify(home).ok, verify(home).report_zh()
-    rows = home.db.execute("SELECT doc_id, pdf_path, docx_path FROM documents WHERE pdf_path IS NOT NULL LIMIT 2").fetchall()
+    rows = home.db.execute("SELECT doc_id, pdf_path, docx_path FROM documents WHERE pdf_path IS NOT NULL ORDER BY doc_id LIMIT 2").fetchall()
     tampered = home.root / rows[0]["pdf_path"]
     tampered.write_bytes(tampered.read_bytes() + b"\n%tampered")
     deleted = home.root / rows[1]["docx_path"]

@@ -12,8 +12,9 @@
    both sides), each row the canonical JSON of its values by sorted column name.
 4. After the commit: the audit chain is checked on the new catalog, config.yaml gets
    `database_url` (and `database_schema` when not the default), the old catalog.sqlite is renamed
-   (catalog.sqlite.migrated-YYYYmmdd-HHMMSS, kept, not deleted) and registered, and the report
-   (counts and digests before and after) is written to the home and registered.
+   (catalog.sqlite.migrated-YYYYmmdd-HHMMSS beside config.yaml, kept, not deleted; its SHA-256 in
+   the audit entry), and the report (counts and digests before and after) is written to the home's
+   reports/ and registered as an output.
 """
 
 from __future__ import annotations
@@ -272,10 +273,10 @@ def _finish(home: Home, url: str, schema: str, report: MoveReport) -> MoveReport
         files.write_text_atomic(path, json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
         report.report = str(path.relative_to(home.root))
         with catalog.transaction(moved.db):
-            register_output(moved.db, moved.root, old, "catalog-before-migration", moved.operator)
             register_output(moved.db, moved.root, path, "migration-report", moved.operator)
             catalog.audit(moved.db, moved.operator, "catalog.migrate", report.report,
                           {"schema": schema, "database": report.url, "old_catalog": old.name,
+                           "old_catalog_sha256": catalog.file_digest(old),
                            "tables": {t.table: [t.rows_after, t.digest_after] for t in report.tables},
                            "audit_chain": "ok" if result.ok else [f.problem for f in result.findings]})
         if not result.ok:

@@ -1,0 +1,179 @@
+"""The catalog in PostgreSQL (issue #15): commands give the same output as on SQLite, migrate-to
+moves a SQLite catalog verifiably (and refuses a tampered copy or a non-empty schema), and the
+machine-local locks become advisory locks. Real throwaway PostgreSQL server (tests/servers.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from archive.catalog_move import move_catalog
+from archive.config import Config
+from archive.documents.generate import Generator
+from archive.errors import ArchiveError, BadInputError, LockedError
+from archive.home import Home, init_home
+from archive.index.store import writer_lock
+from archive.locks import advisory_key
+from archive.pgconn import translate
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_placeholders_are_translated_outside_literals_only():
+    assert translate("SELECT '?', \"a?\", x FROM t WHERE y=? AND z LIKE '5%' -- ?\n AND w=?") == \
+        "SELECT '?', \"a?\", x FROM t WHERE y=%s AND z LIKE '5%%' -- ?\n AND w=%s"
+
+
+def _flow(root: Path, roster: Path, head_id: str) -> dict[str, object]:
+    """The same commands on a home; their JSON output with the home's path taken out."""
+    def run(*args: str) -> list[dict]:
+        result = run_cli("--home", str(root), *args)
+        assert result.exit_code == 0, result.output
+        text = result.stdout.replace(str(root), "HOME")
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    run("init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109", "--villages",
+        "龙井村,思潜村,新关村,杨眉村,北街社区", "--operator", "王敏", "--json")
+    out: dict[str, object] = {"import": run("roster", "import", str(roster), "--json")}
+    out["generate"] = [run("generate", "refusal", "--household", head_id, "--date", "2025-07-08", "--set",
+                           f"reason=理由{i}", "--set", "apply_date=2025-06-20", "--json") for i in range(3)]
+    out["void"] = run("void", out["generate"][1][0]["doc_id"], "--reason", "写错", "--json")  # type: ignore[index]
+    out["file"] = run("file-month", "2025-07", "--json")
+    out["search"] = run("search", "理由", "--json")
+    out["show"] = run("show", head_id, "--json")
+    out["verify"] = run("verify", "--json")
+    return out
+
+
+def _scrub(value: object) -> object:
+    """Times and the digests of files that carry a time are not compared."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?", "TIME", text)
+    text = re.sub(r'"(seconds|elapsed|ms|took)": [0-9.e-]+', r'"\1": 0', text)
+    text = re.sub(r"[0-9a-f]{64}", "SHA", text)
+    return json.loads(text)
+
+
+def test_commands_give_the_same_output_on_postgresql(tmp_path, township, head_id, postgres_url, monkeypatch):
+    from archive import sample
+
+    roster = sample.write_roster_xlsx(township, tmp_path / "roster.xlsx")
+    monkeypatch.delenv("ARCHIVE_DATABASE_URL", raising=False)
+    on_sqlite = _flow(tmp_path / "sqlite", roster, head_id)
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    on_pg = _flow(tmp_path / "pg", roster, head_id)
+    assert not (tmp_path / "pg" / "catalog.sqlite").exists()
+    assert "database_url: " + postgres_url in (tmp_path / "pg" / "config.yaml").read_text(encoding="utf-8")
+    assert on_pg["verify"][0]["ok"] is True  # type: ignore[index]
+    for step in on_sqlite:
+        assert _scrub(on_pg[step]) == _scrub(on_sqlite[step]), step
+    # the catalog and the index are both in the database's archive_z109 schema
+    with psycopg.connect(postgres_url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='archive_z109'")}
+    assert {"documents", "audit", "alembic_version", "docs"} <= tables
+
+
+def test_migrate_to_moves_the_catalog_verifiably(home, head_id, postgres_url):
+    made = Generator(home).household_document("refusal", head_id, dt.date(2025, 7, 8), {"reason": "甲"})
+    root = home.root
+    home.close()
+    result = run_cli("--home", str(root), "migrate-to", postgres_url, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["schema"] == "archive_z109"
+    by_table = {t["table"]: t for t in report["tables"]}
+    assert by_table["households"]["rows_after"] == by_table["households"]["rows_before"] > 0
+    assert all(t["digest_before"] == t["digest_after"] and t["same"] for t in report["tables"])
+    assert not (root / "catalog.sqlite").exists() and (root / report["old_catalog"]).exists()
+    written = json.loads((root / report["report"]).read_text(encoding="utf-8"))
+    assert written["tables"] == report["tables"]
+    moved = Home(root)
+    assert moved.catalog_target == (postgres_url, "archive_z109")
+    assert moved.db.execute("SELECT number FROM documents WHERE doc_id=?", (made.doc_id,)).fetchone()[0] == made.number
+    following = Generator(moved).household_document("refusal", head_id, dt.date(2025, 7, 9), {"reason": "乙"})
+    assert int(following.doc_id.split("-")[1]) == int(made.doc_id.split("-")[1]) + 1  # sequences continue
+    moved.close()
+    checked = run_cli("--home", str(root), "verify", "--json")
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["ok"] is True, checked.output
+    again = run_cli("--home", str(root), "migrate-to", postgres_url, "--json")
+    assert again.exit_code != 0 and "已经在 PostgreSQL" in again.output
+
+
+def test_migrate_to_refuses_a_copy_that_differs(home, postgres_url):
+    root = home.root
+
+    def tamper(cur) -> None:  # a row changed between the copy and the check
+        cur.execute("UPDATE households SET head_name = head_name || '改' WHERE id = (SELECT min(id) FROM households)")
+
+    with pytest.raises(ArchiveError, match="迁移核对不一致（households）"):
+        move_catalog(home, postgres_url, _tamper=tamper)
+    home.close()
+    assert (root / "catalog.sqlite").exists()
+    assert "database_url" not in (root / "config.yaml").read_text(encoding="utf-8")
+    with psycopg.connect(postgres_url) as conn:  # the copy was rolled back
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname='archive_z109'").fetchone()[0] == 0
+    assert Home(root).catalog_target is None
+
+
+def test_migrate_to_refuses_a_schema_that_holds_tables(home, postgres_url):
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("CREATE SCHEMA archive_z109; CREATE TABLE archive_z109.other (x int)")
+    with pytest.raises(BadInputError, match="已经有表"):
+        move_catalog(home, postgres_url)
+    assert (home.root / "catalog.sqlite").exists()
+
+
+def test_init_refuses_a_schema_of_another_home(tmp_path, postgres_url, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    config = dict(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"])
+    init_home(tmp_path / "a", Config(**config)).close()
+    with pytest.raises(BadInputError, match="已经有"):
+        init_home(tmp_path / "b", Config(**config))
+    other = init_home(tmp_path / "c", Config(**{**config, "fonds": "Z110"}))  # another township: own schema
+    assert other.catalog_target == (postgres_url, "archive_z110")
+    other.close()
+
+
+def test_index_writer_is_a_database_lock(tmp_path, postgres_url, monkeypatch):
+    """Another machine holding the index writer lock: this one waits, then is refused politely."""
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    home = init_home(tmp_path / "home", Config(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"]))
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (advisory_key("archive_z109", "index-writer"),))
+        with pytest.raises(LockedError, match="全文索引正被另一个进程写入"):
+            with writer_lock(home, wait_s=0.3):
+                pass
+    # the other holder disconnected: its lock is gone with it
+    with writer_lock(home, wait_s=5):
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            key = advisory_key("archive_z109", "index-writer")
+            assert other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0] is False
+    home.close()
+
+
+def test_ingest_leaves_a_scan_another_machine_is_working_on(tmp_path, postgres_url, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    home = init_home(tmp_path / "home", Config(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"]))
+    scan = home.inbox_dir / "a.pdf"
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    with open(scan, "wb") as handle:
+        writer.write(handle)
+    digest = hashlib.sha256(scan.read_bytes()).hexdigest()
+    home.close()
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (advisory_key("archive_z109", f"ingest:{digest[:3]}"),))
+        result = run_cli("--home", str(home.root), "ingest", "--json")
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert any(r.get("status") == "waiting" and "另一个导入进程" in (r.get("reason") or "") for r in records), result.output
+    assert scan.exists()
