@@ -72,7 +72,7 @@ def household_file(home: Home, household_id: str) -> dict[str, Any]:
         f"""SELECT d.*, {LOCATION_COLUMNS}
            FROM documents d {LOCATION_JOINS}
            WHERE d.household_id = ?
-           ORDER BY filed_item IS NULL, b.year, b.box_no, filed_item, d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",
+           ORDER BY coalesce(d.item_no, p.item_no) IS NULL, b.year, b.box_no, coalesce(d.item_no, p.item_no), d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",
         (household.id,),
     ).fetchall()
     documents = []
