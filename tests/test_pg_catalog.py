@@ -178,3 +178,12 @@ def test_ingest_leaves_a_scan_another_machine_is_working_on(tmp_path, postgres_u
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert any(r.get("status") == "waiting" and "另一个导入进程" in (r.get("reason") or "") for r in records), result.output
     assert scan.exists()
+
+
+def test_backup_of_a_postgresql_catalog_is_refused_clearly(tmp_path, postgres_url, monkeypatch):
+    """pg_dump-based backup is not built yet: a clear Chinese refusal (exit 2), nothing written."""
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    init_home(tmp_path / "home", Config(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"])).close()
+    result = run_cli("--home", str(tmp_path / "home"), "backup", str(tmp_path / "copy"))
+    assert result.exit_code == 2 and "pg_dump" in result.stderr
+    assert not (tmp_path / "copy").exists()

@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 
 from archive import __version__, catalog, files
 from archive.catalog import file_digest
-from archive.errors import ArchiveError, SchemaError
+from archive.errors import ArchiveError, SchemaError, UsageError
 from archive.home import CATALOG_NAME, CONFIG_NAME, Home
 
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -154,6 +154,9 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
         raise BackupError(f"备份目录 {dest} 不能在档案库 {home.root} 之内")
     _empty_or_absent(dest, "备份目录")
     home.config  # noqa: B018 - a home without a valid configuration is refused before any copy
+    if home.catalog_target is not None:  # pg_dump-based county backup: not built yet (issue #15)
+        raise UsageError(f"目录数据库在 PostgreSQL 中（{home.catalog_shown}），archive backup 目前只能备份 SQLite 目录数据库",
+                         hint="请用 pg_dump --schema=模式名 备份目录数据库，并另行复制档案库目录")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
