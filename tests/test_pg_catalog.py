@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -180,10 +182,46 @@ def test_ingest_leaves_a_scan_another_machine_is_working_on(tmp_path, postgres_u
     assert scan.exists()
 
 
-def test_backup_of_a_postgresql_catalog_is_refused_clearly(tmp_path, postgres_url, monkeypatch):
-    """pg_dump-based backup is not built yet: a clear Chinese refusal (exit 2), nothing written."""
+def test_backup_restore_verify_on_postgresql(head_id, postgres_server, postgres_url, tmp_path, monkeypatch):
+    """pg_dump of the schema with the files and manifest; restore into an empty deployment (another
+    database); verify passes there; a changed dump is refused before anything is restored."""
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
-    init_home(tmp_path / "home", Config(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"])).close()
-    result = run_cli("--home", str(tmp_path / "home"), "backup", str(tmp_path / "copy"))
-    assert result.exit_code == 2 and "pg_dump" in result.stderr
-    assert not (tmp_path / "copy").exists()
+    from archive import sample
+    from archive.roster.importer import import_roster
+
+    pg_home = init_home(tmp_path / "pg", Config(fonds="Z109", county="花溪区", township="青岩镇",
+                                                villages=list(sample.VILLAGES)))
+    roster = tmp_path / "roster.xlsx"
+    sample.write_roster_xlsx(sample.make_township(40, dt.date(2025, 7, 1), seed=3), roster)
+    import_roster(pg_home.db, roster, pg_home.config, "tester")
+    made = Generator(pg_home).household_document("refusal", head_id, dt.date(2025, 7, 8), {"reason": "甲"})
+    pg_home.close()
+    backed = run_cli("--home", str(pg_home.root), "backup", str(tmp_path / "copy"), "--json")
+    assert backed.exit_code == 0, backed.output
+    dump = tmp_path / "copy" / "catalog.pgdump.sql"
+    assert "CREATE TABLE archive_z109.documents" in dump.read_text(encoding="utf-8")
+    assert not (tmp_path / "copy" / "catalog.sqlite").exists()
+
+    other = postgres_server.create_database(f"restore_{os.getpid()}")
+    try:
+        monkeypatch.setenv("ARCHIVE_DATABASE_URL", other)
+        tampered = tmp_path / "tampered"
+        shutil.copytree(tmp_path / "copy", tampered)
+        text = (tampered / "catalog.pgdump.sql").read_text(encoding="utf-8")
+        (tampered / "catalog.pgdump.sql").write_text(text.replace(made.number, "青岩民不批〔2025〕99号"), encoding="utf-8")
+        refused = run_cli("restore", str(tampered), "--home", str(tmp_path / "bad"))
+        assert refused.exit_code != 0 and "catalog.pgdump.sql" in refused.output
+        with psycopg.connect(other) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname='archive_z109'").fetchone()[0] == 0
+
+        restored = run_cli("restore", str(tmp_path / "copy"), "--home", str(tmp_path / "restored"), "--json")
+        assert restored.exit_code == 0, restored.output
+        assert "database_url: " + other in (tmp_path / "restored" / "config.yaml").read_text(encoding="utf-8")
+        checked = run_cli("--home", str(tmp_path / "restored"), "verify", "--json")
+        assert checked.exit_code == 0 and json.loads(checked.stdout)["ok"] is True, checked.output
+        found = run_cli("--home", str(tmp_path / "restored"), "search", made.number, "--json")
+        assert made.doc_id in found.stdout
+        again = run_cli("restore", str(tmp_path / "copy"), "--home", str(tmp_path / "twice"))
+        assert again.exit_code != 0 and "不会恢复到非空的模式" in again.output
+    finally:
+        postgres_server.drop_database(f"restore_{os.getpid()}")
