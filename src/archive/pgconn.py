@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from archive.errors import ArchiveError, ConfigError
@@ -210,16 +211,30 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        if params is None:
-            cursor.execute(sql)
-        else:
-            cursor.execute(translate(sql), tuple(params))
+        with self._connection_errors():
+            if params is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(translate(sql), tuple(params))
         return Cursor(cursor)
 
     def executemany(self, sql: str, seq: Any) -> Cursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.executemany(translate(sql), [tuple(p) for p in seq])
+        with self._connection_errors():
+            cursor.executemany(translate(sql), [tuple(p) for p in seq])
         return Cursor(cursor)
+
+    @contextmanager
+    def _connection_errors(self) -> Iterator[None]:
+        """A lost server or connection is said in Chinese (the transaction, if any, did not commit);
+        other database errors are the program's and propagate as they are."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise ArchiveError(f"与目录数据库 {where(self.url) if self.url else ''} 的连接中断，本次操作未完成（未提交的改动已撤销）",
+                               hint="请检查 PostgreSQL 服务器和网络后重新运行") from exc
 
     def begin_locked(self) -> None:
         """BEGIN, then wait for the schema's transaction-level advisory lock: writers of one

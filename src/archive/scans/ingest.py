@@ -161,7 +161,7 @@ class Ingester:
 
     def run(self, paths: list[Path]) -> list[IngestRecord]:
         _refuse_home_folders(self.home, paths)
-        self._staging = StagingArea(self.home.root)
+        self._staging = StagingArea(self.home.root, self._locker.try_lock)
         try:
             self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)
                             for r in recovery.repair(self.home, self._lock)]
