@@ -21,6 +21,7 @@ from archive.errors import ArchiveError, BadInputError, LockedError
 from archive.home import Home, init_home
 from archive.index.store import writer_lock
 from archive.locks import advisory_key
+from archive.migrations import head_revision
 from archive.pgconn import translate
 from tests.conftest import run_cli
 
@@ -136,6 +137,10 @@ def test_init_refuses_a_schema_of_another_home(tmp_path, postgres_url, monkeypat
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
     config = dict(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"])
     init_home(tmp_path / "a", Config(**config)).close()
+    upgraded = run_cli("--home", str(tmp_path / "a"), "upgrade", "--json")
+    assert upgraded.exit_code == 0 and json.loads(upgraded.stdout)["changed"] is False, upgraded.output
+    with psycopg.connect(postgres_url) as conn:  # the schema is versioned like a SQLite catalog
+        assert conn.execute("SELECT version_num FROM archive_z109.alembic_version").fetchone()[0] == head_revision()
     with pytest.raises(BadInputError, match="已经有"):
         init_home(tmp_path / "b", Config(**config))
     other = init_home(tmp_path / "c", Config(**{**config, "fonds": "Z110"}))  # another township: own schema
