@@ -230,3 +230,29 @@ def test_backup_restore_verify_on_postgresql(head_id, postgres_server, postgres_
         assert again.exit_code != 0 and "不会恢复到非空的模式" in again.output
     finally:
         postgres_server.drop_database(f"restore_{os.getpid()}")
+
+
+def test_web_login_search_and_audit_on_postgresql(tmp_path, postgres_url, monkeypatch):
+    """The web application on a PostgreSQL catalog: login (users table), a search, the audit entries."""
+    from starlette.testclient import TestClient
+    from webfixtures import csrf, login, make_web_home, open_home
+
+    from archive.web import create_app
+
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    web = make_web_home(tmp_path)
+    with TestClient(create_app(web.root)) as client:  # the lifespan closes the pool's connections
+        assert login(client, web.user("inspector"), "wrong-password").status_code == 401
+        assert login(client, web.user("inspector")).status_code == 303
+        page = client.post("/search", data={"q": web.head_name, "csrftoken": csrf(client)})
+        assert page.status_code == 200 and web.head_name in page.text
+    home = open_home(web)
+    try:
+        assert home.catalog_target is not None
+        rows = home.db.execute("SELECT action, operator FROM audit WHERE action IN ('login.failed', 'search') "
+                               "ORDER BY id").fetchall()
+        last = home.db.execute("SELECT last_login FROM users WHERE name=?", (web.user("inspector"),)).fetchone()[0]
+    finally:
+        home.close()
+    assert [r["action"] for r in rows] == ["login.failed", "search"]
+    assert rows[1]["operator"] == web.user("inspector") and last
