@@ -256,3 +256,39 @@ def test_web_login_search_and_audit_on_postgresql(tmp_path, postgres_url, monkey
         home.close()
     assert [r["action"] for r in rows] == ["login.failed", "search"]
     assert rows[1]["operator"] == web.user("inspector") and last
+
+
+def _allocate(root: str, count: int) -> list[int]:
+    from archive.catalog import audit, next_value, transaction
+
+    home = Home(Path(root))
+    numbers = []
+    for _ in range(count):
+        with transaction(home.db):
+            # the audit entry first: it reads the last hash before any row lock is taken, so only the
+            # transaction's advisory lock keeps two writers from chaining onto the same row
+            audit(home.db, "tester", "test.allocate")
+            number = next_value(home.db, "__test__", 2025)
+        numbers.append(number)
+    home.close()
+    return numbers
+
+
+def test_several_processes_allocate_gapless_numbers_and_keep_the_audit_chain(tmp_path, postgres_url, monkeypatch):
+    """Four processes against PostgreSQL: every number once, none missing, each process's rising, and
+    the audit chain unbroken (two writers reading the same last hash would fork it)."""
+    import multiprocessing as mp
+
+    from archive.filing.verify import Context, VerifyResult, check_audit_chain
+
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    init_home(tmp_path / "home", Config(fonds="Z109", county="花溪区", township="青岩镇", villages=["龙井村"])).close()
+    with mp.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_allocate, [(str(tmp_path / "home"), 25)] * 4)
+    assert sorted(n for own in results for n in own) == list(range(1, 101))
+    assert all(own == sorted(own) for own in results)
+    home = Home(tmp_path / "home")
+    result = VerifyResult()
+    check_audit_chain(Context(home, result))
+    home.close()
+    assert result.audit_rows == 101 and result.findings == []
