@@ -1168,7 +1168,7 @@ def seal_existing_cmd(ctx, reason, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def backup_cmd(ctx, dest, include_keys, as_json) -> None:
-    """备份档案库到一个新目录：目录数据库（SQLite 在线备份）、全部文件和摘要清单 MANIFEST.sha256。"""
+    """备份档案库到一个新目录：目录数据库（SQLite 在线备份，或 PostgreSQL 的 pg_dump）、全部文件和摘要清单 MANIFEST.sha256。"""
     from archive.backup import backup
 
     result = backup(_home(ctx), Path(dest), include_keys=include_keys)
