@@ -537,3 +537,21 @@ def verify(home: Home, check_usability: bool = True,
         result.checks.append(CheckOutcome(check.__name__, category, title, len(result.findings) - before))
     result.seconds = time.perf_counter() - started
     return result
+
+
+REPORT_HEADER = ["类别", "检测项目", "结果", "说明"]
+
+
+def report_files(data: dict, title: str) -> tuple[bytes, bytes]:
+    """The 四性检测 report (PDF and XLSX) from a result's JSON (`to_json()` with `checks`): every
+    check with 通过 / 未通过, then every problem found."""
+    from archive.filing.catalogue import table_report
+
+    rows: list[list[object]] = []
+    for check in data.get("checks", []):
+        rows.append([check["category"], check["title"], "通过" if check["passed"] else "未通过",
+                     "" if check["passed"] else f"发现 {check['findings']} 个问题"])
+    for finding in data.get("findings", []):
+        rows.append([finding["check"], finding["target"], "问题", finding["problem"]])
+    summary = "检测通过" if data.get("ok") else f"发现 {len(data.get('findings', []))} 个问题"
+    return table_report(f"{title}（{summary}）", REPORT_HEADER, rows, [22, 90, 22, 130])

@@ -36,6 +36,8 @@ from archive.web.routes import (
     documents,
     generate,
     households,
+    jobs,
+    monthfiling,
     overview,
     roster,
     scans,
@@ -131,6 +133,9 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
     home = Home(root)
     _ = home.db  # a folder that is no archive home is said so now, not at the first request
     secret = web_secret(home)
+    from archive.jobs import mark_interrupted
+
+    mark_interrupted(home)  # jobs this server was running when it stopped: shown as interrupted
     home.close()
     settings = settings or WebSettings(root=root)
     pool = HomePool(root)
@@ -141,6 +146,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         pool.close()
 
     routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES,
+              *jobs.ROUTES, *monthfiling.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),
