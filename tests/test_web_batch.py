@@ -7,7 +7,7 @@ import io
 import re
 
 import pypdf
-from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, finished_job, open_home, urls_in
 
 
 def village_with_few(web) -> tuple[str, int]:
@@ -41,9 +41,11 @@ def test_batch_lists_then_generates_one_merged_pdf(app, web):
     for url in urls_in(listing.text):
         assert not ID_NUMBER.search(url), url
     assert numbered(web) == before  # looking at the list makes nothing
-    done = client.post("/batch/run", data=form)
+    started = client.post("/batch/run", data=form)  # a background job: the page does not wait for it
+    assert started.status_code == 200 and "批量生成" in started.text
+    done = client.get(f"/jobs/{finished_job(started)}")
     assert done.status_code == 200, done.text
-    assert f"{count} 户已生成" in done.text
+    assert f"{count} 户已生成" in done.text and "已完成" in done.text
     assert numbered(web) == before + count
     link = re.search(r'href="(/batches/[^"]+\.pdf)"', done.text).group(1)
     pdf = client.get(link)
