@@ -50,7 +50,8 @@ def _job(ctx: Ctx) -> Job:
 
 
 def _context(ctx: Ctx, job: Job) -> dict:
-    households = [item.get("household") for item in job.result.get("items", []) + job.result.get("records", [])]
+    listed = job.result.get("items") if job.kind == "batch" else []
+    households = [item.get("household") for item in listed or [] if isinstance(item, dict)]
     return {"job": job, "keys": keys_for(ctx.home.db, [h for h in households if h])}
 
 
