@@ -162,3 +162,24 @@ def test_a_document_arriving_in_a_closed_month_is_named_so(home, head_id):
     note = closed_month_note(home.db, "2025-07-20")
     assert note and "2025-07 月" in note and "已归档" in note and "reopen-month 2025-07" in note
     assert closed_month_note(home.db, "2025-08-01") is None
+
+
+def test_a_scan_assigned_into_a_closed_month_is_named_so(home, head_id, tmp_path):
+    from scanfixtures import text_pdf
+
+    from archive.scans.ingest import Ingester
+    from archive.scans.review import review_assign
+
+    Generator(home).household_document("refusal", head_id, dt.date(2025, 7, 8),
+                                       {"reason": "家庭人均收入高于当地最低生活保障标准", "apply_date": "2025-06-20"})
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text_pdf(folder / "说明.pdf", ["一份说明材料", "无法识别归属", "2025年7月20日"])
+    seen = []
+    (record,) = Ingester(home, on_file=lambda name, fields: seen.append((name, dict(fields)))).run([folder])
+    assert record.status == "review" and "已归档" not in record.reason
+    assert seen[0] == ("说明.pdf", {"state": "queued"}) and seen[-1][1]["status_title"] == "待人工分拣"
+    assert ("说明.pdf", {"page": 1, "pages": 1}) in seen  # page by page
+    file_month(home, JULY)
+    result = review_assign(home, record.doc_id, head_id, "hukou")
+    assert "2025-07 月" in result["warning"] and "reopen-month 2025-07" in result["warning"]

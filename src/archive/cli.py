@@ -499,6 +499,8 @@ def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+    if result.get("warning"):
+        click.echo(result["warning"])
 
 
 @review.command("show")

@@ -88,6 +88,8 @@ def review_page(ctx: Ctx) -> Response:
     items = review_list(ctx.home)
     done = ctx.request.query_params.get("done", "")
     note = "已退回。" if done == "rejected" else (f"已归入：文书 {done}。" if done else "")
+    if done and ctx.request.query_params.get("late") == "1":  # the library's warning (review_assign)
+        note += "注意：这份文书的月份已归档，它已登记但未归档；请在「本月」页面重新打开该月（写明原因）后补充归档。"
     return views.page(ctx.request, "review.html", {"items": items, "types": TYPE_TITLES, "done": note})
 
 
@@ -112,7 +114,8 @@ def assign(ctx: Ctx) -> Response:
         raise ArchiveError("请先选择这份扫描件属于哪一户", hint="在「查找家庭」中输入户主姓名或身份证号后几位，再选中一户")
     doc_type = str(form.get("type") or "") or None
     result = review_assign(ctx.home, ctx.request.path_params["doc_id"], household_for_key(ctx.home.db, key), doc_type)
-    return RedirectResponse(f"/review?done={result['doc_id']}", status_code=303)
+    late = "&late=1" if result.get("warning") else ""
+    return RedirectResponse(f"/review?done={result['doc_id']}{late}", status_code=303)
 
 
 @guarded("review.reject", "/review/{doc_id}/reject", methods=("POST",))
