@@ -180,7 +180,8 @@ def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
     assert _READER is not None, "init_worker was not called"
     path, searchable, title = task
     try:
-        return _READER.process(Path(path), title, Path(searchable) if searchable else None, _ON_PAGE)
+        extra = {"on_page": _ON_PAGE} if _ON_PAGE is not None else {}
+        return _READER.process(Path(path), title, Path(searchable) if searchable else None, **extra)
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")
     except Exception as exc:  # one file's failure never stops the batch
