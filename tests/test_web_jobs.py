@@ -210,3 +210,28 @@ def test_reindex_for_administrators_only_and_csrf_on_every_start(app, web):
 
 def test_notice_date_is_in_the_filed_month():
     assert NOTICE_DATE.strftime("%Y-%m") == "2025-07"  # the tests above file the fixture's notice
+
+
+def test_an_upload_while_an_ingest_runs_is_kept_and_said_so(app, web, tmp_path):
+    release = threading.Event()
+    home = open_home(web)
+    try:
+        with acting_as("王敏"):
+            running = jobs.start(home, "ingest", "导入扫描件", lambda home, progress: {"held": release.wait(60)})
+    finally:
+        home.close()
+    try:
+        client = client_for(app, web, "archivist")
+        pdf = text_pdf(tmp_path / "稍后.pdf", ["一份说明材料", "稍后导入"]).read_bytes()
+        refused = client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                              files=[("files", ("稍后.pdf", pdf, "application/pdf"))])
+        assert refused.status_code == 409 and "「导入扫描件」正在进行" in refused.text and "不会丢失" in refused.text
+        home = open_home(web)
+        try:
+            kept = list((home.inbox_dir / "网页上传").rglob("*稍后.pdf"))
+        finally:
+            home.close()
+        assert len(kept) == 1 and kept[0].read_bytes() == pdf  # nothing lost: waiting in the inbox
+    finally:
+        release.set()
+    assert jobs.wait(running.id, 60)

@@ -23,13 +23,14 @@ def job_url(job: Job) -> str:
     return f"/jobs/{job.id}"
 
 
-def started(ctx: Ctx, start) -> Response:
+def started(ctx: Ctx, start, note: str = "") -> Response:
     """Start a job and send the browser to its page; a second start of a running kind is refused
-    with a page naming who started the running one (409), or JSON for a script."""
+    with a page naming who started the running one (409), or JSON for a script. `note` is added
+    to a refusal (what became of the user's input)."""
     try:
         job = start()
     except JobBusyError as exc:
-        return refused(ctx.request, exc)
+        return refused(ctx.request, exc, note)
     if ctx.request.headers.get("accept", "").startswith("application/json"):
         return JSONResponse({"job": job.id, "url": job_url(job)}, status_code=202)
     if ctx.request.headers.get("hx-request") == "true":
@@ -37,12 +38,13 @@ def started(ctx: Ctx, start) -> Response:
     return RedirectResponse(job_url(job), status_code=303)
 
 
-def refused(request: Request, exc: JobBusyError) -> Response:
+def refused(request: Request, exc: JobBusyError, note: str = "") -> Response:
+    message = exc.message + (f"；{note}" if note else "")
     if request.headers.get("accept", "").startswith("application/json") or views.is_api(request):
-        return JSONResponse({"error": exc.message, "job": exc.running.id, "url": job_url(exc.running)},
+        return JSONResponse({"error": message, "job": exc.running.id, "url": job_url(exc.running)},
                             status_code=409)
     name = "_job_refused.html" if request.headers.get("hx-request") == "true" else "job_refused.html"
-    return views.page(request, name, {"message": exc.message, "running": exc.running}, 409)
+    return views.page(request, name, {"message": message, "running": exc.running}, 409)
 
 
 def _job(ctx: Ctx) -> Job:

@@ -21,6 +21,7 @@ from archive.web.routes.jobs import started
 from archive.web.routing import Ctx, guarded
 from archive.web.uploads import batch_folder, new_batch, save_upload
 
+KEPT = "上传的文件已存入收件箱，不会丢失，下次导入时一并处理"
 OUTCOME_CLASS = {"filed": "ok", "linked": "ok", "review": "wait", "duplicate": "same"}
 
 
@@ -63,7 +64,7 @@ def scans_upload(ctx: Ctx) -> Response:
         return JSONResponse({"batch": folder.name, "saved": [save_upload(folder, u) for u in uploads]})
     folder = new_batch(ctx.home)
     names = [save_upload(folder, upload) for upload in uploads]
-    return started(ctx, lambda: start_ingest(ctx.home, folder, names))
+    return started(ctx, lambda: start_ingest(ctx.home, folder, names), KEPT)
 
 
 @guarded("scans.ingest", "/scans/ingest", methods=("POST",))
@@ -71,7 +72,7 @@ def scans_ingest(ctx: Ctx) -> Response:
     """Ingest the files static/upload.js sent (one folder) as a background job."""
     folder = batch_folder(ctx.home, str((ctx.form or {}).get("batch") or ""))
     names = sorted(path.name for path in folder.iterdir())
-    return started(ctx, lambda: start_ingest(ctx.home, folder, names))
+    return started(ctx, lambda: start_ingest(ctx.home, folder, names), KEPT)
 
 
 @guarded("job.rows", "/jobs/{job_id:int}/rows")

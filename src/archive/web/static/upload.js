@@ -109,7 +109,7 @@
         var text = messageOf(xhr);
         items.forEach(function (item) {
           fail(item, "未开始识别");
-          item.row.lastElementChild.textContent = text + "（文件已存入收件箱，稍后再导入）";
+          item.row.lastElementChild.textContent = xhr.status === 409 ? text : text + "（文件已存入收件箱，稍后再导入）";
         });
       }
       next();
