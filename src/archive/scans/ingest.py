@@ -149,6 +149,7 @@ class Ingester:
         self.workers = max(1, workers)
         self.progress = progress or (lambda message: None)
         self.on_file = on_file or (lambda name, fields: None)
+        self.follow_pages = on_file is not None  # page by page only when someone follows the files
         self.model_dir = model_dir or home.config.ocr_model_dir or None
         settings = home.config.ingest
         self.limits = Limits(int(settings["max_pages"]), int(settings["max_page_pixels"]))
@@ -264,7 +265,8 @@ class Ingester:
             for job in jobs:
                 self._attempt(job)
                 self.on_file(job.name, {"state": "reading"})
-                set_page_hook(lambda page, pages, name=job.name: self.on_file(name, {"page": page, "pages": pages}))
+                if self.follow_pages:
+                    set_page_hook(lambda page, pages, name=job.name: self.on_file(name, {"page": page, "pages": pages}))
                 try:
                     processed = process_in_worker(self._task(job))
                 finally:
