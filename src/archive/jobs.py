@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.catalog import transaction
+from archive.catalog import dialect, now_text, transaction
 from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
 from archive.identity import acting_as
@@ -165,8 +165,8 @@ def mark_interrupted(home: Home) -> int:
         with transaction(home.db):
             for job_id in dead:
                 home.db.execute(
-                    "UPDATE jobs SET state='interrupted', error=?, finished_at=datetime('now','localtime') "
-                    "WHERE id=? AND state='running'", (INTERRUPTED_MESSAGE, job_id))
+                    "UPDATE jobs SET state='interrupted', error=?, finished_at=? WHERE id=? AND state='running'",
+                    (INTERRUPTED_MESSAGE, now_text(), job_id))
     return len(dead)
 
 
@@ -211,11 +211,12 @@ def start(home: Home, kind: str, title: str, work: Work) -> Job:
             row = home.db.execute("SELECT * FROM jobs WHERE kind=? AND state='running'", (kind,)).fetchone()
             if row is not None:
                 raise JobBusyError(_job(row))
-            cursor = home.db.execute(
-                "INSERT INTO jobs(kind, title, operator, state, owner) VALUES (?,?,?,?,?)",
-                (kind, title, operator, "running", _owner()))
-            job_id = cursor.lastrowid
-    except sqlite3.IntegrityError:  # another process started one between our read and write
+            job_id = home.db.execute(
+                "INSERT INTO jobs(kind, title, operator, started_at, state, owner) VALUES (?,?,?,?,?,?) RETURNING id",
+                (kind, title, operator, now_text(), "running", _owner())).fetchone()[0]
+    except JobBusyError:
+        raise
+    except Exception:  # the unique index: another process started one between our read and write
         running = running_job(home, kind)
         if running is None:
             raise
@@ -259,9 +260,9 @@ def _run(root, job_id: int, operator: str, work: Work, progress: Progress) -> No
             with transaction(home.db):
                 home.db.execute(
                     """UPDATE jobs SET state=?, done=?, total=?, message=?, detail=?, result=?, error=?,
-                       finished_at=datetime('now','localtime') WHERE id=?""",
+                       finished_at=? WHERE id=?""",
                     (state, done, total, message, json.dumps(detail, ensure_ascii=False),
-                     json.dumps(result, ensure_ascii=False, default=str), error, job_id))
+                     json.dumps(result, ensure_ascii=False, default=str), error, now_text(), job_id))
         except Exception:  # noqa: BLE001 - the row stays running; the next start marks it interrupted
             log.exception("could not record the end of background job %s", job_id)
         finally:
@@ -284,7 +285,7 @@ class Progress:
         self.items: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._written = 0.0
-        self._conn: sqlite3.Connection | None = None
+        self._home: Home | None = None
 
     def __call__(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
         with self._lock:
@@ -316,18 +317,19 @@ class Progress:
             conn = self._connection()
             conn.execute("UPDATE jobs SET done=?, total=?, message=?, detail=? WHERE id=? AND state='running'",
                          (done, total, message, json.dumps(detail, ensure_ascii=False), self.job_id))
-        except sqlite3.OperationalError:
+        except (sqlite3.OperationalError, ArchiveError):
             pass  # the write lock is held (month-end filing): written next time; this process has it in memory
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            from archive.catalog import connect
-
-            self._conn = connect(Home(self.root).catalog_path)
-            self._conn.execute("PRAGMA busy_timeout=50")
-        return self._conn
+    def _connection(self):
+        """A catalog connection of its own (SQLite or PostgreSQL), outside the work's transactions;
+        on SQLite it gives up at once when the write lock is held."""
+        if self._home is None:
+            self._home = Home(self.root)
+            if dialect(self._home.db) == "sqlite":
+                self._home.db.execute("PRAGMA busy_timeout=50")
+        return self._home.db
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._home is not None:
+            self._home.close()
+            self._home = None
