@@ -183,3 +183,33 @@ def test_a_scan_assigned_into_a_closed_month_is_named_so(home, head_id, tmp_path
     file_month(home, JULY)
     result = review_assign(home, record.doc_id, head_id, "hukou")
     assert "2025-07 月" in result["warning"] and "reopen-month 2025-07" in result["warning"]
+
+
+@pytest.mark.slow
+def test_jobs_on_a_postgresql_catalog(tmp_path, postgres_url, monkeypatch):
+    """The same rules with the catalog in PostgreSQL: a job runs and records its result, a second
+    start is refused, a job left running by a dead process is interrupted."""
+    from webfixtures import make_web_home, open_home
+
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", postgres_url)
+    home = open_home(make_web_home(tmp_path))
+    try:
+        assert home.catalog_target is not None
+        release = threading.Event()
+        with acting_as("王敏"):
+            first = jobs.start(home, "verify", "四性检测", lambda home, progress: progress(1, 2, "一半") or
+                               {"ok": release.wait(30)})
+        with pytest.raises(jobs.JobBusyError):
+            jobs.start(home, "verify", "四性检测", lambda home, progress: {})
+        release.set()
+        done = _finished(home, first)
+        assert done.state == "done" and done.result == {"ok": True} and done.operator == "王敏" and done.finished_at
+        with transaction(home.db):
+            home.db.execute("INSERT INTO jobs(kind, title, operator, state, owner) VALUES "
+                            "('reindex', '重建', 'x', 'running', ?)", (f"{jobs._HOST}:999999999:gone",))
+        assert jobs.running_job(home, "reindex") is None
+        assert jobs.list_jobs(home)[0].state == "interrupted"
+        filing = _finished(home, start_file_month(home, JULY))
+        assert filing.state == "done" and filing.result["items"] == 1, filing.error
+    finally:
+        home.close()
