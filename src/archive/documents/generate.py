@@ -124,7 +124,7 @@ class Generator:
                         "month": "--month YYYY-MM"}[option]
                 raise UsageError(f"生成「{kind.title}」需要 {flag}")
         if kind.id == "roster":
-            return self.month_sheets(month)
+            return self.month_sheets(month, day)
         if kind.scope == "household":
             return [self.household_document(kind.id, household, day, params, approver=approver, replaces=replaces)]
         if approver or replaces:
@@ -299,11 +299,13 @@ class Generator:
         return self._issue(template, context, params, day, scope_key=f"month|{month:%Y-%m}|{category or ''}",
                            data=data)
 
-    def month_sheets(self, month: dt.date) -> list[Generated]:
-        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
+    def month_sheets(self, month: dt.date, day: dt.date | None = None) -> list[Generated]:
+        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document; dated
+        at the end of the month unless `day` says otherwise (a record of the month it covers)."""
         from archive.documents import sheets
 
         month = month.replace(day=1)
+        day = day or month_end(month)
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
             raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
@@ -328,13 +330,13 @@ class Generator:
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
-                path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
+                path = folder / f"{storage.file_stem(day, f'{cn_month(month)}{title}', doc_id)}.xlsx"
                 files.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
                            body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                        (doc_id, doc_type, f"{cn_month(month)}{title}", month.isoformat(), key, "{}",
+                        (doc_id, doc_type, f"{cn_month(month)}{title}", day.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
                     record_files(self.conn, self.home.root, doc_id)
