@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 
@@ -59,6 +60,8 @@ def test_demo_builds_a_month(tmp_path):
     assert shutil.which(serve) or os.access(serve, os.X_OK), serve
     pdfs = list((tmp_path / "demo" / "documents").rglob("*.pdf"))
     assert len(pdfs) > 10
+    assert "四性检测" in result.stdout and "全部通过" in result.stdout
+    _assert_the_month_tells_a_consistent_story(tmp_path / "demo")
     # running it again rebuilds its own folder; a foreign folder is never emptied
     assert run_cli("--home", str(tmp_path / "demo"), "demo", "--households", "10").exit_code == 0
     other = tmp_path / "mine"
@@ -66,6 +69,40 @@ def test_demo_builds_a_month(tmp_path):
     (other / "keep.txt").write_text("x")
     result = run_cli("--home", str(other), "demo")
     assert result.exit_code != 0 and (other / "keep.txt").exists()
+
+
+def _assert_the_month_tells_a_consistent_story(root) -> None:
+    """Application, investigation, publicity (ended) before the approvals that cite it; refusals
+    after their application; a 复核 round; the month's records dated at its end."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / "catalog.sqlite")
+    conn.row_factory = sqlite3.Row
+    try:
+        events: dict[str, dict[str, list[str]]] = {}
+        for row in conn.execute("SELECT e.household_id, e.kind, e.event_date, e.detail FROM case_events e "
+                                "JOIN documents d ON d.doc_id=e.doc_id WHERE d.status='active'"):
+            events.setdefault(row["household_id"], {}).setdefault(row["kind"], []).append(row["event_date"])
+            if row["kind"] == "publicity":
+                events[row["household_id"]].setdefault("publicity_until", []).append(
+                    json.loads(row["detail"])["until"])
+        approved = {h: e for h, e in events.items() if "approval" in e}
+        assert approved
+        for kinds in approved.values():
+            assert max(kinds["application"]) < min(kinds["investigation"]) < min(kinds["publicity"])
+            assert max(kinds["publicity_until"]) < min(kinds["approval"])
+        cited = [json.loads(row["params"]).get("publicity_to") for row in conn.execute(
+            "SELECT params FROM documents WHERE type='confirmation' AND origin='generated'")]
+        assert cited and all(cited)
+        for kinds in events.values():
+            if "refusal" in kinds:
+                assert min(kinds["application"]) <= min(kinds["refusal"])
+        assert any("review" in kinds for kinds in events.values())
+        dated = dict(conn.execute("SELECT type, max(doc_date) FROM documents WHERE type IN "
+                                  "('roster','statistics','dynamic-record') GROUP BY type").fetchall())
+        assert dated == {"roster": "2025-07-31", "statistics": "2025-07-31", "dynamic-record": "2025-07-31"}
+    finally:
+        conn.close()
 
 
 INIT = ["init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109", "--villages", "龙井村"]

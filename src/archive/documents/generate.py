@@ -263,6 +263,8 @@ class Generator:
                             category: str | None) -> list[HouseholdRecord]:
         if selection == "decided":
             chosen = self.decided_households(village, start, end, category)
+            known = {h.id for h in chosen}
+            chosen += [h for h in self.proposed_households(village, start, end) if h.id not in known]
         elif selection == "stopped":
             stopped = {row["household_id"] for row in self.conn.execute(
                 "SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
@@ -443,6 +445,21 @@ class Generator:
                 chosen.append(household)
         return chosen
 
+    def proposed_households(self, village: str, start: dt.date, end: dt.date) -> list[HouseholdRecord]:
+        """Households of a village proposed for approval (拟确认): investigated (入户调查) in
+        [start, end] and not yet decided (no approval or refusal in their history). The 审核确认
+        公示单 lists them with the households decided in the period: it is posted before the
+        approval, which the history then refuses until the publicity period has ended."""
+        active = "(e.doc_id IS NULL OR d.status='active')"
+        investigated = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind='investigation' AND {active} AND e.event_date BETWEEN ? AND ?",
+            (start.isoformat(), end.isoformat()))}
+        decided = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind IN ('approval','refusal') AND {active}")}
+        return [h for h in list_households(self.conn, village) if h.id in investigated - decided]
+
     # --- internals -------------------------------------------------------------------------
 
     def _document_row(self, doc_id: str) -> sqlite3.Row:
@@ -566,7 +583,7 @@ class Generator:
         return warnings
 
 
-_SELECTION_NAMES = {"current": "在保", "decided": "审核确认", "stopped": "停发（终止）"}
+_SELECTION_NAMES = {"current": "在保", "decided": "拟确认或审核确认", "stopped": "停发（终止）"}
 
 
 def _entries(households: list[HouseholdRecord], template: templates.Template, day: dt.date) -> list[dict[str, Any]]:
