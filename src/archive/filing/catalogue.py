@@ -27,7 +27,7 @@ from archive.rendering.glyphs import Glyphs
 from archive.workbooks import print_wide, title_row, workbook_bytes
 
 CATALOGUE_HEADER = ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
-_CATALOGUE_WIDTHS = [12, 52, 38, 30, 70, 20, 12, 12, 20]  # millimetres, A4 landscape
+_CATALOGUE_WIDTHS = [12, 46, 48, 28, 72, 18, 12, 12, 18]  # millimetres, A4 landscape: a 文号 on one line
 
 
 @dataclass
