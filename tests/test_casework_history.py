@@ -239,3 +239,14 @@ def test_publicity_lists_the_households_investigated_before_their_approval(home,
     later = generator._village_households("decided", applicant.village, dt.date(2025, 7, 1), dt.date(2025, 7, 10),
                                           dt.date(2025, 7, 11), None)
     assert hid not in {h.id for h in later}
+
+
+def test_a_household_document_is_filed_under_its_printed_title(home, township):
+    """A 特困 household's 申请书 prints 「特困人员救助供养申请书」: the catalog (and so the 归档文件目录
+    and the file name) says the same, not the 低保 template's name."""
+    tekun = _household_of(township, "特困")
+    made = Generator(home).household_document("application", tekun, dt.date(2025, 7, 2))
+    row = home.db.execute("SELECT title, pdf_path FROM documents WHERE doc_id=?", (made.doc_id,)).fetchone()
+    assert row["title"] == "特困人员救助供养申请书" and "特困人员救助供养申请书" in row["pdf_path"]
+    printed = _pdf_text(made.pdf)
+    assert "特困人员救助供养申请书" in printed and "最低生活保障申请书" not in printed

@@ -539,7 +539,10 @@ class Generator:
         posted template that would print an ID number is refused here, for drafts too."""
         document = templates.render(template, context)
         document.doc_id, document.number = doc_id, number
-        document.title = context.get("notice_title") or document.title  # the title per 保障类别
+        # the title per 保障类别, as printed: a 特困 household's 申请书 is filed as 特困人员救助供养申请书
+        printed = next((block.text.strip() for block in document.body if block.kind == "title"), "")
+        document.title = (context.get("notice_title") or (printed if template.scope == "household" else "")
+                          or document.title)
         if template.public:
             _refuse_identity_numbers(template, document)
         pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
