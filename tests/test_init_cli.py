@@ -125,8 +125,13 @@ def test_init_takes_the_operator_from_the_option_prompt_or_environment(tmp_path,
     assert entry["operator"] == "王敏"
 
     monkeypatch.setattr(archive.cli, "_interactive", lambda: True)  # a person at the terminal is asked
-    asked = run_cli("--home", str(tmp_path / "b"), *INIT, input="李华\n")
+    asked = run_cli("--home", str(tmp_path / "b"), *INIT, input="李华\n0851-83200000\n\n850\n")
     assert asked.exit_code == 0 and "整理人" in asked.output and _operator(tmp_path / "b") == "李华"
+    # the office settings documents print are asked for too; one left empty is named
+    written = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text(encoding="utf-8"))
+    assert "监督举报电话" in asked.output and "当地最低生活保障标准" in asked.output
+    assert written["complaint_phone"] == "0851-83200000" and written["dibao_standard"] == 850
+    assert "未设置民政办公室电话" in asked.stderr and "office_phone" in asked.stderr
 
     monkeypatch.setattr(archive.cli, "_interactive", lambda: False)  # a script: the environment
     monkeypatch.setenv("ARCHIVE_OPERATOR", "赵六")
@@ -144,3 +149,21 @@ def test_init_without_any_operator_warns_and_names_no_login(tmp_path, monkeypatc
     from archive.home import Home
 
     assert _operator(tmp_path / "h") in ("", None) and Home(tmp_path / "h").named_operator is None
+
+
+def test_init_takes_the_office_settings_and_names_the_unset_ones(tmp_path, monkeypatch):
+    import archive.cli
+
+    monkeypatch.setattr(archive.cli, "_interactive", lambda: False)
+    given = run_cli("--home", str(tmp_path / "a"), *INIT, "--operator", "王敏", "--complaint-phone", "0851-83200000",
+                    "--office-phone", "0851-83200001", "--dibao-standard", "850", "--json")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["unset"] == []
+    written = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text(encoding="utf-8"))
+    assert (written["complaint_phone"], written["office_phone"], written["dibao_standard"]) == \
+        ("0851-83200000", "0851-83200001", 850)
+    bare = run_cli("--home", str(tmp_path / "b"), *INIT, "--operator", "王敏")
+    assert bare.exit_code == 0
+    assert "未设置监督举报电话、民政办公室电话、当地低保标准" in bare.stderr
+    bad = run_cli("--home", str(tmp_path / "c"), *INIT, "--operator", "王敏", "--dibao-standard", "八百五")
+    assert bad.exit_code == 2 and "八百五" in bad.stderr and not (tmp_path / "c" / "config.yaml").exists()

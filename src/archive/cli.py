@@ -135,12 +135,15 @@ def _update_index(home) -> None:
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
 @click.option("--province", default="")
 @click.option("--city", default="")
-@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--complaint-phone", help="监督举报电话（印在公示单上）；不给时在终端中询问")
+@click.option("--office-phone", help="乡镇(街道)民政办公室电话（印在告知书上）；不给时在终端中询问")
+@click.option("--dibao-standard", help="当地最低生活保障标准（元/人·月，临时救助审批额度按它计算）；不给时在终端中询问")
 @click.option("--operator", help="整理人（操作员）姓名，写入 config.yaml，印在备考表上并记入操作日志；"
                                  "不给时在终端中询问，否则用环境变量 ARCHIVE_OPERATOR")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def init(ctx, township, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+def init(ctx, township, county, fonds, villages, province, city, complaint_phone, office_phone, dibao_standard,
+         operator, as_json) -> None:
     """创建档案库（配置文件、目录数据库、收件箱）。"""
     import os
 
@@ -154,19 +157,51 @@ def init(ctx, township, county, fonds, villages, province, city, complaint_phone
     if operator is None:
         operator = os.environ.get("ARCHIVE_OPERATOR")
     operator = check_operator_name(operator) if operator is not None else ""
+    # the office settings documents print: asked at the terminal, never printed empty (generation
+    # stops naming a missing one)
+    asked = {"complaint_phone": ("监督举报电话（印在公示单上，可留空以后在 config.yaml 中设置）", complaint_phone),
+             "office_phone": ("民政办公室电话（印在告知书上，可留空）", office_phone),
+             "dibao_standard": ("当地最低生活保障标准，元/人·月（可留空）", dibao_standard)}
+    settings = {key: (value if value is not None else
+                      (click.prompt(question, default="", show_default=False) if _interactive() else "")).strip()
+                for key, (question, value) in asked.items()}
+    standard = _dibao_standard(settings["dibao_standard"])
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
-                    city=city, complaint_phone=complaint_phone, operator=operator)
+                    city=city, complaint_phone=settings["complaint_phone"], office_phone=settings["office_phone"],
+                    dibao_standard=standard, operator=operator)
+    unset = [INIT_SETTING_NAMES[key] for key, value in settings.items() if not value]
     from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
     home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
     if as_json:
-        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None})
+        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None,
+                    "unset": [name for name, _ in unset]})
     else:
         click.echo(f"已创建档案库：{home.root}（{county}{township}，全宗号 {fonds}，{len(names)} 个村(社区)）")
         if not operator:
             click.echo("注意：未指定整理人，备考表的「整理人」一栏将留空；可在 config.yaml 中设置 operator", err=True)
+        if unset:
+            click.echo(f"注意：未设置{'、'.join(name for name, _ in unset)}；需要它们的文书（如公示单）生成时会停止并提示。"
+                       f"请在 config.yaml 中设置 {'、'.join(key for _, key in unset)}", err=True)
+
+
+INIT_SETTING_NAMES = {"complaint_phone": ("监督举报电话", "complaint_phone"),
+                      "office_phone": ("民政办公室电话", "office_phone"),
+                      "dibao_standard": ("当地低保标准", "dibao_standard")}
+
+
+def _dibao_standard(value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        standard = float(value)
+    except ValueError:
+        standard = 0.0
+    if not 0 < standard < 100000:
+        raise UsageError(f"当地低保标准应为正数（元/人·月），而不是「{value}」", hint="例如 --dibao-standard 850")
+    return standard
 
 
 @cli.group()
