@@ -84,6 +84,8 @@ def start_batch(home: Home, doc_type: str, households: list, day: dt.date | None
 
         result = generate_batch(home, doc_type, households, day, params, None, each)
         return {**result.summary(), "pdf_name": Path(result.pdf).name if result.pdf else None,
+                "stubs_name": Path(result.stubs_pdf).name if getattr(result, "stubs_pdf", None) else None,
+                "warnings": list(getattr(result, "warnings", [])),
                 "items": [item.to_json() for item in result.items], "index_warning": _sync_index(home)}
 
     return start(home, "batch", f"批量生成：{title} {len(households)} 户", work)
