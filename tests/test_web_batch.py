@@ -92,7 +92,7 @@ def test_a_batch_of_notices_links_their_counterfoils_apart(app, web):
     village, count = village_with_few(web)
     form = {"csrftoken": csrf(client), "type": "suspension", "village": village, "status": "active",
             "date": "2025-07-22", FIELD_PREFIX + "reason": "家庭人均收入超过当地最低生活保障标准"}
-    done = client.post("/batch/run", data=form)
+    done = client.get(f"/jobs/{finished_job(client.post('/batch/run', data=form))}")  # a background job
     assert done.status_code == 200, done.text
     links = re.findall(r'href="(/batches/[^"]+\.pdf)"', done.text)
     assert len(links) == 2 and links[1].endswith("-存根.pdf") and "打开存根 PDF" in done.text
