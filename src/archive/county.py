@@ -291,48 +291,51 @@ def catalog_exists(root: Path) -> bool:
     return (root / CATALOG_NAME).exists()
 
 
-def search_townships(county: CountyHome, text: str, townships: list[str] | None = None, *,
-                     village: str | None = None, doc_type: str | None = None, category: str | None = None,
-                     year: int | None = None, month: str | None = None, household: str | None = None,
-                     limit: int = 20):
-    """Search across a county's townships (all, or those named): each township's own index is
-    searched with the same query and filters, and the hits are merged by score, each labelled with
-    its township (Hit.township). A village filter applies to the townships that have the village
-    (an error when none has it). Returns a search.engine.SearchResult."""
+def search_townships(county: CountyHome, text: str, townships: list[str] | None = None, **filters: Any):
+    """Search across a county's townships (all, or those named): see `search_homes`."""
+    homes = county.township_homes(townships)
+    try:
+        return search_homes(homes, text, **filters)
+    finally:
+        for _, home in homes:
+            home.close()
+
+
+def search_homes(homes: list[tuple[str, Home]], text: str, *, village: str | None = None,
+                 doc_type: str | None = None, category: str | None = None, year: int | None = None,
+                 month: str | None = None, household: str | None = None, limit: int = 20):
+    """Each township's own index is searched with the same query and filters, and the hits are
+    merged by score, each labelled with its township (Hit.township, HouseholdHit.township). A
+    village filter applies to the townships that have the village (an error when none has it).
+    Returns a search.engine.SearchResult."""
     import time
 
     from archive.search.engine import SearchResult
     from archive.search.engine import search as search_one
 
     started = time.perf_counter()
-    homes = county.township_homes(townships)
     if village:
         having = [(name, home) for name, home in homes if _has_village(home, village)]
         if not having:
-            raise ArchiveError(f"村(社区)「{village}」不在{'、'.join(name for name, _ in homes) or county.county}的村名单中")
+            raise ArchiveError(f"村(社区)「{village}」不在{'、'.join(name for name, _ in homes)}的村名单中")
         homes = having
     merged = SearchResult(query=text.strip(), total=0, hits=[], seconds=0.0)
-    try:
-        for name, home in homes:
-            result = search_one(home, text, village=village, doc_type=doc_type, category=category, year=year,
-                                month=month, household=household, limit=limit)
-            merged.query = result.query
-            merged.total += result.total
-            merged.exact = merged.exact and result.exact
-            for hit in result.hits:
-                hit.township = name
-            for found in result.households:
-                found.township = name
-            merged.hits.extend(result.hits)
-            merged.households.extend(result.households)
-    finally:
-        for _, home in homes:
-            home.close()
+    for name, home in homes:
+        result = search_one(home, text, village=village, doc_type=doc_type, category=category, year=year,
+                            month=month, household=household, limit=limit)
+        merged.query = result.query
+        merged.total += result.total
+        merged.exact = merged.exact and result.exact
+        for hit in result.hits:
+            hit.township = name
+        for found in result.households:
+            found.township = name
+        merged.hits.extend(result.hits)
+        merged.households.extend(result.households)
     # the townships' ranks, merged: exact before approximate, then by score (each township's index
     # scores with its own statistics, which is close enough to interleave them)
     merged.hits.sort(key=lambda hit: (hit.approximate, -hit.score))
-    if len(merged.hits) > limit:
-        merged.hits = merged.hits[:limit]
+    merged.hits = merged.hits[:limit]
     merged.households = merged.households[:limit]
     merged.seconds = time.perf_counter() - started
     return merged

@@ -61,6 +61,8 @@ ROUTE_ROLES: dict[str, Rule] = {
     "admin.users.role": Rule(frozenset({ADMIN}), write=True),
     "admin.users.password": Rule(frozenset({ADMIN}), write=True),
     "admin.users.disable": Rule(frozenset({ADMIN}), write=True),
+    # a county home: the township the pages work in (a view choice in the session)
+    "township.pick": Rule(EVERYONE),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
