@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,6 +204,16 @@ def test_verify_backup_and_restore_of_the_whole_county(county, tmp_path):
         assert json.loads(result.stdout)["ok"] is True
     hits = json_lines(cli(restored, "search", "不予批准", "--limit", "50", "--json"))
     assert {hit["township"] for hit in hits} == {t.name for t in townships}
+    # verify without --township: the county's own audit log, then every township
+    result = cli(restored, "verify", "--quick", "--json")
+    assert result.exit_code == 0 and [r["township"] for r in json_lines(result)] == ["花溪区（县级）"] + [
+        t.name for t in townships]
+    # an account's creation altered in the county's audit log is found
+    with sqlite3.connect(restored / "catalog.sqlite") as conn:
+        conn.execute("UPDATE audit SET detail=replace(detail, 'caseworker', 'admin') WHERE action='user.add'")
+    result = cli(restored, "verify", "--quick", "--json")
+    assert result.exit_code == ExitCode.PROBLEMS
+    assert [r["ok"] for r in json_lines(result)] == [False, True, True, True]
     # one township's file changed in the backup: nothing is restored
     tampered = tmp_path / "备份-改动"
     shutil.copytree(backup_dir, tampered)

@@ -861,9 +861,21 @@ def reopen_month_cmd(ctx, month, reason, as_json) -> None:
 @click.pass_context
 def verify(ctx, as_json, quick) -> None:
     """四性检测：真实性（摘要值）、完整性（缺失与件号断号）、可用性（能否打开）、安全性（操作日志）。"""
+    from archive.county import CountyHome, verify_county
     from archive.filing.verify import verify as run_verify
 
-    result = run_verify(_home(ctx), check_usability=not quick)
+    home = _county_or_home(ctx)
+    if isinstance(home, CountyHome):  # a county home without --township: the county and every township
+        results = verify_county(home, check_usability=not quick)
+        for label, each in results:
+            if as_json:
+                _emit_json({**each.to_json(), "township": label})
+            else:
+                click.echo(f"== {label} ==\n{each.report_zh()}")
+        if not all(each.ok for _, each in results):
+            ctx.exit(ExitCode.PROBLEMS)
+        return
+    result = run_verify(home, check_usability=not quick)
     if as_json:
         _emit_json(result.to_json())
     else:
@@ -1381,17 +1393,23 @@ def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
 @click.pass_context
 def upgrade_cmd(ctx, as_json) -> None:
     """升级目录数据库的结构到本程序的版本（旧版本程序建立的档案库先识别其版本）；已是最新时不做改动。"""
+    from archive.county import CountyHome
     from archive.home import upgrade_home
 
-    result = upgrade_home(_home(ctx))
-    if as_json:
-        _emit_json(result.to_json())
-    elif not result.changed:
-        click.echo(f"目录数据库已是最新结构（版本 {result.after}），无需升级")
-    else:
-        start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
-        click.echo(f"已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
-                   f"{'、'.join(result.applied) or '无'}）")
+    home = _county_or_home(ctx)
+    # a county home without --township: the county's catalog, then every township's
+    homes = ([("县级", home)] + home.township_homes()) if isinstance(home, CountyHome) else [(None, home)]
+    for label, each in homes:
+        result = upgrade_home(each)
+        where = f"{label}：" if label else ""
+        if as_json:
+            _emit_json({**result.to_json(), **({"township": label} if label else {})})
+        elif not result.changed:
+            click.echo(f"{where}目录数据库已是最新结构（版本 {result.after}），无需升级")
+        else:
+            start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
+            click.echo(f"{where}已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
+                       f"{'、'.join(result.applied) or '无'}）")
 
 
 @cli.command()

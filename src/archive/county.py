@@ -347,3 +347,23 @@ def _has_village(home: Home, village: str) -> bool:
     except ArchiveError:
         return False
     return True
+
+
+def verify_county(county: CountyHome, check_usability: bool = True) -> list[tuple[str, Any]]:
+    """`archive verify` of a whole county home: the county catalog's audit chain (its accounts and
+    township additions), then each township's full 四性检测. [(label, VerifyResult)]."""
+    import time
+
+    from archive.filing.verify import Context, VerifyResult, check_audit_chain, verify
+
+    started = time.perf_counter()
+    own = VerifyResult()
+    check_audit_chain(Context(county, own, check_usability))
+    own.seconds = time.perf_counter() - started
+    results: list[tuple[str, Any]] = [(f"{county.county}（县级）", own)]
+    for name, home in county.township_homes():
+        try:
+            results.append((name, verify(home, check_usability)))
+        finally:
+            home.close()
+    return results
