@@ -316,3 +316,47 @@ def test_accounts_are_managed_by_the_county(county, county_app):
     # an administrator limited to one township does not manage the county's accounts
     township_admin = _client(county_app, "管理员马铃")
     assert township_admin.get("/admin/users").status_code == 403
+
+
+# --- quick checks: names, a township home unchanged -----------------------------------------------
+
+@pytest.mark.parametrize("name", ["../青岩镇", "青岩/镇", ".hidden", "  ", "镇\x00", "乡" * 31])
+def test_unusable_township_names_are_refused_before_anything_is_made(tmp_path, name):
+    root = tmp_path / "县"
+    result = run_cli("--home", str(root), "township", "add", name, "--county", "花溪区", "--fonds", "Z109",
+                     "--villages", "龙井村")
+    assert result.exit_code == ExitCode.BAD_INPUT and "乡镇" in result.stderr
+    assert not root.exists()
+
+
+def test_township_add_refuses_a_township_home_and_a_second_county(tmp_path):
+    single = tmp_path / "乡镇"
+    assert run_cli("--home", str(single), "init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+                   "--villages", "龙井村", "--operator", "王敏").exit_code == 0
+    result = run_cli("--home", str(single), "township", "add", "黔陶乡", "--county", "花溪区", "--fonds", "Z110")
+    assert result.exit_code == ExitCode.CONFLICT and "不是县级档案库" in result.stderr
+    root = tmp_path / "县"
+    assert run_cli("--home", str(root), "township", "add", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+                   "--villages", "龙井村").exit_code == 0
+    result = run_cli("--home", str(root), "township", "add", "黔陶乡", "--county", "乌当区", "--fonds", "Z110")
+    assert result.exit_code != 0 and "花溪区" in result.stderr
+    result = run_cli("--home", str(root), "township", "add", "青岩镇", "--county", "花溪区", "--fonds", "Z120")
+    assert result.exit_code == ExitCode.CONFLICT and "已有乡镇" in result.stderr
+    # one township: commands need no --township
+    result = run_cli("--home", str(root), "village", "list", "--json")
+    assert result.exit_code == 0 and json_lines(result) == [{"village": "龙井村"}]
+
+
+def test_a_township_home_works_unchanged_and_refuses_another_townships_name(tmp_path):
+    single = tmp_path / "乡镇"
+    assert run_cli("--home", str(single), "init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109",
+                   "--villages", "龙井村", "--operator", "王敏").exit_code == 0
+    assert run_cli("--home", str(single), "village", "list", "--township", "青岩镇").exit_code == 0
+    result = run_cli("--home", str(single), "--township", "黔陶乡", "village", "list")
+    assert result.exit_code == ExitCode.USAGE and "黔陶乡" in result.stderr
+    result = run_cli("--home", str(single), "user", "add", "经办人甲", "--role", "caseworker", "--password-stdin",
+                     "--json", input=PASSWORD + "\n")
+    assert result.exit_code == 0 and "township" in json.loads(result.stdout) and json.loads(result.stdout)["township"] is None
+    result = run_cli("--home", str(single), "user", "add", "经办人乙", "--role", "caseworker", "--township", "黔陶乡",
+                     "--password-stdin", input=PASSWORD + "\n")
+    assert result.exit_code == ExitCode.USAGE
