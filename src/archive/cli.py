@@ -1264,12 +1264,12 @@ def restore_cmd(ctx, backup_dir, target, as_json) -> None:
     """从备份恢复档案库到一个空目录：复制前后逐个核对摘要清单，任何不符都拒绝恢复。"""
     from archive.backup import restore
     from archive.county import CountyHome, is_county_root
-    from archive.home import resolve_home
+    from archive.home import Home, resolve_root
 
-    home = resolve_home(target or ctx.obj["home_dir"])
-    result = restore(Path(backup_dir), home.root)
-    for _, township in (CountyHome(home.root).township_homes() if is_county_root(home.root) else [("", home)]):
-        _update_index(township)
+    root = resolve_root(target or ctx.obj["home_dir"])
+    result = restore(Path(backup_dir), root)
+    for _, township in (CountyHome(root).township_homes() if is_county_root(root) else [("", Home(root))]):
+        _update_index(township)  # each township's index is rebuilt from its catalog
         township.close()
     if as_json:
         _emit_json(result.to_json())
