@@ -5,6 +5,10 @@ A backup is a plain folder a person can read without the software:
     catalog.sqlite     a consistent copy of the catalog, made with SQLite's online backup API
                        while the catalog's write lock is held (no command can register a file
                        or take a number until the copy of catalog and files is complete)
+    catalog.pgdump.sql instead, when the catalog is in PostgreSQL: pg_dump of its schema (plain
+                       SQL) while the schema's advisory lock is held (archive/pgdump.py); restored
+                       with psql into an empty deployment (ARCHIVE_DATABASE_URL, else the
+                       backup's database_url), in one transaction
     config.yaml, documents/, quarantine/, templates/, scans/, secure/*.pem …   the home's files
     BACKUP.json        what, when, from where; the digest of the manifest
     MANIFEST.sha256    SHA-256 of every other file, in `sha256sum -c` format
@@ -174,6 +178,10 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     homes = _home_dirs(home)
     for _, each in homes:
         each.config  # noqa: B018 - a home without a valid configuration is refused before any copy
+    target = home.catalog_target  # (url, schema) of a PostgreSQL catalog, or None
+    if len(homes) > 1 and any(each.catalog_target is not None for _, each in homes):
+        raise BackupError("整个县的备份暂不支持目录数据库在 PostgreSQL 中的乡镇",
+                          hint="请用 --township 乡镇名 逐个乡镇备份（pg_dump）")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
@@ -184,18 +192,28 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
         try:
             conns.append(each.db)
         except SchemaError:  # backed up as it is, before `archive upgrade` (which is what its hint advises)
-            conns.append(catalog.connect(each.catalog_path, audit_key=each.audit_key))
+            conns.append(catalog.connect_target(each.catalog_target or each.catalog_path, audit_key=each.audit_key))
             result.schema_outdated = True
     locked = []
     try:
         try:
             for each_conn in conns:  # in one order (county, then townships): writers wait, catalogs and files agree
-                each_conn.execute("BEGIN IMMEDIATE")
+                if target is not None:
+                    each_conn.begin_locked()  # type: ignore[union-attr]  # the schema's advisory lock
+                else:
+                    each_conn.execute("BEGIN IMMEDIATE")
                 locked.append(each_conn)
-            for (folder, each), _ in zip(homes, conns, strict=True):
-                name = (folder / CATALOG_NAME).as_posix()
-                _snapshot_catalog(each, partial / name)
-                manifest.append((file_digest(partial / name), name))
+            if target is not None:  # one home (a county's catalogs are SQLite, checked above)
+                from archive.pgdump import DUMP_NAME, dump_schema
+
+                dump_schema(target[0], target[1], partial / DUMP_NAME)
+                files.make_private(partial / DUMP_NAME)
+                manifest.append((file_digest(partial / DUMP_NAME), DUMP_NAME))
+            else:
+                for folder, each in homes:
+                    name = (folder / CATALOG_NAME).as_posix()
+                    _snapshot_catalog(each, partial / name)
+                    manifest.append((file_digest(partial / name), name))
             relatives, result.skipped = _home_files(home.root, {home.root / folder for folder, _ in homes})
             for relative in relatives:
                 if _is_key_material(relative) and not include_keys:
@@ -269,7 +287,9 @@ def read_manifest(backup_dir: Path) -> tuple[dict[str, str], str]:
         if str(relative) in entries:
             raise BackupError(f"备份清单 {path} 第{number}行重复列出：{match[2]}")
         entries[str(relative)] = match[1]
-    if CATALOG_NAME not in entries or CONFIG_NAME not in entries:
+    from archive.pgdump import DUMP_NAME
+
+    if (CATALOG_NAME not in entries and DUMP_NAME not in entries) or CONFIG_NAME not in entries:
         raise BackupError(f"备份清单 {path} 中没有 {CATALOG_NAME} 或 {CONFIG_NAME}，备份不完整")
     return entries, hashlib.sha256(raw).hexdigest()
 
@@ -315,6 +335,36 @@ def check_backup(backup_dir: Path) -> tuple[dict[str, str], dict]:
     return entries, info
 
 
+def _restore_pg_catalog(partial: Path) -> tuple[str, str]:
+    """Load the backup's catalog dump into PostgreSQL: the database of ARCHIVE_DATABASE_URL, else
+    the backup's own database_url; the schema the backup's config names. config.yaml then names
+    that database. Returns (url, schema)."""
+    from archive.config import load_config, update_config
+    from archive.home import DATABASE_URL_ENV, _without_password, pg_target
+    from archive.pgdump import DUMP_NAME, restore_schema
+
+    config = load_config(partial / CONFIG_NAME)
+    target = pg_target(config)
+    if target is None:
+        raise BackupError(f"备份中的目录数据库是 PostgreSQL 导出（{DUMP_NAME}），但没有指定恢复到哪个数据库",
+                          hint=f"请设置环境变量 {DATABASE_URL_ENV}=postgresql://用户@主机/数据库")
+    url, schema = target
+    restore_schema(url, schema, partial / DUMP_NAME)
+    if _without_password(url) != config.database_url:
+        def change(document) -> None:
+            document["database_url"] = _without_password(url)
+
+        update_config(partial / CONFIG_NAME, change)
+    return url, schema
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    from archive.pgconn import open_psycopg
+
+    with contextlib.suppress(Exception), open_psycopg(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def restore(backup_dir: Path, target: Path) -> RestoreResult:
     """Restore a backup into `target`, which must not exist or be an empty folder."""
     backup_dir = backup_dir.expanduser().absolute()
@@ -326,6 +376,7 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     _empty_or_absent(target, "恢复目标")
     entries, info = check_backup(backup_dir)  # before copying
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    restored: tuple[str, str] | None = None  # a PostgreSQL catalog loaded by this restore
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
     result = RestoreResult(str(target), manifest_sha256=info.get("manifest_sha256", ""),
@@ -339,11 +390,14 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         mismatched = [r for r, d in entries.items() if file_digest(partial / r) != d]  # after copying
         if mismatched:
             raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
-        for name in _catalogs(entries):
-            with contextlib.closing(sqlite3.connect(partial / name)) as conn:
-                problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if problem != "ok":
-                raise BackupError(f"备份中的目录数据库 {name} 未通过完整性检查：{problem}")
+        if CATALOG_NAME in entries:
+            for name in _catalogs(entries):
+                with contextlib.closing(sqlite3.connect(partial / name)) as conn:
+                    problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
+                if problem != "ok":
+                    raise BackupError(f"备份中的目录数据库 {name} 未通过完整性检查：{problem}")
+        else:
+            restored = _restore_pg_catalog(partial)
         files.make_private(partial)
         _empty_or_absent(target, "恢复目标")  # again: nothing appeared there meanwhile
         if target.exists():
@@ -351,6 +405,8 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         os.replace(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        if restored is not None:  # nothing half-restored is left in the database either
+            _drop_schema(*restored)
         raise
     result.files = len(entries)
     from archive.catalog import audit, transaction

@@ -119,6 +119,12 @@ class CountyHome(Home):
         return load_county_config(self.config_path)
 
     @property
+    def catalog_target(self) -> tuple[str, str] | None:
+        """The county's own catalog (accounts, audit) is catalog.sqlite; its townships' may be in
+        PostgreSQL, each in its own schema (their config.yaml's database_url)."""
+        return None
+
+    @property
     def county(self) -> str:
         return self.config.county
 
