@@ -77,6 +77,8 @@ ROUTE_ROLES: dict[str, Rule] = {
     "verify": Rule(ARCHIVISTS),
     "verify.start": Rule(ARCHIVISTS, write=True),
     "admin.reindex": Rule(frozenset({ADMIN}), write=True),
+    # a county home: the township the pages work in (a view choice in the session)
+    "township.pick": Rule(EVERYONE),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),

@@ -1,16 +1,16 @@
 """Long jobs run in the background of the web server (archive.jobs): one row per job, with its
 progress, so that a page reload or another user sees it, and at most one running job per kind.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 
 from archive.migrations.ddl import create_index, create_table, forward_only, local_now, serial
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
