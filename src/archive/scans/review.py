@@ -32,6 +32,15 @@ def review_list(home: Home) -> list[dict[str, Any]]:
     return [{**dict(row), "path": str(home.root / row["pdf_path"]) if row["pdf_path"] else None} for row in rows]
 
 
+def proposed_household(home: Home, key: str) -> str | None:
+    """The household identification proposed for a scan in the queue (a QR code's original, an
+    ID number), as `review_accept` would take it; None when nothing placed it."""
+    scan = _scan_row(home, key)
+    doc = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (scan["doc_id"],)).fetchone()
+    proposal = _sidecar(home, doc).get("identification") or {}
+    return proposal.get("household") if proposal.get("status") in ("filed", "linked") else None
+
+
 def _sidecar(home: Home, doc) -> dict[str, Any]:
     if not doc["sidecar_path"]:
         return {"pages": []}
