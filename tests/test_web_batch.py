@@ -41,7 +41,11 @@ def test_batch_lists_then_generates_one_merged_pdf(app, web):
     for url in urls_in(listing.text):
         assert not ID_NUMBER.search(url), url
     assert numbered(web) == before  # looking at the list makes nothing
-    done = client.post("/batch/run", data=form)
+    asked = client.post("/batch/run", data=form)  # not yet confirmed: the list to confirm, nothing made
+    assert asked.status_code == 200 and f"确认为以下 {count} 户生成" in asked.text
+    assert numbered(web) == before
+    digest = re.search(r'name="confirm" value="([0-9a-f]{16})"', asked.text).group(1)
+    done = client.post("/batch/run", data={**form, "confirm": digest})
     assert done.status_code == 200, done.text
     assert f"{count} 户已生成" in done.text
     assert numbered(web) == before + count
@@ -81,3 +85,43 @@ def test_inspector_refused_and_csrf_needed(app, web):
     caseworker = client_for(app, web, "caseworker")
     assert caseworker.post("/batch/run", data={"type": "confirmation"}).status_code == 403
     assert numbered(web) == before
+
+
+def test_a_confirmation_batch_skips_households_without_a_decision_and_asks_first(app, web):
+    """确认通知书 for a whole village: applicants without an approval decision are listed as
+    skipped with the reason, the user confirms, and only the others get a notice."""
+    home = open_home(web)
+    try:
+        village = home.db.execute("SELECT village FROM households WHERE status='applicant' AND id NOT IN "
+                                  "(SELECT household_id FROM documents WHERE type='approval' AND household_id IS NOT NULL) "
+                                  "GROUP BY village ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        statuses = dict(home.db.execute("SELECT id, status FROM households WHERE village=?", (village,)).fetchall())
+    finally:
+        home.close()
+    waiting = [h for h, status in statuses.items() if status == "applicant"]
+    assert waiting
+    client = client_for(app, web, "caseworker")
+    form = {"csrftoken": csrf(client), "type": "confirmation", "village": village, "date": "2025-07-11"}
+    before = numbered(web)
+    listing = client.post("/batch/list", data=form, headers={"HX-Request": "true"})
+    assert listing.status_code == 200
+    skipped = listing.text.split('class="grid list skipped"', 1)[1].split("</table>", 1)[0]
+    assert skipped.count("<tr>") - 1 == len(waiting)  # the header row, then one per applicant
+    assert skipped.count("尚无审批决定") == len(waiting)
+    assert numbered(web) == before
+    asked = client.post("/batch/run", data=form)
+    assert numbered(web) == before and "跳过的家庭" in asked.text
+    digest = re.search(r'name="confirm" value="([0-9a-f]{16})"', asked.text).group(1)
+    stale = client.post("/batch/run", data={**form, "confirm": "0" * 16})
+    assert "名单在确认后有变化" in stale.text and numbered(web) == before
+    done = client.post("/batch/run", data={**form, "confirm": digest})
+    assert done.status_code == 200, done.text
+    made = len(statuses) - len(waiting)
+    assert numbered(web) == before + made
+    home = open_home(web)
+    try:
+        issued_for = {r[0] for r in home.db.execute(
+            "SELECT household_id FROM documents WHERE type='confirmation' AND doc_date='2025-07-11'")}
+    finally:
+        home.close()
+    assert issued_for == {h for h, status in statuses.items() if status != "applicant"}
