@@ -650,3 +650,24 @@ def test_search_within_one_household_from_its_page(app, web, household_key):
     assert web.doc_id in response.text
     bad = client.post("/search", data={"q": "告知书", "household_key": "hBADBADBADBADBADB", "csrftoken": csrf(client)})
     assert "没有这个家庭" in bad.text
+
+
+def test_error_pages_lead_back_to_where_the_user_came_from_and_the_list(app, web):
+    client = client_for(app, web, "inspector")
+    came_from = "http://testserver/households?village=%E9%BE%99%E4%BA%95%E6%9D%91&page=2"
+    missing = client.get("/documents/Z109-9999999", headers={"Referer": came_from})
+    assert missing.status_code == 404
+    assert 'href="/households?village=%E9%BE%99%E4%BA%95%E6%9D%91&amp;page=2"' in missing.text
+    assert "返回上一页" in missing.text and 'href="/search">检索</a>' in missing.text
+    assert missing.headers["referrer-policy"] == "same-origin"
+    # another site's address is never offered as the way back
+    foreign = client.get("/documents/Z109-9999999", headers={"Referer": "http://evil.example/households"})
+    assert "返回上一页" not in foreign.text and 'href="/search">检索</a>' in foreign.text
+    refused = client.get("/review", headers={"Referer": "http://testserver/search"})
+    assert refused.status_code == 403
+    assert 'class="button" href="/search">返回上一页</a>' in refused.text
+    assert 'href="/review"' not in refused.text  # no link to a list the inspector may not open
+    archivist = client_for(app, web, "archivist")
+    wrong = archivist.post("/review/Z109-9999999/reject", data={"csrftoken": csrf(archivist), "reason": "x"},
+                           headers={"Referer": "http://testserver/review"})
+    assert wrong.status_code == 404 and 'href="/review">返回上一页</a>' in wrong.text
