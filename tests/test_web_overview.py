@@ -88,3 +88,29 @@ def test_due_list_is_paged_and_filtered_by_kind_village_and_state(app, web, monk
     assert f"符合条件的 {sum(1 for i in every if i.village == village)} 项" in in_village.text
     bad = client.get("/month", params={"month": "2026-12", "kind": "nonsense"})
     assert bad.status_code == 400 and "没有「nonsense」这类事项" in bad.text
+
+
+def test_villages_are_in_the_configured_order_on_the_shelves_and_the_household_list(app, web):
+    from archive.documents.generate import Generator
+
+    home = open_home(web)
+    try:
+        configured = list(home.config.villages)
+        assert configured != sorted(configured)  # the fixture's list is not in the characters' order
+        heads = {}
+        for row in home.db.execute("SELECT id, village FROM households WHERE status='active' ORDER BY rowid"):
+            heads.setdefault(row["village"], row["id"])
+        for head in heads.values():
+            Generator(home).household_document("refusal", head, dt.date(2025, 8, 5),
+                                               {"reason": "家庭财产超过规定", "apply_date": "2025-07-20"})
+        file_month(home, dt.date(2025, 8, 1))
+    finally:
+        home.close()
+    assert len(heads) >= 3
+    client = client_for(app, web, "archivist")
+    shelves = client.get("/shelves?year=2025").text
+    shown = [v for v in re.findall(r"<h2>(\S+) <small>", shelves) if v in configured]
+    assert len(shown) >= 3 and shown == sorted(shown, key=configured.index)
+    listing = client.get("/households").text
+    villages = re.findall(r"</a>(?:[^<]|<span[^>]*>[^<]*</span>)*</td>\s*<td>([^<]+)</td>", listing)
+    assert len(set(villages)) >= 3 and villages == sorted(villages, key=configured.index)

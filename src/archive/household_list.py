@@ -71,11 +71,12 @@ def find_households(home: Home, *, text: str = "", village: str | None = None, c
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     limit, offset = max(1, min(limit, 200)), max(0, offset)
     total = home.db.execute(f"SELECT count(*) FROM households h {clause}", args).fetchone()[0]
+    order, order_args = home.config.village_order_sql("h.village")  # villages in the configured order
     rows = home.db.execute(
         f"""SELECT h.id, h.head_name, h.village, h.category, h.status, h.covered, h.amount,
                    (SELECT count(*) FROM documents d WHERE d.household_id = h.id) AS documents
-            FROM households h {clause} ORDER BY h.village, h.head_name, h.id LIMIT ? OFFSET ?""",
-        [*args, limit, offset]).fetchall()
+            FROM households h {clause} ORDER BY {order}, h.head_name, h.id LIMIT ? OFFSET ?""",
+        [*args, *order_args, limit, offset]).fetchall()
     found = [HouseholdRow(r["id"], r["head_name"], r["village"], r["category"], r["status"],
                           r["covered"], r["amount"], r["documents"]) for r in rows]
     if total == 0 and is_name(text):
@@ -107,6 +108,7 @@ def _near(home: Home, text: str, village: str | None, category: str | None, stat
             ORDER BY h.village, h.head_name, h.id""", [*matched, *([status] if status else [])]).fetchall()
     found = [HouseholdRow(r["id"], r["head_name"], r["village"], r["category"], r["status"], r["covered"],
                           r["amount"], r["documents"], approximate=True, matched=matched[r["id"]]) for r in rows]
+    found.sort(key=lambda row: home.config.village_rank(row.village))  # stable: names within a village
     return found[offset:offset + limit], len(found)
 
 

@@ -88,7 +88,7 @@ def select_households(home: Home, *, village: str | None = None, category: str |
         villages = [village] if village else sorted({h.village for h in chosen})
         decided = {h.id for v in villages for h in generator.decided_households(v, decided_from, decided_to, category)}
         chosen = [h for h in chosen if h.id in decided]
-    return chosen
+    return sorted(chosen, key=lambda h: home.config.village_rank(h.village))  # the configured order, stable
 
 
 @dataclass
