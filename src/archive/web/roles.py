@@ -61,6 +61,12 @@ ROUTE_ROLES: dict[str, Rule] = {
     "admin.users.role": Rule(frozenset({ADMIN}), write=True),
     "admin.users.password": Rule(frozenset({ADMIN}), write=True),
     "admin.users.disable": Rule(frozenset({ADMIN}), write=True),
+    # the administrator: office settings, the seal and the signers
+    "admin.settings": Rule(frozenset({ADMIN})),
+    "admin.settings.save": Rule(frozenset({ADMIN}), write=True),
+    "admin.signers": Rule(frozenset({ADMIN})),
+    "admin.signers.add": Rule(frozenset({ADMIN}), write=True),
+    "admin.seal": Rule(frozenset({ADMIN}), write=True),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
