@@ -24,7 +24,7 @@ def _fits(driver) -> dict:
         var bar = document.querySelector('header.bar');
         var links = Array.from(bar.querySelectorAll('a, button'));
         var box = bar.getBoundingClientRect();
-        return {page: document.documentElement.scrollWidth, window: window.innerWidth,
+        return {page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth,
                 outside: links.filter(function (a) { var r = a.getBoundingClientRect();
                     return r.right > box.right + 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1; })
                     .map(function (a) { return a.textContent.trim(); })};""")
@@ -56,7 +56,7 @@ def test_main_pages_fit_an_office_screen_and_a_phone(server, browser, tmp_path):
             browser.get(base + path)
             WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
             fits = _fits(browser)
-            assert fits["window"] == width, fits
+            assert width - 20 <= fits["window"] <= width, fits  # less a scroll bar
             if fits["page"] > fits["window"] or fits["outside"]:
                 problems.append((width, name, fits))
             if name in ("household", "generate", "month", "users"):
