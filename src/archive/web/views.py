@@ -52,7 +52,8 @@ def money(value: object) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    # the templates ship with the package: no check of their files' times on every page
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, auto_reload=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(cn_date=cn_date, highlight=highlight, money=money,
                        status_title=lambda s: STATUS_TITLES.get(s, s))
