@@ -1369,7 +1369,7 @@ def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, d
     例如本周审核确认的每一户的审核确认通知书：
     archive generate-batch confirmation --decided-from 2025-07-07 --decided-to 2025-07-11
     """
-    from archive.documents.batch import generate_batch, select_households
+    from archive.documents.batch import generate_batch, plan_batch, select_households
     from archive.documents.generate import parse_day, parse_set_options
     from archive.roster.households import get_household
 
@@ -1387,10 +1387,19 @@ def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, d
             state = f"失败：{item.error}" if item.error else (item.number or item.doc_id)
             click.echo(f"  [{index}/{total}] {item.name}户（{item.village}）：{state}", err=True)
 
-    result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
+    # the households checked first, as the web's batch does (documents.batch.plan_batch): one
+    # without the decision its notice announces, or failing the generator's check, is skipped
+    plan = plan_batch(home, doc_type, chosen, day, params)
+    for household, reason in plan.skipped:
+        if not as_json:
+            click.echo(f"  跳过 {household.head_name}户（{household.village}）：{reason}", err=True)
+    if not plan.eligible:
+        raise ArchiveError(f"{len(plan.skipped)} 户全部被跳过：{plan.skipped[0][1]}")
+    result = generate_batch(home, doc_type, plan.eligible, day, params, Path(out) if out else None, progress)
     _update_index(home)
     if as_json:
-        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items]})
+        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items],
+                    "skipped": plan.to_json()["skipped"]})
     else:
         click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
                    f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
