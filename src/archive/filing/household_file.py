@@ -74,7 +74,11 @@ _NOT_LISTED = frozenset({"body_text", "context", "params"})
 
 
 def _listed_columns(conn) -> str:
-    names = [row[1] for row in conn.execute("PRAGMA table_info(documents)") if row[1] not in _NOT_LISTED]
+    """The documents table's columns but the large ones (read from a query's description, which
+    the SQLite and the PostgreSQL catalog both give)."""
+    cursor = conn.execute("SELECT * FROM documents WHERE 1 = 0")
+    names = [column[0] for column in cursor.description if column[0] not in _NOT_LISTED]
+    cursor.fetchall()
     return ", ".join(f"d.{name}" for name in names)
 
 
