@@ -26,6 +26,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archive.county import accounts_home
 from archive.home import Home
 from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
@@ -43,6 +44,7 @@ from archive.web.routes import (
     scans,
     search,
     session,
+    townships,
 )
 
 SECRET_NAME = "web-secret.key"
@@ -130,7 +132,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
     """The application serving the archive home at `root`."""
     csrfcompat.install()
     root = Path(root)
-    home = Home(root)
+    home = accounts_home(root)
     _ = home.db  # a folder that is no archive home is said so now, not at the first request
     secret = web_secret(home)
     home.close()
@@ -142,7 +144,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *office.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *office.ROUTES, *api.ROUTES, *townships.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

@@ -67,6 +67,8 @@ ROUTE_ROLES: dict[str, Rule] = {
     "admin.signers": Rule(frozenset({ADMIN})),
     "admin.signers.add": Rule(frozenset({ADMIN}), write=True),
     "admin.seal": Rule(frozenset({ADMIN}), write=True),
+    # a county home: the township the pages work in (a view choice in the session)
+    "township.pick": Rule(EVERYONE),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),
