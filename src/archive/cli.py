@@ -1579,8 +1579,8 @@ def township() -> None:
 @click.option("--county", required=True, help="县(区)名称，须与县级档案库一致；目录不存在或为空时据此新建县级档案库")
 @click.option("--fonds", required=True, help="本乡镇的全宗号（各乡镇不同），如 Z109")
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
-@click.option("--province", default="")
-@click.option("--city", default="")
+@click.option("--province", default="", help="省（自治区），印在文书上；可不填")
+@click.option("--city", default="", help="市（州），印在文书上；可不填")
 @click.option("--complaint-phone", default="", help="监督举报电话")
 @click.option("--operator", default=None, help="本乡镇的整理人（印在备考表上）；不给时用环境变量 ARCHIVE_OPERATOR")
 @json_option
