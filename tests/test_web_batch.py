@@ -41,7 +41,11 @@ def test_batch_lists_then_generates_one_merged_pdf(app, web):
     for url in urls_in(listing.text):
         assert not ID_NUMBER.search(url), url
     assert numbered(web) == before  # looking at the list makes nothing
-    started = client.post("/batch/run", data=form)  # a background job: the page does not wait for it
+    asked = client.post("/batch/run", data=form)  # not yet confirmed: the list to confirm, nothing made
+    assert asked.status_code == 200 and f"确认为以下 {count} 户生成" in asked.text
+    assert numbered(web) == before
+    digest = re.search(r'name="confirm" value="([0-9a-f]{16})"', asked.text).group(1)
+    started = client.post("/batch/run", data={**form, "confirm": digest})  # a background job
     assert started.status_code == 200 and "批量生成" in started.text
     done = client.get(f"/jobs/{finished_job(started)}")
     assert done.status_code == 200, done.text
@@ -85,6 +89,46 @@ def test_inspector_refused_and_csrf_needed(app, web):
     assert numbered(web) == before
 
 
+def test_a_confirmation_batch_skips_households_without_a_decision_and_asks_first(app, web):
+    """确认通知书 for a whole village: applicants without an approval decision are listed as
+    skipped with the reason, the user confirms, and only the others get a notice."""
+    home = open_home(web)
+    try:
+        village = home.db.execute("SELECT village FROM households WHERE status='applicant' AND id NOT IN "
+                                  "(SELECT household_id FROM documents WHERE type='approval' AND household_id IS NOT NULL) "
+                                  "GROUP BY village ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        statuses = dict(home.db.execute("SELECT id, status FROM households WHERE village=?", (village,)).fetchall())
+    finally:
+        home.close()
+    waiting = [h for h, status in statuses.items() if status == "applicant"]
+    assert waiting
+    client = client_for(app, web, "caseworker")
+    form = {"csrftoken": csrf(client), "type": "confirmation", "village": village, "date": "2025-07-11"}
+    before = numbered(web)
+    listing = client.post("/batch/list", data=form, headers={"HX-Request": "true"})
+    assert listing.status_code == 200
+    skipped = listing.text.split('class="grid list skipped"', 1)[1].split("</table>", 1)[0]
+    assert skipped.count("<tr>") - 1 == len(waiting)  # the header row, then one per applicant
+    assert skipped.count("尚无审批决定") == len(waiting)
+    assert numbered(web) == before
+    asked = client.post("/batch/run", data=form)
+    assert numbered(web) == before and "跳过的家庭" in asked.text
+    digest = re.search(r'name="confirm" value="([0-9a-f]{16})"', asked.text).group(1)
+    stale = client.post("/batch/run", data={**form, "confirm": "0" * 16})
+    assert "名单在确认后有变化" in stale.text and numbered(web) == before
+    done = client.get(f"/jobs/{finished_job(client.post('/batch/run', data={**form, 'confirm': digest}))}")
+    assert done.status_code == 200, done.text
+    made = len(statuses) - len(waiting)
+    assert numbered(web) == before + made
+    home = open_home(web)
+    try:
+        issued_for = {r[0] for r in home.db.execute(
+            "SELECT household_id FROM documents WHERE type='confirmation' AND doc_date='2025-07-11'")}
+    finally:
+        home.close()
+    assert issued_for == {h for h, status in statuses.items() if status != "applicant"}
+
+
 def test_a_batch_of_notices_links_their_counterfoils_apart(app, web):
     from archive.web.routes.generate import FIELD_PREFIX
 
@@ -92,6 +136,8 @@ def test_a_batch_of_notices_links_their_counterfoils_apart(app, web):
     village, count = village_with_few(web)
     form = {"csrftoken": csrf(client), "type": "suspension", "village": village, "status": "active",
             "date": "2025-07-22", FIELD_PREFIX + "reason": "家庭人均收入超过当地最低生活保障标准"}
+    asked = client.post("/batch/run", data=form)  # the list to confirm first
+    form["confirm"] = re.search(r'name="confirm" value="([0-9a-f]{16})"', asked.text).group(1)
     done = client.get(f"/jobs/{finished_job(client.post('/batch/run', data=form))}")  # a background job
     assert done.status_code == 200, done.text
     links = re.findall(r'href="(/batches/[^"]+\.pdf)"', done.text)

@@ -149,3 +149,47 @@ def test_inspector_and_caseworker_are_refused_and_csrf_is_needed(app, web, tmp_p
     response = client.post("/review/Z109-0000001/reject", data={"reason": "x"})
     assert response.status_code == 403
     assert scan_rows(web) == before
+
+
+def test_a_qr_identified_original_held_for_review_is_preselected_and_stays_linked(app, web, tmp_path):
+    """The signed copy of a notice (its QR code names the original) with a second page naming a
+    stranger is held for review: the form preselects the QR code's household and the notice's
+    type, and accepting it keeps the link to the original. A table's header row on the same
+    page (户主姓名 家庭人口 …) is not taken for a name."""
+    import pypdf
+
+    home = open_home(web)
+    try:
+        notice = home.root / home.db.execute("SELECT pdf_path FROM documents WHERE doc_id=?",
+                                             (web.doc_id,)).fetchone()[0]
+        key = key_for(home.db, web.head_id)
+    finally:
+        home.close()
+    extra = text_pdf(tmp_path / "附页.pdf", ["序号 户主姓名 家庭人口（人） 保障人数（人）", "姓名：欧阳不在"])
+    writer = pypdf.PdfWriter()
+    for source in (notice, extra):
+        for page in pypdf.PdfReader(source).pages:
+            writer.add_page(page)
+    signed = tmp_path / "签收.pdf"
+    writer.write(signed)
+    client = client_for(app, web, "archivist")
+    client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                files=[("files", ("签收.pdf", signed.read_bytes(), "application/pdf"))])
+    row = scan_rows(web)["01-签收.pdf"]
+    assert row["status"] == "review"
+    assert "欧阳不在" in row["reason"] and "家庭人口" not in row["reason"]
+    page = client.get("/review").text
+    section = page.split(f'id="r-{row["doc_id"]}"', 1)[1].split("</section>", 1)[0]
+    assert re.search(rf'name="household_key" value="{key}" required checked', section)
+    assert re.search(r'<option value="refusal" selected>', section)
+    done = client.post(f"/review/{row['doc_id']}/assign", data={"csrftoken": csrf(client), "type": "refusal",
+                                                                "household_key": key}, follow_redirects=False)
+    assert done.status_code == 303
+    home = open_home(web)
+    try:
+        doc = home.db.execute("SELECT household_id, type, source_doc FROM documents WHERE doc_id=?",
+                              (row["doc_id"],)).fetchone()
+        status = home.db.execute("SELECT status FROM scans WHERE doc_id=?", (row["doc_id"],)).fetchone()[0]
+    finally:
+        home.close()
+    assert (doc["household_id"], doc["type"], doc["source_doc"], status) == (web.head_id, "refusal", web.doc_id, "linked")

@@ -174,14 +174,14 @@ def _update_index(home) -> None:
 @click.option("--county", required=True, help="县(区)名称，如 花溪区")
 @click.option("--fonds", required=True, help="全宗号，如 Z109")
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
-@click.option("--province", default="")
-@click.option("--city", default="")
+@click.option("--province", default="", help="省（自治区），印在文书上；可不填")
+@click.option("--city", default="", help="市（州），印在文书上；可不填")
 @click.option("--complaint-phone", help="监督举报电话（印在公示单上）；不给时在终端中询问")
 @click.option("--office-phone", help="乡镇(街道)民政办公室电话（印在告知书上）；不给时在终端中询问")
 @click.option("--dibao-standard", help="当地最低生活保障标准（元/人·月，临时救助审批额度按它计算）；不给时在终端中询问")
 @click.option("--operator", help="整理人（操作员）姓名，写入 config.yaml，印在备考表上并记入操作日志；"
                                  "不给时在终端中询问，否则用环境变量 ARCHIVE_OPERATOR")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def init(ctx, township, county, fonds, villages, province, city, complaint_phone, office_phone, dibao_standard,
          operator, as_json) -> None:
@@ -285,7 +285,7 @@ def roster() -> None:
 
 @roster.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
@@ -453,7 +453,7 @@ def generate(ctx, doc_type, households, village, status, date_from, date_to, cat
 
 @cli.command()
 @click.argument("doc_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def reprint(ctx, doc_id, as_json) -> None:
     """按原文号重印一份文书。"""
@@ -493,7 +493,7 @@ _MODEL_DIR_OPTION = click.option(
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True)
+@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True, help="OCR 引擎")
 @_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
 @click.pass_context
@@ -521,7 +521,7 @@ def ocr(ctx, path, engine, model_dir, as_json) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
-@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True)
+@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True, help="OCR 引擎")
 @_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.pass_context
@@ -560,7 +560,7 @@ def review(ctx) -> None:
 
 
 @review.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def review_list_cmd(ctx, as_json=False) -> None:
     """列出待分拣的扫描件。"""
@@ -650,7 +650,7 @@ def review_accept_cmd(ctx, doc_id, household, doc_type, fixes, as_json) -> None:
 
 @review.command("reject")
 @click.argument("doc_id")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="退回原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
@@ -672,9 +672,9 @@ def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
 @click.argument("query", nargs=-1)
 @click.option("--village", help="只查该村(社区)")
 @click.option("--type", "doc_type", help="文书类型，如 refusal 或 不予批准告知书")
-@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]))
-@click.option("--year", type=int)
-@click.option("--month", help="YYYY-MM")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="保障类别")
+@click.option("--year", type=int, help="年度，如 2025")
+@click.option("--month", help="月份 YYYY-MM")
 @click.option("--household", help="户主身份证号")
 @click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
 @click.option("--township", metavar="乡镇", help="县级档案库：只查这个乡镇；不给时查全县各乡镇")
@@ -736,7 +736,7 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
 
 @cli.command()
 @click.argument("household_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def show(ctx, household_id, as_json) -> None:
     """查看一户的档案（一户一档），逐件列出所在盒号、件号和文件。可用户主或成员的身份证号（或后4到6位）或姓名。"""
@@ -771,7 +771,7 @@ def reindex(ctx, procs, as_json) -> None:
 
 
 @cli.command("check-index")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def check_index(ctx, as_json) -> None:
     """检查全文索引：目录中有而索引中缺失的、索引内容过期的、索引中多余的文书。"""
@@ -796,7 +796,7 @@ def check_index(ctx, as_json) -> None:
 @cli.command()
 @click.argument("doc_id")
 @click.option("--household", required=True, help="应归属家庭的户主身份证号")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="改归的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def move(ctx, doc_id, household, reason, as_json) -> None:
@@ -822,7 +822,7 @@ def household() -> None:
 @household.command("move")
 @click.argument("household_id")
 @click.option("--village", required=True, help="新的村(社区)")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="搬迁的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def household_move(ctx, household_id, village, reason, as_json) -> None:
@@ -853,7 +853,7 @@ def _month(value: str):
 
 @cli.command("file-month")
 @click.argument("month")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def file_month_cmd(ctx, month, as_json) -> None:
     """月末归档：编档号、盖归档章、装盒，生成归档文件目录、卷内目录、盒脊、备考表和完整性报告。"""
@@ -900,7 +900,7 @@ def file_month_cmd(ctx, month, as_json) -> None:
 
 @cli.command("reopen-month")
 @click.argument("month")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="重新打开的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def reopen_month_cmd(ctx, month, reason, as_json) -> None:
@@ -915,7 +915,7 @@ def reopen_month_cmd(ctx, month, reason, as_json) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.option("--quick", is_flag=True, help="跳过逐个打开文件的可用性检测")
 @click.pass_context
 def verify(ctx, as_json, quick) -> None:
@@ -944,12 +944,12 @@ def verify(ctx, as_json, quick) -> None:
 
 
 @cli.command()
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=int, required=True, help="抽查的年度，如 2025")
 @click.option("--rate", type=float, default=0.12, show_default=True, help="新增和退出家庭的抽查比例")
 @click.option("--seed", type=int, help="随机种子（相同种子抽到相同的家庭）；默认用年度")
 @click.option("--out", type=click.Path(dir_okay=False), help="调档清单 PDF 的保存位置")
 @click.option("--force", is_flag=True, help="--out 指定的文件已存在时覆盖它")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
@@ -974,7 +974,7 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
 
 @cli.command()
 @click.argument("household_ids", nargs=-1, required=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="导出的 PDF 文件（已存在时拒绝覆盖，加 --force 才覆盖）")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖它")
 @json_option
 @click.pass_context
@@ -992,9 +992,9 @@ def export(ctx, household_ids, out, force, as_json) -> None:
 
 
 @cli.command()
-@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--month", required=True, help="比对的月份 YYYY-MM")
 @click.option("--roster", "roster_file", required=True, type=click.Path(exists=True, dir_okay=False), help="省级系统导出的花名册")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def reconcile(ctx, month, roster_file, as_json) -> None:
     """三项一致：比对花名册、档案中的审核确认表和公示单，列出每一处不一致。"""
@@ -1061,7 +1061,7 @@ def signer_add(ctx, name, role, signature, cert, as_json) -> None:
 
 @cli.command("verify-signature")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def verify_signature_cmd(ctx, file, as_json) -> None:
     """检查 PDF 中的每一个数字签名：是否完好（未通过）、签名后是否有修改（签名后有修改）、证书是否为本档案库
@@ -1166,7 +1166,7 @@ def templates_check(ctx, files, as_json) -> None:
 @cli.command()
 @click.option("--households", default=300, show_default=True, help="样例家庭数")
 @click.option("--month", default="2025-07", show_default=True, help="样例月份")
-@click.option("--seed", default=7, show_default=True)
+@click.option("--seed", default=7, show_default=True, help="样例数据的随机种子（相同种子得到相同的样例）")
 @click.pass_context
 @county_level
 def demo(ctx, households, month, seed) -> None:
@@ -1190,7 +1190,7 @@ def history_group() -> None:
 @click.option("--date", "date_", required=True, help="日期 YYYY-MM-DD")
 @click.option("--irregular-income/--regular-income", default=None, help="复核时：家庭收入是否不固定（决定复核周期）")
 @click.option("--note", default="", help="说明")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def history_add(ctx, household_id, kind, date_, irregular_income, note, as_json) -> None:
     """登记没有生成文书的环节（决定须生成相应文书）。"""
@@ -1293,7 +1293,7 @@ def seal_existing_cmd(ctx, reason, as_json) -> None:
 @cli.command("backup")
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--include-keys", is_flag=True, help="连同 secure/ 中的证书私钥、印章和签名图片一起备份（默认不备份）")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def backup_cmd(ctx, dest, include_keys, as_json) -> None:
     """备份档案库到一个新目录：目录数据库（SQLite 在线备份，或 PostgreSQL 的 pg_dump）、全部文件和摘要清单 MANIFEST.sha256。"""
@@ -1316,7 +1316,7 @@ def backup_cmd(ctx, dest, include_keys, as_json) -> None:
 @cli.command("restore")
 @click.argument("backup_dir", type=click.Path(file_okay=False))
 @click.option("--home", "target", type=click.Path(file_okay=False), help="恢复到的档案库目录（须不存在或为空）")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 @county_level
 def restore_cmd(ctx, backup_dir, target, as_json) -> None:
@@ -1395,7 +1395,7 @@ def user_token(ctx, name, as_json) -> None:
 
 
 @user.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 @county_level
 def user_list(ctx, as_json) -> None:
@@ -1432,7 +1432,7 @@ def user_disable(ctx, name, as_json) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；默认只允许本机访问")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, help="监听的端口")
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS 证书（PEM）")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
 @click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
@@ -1526,7 +1526,7 @@ def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_f
                day, params, out, as_json) -> None:
     """The batch form of `generate` (and its alias `generate-batch`): one JSON line per household's
     document (or its error), then one line for the merged PDF and the counterfoils' PDF."""
-    from archive.documents.batch import generate_batch, select_households
+    from archive.documents.batch import generate_batch, plan_batch, select_households
     from archive.documents.generate import parse_day
     from archive.roster.households import get_household
 
@@ -1543,7 +1543,15 @@ def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_f
         for warning in item.warnings:
             click.echo(f"警告：{warning}", err=True)
 
-    result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
+    # the households checked first, as the web's batch does (documents.batch.plan_batch): one
+    # without the decision its notice announces, or failing the generator's check, is skipped
+    plan = plan_batch(home, doc_type, chosen, day, params)
+    for household, reason in plan.skipped:
+        if not as_json:
+            click.echo(f"  跳过 {household.head_name}户（{household.village}）：{reason}", err=True)
+    if not plan.eligible:
+        raise ArchiveError(f"{len(plan.skipped)} 户全部被跳过：{plan.skipped[0][1]}")
+    result = generate_batch(home, doc_type, plan.eligible, day, params, Path(out) if out else None, progress)
     _update_index(home)
     if as_json:
         for item in result.items:
@@ -1552,7 +1560,7 @@ def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_f
             _emit_json({"type": result.type, **item.to_json(),
                         "pdf": str(home.root / row["pdf_path"]) if row and row["pdf_path"] else None,
                         "docx": str(home.root / row["docx_path"]) if row and row["docx_path"] else None})
-        _emit_json({"batch": True, **result.summary()})
+        _emit_json({"batch": True, **result.summary(), "skipped": plan.to_json()["skipped"]})
     else:
         stubs = f"；存根 PDF（{result.stub_pages} 页）：{result.stubs_pdf}" if result.stubs_pdf else ""
         click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
@@ -1573,8 +1581,8 @@ def township() -> None:
 @click.option("--county", required=True, help="县(区)名称，须与县级档案库一致；目录不存在或为空时据此新建县级档案库")
 @click.option("--fonds", required=True, help="本乡镇的全宗号（各乡镇不同），如 Z109")
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
-@click.option("--province", default="")
-@click.option("--city", default="")
+@click.option("--province", default="", help="省（自治区），印在文书上；可不填")
+@click.option("--city", default="", help="市（州），印在文书上；可不填")
 @click.option("--complaint-phone", default="", help="监督举报电话")
 @click.option("--operator", default=None, help="本乡镇的整理人（印在备考表上）；不给时用环境变量 ARCHIVE_OPERATOR")
 @json_option

@@ -131,6 +131,18 @@ class Config:
         index = self.villages.index(village) + 1 if village in self.villages else 99
         return f"C{index:02d}"
 
+    def village_rank(self, village: str | None) -> int:
+        """A village's place in the configured list (the office's own order, not the characters'
+        code order); a village not in the list after all of them."""
+        return self.villages.index(village) if village in self.villages else len(self.villages)
+
+    def village_order_sql(self, column: str) -> tuple[str, list[str]]:
+        """An ORDER BY term putting `column` (a village) in the configured order, and its arguments."""
+        if not self.villages:
+            return column, []
+        cases = " ".join("WHEN ? THEN " + str(i) for i in range(len(self.villages)))
+        return f"CASE {column} {cases} ELSE {len(self.villages)} END, {column}", list(self.villages)
+
     def filing_class(self, doc_type: str, default_class: str | None = None) -> tuple[str, str]:
         """(class name, retention) of a document type: config.yaml's filing.type_classes, else
         `default_class` (the type's category, see documents.types.filing_class), else 审批类."""

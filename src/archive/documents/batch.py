@@ -94,7 +94,82 @@ def select_households(home: Home, *, village: str | None = None, category: str |
         villages = [village] if village else sorted({h.village for h in chosen})
         decided = {h.id for v in villages for h in generator.decided_households(v, decided_from, decided_to, category)}
         chosen = [h for h in chosen if h.id in decided]
-    return chosen
+    return sorted(chosen, key=lambda h: home.config.village_rank(h.village))  # the configured order, stable
+
+
+@dataclass
+class BatchPlan:
+    """Who a batch would issue for and who it would skip, with why (nothing written)."""
+    type: str
+    title: str
+    date: str
+    eligible: list[HouseholdRecord] = field(default_factory=list)
+    skipped: list[tuple[HouseholdRecord, str]] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of the eligible list: a confirmation names the list it confirms."""
+        import hashlib
+
+        blob = "|".join([self.type, self.date, *(h.id for h in self.eligible)])
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "title": self.title, "date": self.date,
+                "eligible": [h.id for h in self.eligible],
+                "skipped": [{"household": h.id, "reason": reason} for h, reason in self.skipped]}
+
+
+# the decision a notice announces must have been made: type event -> (test, why a household is skipped)
+def _eligibility(home: Home, event: str | None, household: HouseholdRecord, day: dt.date) -> str | None:
+    """Why `household` cannot have a document of this event on `day` (None: it can)."""
+    if event == "approval":
+        if household.status == "active":
+            return None
+        decided = home.db.execute("SELECT 1 FROM documents WHERE household_id=? AND type='approval' "
+                                  "AND status='active' AND doc_date<=? LIMIT 1",
+                                  (household.id, day.isoformat())).fetchone()
+        if decided is None:
+            return "尚无审批决定：没有审核确认表，花名册状态也不是在保"
+    if event in ("suspension", "adjustment") and household.status != "active":
+        return "不在保，无需停发或调整"
+    return None
+
+
+def plan_batch(home: Home, doc_type: str, households: list[HouseholdRecord], day: dt.date | None = None,
+               params: dict[str, str] | None = None) -> BatchPlan:
+    """Check every household before a batch is issued, writing nothing: the document type's
+    eligibility (a 审核确认通知书 needs an approval decision: an 审核确认表 or the household 在保;
+    a 停发 or 调整 notice a household 在保) and the generator's own check, the one the draft
+    preview and the issue use (Generator.check_household_document). A person sees who is
+    skipped and why, then confirms the eligible list (generate_batch)."""
+    from archive.casework.history import state_for_month
+
+    kinds = registry(home)
+    kind = kinds.get(doc_type)
+    if kind is None or not kind.generated or kind.scope != "household":
+        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
+        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
+    if not households:
+        raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
+    if len(households) > MAX_HOUSEHOLDS:
+        raise ArchiveError(f"一次最多批量生成 {MAX_HOUSEHOLDS} 户（本次 {len(households)} 户）", hint="请按村分批生成")
+    template = load_template(doc_type, home.templates_dir)
+    day = day or dt.date.today()
+    plan = BatchPlan(type=doc_type, title=template.title, date=day.isoformat())
+    generator = Generator(home)
+    for household in households:
+        reason = _eligibility(home, template.event, state_for_month(home.db, household.id, day), day)
+        if reason is None:
+            try:
+                generator.check_household_document(doc_type, household.id, day, dict(params or {}))
+            except ArchiveError as exc:
+                reason = exc.message
+        if reason is None:
+            plan.eligible.append(household)
+        else:
+            plan.skipped.append((household, reason))
+    return plan
 
 
 def default_pdf_path(home: Home, title: str, day: dt.date, count: int) -> Path:

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from archive import files
-from archive.casework.history import households_as_of, record_document_effect, state_for_month
+from archive.casework.history import (
+    check_document_effect,
+    households_as_of,
+    record_document_effect,
+    state_for_month,
+)
 from archive.casework.rules import category_wording
 from archive.catalog import (
     audit,
@@ -96,6 +101,20 @@ def _request_key(template_id: str, scope_key: str, day: dt.date, params: dict[st
 
 
 @dataclass
+class Checked:
+    """A household's document checked and ready to issue (Generator.check_household_document)."""
+    template: templates.Template
+    household: HouseholdRecord
+    day: dt.date
+    context: dict[str, Any]
+    key_params: dict[str, str]
+    data: Any
+    signing: Any = None
+    replaced: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Issued:
     """What issuing takes and makes, as it is made: the IDs first, then the files."""
     doc_id: str
@@ -141,9 +160,14 @@ class Generator:
             return [self.village_document(kind.id, village, start, end, day, category, params)]
         return [self.month_document(kind.id, month, day, category, params)]
 
-    def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
-                           params: dict[str, str] | None = None, *, approver: str | None = None,
-                           replaces: str | None = None) -> Generated:
+    def check_household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                                 params: dict[str, str] | None = None, *, approver: str | None = None,
+                                 replaces: str | None = None) -> Checked:
+        """Everything issuing a household's document checks before it takes a number, writing
+        nothing: the type and its scope, the fields, the household, signing and the document
+        replaced, the template's own precondition, the dates against the household's history, a
+        signed document under the same request. The draft preview and the issue both go
+        through here, so a draft that is shown is one that can be issued (raises ArchiveError)."""
         kind = types.registry(self.home).resolve(doc_type, generated=True)
         if kind.scope != "household":
             raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）",
@@ -160,10 +184,26 @@ class Generator:
         if signing is not None:
             context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
                                          + ("，含数字签名" if signing.certificate else ""))
+        warnings = check_document_effect(self.conn, template.event, day, context, household)
         key_params = {**params, "__approver": approver or "", "__replaces": replaces or ""}
-        return self._issue(template, context, key_params, day, household=household,
-                           scope_key=household.id, data=household.digest_fields(), signing=signing,
-                           replaced=replaced)
+        data = household.digest_fields()
+        signed = self.conn.execute(
+            "SELECT doc_id, signed_by FROM documents WHERE request_key=? AND status='active' AND signed_by IS NOT NULL",
+            (_request_key(template.id, household.id, day, key_params, data),)).fetchone()
+        if signed:
+            raise ConflictError(
+                f"文书 {signed['doc_id']} 已由 {signed['signed_by']} 签章，不会以同一文号重新生成",
+                hint=f"如需更正，请加 --replaces {signed['doc_id']} 生成一份说明更正关系的新文书")
+        return Checked(template, household, day, context, key_params, data, signing, replaced, warnings)
+
+    def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                           params: dict[str, str] | None = None, *, approver: str | None = None,
+                           replaces: str | None = None) -> Generated:
+        checked = self.check_household_document(doc_type, household_id, day, params,
+                                                approver=approver, replaces=replaces)
+        return self._issue(checked.template, checked.context, checked.key_params, checked.day,
+                           household=checked.household, scope_key=checked.household.id, data=checked.data,
+                           signing=checked.signing, replaced=checked.replaced)
 
     def _household_context(self, template: templates.Template, household: HouseholdRecord, day: dt.date,
                            params: dict[str, str]) -> dict[str, Any]:
@@ -182,16 +222,10 @@ class Generator:
         before issuing."""
         from archive.documents.voidmark import DRAFT, mark_pdf_bytes
 
-        kind = types.registry(self.home).resolve(doc_type, generated=True)
-        if kind.scope != "household":
-            raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）")
-        template = templates.load_template(kind.id, self.home.templates_dir)
-        day = day or dt.date.today()
-        params = dict(params or {})
-        templates.check_fields(template, params)
-        household = state_for_month(self.conn, household_id, day)
-        context = self._household_context(template, household, day, params)
-        context.update(replaces_number="", doc_id="", number=DRAFT_NUMBER if template.number_code else "")
+        checked = self.check_household_document(doc_type, household_id, day, params)
+        template = checked.template
+        context = dict(checked.context, replaces_number="", doc_id="",
+                       number=DRAFT_NUMBER if template.number_code else "")
         _, pdf, pages = self._render(template, context, doc_id="", number=None)
         return mark_pdf_bytes(pdf, "样稿：未编号、未签发，不得作为正式文书使用", DRAFT), pages
 

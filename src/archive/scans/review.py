@@ -33,6 +33,15 @@ def review_list(home: Home) -> list[dict[str, Any]]:
     return [{**dict(row), "path": str(home.root / row["pdf_path"]) if row["pdf_path"] else None} for row in rows]
 
 
+def proposed_household(home: Home, key: str) -> str | None:
+    """The household identification proposed for a scan in the queue (a QR code's original, an
+    ID number), as `review_accept` would take it; None when nothing placed it."""
+    scan = _scan_row(home, key)
+    doc = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (scan["doc_id"],)).fetchone()
+    proposal = _sidecar(home, doc).get("identification") or {}
+    return proposal.get("household") if proposal.get("status") in ("filed", "linked") else None
+
+
 def _sidecar(home: Home, doc) -> dict[str, Any]:
     if not doc["sidecar_path"]:
         return {"pages": []}
@@ -132,8 +141,12 @@ def review_accept(home: Home, key: str, household_id: str | None = None, doc_typ
               {"household": household.id, "type": doc_type, "proposed": proposed, "source_doc": source_doc,
                "reasons": sidecar["review"].get("reasons", []), "corrections": changes})
         seal_documents(home.db, home.operator, [doc["doc_id"]])
-    return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type, "status": status,
-            "source_doc": source_doc, "corrections": changes}
+    result = {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type, "status": status,
+              "source_doc": source_doc, "corrections": changes}
+    late = closed_month_note(home.db, doc["doc_date"])
+    if late:  # accepted into a closed month: said now, not first by verify
+        result["warning"] = late
+    return result
 
 
 def _apply_fixes(home: Home, sidecar: dict, fixes: list[tuple[int, int, str]]) -> list[dict[str, Any]]:

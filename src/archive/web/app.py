@@ -2,7 +2,8 @@
 
 Middleware, outermost first:
     SecurityHeaders   CSP without inline scripts, no-store on everything but static files,
-                      nosniff, no framing, no Referer
+                      nosniff, no framing, a Referer only to this site (no address holds an ID
+                      number; the error page links back to the page the user came from)
     BodyLimit         request bodies need a Content-Length within the route's limit
     CSRF              asgi-csrf: a signed double-submit token (cookie + form field or
                       X-CSRFToken header) on every POST; Bearer-token calls are exempt
@@ -39,6 +40,7 @@ from archive.web.routes import (
     households,
     jobs,
     monthfiling,
+    office,
     overview,
     roster,
     scans,
@@ -80,7 +82,7 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
                            or static]
                 headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
                 headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
                 if self.https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -147,7 +149,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES, *townships.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *office.ROUTES, *api.ROUTES, *townships.ROUTES,
               *jobs.ROUTES, *monthfiling.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [

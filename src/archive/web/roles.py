@@ -77,6 +77,12 @@ ROUTE_ROLES: dict[str, Rule] = {
     "verify": Rule(ARCHIVISTS),
     "verify.start": Rule(ARCHIVISTS, write=True),
     "admin.reindex": Rule(frozenset({ADMIN}), write=True),
+    # the administrator: office settings, the seal and the signers
+    "admin.settings": Rule(frozenset({ADMIN})),
+    "admin.settings.save": Rule(frozenset({ADMIN}), write=True),
+    "admin.signers": Rule(frozenset({ADMIN})),
+    "admin.signers.add": Rule(frozenset({ADMIN}), write=True),
+    "admin.seal": Rule(frozenset({ADMIN}), write=True),
     # a county home: the township the pages work in (a view choice in the session)
     "township.pick": Rule(EVERYONE),
     # JSON API

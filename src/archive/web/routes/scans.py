@@ -15,7 +15,13 @@ from archive.jobwork import start_ingest
 from archive.roster.households import get_household
 from archive.scans.identify import TYPE_TITLES
 from archive.scans.ingest import STATUS_ZH
-from archive.scans.review import review_assign, review_list, review_reject
+from archive.scans.review import (
+    proposed_household,
+    review_accept,
+    review_assign,
+    review_list,
+    review_reject,
+)
 from archive.web import views
 from archive.web.routes.jobs import started
 from archive.web.routing import Ctx, guarded
@@ -91,7 +97,12 @@ def review_page(ctx: Ctx) -> Response:
     note = "已退回。" if done == "rejected" else (f"已归入：文书 {done}。" if done else "")
     if done and ctx.request.query_params.get("late") == "1":  # the library's warning (review_assign)
         note += "注意：这份文书的月份已归档，它已登记但未归档；请在「本月」页面重新打开该月（写明原因）后补充归档。"
-    return views.page(ctx.request, "review.html", {"items": items, "types": TYPE_TITLES, "done": note})
+    # what identification proposed (a QR code's original, an ID number's household) is preselected
+    proposed = [item["proposed_household"] for item in items if item["proposed_household"]]
+    keys = keys_for(ctx.home.db, proposed)
+    heads = {h: get_household(ctx.home.db, h) for h in set(proposed)}
+    return views.page(ctx.request, "review.html", {"items": items, "types": TYPE_TITLES, "done": note,
+                                                   "keys": keys, "heads": heads})
 
 
 @guarded("review.pick", "/review/pick", methods=("POST",))
@@ -114,7 +125,13 @@ def assign(ctx: Ctx) -> Response:
     if not key:
         raise ArchiveError("请先选择这份扫描件属于哪一户", hint="在「查找家庭」中输入户主姓名或身份证号后几位，再选中一户")
     doc_type = str(form.get("type") or "") or None
-    result = review_assign(ctx.home, ctx.request.path_params["doc_id"], household_for_key(ctx.home.db, key), doc_type)
+    doc_id = ctx.request.path_params["doc_id"]
+    household = household_for_key(ctx.home.db, key)
+    if household == proposed_household(ctx.home, doc_id):
+        # the proposal confirmed: accepted as identified, a QR code's link to its original kept
+        result = review_accept(ctx.home, doc_id, household, doc_type)
+    else:
+        result = review_assign(ctx.home, doc_id, household, doc_type)
     late = "&late=1" if result.get("warning") else ""
     return RedirectResponse(f"/review?done={result['doc_id']}{late}", status_code=303)
 
