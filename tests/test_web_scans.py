@@ -173,8 +173,8 @@ def test_a_qr_identified_original_held_for_review_is_preselected_and_stays_linke
     signed = tmp_path / "签收.pdf"
     writer.write(signed)
     client = client_for(app, web, "archivist")
-    client.post("/scans/upload", data={"csrftoken": csrf(client)},
-                files=[("files", ("签收.pdf", signed.read_bytes(), "application/pdf"))])
+    finished_job(client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                             files=[("files", ("签收.pdf", signed.read_bytes(), "application/pdf"))]))
     row = scan_rows(web)["01-签收.pdf"]
     assert row["status"] == "review"
     assert "欧阳不在" in row["reason"] and "家庭人口" not in row["reason"]
