@@ -97,7 +97,7 @@ def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str]
 
 
 _DOC_SQL = """
-SELECT d.doc_id, d.rev, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.status,
+SELECT d.rowid AS rowid_, d.doc_id, d.rev, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.status,
        d.archival_code, d.body_text, h.head_name, h.category,
        (SELECT group_concat(m.name, char(31)) FROM members m WHERE m.household_id = d.household_id) AS names,
        (SELECT group_concat(m.id_number, ' ') FROM members m WHERE m.household_id = d.household_id) AS ids
@@ -166,17 +166,26 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
             with transaction(conn):
                 conn.execute("UPDATE documents SET indexed_rev = 0")
         todo = conn.execute("SELECT count(*) FROM documents WHERE indexed_rev != rev").fetchone()[0]
+        # the rows in rowid order, each batch after the last one's (not a scan from the start each
+        # time); after several batches, once more from the start for documents changed behind them
+        after, batches, again = 0, 0, False
         while True:
-            rows = conn.execute(_DOC_SQL + " WHERE d.indexed_rev != d.rev LIMIT ?", (BATCH,)).fetchall()
+            rows = conn.execute(_DOC_SQL + " WHERE d.rowid > ? AND d.indexed_rev != d.rev ORDER BY d.rowid LIMIT ?",
+                                (after, BATCH)).fetchall()
             if not rows:
-                break
+                if after == 0 or batches < 2:
+                    break
+                after, batches, again = 0, 0, True  # those may be in the index already: replaced
+                continue
+            after, batches = rows[-1]["rowid_"], batches + 1
 
             def mark(rows=rows) -> None:
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
 
-            options = {"procs": procs} if full and procs > 1 else {}
-            index.write([fields(row) for row in rows], replace=not full, mark=mark, **options)
+            replace = again or not full
+            options = {"procs": procs} if not replace and procs > 1 else {}
+            index.write([fields(row) for row in rows], replace=replace, mark=mark, **options)
             result.written += len(rows)
             if on_progress:
                 on_progress(result.written, max(todo, result.written))
