@@ -278,3 +278,19 @@ def test_a_document_changed_behind_the_rebuild_batches_is_written_again_once(hom
     assert calls[-1] is True and not any(calls[:-1])  # the last pass replaces
     assert store.check(home).ok
     assert [h.doc_id for h in search(home, "批次后改动").hits] == [first]
+
+
+def test_a_filter_asked_again_after_an_update_sees_the_new_documents(home, archive):
+    """A backend may keep a filter's documents between searches (whoosh does): a document written
+    since is in the next answer, and a filter no document matches answers nothing."""
+    assert search(home, "补录测试", village="龙井村").hits == []
+    assert search(home, "审核确认", year=1999).hits == []
+    _add_unlinked(home, "Z109-9000001", "补录测试 第一份")
+    home.db.commit()
+    store.sync(home)
+    assert [h.doc_id for h in search(home, "补录测试", village="龙井村").hits] == ["Z109-9000001"]
+    assert search(home, "补录测试", village="龙井村", year=1999).hits == []
+    _add_unlinked(home, "Z109-9000002", "补录测试 第二份")
+    home.db.commit()
+    store.sync(home)
+    assert {h.doc_id for h in search(home, "补录测试", village="龙井村").hits} == {"Z109-9000001", "Z109-9000002"}
