@@ -597,6 +597,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
         for found in result.households:
             _emit_json(found.to_json())
         return
+    if result.ambiguity:
+        click.echo(f"提示：{result.ambiguity}。")
     if result.hits:
         about = "" if result.exact else "约"
         click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
