@@ -16,7 +16,6 @@ from whoosh import query as q
 from whoosh import scoring
 from whoosh.analysis import Analyzer, LowercaseFilter, Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.idsets import BitSet
 
 from archive import files
 from archive.errors import ArchiveError
@@ -26,7 +25,6 @@ from archive.index import queries as iq
 
 INDEX_NAME = "main"
 RAREST = 3  # bigrams of a phrase that select documents
-FILTERS_KEPT = 64  # filter doc-sets kept per searcher (a bit per document each)
 VERSION_FILE = "schema-version"
 
 
@@ -103,7 +101,6 @@ class WhooshBackend:
         self.home = home
         self.folder: Path = home.root / "index"
         self._searcher = None
-        self._filters: dict = {}
 
     # -- on disk --
     def exists(self) -> bool:
@@ -191,7 +188,6 @@ class WhooshBackend:
         if self._searcher is not None:
             if not self._searcher.up_to_date():
                 self._searcher = self._searcher.refresh()
-                self._filters.clear()  # document numbers change with the segments
             return self._searcher
         self._searcher = self._open().searcher(weighting=scoring.BM25F())
         return self._searcher
@@ -219,34 +215,15 @@ class WhooshBackend:
             return q.NullQuery
         raise TypeError(f"unknown query node {query!r}")
 
-    def filter_docs(self, filter: iq.Query):
-        """The documents of a filter (village, type, year, ...) as a set of document numbers, kept
-        for the searcher's life: the query's matches are checked against it instead of a posting
-        intersection in Python, and the same filter asked again (the passes of one search, the
-        next page) is not computed again."""
-        searcher = self.searcher()
-        found = self._filters.get(filter)
-        if found is None:
-            if len(self._filters) >= FILTERS_KEPT:
-                self._filters.clear()
-            found = self._filters[filter] = BitSet(searcher.docs_for_query(self.compile(filter)), size=searcher.doc_count_all())
-        return found
-
     def search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool = True) -> iq.Hits:
-        if isinstance(query, iq.Every) and filter is not None:
-            query, filter = filter, None  # a listing by filter alone: the filter is the query
-        compiled = self.compile(query)
-        allow = self.filter_docs(filter) if filter is not None else None
-        if allow is not None and not allow:
-            return iq.Hits()  # (whoosh takes an empty filter for none at all)
-        results = self.searcher().search(compiled, limit=max(1, limit), scored=ranked, filter=allow)
+        compiled = self.compile(iq.and_([query, filter]) if filter is not None else query)
+        results = self.searcher().search(compiled, limit=max(1, limit), scored=ranked)
         ranked = [(hit["doc_id"], hit.score) for hit in results][:limit]
         complete = results.scored_length() < limit
         exact = results.has_exact_length() or complete
         return iq.Hits(ranked, len(results) if exact else results.estimated_length(), exact, complete)
 
     def close(self) -> None:
-        self._filters.clear()
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
