@@ -182,15 +182,20 @@ def query_mix_classes(home: Home, people, rng: random.Random) -> list[tuple[str,
     return out
 
 
+cpu: list[float] = []  # the CPU time of each query of the last run_queries (the machine's load aside)
+
+
 def run_queries(home: Home, mix) -> tuple[list[float], dict[str, list[float]]]:
     search(home, mix[0][1], **mix[0][2])  # open the index once
     latencies = []
     per_class: dict[str, list[float]] = {}
     slowest: dict[str, float] = {}
+    cpu.clear()
     for label, text, filters in mix * 3:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         search(home, text, **filters)
         elapsed = time.perf_counter() - started
+        cpu.append(time.process_time() - started_cpu)
         latencies.append(elapsed)
         per_class.setdefault(label, []).append(elapsed)
         key = f"{text} {filters or ''}".strip()
@@ -257,9 +262,15 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
     def progress(done: int, todo: int) -> None:
         print(f"  {backend}: {done}/{todo} written, {time.perf_counter() - started:.0f} s", flush=True)
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = store.sync(home, full=True, procs=procs, on_progress=progress)
     rebuild_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of this process and of the writer processes it started (on a loaded machine the
+    # wall time is a multiple of this)
+    rebuild_cpu_s = time.process_time() - started_cpu + (after.ru_utime + after.ru_stime) - (
+        children.ru_utime + children.ru_stime)
     rebuild_peak = peak_rss_mb()
     latencies, per_class = run_queries(home, mix)
     # an incremental update: 50 documents changed (as after generate, ingest or filing)
@@ -284,6 +295,10 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
         "queries": len(latencies),
         "p50_ms": round(pct(latencies, 50), 1),
         "p95_ms": round(pct(latencies, 95), 1),
+        "rebuild_cpu_s": round(rebuild_cpu_s, 1),
+        "cpu_p50_ms": round(pct(cpu, 50), 1),
+        "cpu_p95_ms": round(pct(cpu, 95), 1),
+        "load_average": os.getloadavg()[0],
         "per_class": {label: {"p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1)}
                       for label, values in per_class.items()},
         "incremental_50_docs_ms": round(incremental_ms, 1),
@@ -330,7 +345,8 @@ def main() -> None:
             print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
                   f"({figures['docs_per_s']} docs/s), index {figures['index_mb']} MB, peak {figures['peak_rss_mb']} MB, "
                   f"p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
-                  f"incremental (50 docs) {figures['incremental_50_docs_ms']} ms")
+                  f"incremental (50 docs) {figures['incremental_50_docs_ms']} ms; CPU: rebuild {figures['rebuild_cpu_s']} s, "
+                  f"query p50 {figures['cpu_p50_ms']} ms, p95 {figures['cpu_p95_ms']} ms (load average {figures['load_average']})")
             for label in CLASSES:
                 if label in per_class:
                     print(f"    {label}: p50 {per_class[label]['p50_ms']} ms, p95 {per_class[label]['p95_ms']} ms")
