@@ -85,10 +85,12 @@ def _personal(household, doc_id: str, number: str | None) -> list[str]:
 def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[Home, list]:
     _cache_compiled_templates()
     rng = random.Random(seed)
+    begun = time.perf_counter()
     home = init_home(root, Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES)))
     township = sample.make_township(households, dt.date(2025, 7, 1), seed=seed, applicants=0)
     import_roster(home.db, sample.write_roster_xlsx(township, root / "roster.xlsx"), home.config, "bench")
     people = list_households(home.db)
+    print(f"roster of {len(people)} households made and imported in {time.perf_counter() - begun:.0f} s", flush=True)
     loaded = {t: templates.load_template(t) for t in TYPES}
     numbers: dict[tuple[str, int], int] = {}
     rows = []
@@ -332,14 +334,17 @@ def main() -> None:
         mixfile.write_text(json.dumps(mix, ensure_ascii=False))
         results = []
         for backend in chosen:
-            child = subprocess.run(
-                [sys.executable, __file__, "--procs", str(args.procs), "--measure", f"{work / 'home'},{backend},{mixfile}"],
-                check=True, stdout=subprocess.PIPE, text=True)
-            for line in child.stdout.splitlines():
-                if line.startswith("RESULT "):
-                    results.append(json.loads(line[7:]))
-                else:
-                    print(line, flush=True)
+            # the child's progress is shown as it comes (a rebuild at 1,000,000 documents is long)
+            with subprocess.Popen(
+                    [sys.executable, __file__, "--procs", str(args.procs), "--measure",
+                     f"{work / 'home'},{backend},{mixfile}"], stdout=subprocess.PIPE, text=True) as child:
+                for line in child.stdout:
+                    if line.startswith("RESULT "):
+                        results.append(json.loads(line[7:]))
+                    else:
+                        print(line, end="", flush=True)
+            if child.returncode:
+                raise SystemExit(f"measuring {backend} failed (exit {child.returncode})")
         for figures in results:
             per_class = figures["per_class"]
             print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
