@@ -256,11 +256,11 @@ def test_an_interrupted_rebuild_is_resumed_where_it_stopped(home, archive, monke
 
 
 def test_a_document_changed_behind_the_rebuild_batches_is_written_again_once(home, archive, monkeypatch):
-    """The rebuild takes the documents in rowid order, each batch after the last; one changed
+    """The rebuild takes the documents in doc_id order, each batch after the last; one changed
     behind the batches meanwhile is written again (replaced, not a second copy) before it ends."""
     for index in range(7):
         _add_unlinked(home, f"Z109-8{index:06d}", f"批次测试 第{index}份")
-    first = home.db.execute("SELECT doc_id FROM documents ORDER BY rowid LIMIT 1").fetchone()[0]
+    first = home.db.execute("SELECT min(doc_id) FROM documents").fetchone()[0]
     monkeypatch.setattr(store, "BATCH", 5)
     index = store.backend(home)
     write = index.write

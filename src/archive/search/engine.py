@@ -422,7 +422,8 @@ def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, 
         else:
             digits = word.text.upper()
             ids = {row[0] for row in home.db.execute(
-                "SELECT household_id FROM members WHERE id_number = ? OR (? < 18 AND substr(id_number, -?) = ?)",
+                "SELECT household_id FROM members WHERE id_number = ? "
+                "OR (? < 18 AND substr(id_number, length(id_number) - ? + 1) = ?)",
                 (digits, len(digits), len(digits), digits))}
         chosen = ids if chosen is None else chosen & ids
     out = []
