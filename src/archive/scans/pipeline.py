@@ -32,7 +32,12 @@ from archive.scans.prepare import (
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
-from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation
+from archive.scans.textfix import (
+    correct_id_numbers,
+    fix_blood_type,
+    fix_masked_ids,
+    fix_punctuation,
+)
 
 
 @dataclass
@@ -76,6 +81,7 @@ class PageReader:
             text, masks = fix_masked_ids(line.text)
             if len(text) != len(line.text):
                 line.char_confidence = None  # no longer one per character
+            text = fix_blood_type(text, lines[index - 1].text if index else "")
             text, found = correct_id_numbers(fix_punctuation(text), self.known_ids)
             line.text = text
             corrections += [{"line": index, **item} for item in masks]
