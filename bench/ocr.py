@@ -168,10 +168,12 @@ _TESSERACT = None
 
 
 def _init(engine: str) -> None:
+    """A worker as ingest starts it (pipeline.init_worker: one thread for ONNX Runtime and OpenCV)."""
     global _READER
-    from archive.scans.pipeline import PageReader
+    from archive.scans import pipeline
 
-    _READER = PageReader(engine)
+    pipeline.init_worker(engine, None)
+    _READER = pipeline._READER
 
 
 def _scan(recipe):

@@ -27,6 +27,7 @@ from archive.scans.ocr import DEFAULT, OcrEngine, OcrLine, OcrPage, detector_for
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
+    rgb_array,
     rotate_fine,
     rotate_points,
     rotate_quarter,
@@ -104,7 +105,7 @@ class PageReader:
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
         source = prepared.source if prepared.source is not None else image
-        colour = rotate_quarter(np.asarray(source.convert("RGB")), prepared.rotation)
+        colour = rotate_quarter(rgb_array(source), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
@@ -167,6 +168,11 @@ def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None
                 known_ids: Collection[str] | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # one thread per worker: the workers share the cores (ONNX Runtime is given one thread in
+    # rapid.py), and OpenCV would otherwise start a thread per core in every worker
+    import cv2
+
+    cv2.setNumThreads(int(os.environ.get("ARCHIVE_OCR_THREADS", "1")))
     _READER = PageReader(engine, model_dir, limits, known_ids)
 
 
