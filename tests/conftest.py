@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,28 @@ from archive.roster.importer import import_roster
 from tests.servers import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 
 MONTH = dt.date(2025, 7, 1)
+
+
+# the catalog backends a test marked pg_catalog (or a module with PG_CATALOG = True) runs on;
+# the PostgreSQL run is slow (a throwaway server and a database per test)
+CATALOG_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+
+
+def pytest_generate_tests(metafunc) -> None:
+    wanted = getattr(metafunc.module, "PG_CATALOG", False) or metafunc.definition.get_closest_marker("pg_catalog")
+    if wanted and "catalog_backend" in metafunc.fixturenames:
+        metafunc.parametrize("catalog_backend", CATALOG_BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def catalog_backend(request, monkeypatch) -> str:
+    """'sqlite' (the default), or 'postgresql': ARCHIVE_DATABASE_URL names a fresh database on the
+    session's throwaway server, so init puts the catalog (and the index, by default) there."""
+    name = getattr(request, "param", os.environ.get("ARCHIVE_TEST_CATALOG") or "sqlite")  # by hand: any module on PG
+    monkeypatch.delenv("ARCHIVE_DATABASE_URL", raising=False)
+    if name == "postgresql":
+        monkeypatch.setenv("ARCHIVE_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return name
 
 
 @pytest.fixture(params=index_backends.names())
@@ -38,12 +61,13 @@ def township():
 
 
 @pytest.fixture
-def home(tmp_path: Path, township) -> Home:
+def home(tmp_path: Path, township, catalog_backend) -> Home:
     config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES),
                     complaint_phone="0851-83200000", office_phone="0851-83200001")
     home = init_home(tmp_path / "home", config)
     roster = sample.write_roster_xlsx(township, tmp_path / "roster.xlsx")
     import_roster(home.db, roster, home.config, "tester")
+    assert (home.catalog_target is not None) == (catalog_backend == "postgresql")
     yield home
     home.close()
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from archive.documents.generate import format_number
 
+PG_CATALOG = True  # the numbering guarantee is checked on SQLite and on PostgreSQL (advisory lock)
+
 
 def _generate(root: str, heads: list[str], tag: str) -> list[str]:
     from archive.documents.generate import Generator

@@ -48,6 +48,7 @@ def month(home, township):
     return {"new": new, "refused": refused, "notice": notice}
 
 
+@pytest.mark.pg_catalog  # also with the catalog in PostgreSQL (tests/conftest.py)
 def test_month_end_numbers_stamps_and_catalogues(home, month):
     result = file_month(home, JULY)
     assert result.changed and result.items and result.attached == 1
@@ -149,10 +150,11 @@ def test_full_box_opens_the_next(home, month):
     assert len(result.boxes) == len(boxes)
 
 
+@pytest.mark.pg_catalog  # also with the catalog in PostgreSQL (tests/conftest.py)
 def test_verify_catches_tampering_deletion_gaps_and_log_edits(home, month):
     file_month(home, JULY)
     assert verify(home).ok, verify(home).report_zh()
-    rows = home.db.execute("SELECT doc_id, pdf_path, docx_path FROM documents WHERE pdf_path IS NOT NULL LIMIT 2").fetchall()
+    rows = home.db.execute("SELECT doc_id, pdf_path, docx_path FROM documents WHERE pdf_path IS NOT NULL ORDER BY doc_id LIMIT 2").fetchall()
     tampered = home.root / rows[0]["pdf_path"]
     tampered.write_bytes(tampered.read_bytes() + b"\n%tampered")
     deleted = home.root / rows[1]["docx_path"]

@@ -67,6 +67,7 @@ def test_page_numbers_and_dates_follow_gbt9704(home, head_id):
     assert re.fullmatch(r"青岩民不批〔2025〕\d+号", result.number)
 
 
+@pytest.mark.pg_catalog  # also with the catalog in PostgreSQL (tests/conftest.py)
 def test_numbers_are_per_type_and_year_without_gaps(home, township):
     generator = Generator(home)
     heads = [h.head.id_number for h in township if h.status == "在保"][:4]
@@ -88,6 +89,7 @@ def test_same_request_reprints_under_the_same_number(home, head_id):
     assert home.db.execute("SELECT count(*) FROM documents WHERE type='refusal'").fetchone()[0] == 1
 
 
+@pytest.mark.pg_catalog  # also with the catalog in PostgreSQL (tests/conftest.py)
 def test_voided_number_is_recorded_and_never_reused(home, head_id):
     generator = Generator(home)
     first = generator.household_document("refusal", head_id, DAY, {"reason": "收入超标"})

@@ -21,6 +21,7 @@ def test_import_xlsx_builds_households_with_members(home, township):
     assert row["head_name"] == head.name and row["village"] == township[0].village
 
 
+@pytest.mark.pg_catalog  # also with the catalog in PostgreSQL (tests/conftest.py)
 def test_reimport_same_file_changes_nothing(home, township, tmp_path):
     # the very file the fixture imported: written again, an XLSX gets a new save time and,
     # across a second's boundary, another SHA-256

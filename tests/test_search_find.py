@@ -335,3 +335,47 @@ def test_a_word_the_documents_print_is_not_a_misspelt_name(town):
     # not printed anywhere: the member's documents, as 「近似」
     other = search(home, name[:2] + WRONG)
     assert docs[name].doc_id in [h.doc_id for h in other.hits if h.approximate]
+
+
+@pytest.fixture
+def twins(tmp_path):
+    """Two households whose heads' names differ in one character (龚晓岚, 龚晓霞), a refusal each."""
+    township = sample.make_township(20, MONTH, seed=5)
+    ids = sample._Ids(random.Random(43))
+    ids.used = {m.id_number for h in township for m in h.members}
+    pair = [_household(ids, "龚晓岚", "新关村", "阮绮雯"), _household(ids, "龚晓霞", "思潜村", "阎霁月")]
+    config = Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES),
+                    complaint_phone="0851-83200000", office_phone="0851-83200001")
+    home = init_home(tmp_path / "home", config)
+    import_roster(home.db, sample.write_roster_xlsx(township + pair, tmp_path / "roster.xlsx"), home.config, "tester")
+    generator = Generator(home)
+    docs = {h.head.name: generator.household_document("refusal", h.head.id_number, DAY, {"reason": "家庭拥有机动车辆"})
+            for h in pair}
+    store.sync(home)
+    yield home, pair, docs
+    home.close()
+
+
+def test_a_misspelling_one_character_off_two_households_shows_both_and_says_so(twins):
+    home, pair, docs = twins
+    typo = "龚晓" + WRONG
+    result = search(home, typo)
+    assert {h.doc_id for h in result.hits} == {docs["龚晓岚"].doc_id, docs["龚晓霞"].doc_id}
+    assert all(h.approximate for h in result.hits)
+    assert sorted((n.name, n.household) for n in result.ambiguous) == sorted(
+        (h.head.name, h.head.id_number) for h in pair)
+    assert "花名册中没有「龚晓彧」，与 2 户成员的姓名只差一个字" in result.ambiguity
+    assert "龚晓岚（新关村，户主龚晓岚）" in result.ambiguity and "龚晓霞（思潜村，户主龚晓霞）" in result.ambiguity
+    text = run_cli("--home", str(home.root), "search", typo).stdout
+    assert text.splitlines()[0].startswith("提示：花名册中没有「龚晓彧」")
+    # the village filter leaves one candidate: nothing to warn about
+    narrowed = search(home, typo, village="新关村")
+    assert [h.doc_id for h in narrowed.hits] == [docs["龚晓岚"].doc_id] and not narrowed.ambiguous
+    # an exact name is never ambiguous, though another name is one character off it
+    assert not search(home, "龚晓岚").ambiguous
+
+
+def test_a_misspelling_one_character_off_one_household_is_not_ambiguous(town):
+    home, crafted, _, docs = town
+    result = search(home, "龚晓" + WRONG)
+    assert [h.doc_id for h in result.hits] == [docs["龚晓岚"].doc_id] and result.ambiguity == ""

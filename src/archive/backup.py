@@ -5,6 +5,10 @@ A backup is a plain folder a person can read without the software:
     catalog.sqlite     a consistent copy of the catalog, made with SQLite's online backup API
                        while the catalog's write lock is held (no command can register a file
                        or take a number until the copy of catalog and files is complete)
+    catalog.pgdump.sql instead, when the catalog is in PostgreSQL: pg_dump of its schema (plain
+                       SQL) while the schema's advisory lock is held (archive/pgdump.py); restored
+                       with psql into an empty deployment (ARCHIVE_DATABASE_URL, else the
+                       backup's database_url), in one transaction
     config.yaml, documents/, quarantine/, templates/, scans/, secure/*.pem …   the home's files
     BACKUP.json        what, when, from where; the digest of the manifest
     MANIFEST.sha256    SHA-256 of every other file, in `sha256sum -c` format
@@ -154,6 +158,7 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
         raise BackupError(f"备份目录 {dest} 不能在档案库 {home.root} 之内")
     _empty_or_absent(dest, "备份目录")
     home.config  # noqa: B018 - a home without a valid configuration is refused before any copy
+    target = home.catalog_target  # (url, schema) of a PostgreSQL catalog, or None
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
@@ -162,13 +167,23 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     try:
         conn = home.db
     except SchemaError:  # backed up as it is, before `archive upgrade` (which is what its hint advises)
-        conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
+        conn = catalog.connect_target(target or home.catalog_path, audit_key=home.audit_key)
         result.schema_outdated = True
     try:
-        conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
+        if target is not None:
+            conn.begin_locked()  # type: ignore[union-attr]  # writers wait (the schema's advisory lock)
+        else:
+            conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
         try:
-            _snapshot_catalog(home, partial / CATALOG_NAME)
-            manifest.append((file_digest(partial / CATALOG_NAME), CATALOG_NAME))
+            if target is not None:
+                from archive.pgdump import DUMP_NAME, dump_schema
+
+                dump_schema(target[0], target[1], partial / DUMP_NAME)
+                files.make_private(partial / DUMP_NAME)
+                manifest.append((file_digest(partial / DUMP_NAME), DUMP_NAME))
+            else:
+                _snapshot_catalog(home, partial / CATALOG_NAME)
+                manifest.append((file_digest(partial / CATALOG_NAME), CATALOG_NAME))
             relatives, result.skipped = _home_files(home.root)
             for relative in relatives:
                 if _is_key_material(relative) and not include_keys:
@@ -228,7 +243,9 @@ def read_manifest(backup_dir: Path) -> tuple[dict[str, str], str]:
         if str(relative) in entries:
             raise BackupError(f"备份清单 {path} 第{number}行重复列出：{match[2]}")
         entries[str(relative)] = match[1]
-    if CATALOG_NAME not in entries or CONFIG_NAME not in entries:
+    from archive.pgdump import DUMP_NAME
+
+    if (CATALOG_NAME not in entries and DUMP_NAME not in entries) or CONFIG_NAME not in entries:
         raise BackupError(f"备份清单 {path} 中没有 {CATALOG_NAME} 或 {CONFIG_NAME}，备份不完整")
     return entries, hashlib.sha256(raw).hexdigest()
 
@@ -274,6 +291,36 @@ def check_backup(backup_dir: Path) -> tuple[dict[str, str], dict]:
     return entries, info
 
 
+def _restore_pg_catalog(partial: Path) -> tuple[str, str]:
+    """Load the backup's catalog dump into PostgreSQL: the database of ARCHIVE_DATABASE_URL, else
+    the backup's own database_url; the schema the backup's config names. config.yaml then names
+    that database. Returns (url, schema)."""
+    from archive.config import load_config, update_config
+    from archive.home import DATABASE_URL_ENV, _without_password, pg_target
+    from archive.pgdump import DUMP_NAME, restore_schema
+
+    config = load_config(partial / CONFIG_NAME)
+    target = pg_target(config)
+    if target is None:
+        raise BackupError(f"备份中的目录数据库是 PostgreSQL 导出（{DUMP_NAME}），但没有指定恢复到哪个数据库",
+                          hint=f"请设置环境变量 {DATABASE_URL_ENV}=postgresql://用户@主机/数据库")
+    url, schema = target
+    restore_schema(url, schema, partial / DUMP_NAME)
+    if _without_password(url) != config.database_url:
+        def change(document) -> None:
+            document["database_url"] = _without_password(url)
+
+        update_config(partial / CONFIG_NAME, change)
+    return url, schema
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    from archive.pgconn import open_psycopg
+
+    with contextlib.suppress(Exception), open_psycopg(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def restore(backup_dir: Path, target: Path) -> RestoreResult:
     """Restore a backup into `target`, which must not exist or be an empty folder."""
     backup_dir = backup_dir.expanduser().absolute()
@@ -285,6 +332,7 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     _empty_or_absent(target, "恢复目标")
     entries, info = check_backup(backup_dir)  # before copying
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    restored: tuple[str, str] | None = None  # a PostgreSQL catalog loaded by this restore
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
     result = RestoreResult(str(target), manifest_sha256=info.get("manifest_sha256", ""),
@@ -298,10 +346,13 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         mismatched = [r for r, d in entries.items() if file_digest(partial / r) != d]  # after copying
         if mismatched:
             raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
-        with contextlib.closing(sqlite3.connect(partial / CATALOG_NAME)) as conn:
-            problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if problem != "ok":
-            raise BackupError(f"备份中的目录数据库未通过完整性检查：{problem}")
+        if CATALOG_NAME in entries:
+            with contextlib.closing(sqlite3.connect(partial / CATALOG_NAME)) as conn:
+                problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if problem != "ok":
+                raise BackupError(f"备份中的目录数据库未通过完整性检查：{problem}")
+        else:
+            restored = _restore_pg_catalog(partial)
         files.make_private(partial)
         _empty_or_absent(target, "恢复目标")  # again: nothing appeared there meanwhile
         if target.exists():
@@ -309,6 +360,8 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         os.replace(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        if restored is not None:  # nothing half-restored is left in the database either
+            _drop_schema(*restored)
         raise
     result.files = len(entries)
     home = Home(target)

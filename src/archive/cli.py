@@ -597,6 +597,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
         for found in result.households:
             _emit_json(found.to_json())
         return
+    if result.ambiguity:
+        click.echo(f"提示：{result.ambiguity}。")
     if result.hits:
         about = "" if result.exact else "约"
         click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
@@ -1166,7 +1168,7 @@ def seal_existing_cmd(ctx, reason, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def backup_cmd(ctx, dest, include_keys, as_json) -> None:
-    """备份档案库到一个新目录：目录数据库（SQLite 在线备份）、全部文件和摘要清单 MANIFEST.sha256。"""
+    """备份档案库到一个新目录：目录数据库（SQLite 在线备份，或 PostgreSQL 的 pg_dump）、全部文件和摘要清单 MANIFEST.sha256。"""
     from archive.backup import backup
 
     result = backup(_home(ctx), Path(dest), include_keys=include_keys)
@@ -1394,3 +1396,22 @@ def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, d
                    f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
     if not result.made:
         raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")
+
+
+@cli.command("migrate-to")
+@click.argument("url", metavar="数据库地址")
+@click.option("--schema", metavar="模式名", help="PostgreSQL 中的模式名（默认 archive_ + 全宗号小写）；必须是空的")
+@json_option
+@click.pass_context
+def migrate_to_cmd(ctx, url, schema, as_json) -> None:
+    """把档案库的目录数据库（catalog.sqlite）迁移到 PostgreSQL（县级部署）：逐表核对行数和摘要，原文件改名保留。"""
+    from archive.catalog_move import move_catalog
+
+    report = move_catalog(_home(ctx), url, schema)
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    for table in report.tables:
+        click.echo(f"{table.table}：{table.rows_before} 行 → {table.rows_after} 行，摘要 {table.digest_after[:16]}… 一致")
+    click.echo(f"已迁移到 PostgreSQL {report.url} 模式 {report.schema}；操作日志 {report.audit_rows} 条，链核对通过")
+    click.echo(f"原目录数据库改名保留为 {report.old_catalog}；核对报告：{report.report}")

@@ -101,6 +101,8 @@ class Config:
     casework: dict[str, Any] = field(default_factory=dict)  # history, reviews, deadlines, retention, wording
     broker_url: str = ""  # a county deployment: OCR work goes to Celery workers through this Redis
     index: dict[str, Any] = field(default_factory=dict)  # backend: the full-text index backend
+    database_url: str = ""     # a county deployment: the catalog in this PostgreSQL database
+    database_schema: str = ""  # its schema (default archive_ + 全宗号 in lower case)
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -177,6 +179,8 @@ class Config:
             "casework": self.casework,
             "broker_url": self.broker_url,
             "index": self.index,
+            "database_url": self.database_url,
+            "database_schema": self.database_schema,
         }
         return {key: value for key, value in data.items() if value not in ("", None, [], {})}
 

@@ -176,8 +176,9 @@ def make_signed_scans(home, rng: random.Random) -> int:
 
     rows = home.db.execute(
         "SELECT doc_id, pdf_path, type FROM documents WHERE type IN ('refusal','suspension','adjustment') "
-        "UNION ALL SELECT * FROM (SELECT doc_id, pdf_path, type FROM documents WHERE type='confirmation' LIMIT 3)"
-    ).fetchall()
+        "ORDER BY doc_id").fetchall()
+    rows += home.db.execute(
+        "SELECT doc_id, pdf_path, type FROM documents WHERE type='confirmation' ORDER BY doc_id LIMIT 3").fetchall()
     specs = [Degradation(dpi=300, seal=True, signature=True),
              Degradation(dpi=200, rotation=180, skew=1.5, noise=6, jpeg=70, seal=True),
              Degradation(dpi=300, rotation=90, skew=-2.0, seal=True),

@@ -2,7 +2,8 @@
 
 Layout (readable by a person without the software):
     config.yaml            configuration (schemas/config.schema.json)
-    catalog.sqlite         catalog (source of truth)
+    catalog.sqlite         catalog (source of truth); with `database_url` (a county deployment)
+                           the catalog is a PostgreSQL schema instead (see catalog_target)
     templates/             the township's own template overrides (optional)
     documents/YYYY/村/户主姓名-身份证后4位/   generated documents per household
     documents/YYYY/村/_村级/                  village-level documents (publicity sheets)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import sqlite3
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,33 @@ from archive.errors import ConfigError, HomeExistsError, HomeMissingError, Usage
 CONFIG_NAME = "config.yaml"
 CATALOG_NAME = "catalog.sqlite"
 AUDIT_KEY_ENV = "ARCHIVE_AUDIT_KEY_FILE"
+DATABASE_URL_ENV = "ARCHIVE_DATABASE_URL"
+
+
+def database_url(config: Config) -> str:
+    """The PostgreSQL catalog's URL: ARCHIVE_DATABASE_URL, else `database_url` in config.yaml;
+    "" for the embedded SQLite catalog."""
+    return (os.environ.get(DATABASE_URL_ENV) or "").strip() or (config.database_url or "").strip()
+
+
+def default_schema(fonds: str) -> str:
+    """archive_ + the 全宗号 in lower case (the PostgreSQL index's default schema too)."""
+    return "archive_" + re.sub(r"[^a-z0-9_]", "_", fonds.lower())
+
+
+def pg_target(config: Config) -> tuple[str, str] | None:
+    """(url, schema) of the PostgreSQL catalog a configuration names; None for SQLite.
+    Several township homes share one database, each in its own schema."""
+    url = database_url(config)
+    if not url:
+        return None
+    if not re.match(r"^postgres(ql)?://", url):
+        raise ConfigError(f"目录数据库地址「{url.split('@')[-1]}」不是 PostgreSQL 地址",
+                          hint=f"请写成 postgresql://用户@主机:端口/数据库（config.yaml 的 database_url 或 {DATABASE_URL_ENV}）")
+    schema = (config.database_schema or "").strip() or default_schema(config.fonds)
+    from archive.pgconn import check_schema_name
+
+    return url, check_schema_name(schema)
 
 
 @dataclass
@@ -42,6 +70,21 @@ class Home:
     @property
     def catalog_path(self) -> Path:
         return self.root / CATALOG_NAME
+
+    @property
+    def catalog_target(self) -> tuple[str, str] | None:
+        """(url, schema) when the catalog is in PostgreSQL, None for catalog.sqlite."""
+        return pg_target(self.config)
+
+    @property
+    def catalog_shown(self) -> str:
+        """Where the catalog is, for messages (never a password)."""
+        target = self.catalog_target
+        if target is None:
+            return str(self.catalog_path)
+        from archive.pgconn import where
+
+        return f"PostgreSQL {where(target[0])} 模式 {target[1]}"
 
     @property
     def documents_dir(self) -> Path:
@@ -60,13 +103,16 @@ class Home:
         return load_config(self.config_path)
 
     @cached_property
-    def db(self) -> sqlite3.Connection:
-        if not self.catalog_path.exists():
+    def db(self) -> catalog.CatalogConn:
+        target = self.catalog_target
+        if target is None and not self.catalog_path.exists():
             raise HomeMissingError(f"档案库 {self.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
-        conn = catalog.connect(self.catalog_path, audit_key=self.audit_key)
+        conn = catalog.connect_target(target or self.catalog_path, audit_key=self.audit_key)
         try:
+            if target is not None and migrations.catalog_revision(conn) is None:
+                raise HomeMissingError(f"{self.catalog_shown} 中没有目录数据库，请先运行 archive init 或 archive migrate-to")
             # read only: a catalog behind this program is refused with the hint `archive upgrade`
-            migrations.require_current(conn, self.catalog_path)
+            migrations.require_current(conn, self.catalog_shown if target else self.catalog_path)
         except BaseException:
             conn.close()
             raise
@@ -155,31 +201,44 @@ def init_home(root: Path, config: Config) -> Home:
     os.chmod(root, files.PRIVATE_DIR)  # personal data: the home is private to its owner
     for folder in (home.documents_dir, home.templates_dir, home.inbox_dir):
         files.ensure_dir(folder)
+    target = pg_target(config)
+    if target is not None and not config.database_url:
+        config.database_url = _without_password(target[0])  # later commands find it without the variable
+    if target is not None:
+        # a fresh schema (made if missing), refused when it holds tables: homes never share one
+        schema = migrations.upgrade_catalog(target, require_empty=True)
     save_config(config, home.config_path)
     config.path = home.config_path
     home.__dict__["config"] = config
-    files.create_private_file(home.catalog_path)  # SQLite's WAL and journal take this file's mode
-    schema = migrations.create_catalog(home.catalog_path)
-    conn = catalog.connect(home.catalog_path, audit_key=home.audit_key)
+    if target is None:
+        files.create_private_file(home.catalog_path)  # SQLite's WAL and journal take this file's mode
+        schema = migrations.create_catalog(home.catalog_path)
+    conn = catalog.connect_target(target or home.catalog_path, audit_key=home.audit_key)
     with catalog.transaction(conn):
         catalog.audit(conn, home.operator, "init", str(root), {"township": config.township, "schema": schema.after})
     conn.close()
     return home
 
 
+def _without_password(url: str) -> str:
+    """The URL as written to config.yaml: a password stays in the environment (or ~/.pgpass)."""
+    return re.sub(r"^(postgres(?:ql)?://[^:@/]*):[^@/]*@", r"\1@", url)
+
+
 def upgrade_home(home: Home) -> migrations.UpgradeResult:
     """`archive upgrade`: bring the home's catalog to this program's schema (a catalog made before
     migrations is recognised first), and record it in the audit log when anything changed."""
-    if not home.catalog_path.exists():
+    target = home.catalog_target
+    if target is None and not home.catalog_path.exists():
         raise HomeMissingError(f"档案库 {home.root} 中没有目录数据库（{CATALOG_NAME}），请先运行 archive init")
     home.close()
 
-    def record(conn: sqlite3.Connection, result: migrations.UpgradeResult) -> None:
-        catalog.audit(conn, home.operator, "catalog.upgrade", str(home.catalog_path),
+    def record(conn: catalog.CatalogConn, result: migrations.UpgradeResult) -> None:
+        catalog.audit(conn, home.operator, "catalog.upgrade", str(home.catalog_path) if target is None else home.catalog_shown,
                       {"before": result.before, "after": result.after, "applied": result.applied,
                        "adopted": result.adopted})
 
-    return migrations.upgrade_catalog(home.catalog_path, audit_key=home.audit_key, record=record)
+    return migrations.upgrade_catalog(target or home.catalog_path, audit_key=home.audit_key, record=record)
 
 
 def resolve_home(option: str | None) -> Home:

@@ -29,7 +29,7 @@ def keys_for(conn: sqlite3.Connection, household_ids: Iterable[str]) -> dict[str
     if missing:
         with transaction(conn):
             for household_id in missing:
-                conn.execute("INSERT OR IGNORE INTO household_keys(key, household_id) VALUES (?,?)",
+                conn.execute("INSERT INTO household_keys(key, household_id) VALUES (?,?) ON CONFLICT DO NOTHING",
                              (_make(), household_id))
         found = _lookup(conn, wanted)
     return found

@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from archive.catalog import FILE_COLUMNS, audit, file_digest
+from archive.catalog import FILE_COLUMNS, audit, file_digest, now_text
 
 SEAL_ACTION = "document.seal"
 OUTPUT_ACTION = "output.register"
@@ -90,8 +90,8 @@ def register_output(conn: sqlite3.Connection, root: Path, path: Path, kind: str,
     digest, size = file_digest(path), path.stat().st_size
     conn.execute(
         "INSERT INTO outputs(path, kind, sha256, size) VALUES (?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
-        "kind=excluded.kind, sha256=excluded.sha256, size=excluded.size, recorded_at=datetime('now','localtime')",
-        (relative, kind, digest, size))
+        "kind=excluded.kind, sha256=excluded.sha256, size=excluded.size, recorded_at=?",
+        (relative, kind, digest, size, now_text()))
     audit(conn, operator, OUTPUT_ACTION, relative, {"kind": kind, "sha256": digest, "size": size})
     return relative
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from archive.catalog import audit, transaction
+from archive.catalog import audit, now_text, transaction
 from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
 
@@ -157,7 +157,7 @@ def authenticate(home: Home, name: str, password: str) -> User:
         if not ok:
             audit(home.db, ANONYMOUS, "login.failed", name[:64])
         else:
-            home.db.execute("UPDATE users SET last_login=datetime('now','localtime') WHERE name=?", (name,))
+            home.db.execute("UPDATE users SET last_login=? WHERE name=?", (now_text(), name))
             if _hasher.check_needs_rehash(stored):
                 home.db.execute("UPDATE users SET password_hash=? WHERE name=?", (_hasher.hash(password), name))
             audit(home.db, name, "login", name)

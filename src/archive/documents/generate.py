@@ -22,7 +22,15 @@ from typing import Any
 from archive import files
 from archive.casework.history import households_as_of, record_document_effect, state_for_month
 from archive.casework.rules import category_wording
-from archive.catalog import audit, file_digest, new_doc_id, next_value, record_files, transaction
+from archive.catalog import (
+    audit,
+    file_digest,
+    new_doc_id,
+    next_value,
+    now_text,
+    record_files,
+    transaction,
+)
 from archive.dates import cn_date, cn_month, month_end, parse_date
 from archive.documents import storage, templates, types
 from archive.documents.context import (
@@ -544,8 +552,8 @@ class Generator:
         )
         if signing is not None:
             self.conn.execute(
-                "UPDATE documents SET signed_by=?, signed_at=datetime('now','localtime'), signature_kind=? WHERE doc_id=?",
-                (signing.name, "pades" if signing.certificate else "seal", doc_id))
+                "UPDATE documents SET signed_by=?, signed_at=?, signature_kind=? WHERE doc_id=?",
+                (signing.name, now_text(), "pades" if signing.certificate else "seal", doc_id))
             audit(self.conn, self.home.operator, "document.sign", doc_id,
                   {"number": number, "approver": signing.name, "role": signing.role,
                    "digital_signature": signing.certificate is not None})

@@ -38,7 +38,7 @@ def resolve_household(home: Home, text: str) -> HouseholdRecord:
         if len(key) >= 15:
             rows = conn.execute(people + "WHERE m.id_number = ? OR h.id = ?", (key, key)).fetchall()
         else:
-            rows = conn.execute(people + "WHERE substr(m.id_number, -?) = ?", (len(key), key)).fetchall()
+            rows = conn.execute(people + "WHERE substr(m.id_number, length(m.id_number) - ? + 1) = ?", (len(key), key)).fetchall()
     elif all(is_han(c) or c == "·" for c in key):
         rows = conn.execute(people + "WHERE m.name = ?", (key,)).fetchall()
         if not rows:
@@ -72,7 +72,7 @@ def household_file(home: Home, household_id: str) -> dict[str, Any]:
         f"""SELECT d.*, {LOCATION_COLUMNS}
            FROM documents d {LOCATION_JOINS}
            WHERE d.household_id = ?
-           ORDER BY filed_item IS NULL, b.year, b.box_no, filed_item, d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",
+           ORDER BY coalesce(d.item_no, p.item_no) IS NULL, b.year, b.box_no, coalesce(d.item_no, p.item_no), d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",
         (household.id,),
     ).fetchall()
     documents = []

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.catalog import audit, next_value, record_files, transaction
+from archive.catalog import audit, next_value, now_text, record_files, transaction
 from archive.dates import month_end
 from archive.documents import storage
 from archive.documents.types import filing_class, registry
@@ -104,9 +104,9 @@ def _box_for(home: Home, year: int, village: str, retention: str) -> tuple[int, 
         if used < capacity:
             return box["id"], box["box_no"]
     number = (box["box_no"] + 1) if box else 1
-    cursor = home.db.execute("INSERT INTO boxes(year, village, retention, box_no) VALUES (?,?,?,?)",
+    cursor = home.db.execute("INSERT INTO boxes(year, village, retention, box_no) VALUES (?,?,?,?) RETURNING id",
                              (year, village, retention, number))
-    return cursor.lastrowid, number
+    return cursor.fetchone()[0], number
 
 
 def file_month(home: Home, month: dt.date) -> FilingResult:
@@ -200,9 +200,9 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
             stamped_rel = str(target.relative_to(home.root))
         home.db.execute(
             """UPDATE documents SET archival_code=?, class_code=?, retention=?, item_no=?, box_id=?,
-               filed_month=?, filed_at=datetime('now','localtime'), filing_round=?, stamped_path=?
+               filed_month=?, filed_at=?, filing_round=?, stamped_path=?
                WHERE doc_id=?""",
-            (code_text, code, retention, item, box_id, prefix, filing_round, stamped_rel, row["doc_id"]))
+            (code_text, code, retention, item, box_id, prefix, now_text(), filing_round, stamped_rel, row["doc_id"]))
         record_files(home.db, home.root, row["doc_id"])
         result.items.append(catalogue.Item(
             seq=len(result.items) + 1, archival_code=code_text, number=row["number"] or "",
@@ -220,10 +220,10 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
     result.findings = check_month(home, month)
     result.outputs = _write_outputs(home, month, result)
     home.db.execute(
-        """INSERT INTO filing_months(month, status, items, filed_at, operator, report) VALUES (?,?,?,datetime('now','localtime'),?,?)
-           ON CONFLICT(month) DO UPDATE SET status='filed', items=items + excluded.items, filed_at=excluded.filed_at,
+        """INSERT INTO filing_months(month, status, items, filed_at, operator, report) VALUES (?,?,?,?,?,?)
+           ON CONFLICT(month) DO UPDATE SET status='filed', items=filing_months.items + excluded.items, filed_at=excluded.filed_at,
            operator=excluded.operator, report=excluded.report""",
-        (prefix, "filed", len(result.items), home.operator,
+        (prefix, "filed", len(result.items), now_text(), home.operator,
          json.dumps({"outputs": result.outputs, "items": len(result.items), "round": filing_round},
                     ensure_ascii=False)))
     audit(home.db, home.operator, "filing.month", prefix,
@@ -299,7 +299,7 @@ def _boxes(home: Home, ids: set[int]) -> list[catalogue.Box]:
     out = []
     for box_id in sorted(ids):
         box = home.db.execute("SELECT * FROM boxes WHERE id=?", (box_id,)).fetchone()
-        span = home.db.execute("SELECT min(item_no), max(item_no), count(*), class_code FROM documents WHERE box_id=?",
+        span = home.db.execute("SELECT min(item_no), max(item_no), count(*), min(class_code) FROM documents WHERE box_id=?",
                                (box_id,)).fetchone()
         out.append(catalogue.Box(box["year"], box["village"], box["retention"], box["box_no"], span[0], span[1], span[2], span[3]))
     return out

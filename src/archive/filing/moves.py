@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from archive import files
-from archive.catalog import audit, transaction
+from archive.catalog import audit, now_text, transaction
 from archive.documents import storage
 from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
@@ -90,8 +90,8 @@ def move_household(home: Home, household_id: str, village: str, reason: str) -> 
     rows = home.db.execute("SELECT * FROM documents WHERE household_id=?", (household.id,)).fetchall()
     papers = [p["label"] for p in (paper_location(home, r["doc_id"]) for r in rows) if p and p["village"] != village]
     with transaction(home.db):
-        home.db.execute("UPDATE households SET village=?, updated_at=datetime('now','localtime') WHERE id=?",
-                        (village, household.id))
+        home.db.execute("UPDATE households SET village=?, updated_at=? WHERE id=?",
+                        (village, now_text(), household.id))
         for row in rows:
             folder = storage.document_folder(home, int(row["doc_date"][:4]), village, household)
             paths = {col: relocate(home, row[col], folder) for col in MOVED_FILES}

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from archive.catalog import FILE_COLUMNS, HMAC_PREFIX, audit_hash, file_digest
+from archive.catalog import FILE_COLUMNS, HMAC_PREFIX, audit_hash, file_digest, group_concat
 from archive.home import CATALOG_NAME, CONFIG_NAME, Home
 from archive.sealing import OUTPUT_ACTION, SEAL_ACTION, all_record_digests, parse_anchor
 
@@ -239,9 +239,10 @@ def check_document_files(ctx: Context) -> None:
 
 def check_item_numbers(ctx: Context) -> None:
     """No gaps and no repeats in any 件号 sequence."""
+    items = group_concat(ctx.home.db, "item_no", "','")
     for row in ctx.home.db.execute(
-            """SELECT substr(archival_code, 1, length(archival_code) - 5) AS class, group_concat(item_no) AS items
-               FROM documents WHERE archival_code IS NOT NULL GROUP BY class"""):
+            f"""SELECT substr(archival_code, 1, length(archival_code) - 5) AS class, {items} AS items
+               FROM documents WHERE archival_code IS NOT NULL GROUP BY substr(archival_code, 1, length(archival_code) - 5)"""):
         numbers = sorted(int(n) for n in row["items"].split(","))
         expected = list(range(1, numbers[-1] + 1))
         if numbers != expected:

@@ -85,7 +85,10 @@ def names() -> list[str]:
 
 
 def backend_name(home: Home) -> str:
-    name = (os.environ.get(BACKEND_ENV) or "").strip() or str(home.config.index.get("backend") or DEFAULT)
+    """ARCHIVE_INDEX_BACKEND, else `index.backend` in config.yaml, else the default: fts5 beside a
+    SQLite catalog, postgresql (in the catalog's own database and schema) beside a PostgreSQL one."""
+    default = "postgresql" if home.catalog_target is not None else DEFAULT
+    name = (os.environ.get(BACKEND_ENV) or "").strip() or str(home.config.index.get("backend") or default)
     if name not in _REGISTRY:
         raise ConfigError(f"config.yaml 中的全文索引后端「{name}」不存在（可用：{'、'.join(_REGISTRY)}）",
                           hint="请在 config.yaml 的 index: backend: 中填写其中之一")

@@ -109,6 +109,9 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
 
 def _schema_name(home: Home) -> str:
     given = str(home.config.index.get("schema") or "").strip()
+    catalog = home.catalog_target
+    if not given and catalog is not None:
+        return catalog[1]  # beside a PostgreSQL catalog: in its schema
     name = given or "archive_" + re.sub(r"[^a-z0-9_]", "_", home.config.fonds.lower())
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ConfigError(f"config.yaml 中 index.schema「{name}」不能用作 PostgreSQL 模式名",
@@ -118,6 +121,8 @@ def _schema_name(home: Home) -> str:
 
 def database_url(home: Home) -> str:
     url = (os.environ.get(URL_ENV) or "").strip() or str(home.config.index.get("url") or "").strip()
+    if not url and home.catalog_target is not None:
+        url = home.catalog_target[0]  # beside a PostgreSQL catalog: in its database
     if not url:
         raise ConfigError("全文索引后端为 postgresql，但没有指定数据库",
                           hint=f"请在 config.yaml 的 index: 下设置 url: postgresql://用户@主机/数据库，或设置环境变量 {URL_ENV}")

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive import files
-from archive.catalog import transaction
+from archive.catalog import group_concat, transaction
 from archive.errors import ArchiveError, LockedError
 from archive.home import Home
 from archive.index import backend as backends
 from archive.index.schema import SCHEMA_VERSION, id_terms, number_terms
+from archive.locks import Locker
 
 BATCH = 20000  # documents per commit: bounds the writer's memory on a full rebuild
 LOCK_WAIT_S = float(os.environ.get("ARCHIVE_INDEX_LOCK_WAIT", "300"))
@@ -75,38 +76,47 @@ def require_current(home: Home) -> None:
 
 @contextmanager
 def writer_lock(home: Home, wait_s: float = LOCK_WAIT_S, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """One index writer at a time across processes; others wait their turn."""
-    folder = index_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_s
-    told = False
-    while (lock := files.try_lock(folder / "writer.lock")) is None:
-        if time.monotonic() > deadline:
-            raise LockedError(
-                f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
-                hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
-            )
-        if on_wait and not told:
-            on_wait("全文索引正被另一个进程写入，排队等待…")
-            told = True
-        time.sleep(0.1)
+    """One index writer at a time across processes (across machines beside a PostgreSQL catalog:
+    an advisory lock, archive.locks); others wait their turn."""
+    locker = Locker(home)
     try:
-        yield
+        folder = index_dir(home) if not locker.shared else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_s
+        told = False
+        while (lock := locker.try_lock("index-writer", (folder or home.root) / "writer.lock")) is None:
+            if time.monotonic() > deadline:
+                raise LockedError(
+                    f"全文索引正被另一个进程写入，已等待 {wait_s:.0f} 秒仍未结束",
+                    hint="请稍后再运行 archive reindex 补齐索引；目录数据库中的记录不受影响",
+                )
+            if on_wait and not told:
+                on_wait("全文索引正被另一个进程写入，排队等待…")
+                told = True
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        locker.close()
 
 
-_DOC_SQL = """
+def _doc_sql(conn) -> str:
+    names = group_concat(conn, "m.name", "char(31)", order_by="m.seq")
+    ids = group_concat(conn, "m.id_number", "' '", order_by="m.seq")
+    return f"""
 SELECT d.doc_id, d.rev, d.type, d.title, d.household_id, d.village, d.doc_date, d.number, d.status,
        d.archival_code, d.body_text, h.head_name, h.category,
-       (SELECT group_concat(m.name, char(31)) FROM members m WHERE m.household_id = d.household_id) AS names,
-       (SELECT group_concat(m.id_number, ' ') FROM members m WHERE m.household_id = d.household_id) AS ids
+       (SELECT {names} FROM members m WHERE m.household_id = d.household_id) AS names,
+       (SELECT {ids} FROM members m WHERE m.household_id = d.household_id) AS ids
 FROM documents d LEFT JOIN households h ON h.id = d.household_id
 """
 
 
 def fields(row) -> dict[str, object]:
-    """A catalog row (_DOC_SQL) as the fields of an indexed document (index/queries.py lists
+    """A catalog row (_doc_sql) as the fields of an indexed document (index/queries.py lists
     them): names is a list of names, ids and number whitespace-separated terms, the other keyword
     fields one value each, title/body/people text."""
     names = [n.strip() for n in (row["names"] or "").split("\x1f") if n.strip()]
@@ -167,7 +177,7 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
                 conn.execute("UPDATE documents SET indexed_rev = 0")
         todo = conn.execute("SELECT count(*) FROM documents WHERE indexed_rev != rev").fetchone()[0]
         while True:
-            rows = conn.execute(_DOC_SQL + " WHERE d.indexed_rev != d.rev LIMIT ?", (BATCH,)).fetchall()
+            rows = conn.execute(_doc_sql(conn) + " WHERE d.indexed_rev != d.rev LIMIT ?", (BATCH,)).fetchall()
             if not rows:
                 break
 

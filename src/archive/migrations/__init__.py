@@ -43,8 +43,13 @@ def head_revision() -> str:
     return revisions()[-1]
 
 
-def catalog_revision(conn: sqlite3.Connection) -> str | None:
+def catalog_revision(conn: Any) -> str | None:
     """The revision recorded in the catalog; None for a catalog made before migrations (or empty)."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return row[0] if row else None
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.OperationalError as exc:
@@ -54,7 +59,7 @@ def catalog_revision(conn: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
-def require_current(conn: sqlite3.Connection, catalog: Path) -> None:
+def require_current(conn: Any, catalog: Path | str) -> None:
     """Refuse a catalog whose schema is not this program's (read only: takes no lock)."""
     current, head = catalog_revision(conn), head_revision()
     if current == head:
@@ -106,6 +111,33 @@ def catalog_engine(path: str | Path, audit_key: bytes | None = None):
     @sa.event.listens_for(engine, "begin")
     def _begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def pg_engine(url: str, schema: str):
+    """A SQLAlchemy engine on a PostgreSQL catalog schema (made if missing): its transactions
+    take the schema's advisory lock first (archive.pgconn.schema_lock_key, the same lock as
+    archive.catalog.transaction), so upgraders and writers queue as on SQLite."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from archive.pgconn import check_schema_name, open_psycopg, schema_lock_key
+
+    check_schema_name(schema)
+
+    def connect():
+        conn = open_psycopg(url)
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.commit()
+        return conn
+
+    engine = sa.create_engine("postgresql+psycopg://", poolclass=NullPool, creator=connect)
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (schema_lock_key(schema),))
 
     return engine
 
@@ -168,31 +200,52 @@ def _recognise(connection, catalog: Path) -> str:
     return matched
 
 
-def upgrade_catalog(path: Path, target: str = "head", *, audit_key: bytes | None = None,
-                    record: Callable[[sqlite3.Connection, UpgradeResult], None] | None = None) -> UpgradeResult:
-    """Bring the catalog at `path` to `target` (default the newest revision); see the module doc.
-    When anything changed, `record` is called with the catalog connection inside the same
-    transaction (the audit entry commits with the upgrade or not at all)."""
+def upgrade_catalog(path: Path | tuple[str, str], target: str = "head", *, audit_key: bytes | None = None,
+                    record: Callable[[Any, UpgradeResult], None] | None = None,
+                    require_empty: bool = False) -> UpgradeResult:
+    """Bring the catalog at `path` (a SQLite file, or (url, schema) on PostgreSQL) to `target`
+    (default the newest revision); see the module doc. When anything changed, `record` is called
+    with the catalog connection inside the same transaction (the audit entry commits with the
+    upgrade or not at all). `require_empty`: refuse a PostgreSQL schema that already has tables."""
     from alembic import command
 
-    engine = catalog_engine(path, audit_key)
+    postgres = isinstance(path, tuple)
+    engine = pg_engine(*path) if isinstance(path, tuple) else catalog_engine(path, audit_key)
+    shown = f"{path[1]}@{_where(path[0])}" if isinstance(path, tuple) else str(path)
     try:
         with engine.begin() as connection:
+            if postgres and require_empty:
+                tables = connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").scalar()
+                if tables:
+                    raise BadInputError(f"PostgreSQL 模式 {shown} 中已经有 {tables} 张表，不会在其中建立新的目录数据库",
+                                        hint="请换一个空的模式（config.yaml 的 database_schema），或先确认那些表可以删除")
             before = _current(connection)
             adopted = None
-            if before is None and _shape(connection):
+            if not postgres and before is None and _shape(connection):
                 adopted = _recognise(connection, path)
                 command.stamp(_config(connection), adopted)
             command.upgrade(_config(connection, adopting=adopted is not None), target)
             after = _current(connection)
             order = revisions()
             start = order.index(adopted or before) + 1 if (adopted or before) else 0
-            result = UpgradeResult(str(path), before, after, list(order[start: order.index(after) + 1]), adopted)
+            result = UpgradeResult(shown, before, after, list(order[start: order.index(after) + 1]), adopted)
             if record is not None and result.changed:
-                record(connection.connection.driver_connection, result)
+                raw = connection.connection.driver_connection
+                if postgres:
+                    from archive.pgconn import PgConnection
+
+                    raw = PgConnection.wrap(raw, path[1], audit_key)
+                record(raw, result)
     finally:
         engine.dispose()
     return result
+
+
+def _where(url: str) -> str:
+    from archive.pgconn import where
+
+    return where(url)
 
 
 _NEW_CATALOG_SQL: dict[str, tuple[str, ...]] = {}  # head revision → the schema its revisions built

@@ -30,7 +30,7 @@ from archive.casework.history import (
     events_for,
     record_roster_change,
 )
-from archive.catalog import audit, transaction
+from archive.catalog import audit, now_text, transaction
 from archive.errors import ArchiveError, ConflictError, NotFoundError, UsageError
 from archive.roster.households import HouseholdRecord, get_household
 
@@ -197,18 +197,18 @@ def record(conn: sqlite3.Connection, operator: str, household_id: str, found: li
         (household_id,))}
     keep = {pending[k] for d in found if (k := (d.field, _dump(d.roster), _dump(d.archive))) in pending}
     for number in set(pending.values()) - keep:
-        conn.execute("UPDATE roster_differences SET state='superseded', resolved_at=datetime('now','localtime'), "
-                     "resolved_by=?, reason=? WHERE id=?", (operator, f"被花名册 {file_name} 取代", number))
+        conn.execute("UPDATE roster_differences SET state='superseded', resolved_at=?, "
+                     "resolved_by=?, reason=? WHERE id=?", (now_text(), operator, f"被花名册 {file_name} 取代", number))
     stored = []
     for difference in found:
         if (difference.field, _dump(difference.roster), _dump(difference.archive)) in pending:
             continue
         cursor = conn.execute(
             "INSERT INTO roster_differences(household_id, field, roster_value, archive_value, basis, import_sha, "
-            "file_name, created_by) VALUES (?,?,?,?,?,?,?,?)",
+            "file_name, created_by) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
             (household_id, difference.field, _dump(difference.roster), _dump(difference.archive),
              _dump(difference.basis), import_sha, file_name, operator))
-        difference.id = cursor.lastrowid
+        difference.id = cursor.fetchone()[0]
         difference.file_name = file_name
         stored.append(difference)
     return stored
@@ -252,8 +252,8 @@ def _chosen(conn: sqlite3.Connection, ids: list[int], every: bool) -> list[Diffe
 
 
 def _close(conn: sqlite3.Connection, operator: str, difference: Difference, state: str, reason: str) -> None:
-    conn.execute("UPDATE roster_differences SET state=?, resolved_at=datetime('now','localtime'), resolved_by=?, "
-                 "reason=? WHERE id=?", (state, operator, reason or None, difference.id))
+    conn.execute("UPDATE roster_differences SET state=?, resolved_at=?, resolved_by=?, "
+                 "reason=? WHERE id=?", (state, now_text(), operator, reason or None, difference.id))
     audit(conn, operator, f"roster.{'accept' if state == 'accepted' else 'reject'}", difference.household_id,
           {"difference": difference.id, "field": difference.field, "roster": difference.roster,
            "archive": difference.archive, "reason": reason or None})
@@ -314,8 +314,8 @@ def _apply(home: Home, difference: Difference, day: dt.date, since: dt.date, rea
                                          "reason": reason or None})
         elif name in ("category", "head_name"):
             # its documents are re-indexed: trigger households_rev (migration 0010)
-            conn.execute(f"UPDATE households SET {name}=?, updated_at=datetime('now','localtime') WHERE id=?",
-                         (value, difference.household_id))
+            conn.execute(f"UPDATE households SET {name}=?, updated_at=? WHERE id=?",
+                         (value, now_text(), difference.household_id))
         elif name == "members":
             _replace_members(conn, difference.household_id, value)
         _close(conn, home.operator, difference, "accepted", reason)

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from archive import idcard
+from archive.catalog import dialect
 from archive.errors import NotFoundError
 
 
@@ -96,11 +97,17 @@ def get_household(conn: sqlite3.Connection, household_id: str) -> HouseholdRecor
     return household
 
 
+def _in_order(conn) -> str:
+    """The order households were first imported in: SQLite's rowid; PostgreSQL has no insertion
+    order, so there the time of creation (to the second), then the ID."""
+    return "created_at, id" if dialect(conn) == "postgresql" else "rowid"
+
+
 def list_households(conn: sqlite3.Connection, village: str | None = None) -> list[HouseholdRecord]:
     if village:
-        rows = conn.execute("SELECT * FROM households WHERE village=? ORDER BY rowid", (village,)).fetchall()
+        rows = conn.execute(f"SELECT * FROM households WHERE village=? ORDER BY {_in_order(conn)}", (village,)).fetchall()
     else:
-        rows = conn.execute("SELECT * FROM households ORDER BY village, rowid").fetchall()
+        rows = conn.execute(f"SELECT * FROM households ORDER BY village, {_in_order(conn)}").fetchall()
     households = [_from_row(row) for row in rows]
     _attach_members(conn, households)
     return households

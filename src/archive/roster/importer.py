@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import idcard, regions
-from archive.catalog import audit, transaction
+from archive.catalog import audit, now_text, transaction
 from archive.config import Config
 from archive.errors import ArchiveError, NotFoundError, RosterError, RowProblem
 from archive.roster.checks import CATEGORIES, CATEGORY_ALIASES, STATUS_ALIASES, RowChecks
@@ -457,10 +457,10 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
                 conn.execute(
                     """UPDATE households SET village=?, head_name=?, category=?, covered=?, amount=?,
                        start_date=?, kin_filed=?, phone=?, address=?, data_sha=?, status=?,
-                       updated_at=datetime('now','localtime') WHERE id=?""",
+                       updated_at=? WHERE id=?""",
                     (household.village, household.head_name, household.category, household.covered,
                      household.amount, household.start_date, int(household.kin_filed), household.phone,
-                     household.address, digest_file, household.status, household.id),
+                     household.address, digest_file, household.status, now_text(), household.id),
                 )
                 result.updated += 1  # its documents are re-indexed: trigger households_rev (migration 0010)
             else:

@@ -33,11 +33,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from archive import files
-from archive.catalog import audit, new_doc_id, record_files, transaction
+from archive.catalog import audit, new_doc_id, now_text, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, error_text
 from archive.home import Home
+from archive.locks import Lock, Locker
 from archive.roster.households import get_household
 from archive.scans import recovery
 from archive.scans.confidence import check_page, scan_reasons
@@ -138,7 +139,8 @@ class Ingester:
                  progress: Callable[[str], None] | None = None, model_dir: str | None = None) -> None:
         """`model_dir`: the local OCR model folder for engines that need one (paddleocr); default
         the home's `ocr_model_dir` in config.yaml."""
-        self._locks: dict[str, object] = {}
+        self._locks: dict[str, Lock] = {}
+        self._locker = Locker(home)  # lock files, or PostgreSQL advisory locks beside a PostgreSQL catalog
         self.home = home
         self.conn = home.db
         self.engine = engine
@@ -159,7 +161,7 @@ class Ingester:
 
     def run(self, paths: list[Path]) -> list[IngestRecord]:
         _refuse_home_folders(self.home, paths)
-        self._staging = StagingArea(self.home.root)
+        self._staging = StagingArea(self.home.root, self._locker.try_lock)
         try:
             self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)
                             for r in recovery.repair(self.home, self._lock)]
@@ -172,6 +174,7 @@ class Ingester:
             for lock in self._locks.values():
                 lock.release()
             self._locks.clear()
+            self._locker.close()
 
     def _lock(self, digest: str) -> bool:
         """Claim a file for this process: two ingest runs over one inbox never work on the same
@@ -180,7 +183,7 @@ class Ingester:
         # 4,096 lock files at most: two different scans may share one, which only makes one wait
         if digest[:3] in self._locks:
             return True  # this run holds it already
-        lock = files.try_lock(folder / f"{digest[:3]}.lock")
+        lock = self._locker.try_lock(f"ingest:{digest[:3]}", folder / f"{digest[:3]}.lock")
         if lock is None:
             return False
         self._locks[digest[:3]] = lock
@@ -342,7 +345,8 @@ class Ingester:
         """Counted before the file is read and taken back when its processing returns: what is left
         counts the runs or workers killed (for memory, most likely) while on this file."""
         with transaction(self.conn):
-            self.conn.execute("UPDATE scans SET attempts = max(0, attempts + ?) WHERE sha256=?", (change, job.digest))
+            self.conn.execute("UPDATE scans SET attempts = CASE WHEN attempts + ? > 0 THEN attempts + ? ELSE 0 END WHERE sha256=?",
+                              (change, change, job.digest))
 
     # --- before processing: what each entry is, duplicates, unsupported files ---------------------
 
@@ -432,10 +436,11 @@ class Ingester:
             f"原因：{reason}\n").encode())
         with transaction(self.conn):
             self.conn.execute(
-                """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path)
-                   VALUES (?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET status='quarantined', reason=excluded.reason,
-                   quarantine_path=excluded.quarantine_path, updated_at=datetime('now','localtime')""",
-                (digest, job.name, readable_path(path), "quarantined", reason, str(target.relative_to(self.home.root))))
+                """INSERT INTO scans(sha256, source_name, source_path, status, reason, quarantine_path, updated_at)
+                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET status='quarantined', reason=excluded.reason,
+                   quarantine_path=excluded.quarantine_path, updated_at=excluded.updated_at""",
+                (digest, job.name, readable_path(path), "quarantined", reason, str(target.relative_to(self.home.root)),
+                 now_text()))
             audit(self.conn, self.home.operator, "ingest.quarantine", job.name,
                   {"sha256": digest, "reason": reason, **({"name_bytes": _name_bytes(path)} if note else {})})
         self._leave_source(job.entry)
@@ -496,9 +501,9 @@ class Ingester:
             # a scan held for review keeps the proposed household in its scans row (not in documents)
             self.conn.execute(
                 """UPDATE scans SET status=?, pages=?, reason=?, detected_type=?, household_id=?,
-                   updated_at=datetime('now','localtime') WHERE sha256=?""",
+                   updated_at=? WHERE sha256=?""",
                 (found.status, len(processed.pages), found.reason, doc_type, household.id if household else
-                 proposal.household, digest))
+                 proposal.household, now_text(), digest))
             record_files(self.conn, self.home.root, doc_id)
             detail = {"source": job.name, "sha256": digest, "household": household.id if household else None,
                       "type": doc_type, "reason": found.reason}

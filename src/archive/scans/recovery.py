@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.catalog import FILE_COLUMNS, audit, file_digest, transaction
+from archive.catalog import FILE_COLUMNS, audit, file_digest, now_text, transaction
 from archive.home import Home
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
@@ -121,7 +121,7 @@ def recover_processing(home: Home, lock: Callable[[str], bool]) -> list[Repair]:
             relative = str(kept.relative_to(home.root))
             with transaction(home.db):
                 home.db.execute("UPDATE scans SET status='quarantined', reason=?, quarantine_path=?, "
-                                "updated_at=datetime('now','localtime') WHERE sha256=?", (reason, relative, digest))
+                                "updated_at=? WHERE sha256=?", (reason, relative, now_text(), digest))
                 audit(home.db, home.operator, "ingest.recover", row["source_name"],
                       {"sha256": digest, "status": "quarantined", "quarantine_path": relative})
             repairs.append(Repair(relative, f"上次导入在隔离后、登记前中断，已补登记为隔离（{reason}）"))
@@ -130,8 +130,8 @@ def recover_processing(home: Home, lock: Callable[[str], bool]) -> list[Repair]:
             continue  # still there: processed in this run or the next
         missing = "上次导入中断，原文件已不在原处，也未找到存档副本；如有原件，请重新放入收件箱"
         with transaction(home.db):
-            home.db.execute("UPDATE scans SET status='missing', reason=?, updated_at=datetime('now','localtime') "
-                            "WHERE sha256=?", (missing, digest))
+            home.db.execute("UPDATE scans SET status='missing', reason=?, updated_at=? "
+                            "WHERE sha256=?", (missing, now_text(), digest))
             audit(home.db, home.operator, "ingest.recover", row["source_name"], {"sha256": digest, "status": "missing"})
         repairs.append(Repair(row["source_name"], missing))
     return repairs

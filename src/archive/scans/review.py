@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from archive import files
-from archive.catalog import audit, record_files, transaction
+from archive.catalog import audit, now_text, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, ConflictError, NotFoundError, UsageError
@@ -124,8 +124,8 @@ def review_accept(home: Home, key: str, household_id: str | None = None, doc_typ
             (household.id, household.village, doc_type, doc["title"] if source_doc else types.title(doc_type, doc["title"]),
              paths["pdf_path"], paths["original_path"], paths["sidecar_path"], text, source_doc, doc["doc_id"]))
         home.db.execute("UPDATE scans SET status=?, household_id=?, detected_type=?, reason=?, "
-                        "updated_at=datetime('now','localtime') WHERE sha256=?",
-                        (status, household.id, doc_type, f"人工确认：{home.operator}", scan["sha256"]))
+                        "updated_at=? WHERE sha256=?",
+                        (status, household.id, doc_type, f"人工确认：{home.operator}", now_text(), scan["sha256"]))
         record_files(home.db, home.root, doc["doc_id"])
         audit(home.db, home.operator, "review.accept", doc["doc_id"],
               {"household": household.id, "type": doc_type, "proposed": proposed, "source_doc": source_doc,
@@ -205,8 +205,8 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
             (household.id, household.village, doc_type, types.title(doc_type, doc["title"]), paths["pdf_path"],
              paths["original_path"], paths["sidecar_path"], doc["doc_id"]))
         home.db.execute("UPDATE scans SET status='filed', household_id=?, detected_type=?, reason=?, "
-                        "updated_at=datetime('now','localtime') WHERE sha256=?",
-                        (household.id, doc_type, f"人工分拣：{home.operator}", scan["sha256"]))
+                        "updated_at=? WHERE sha256=?",
+                        (household.id, doc_type, f"人工分拣：{home.operator}", now_text(), scan["sha256"]))
         audit(home.db, home.operator, "review.assign", doc["doc_id"], {"household": household.id, "type": doc_type})
         seal_documents(home.db, home.operator, [doc["doc_id"]])
     return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
@@ -217,8 +217,8 @@ def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:
         raise ArchiveError("退回扫描件必须说明原因（--reason）")
     scan = _scan_row(home, key)
     with transaction(home.db):
-        home.db.execute("UPDATE scans SET status='rejected', reason=?, updated_at=datetime('now','localtime') WHERE sha256=?",
-                        (reason, scan["sha256"]))
+        home.db.execute("UPDATE scans SET status='rejected', reason=?, updated_at=? WHERE sha256=?",
+                        (reason, now_text(), scan["sha256"]))
         home.db.execute("UPDATE documents SET status='rejected', void_reason=? WHERE doc_id=?",
                         (reason, scan["doc_id"]))
         audit(home.db, home.operator, "review.reject", scan["doc_id"], {"reason": reason})

@@ -35,17 +35,24 @@ class NotARegularFile(Exception):
     """The source is a link or a special file (checked again on the open file itself)."""
 
 
+def _file_lock(name: str, path: Path):
+    return files.try_lock(path)
+
+
 class StagingArea:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, try_lock=_file_lock) -> None:
+        """`try_lock(name, lock file)`: files.try_lock by default; archive.locks.Locker.try_lock
+        beside a PostgreSQL catalog (another machine's live run is seen there, not in a lock file)."""
         self.base = root / ".ingest"
         files.ensure_dir(self.base)
-        self.removed = remove_stale(self.base)
+        self._try_lock = try_lock
+        self.removed = remove_stale(self.base, try_lock)
         # made under another name and renamed once locked: a run's folder is never taken for stale
         making = Path(tempfile.mkdtemp(prefix="making-", dir=self.base))
-        lock = files.try_lock(making / ".lock")  # a new folder: nobody else can hold it
+        self.folder = self.base / f"run-{making.name.removeprefix('making-')}"
+        lock = try_lock(f"staging:{self.folder.name}", making / ".lock")  # a new folder: nobody else can hold it
         assert lock is not None, "a fresh staging folder's lock was taken"
         self._lock = lock
-        self.folder = self.base / f"run-{making.name.removeprefix('making-')}"
         os.replace(making, self.folder)
         self._count = 0
 
@@ -89,12 +96,12 @@ class StagingArea:
         self._lock.release()
 
 
-def remove_stale(base: Path) -> int:
+def remove_stale(base: Path, try_lock=_file_lock) -> int:
     """Remove the folders of runs that are no longer running (their lock is free)."""
     removed = 0
     for folder in sorted(base.glob("run-*")):
         try:
-            lock = files.try_lock(folder / ".lock")
+            lock = try_lock(f"staging:{folder.name}", folder / ".lock")
         except OSError:
             continue
         if lock is None:

@@ -101,6 +101,16 @@ class HouseholdGroup:
     hits: list[Hit] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NearName:
+    """A roster name one character off a typed name that is no one's, and whose household it is."""
+    typed: str
+    name: str
+    household: str
+    head_name: str
+    village: str
+
+
 @dataclass
 class SearchResult:
     query: str
@@ -109,6 +119,24 @@ class SearchResult:
     seconds: float
     exact: bool = True
     households: list[HouseholdHit] = field(default_factory=list)
+    # a typed name that is no one's and is one character off the names of several households:
+    # nothing in the query tells which was meant, so every one is shown and the user is told
+    ambiguous: list[NearName] = field(default_factory=list)
+
+    @property
+    def ambiguity(self) -> str:
+        """「…」 is no one's name and is one character off the names of N households: which ones."""
+        if not self.ambiguous:
+            return ""
+        by_typed: dict[str, list[NearName]] = {}
+        for near in self.ambiguous:
+            by_typed.setdefault(near.typed, []).append(near)
+        parts = []
+        for typed, options in by_typed.items():
+            listed = "、".join(f"{o.name}（{o.village}，户主{o.head_name}）" for o in options)
+            parts.append(f"花名册中没有「{typed}」，与 {len({o.household for o in options})} 户成员的姓名只差一个字："
+                         f"{listed}")
+        return "；".join(parts) + "。结果里这几户都列出（标「近似」），请核对姓名，或加村名、身份证号后几位缩小范围"
 
     def groups(self) -> list[HouseholdGroup]:
         """Hits grouped by household, groups in the order of their best hit."""
@@ -295,12 +323,16 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     # voided documents last, whatever their score
     hits.sort(key=lambda h: h.voided)
     households = _household_hits(home, parsed, matches, scope)
+    ambiguous = [NearName(found.typed, p.name, p.household, p.head_name, p.village)
+                 for found in misspelt.values() if len({p.household for p in found.near}) > 1
+                 for p in found.near]
     elapsed = time.perf_counter() - started
     with transaction(home.db):
         audit(home.db, home.operator, "search", text, {
             "village": village, "type": doc_type, "category": category, "year": year, "month": month,
             "household": household, "hits": total, "households": len(households)})
-    return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households)
+    return SearchResult(query=text, total=total, hits=hits, seconds=elapsed, exact=exact, households=households,
+                        ambiguous=list(dict.fromkeys(ambiguous)))
 
 
 def _printed(home: Home, index, word: str) -> bool:
@@ -390,7 +422,8 @@ def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, 
         else:
             digits = word.text.upper()
             ids = {row[0] for row in home.db.execute(
-                "SELECT household_id FROM members WHERE id_number = ? OR (? < 18 AND substr(id_number, -?) = ?)",
+                "SELECT household_id FROM members WHERE id_number = ? "
+                "OR (? < 18 AND substr(id_number, length(id_number) - ? + 1) = ?)",
                 (digits, len(digits), len(digits), digits))}
         chosen = ids if chosen is None else chosen & ids
     out = []
