@@ -1,7 +1,8 @@
 """OCR quality and speed, the one evaluation entry point (issues 8 and 17).
 
 Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr.py [--set all|templates|other|speed]
-              [--documents 3] [--pages 2] [--classes fonts,seal,...] [--workers 2] [--no-tesseract]
+              [--documents 3] [--pages 4] [--classes fonts,seal,...] [--workers 2] [--no-tesseract]
+              [--half held-out|tune] [--show-errors]
 
 Three parts, each on pages made here (nothing is committed but the scripts):
 
@@ -16,7 +17,7 @@ Three parts, each on pages made here (nothing is committed but the scripts):
 - other: paper we did not print (bench/ocr_eval.py draws it: other fonts and layouts, seals,
   masked IDs, photocopies, phone photos, colour ID card and 户口簿 copies, a skewed dense table,
   handwriting by proxy). CER per class on the held-out half (odd page numbers; the even ones are
-  for tuning), for our pipeline, RapidOCR with its defaults on the raw page (no preparation of
+  for tuning: `--half tune --show-errors` reports them with each error in context), for our pipeline, RapidOCR with its defaults on the raw page (no preparation of
   ours), and Tesseract chi_sim on the raw page.
 - speed: flat A4 scans at 300 dpi of our templates, as PNG files, read by N worker processes:
   pages per minute of our pipeline (read, prepare, OCR, tidy: what ingest does, less writing the
@@ -434,7 +435,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", choices=["all", "templates", "other", "speed"], default="all")
     parser.add_argument("--documents", type=int, default=8, help="templates: documents generated")
     parser.add_argument("--seed", type=int, default=4, help="templates: the sample township (other households, other text)")
-    parser.add_argument("--pages", type=int, default=3, help="other: held-out pages per class (as many go to tuning)")
+    parser.add_argument("--pages", type=int, default=4, help="other: pages per class of the half reported (as many in the other half)")
     parser.add_argument("--eval-seed", type=int, default=17, help="other: the generated set")
     parser.add_argument("--half", choices=["held-out", "tune"], default="held-out",
                         help="other: report the held-out half (odd pages) or the tune half (even pages)")
