@@ -201,6 +201,6 @@ def test_masked_ids_and_amounts_in_a_dense_table_are_read_as_printed(reader):
     text = compact(ocr.text)
     masks = re.findall(r"\d{6}\*{8}\d{3}[\dX]", page.truth)
     assert len(masks) >= 8 and all(mask in text for mask in masks)
-    assert "006" not in text
+    assert "900" in page.truth.split("\n") and all(line.text.strip() != "006" for line in ocr.lines)
     errors, chars = cer(page.truth, ocr.text)
     assert errors / chars < 0.003
