@@ -380,7 +380,10 @@ class PagePreparer:
         rules = rule_mask(level, 297.0 if portrait else 210.0)
         cells = [tuple(v / scale for v in cell) for cell in find_cells(level, 297.0 if portrait else 210.0, rules)]
         upright = rotate_quarter(gray, rotation)
-        erase_rules(upright, rules, skew)
+        if cells:
+            # only on a page with a table: on running text, the strokes of a row of large bold
+            # characters can merge into a "rule" on the reduced page, and lost their long strokes
+            erase_rules(upright, rules, skew)
         return Prepared(upright, rotation, skew, marks, full, cells, image)
 
     def _boxes(self, small: np.ndarray) -> list:
