@@ -83,11 +83,13 @@ def test_cli_generate_batch_json_and_refused_output(home, tmp_path):
             "--household", households[0].id, "--household", households[1].id, "--out", str(out), "--json"]
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1
-    payload = json.loads(lines[0])
-    assert payload["made"] == 2 and payload["failed"] == 0 and payload["pdf"] == str(out)
-    assert [item["household"] for item in payload["items"]] == [h.id for h in households]
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(lines) == 3  # one object per document, then the merged PDF
+    *documents, payload = lines
+    assert payload["batch"] is True and payload["made"] == 2 and payload["failed"] == 0 and payload["pdf"] == str(out)
+    assert [item["household"] for item in documents] == [h.id for h in households]
+    assert all(Path(item["pdf"]).is_file() and item["number"] is None and item["doc_id"] for item in documents)
+    assert payload["stubs_pdf"] is None  # an authorization has no counterfoil
     assert len(pypdf.PdfReader(out).pages) == payload["pages"]
     before = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
     refused = run_cli(*args)  # the same --out again: refused before anything is generated

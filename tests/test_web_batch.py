@@ -81,3 +81,19 @@ def test_inspector_refused_and_csrf_needed(app, web):
     caseworker = client_for(app, web, "caseworker")
     assert caseworker.post("/batch/run", data={"type": "confirmation"}).status_code == 403
     assert numbered(web) == before
+
+
+def test_a_batch_of_notices_links_their_counterfoils_apart(app, web):
+    from archive.web.routes.generate import FIELD_PREFIX
+
+    client = client_for(app, web, "caseworker")
+    village, count = village_with_few(web)
+    form = {"csrftoken": csrf(client), "type": "suspension", "village": village, "status": "active",
+            "date": "2025-07-22", FIELD_PREFIX + "reason": "家庭人均收入超过当地最低生活保障标准"}
+    done = client.post("/batch/run", data=form)
+    assert done.status_code == 200, done.text
+    links = re.findall(r'href="(/batches/[^"]+\.pdf)"', done.text)
+    assert len(links) == 2 and links[1].endswith("-存根.pdf") and "打开存根 PDF" in done.text
+    merged, stubs = (pypdf.PdfReader(io.BytesIO(client.get(link).content)) for link in links)
+    assert len(stubs.pages) >= 1 and all("（存根）" in page.extract_text() for page in stubs.pages)
+    assert not any("（存根）" in page.extract_text() for page in merged.pages)

@@ -135,12 +135,15 @@ def _update_index(home) -> None:
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
 @click.option("--province", default="")
 @click.option("--city", default="")
-@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--complaint-phone", help="监督举报电话（印在公示单上）；不给时在终端中询问")
+@click.option("--office-phone", help="乡镇(街道)民政办公室电话（印在告知书上）；不给时在终端中询问")
+@click.option("--dibao-standard", help="当地最低生活保障标准（元/人·月，临时救助审批额度按它计算）；不给时在终端中询问")
 @click.option("--operator", help="整理人（操作员）姓名，写入 config.yaml，印在备考表上并记入操作日志；"
                                  "不给时在终端中询问，否则用环境变量 ARCHIVE_OPERATOR")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def init(ctx, township, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+def init(ctx, township, county, fonds, villages, province, city, complaint_phone, office_phone, dibao_standard,
+         operator, as_json) -> None:
     """创建档案库（配置文件、目录数据库、收件箱）。"""
     import os
 
@@ -154,19 +157,51 @@ def init(ctx, township, county, fonds, villages, province, city, complaint_phone
     if operator is None:
         operator = os.environ.get("ARCHIVE_OPERATOR")
     operator = check_operator_name(operator) if operator is not None else ""
+    # the office settings documents print: asked at the terminal, never printed empty (generation
+    # stops naming a missing one)
+    asked = {"complaint_phone": ("监督举报电话（印在公示单上，可留空以后在 config.yaml 中设置）", complaint_phone),
+             "office_phone": ("民政办公室电话（印在告知书上，可留空）", office_phone),
+             "dibao_standard": ("当地最低生活保障标准，元/人·月（可留空）", dibao_standard)}
+    settings = {key: (value if value is not None else
+                      (click.prompt(question, default="", show_default=False) if _interactive() else "")).strip()
+                for key, (question, value) in asked.items()}
+    standard = _dibao_standard(settings["dibao_standard"])
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
-                    city=city, complaint_phone=complaint_phone, operator=operator)
+                    city=city, complaint_phone=settings["complaint_phone"], office_phone=settings["office_phone"],
+                    dibao_standard=standard, operator=operator)
+    unset = [INIT_SETTING_NAMES[key] for key, value in settings.items() if not value]
     from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
     home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
     if as_json:
-        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None})
+        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None,
+                    "unset": [name for name, _ in unset]})
     else:
         click.echo(f"已创建档案库：{home.root}（{county}{township}，全宗号 {fonds}，{len(names)} 个村(社区)）")
         if not operator:
             click.echo("注意：未指定整理人，备考表的「整理人」一栏将留空；可在 config.yaml 中设置 operator", err=True)
+        if unset:
+            click.echo(f"注意：未设置{'、'.join(name for name, _ in unset)}；需要它们的文书（如公示单）生成时会停止并提示。"
+                       f"请在 config.yaml 中设置 {'、'.join(key for _, key in unset)}", err=True)
+
+
+INIT_SETTING_NAMES = {"complaint_phone": ("监督举报电话", "complaint_phone"),
+                      "office_phone": ("民政办公室电话", "office_phone"),
+                      "dibao_standard": ("当地低保标准", "dibao_standard")}
+
+
+def _dibao_standard(value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        standard = float(value)
+    except ValueError:
+        standard = 0.0
+    if not 0 < standard < 100000:
+        raise UsageError(f"当地低保标准应为正数（元/人·月），而不是「{value}」", hint="例如 --dibao-standard 850")
+    return standard
 
 
 @cli.group()
@@ -295,28 +330,39 @@ def roster_reject(ctx, ids, every, reason, as_json) -> None:
 
 @cli.command()
 @click.argument("doc_type", metavar="TYPE")
-@click.option("--household", help="户主身份证号")
-@click.option("--village", help="村(社区)（村级文书，如公示单）")
-@click.option("--from", "date_from", help="起始日期（公示单等按期间的文书）")
-@click.option("--to", "date_to", help="截止日期（公示单等按期间的文书）")
-@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只列该类别（村级、月度文书）")
+@click.option("--household", "households", multiple=True, metavar="身份证号",
+              help="户主身份证号；给出多个（可重复）时批量生成")
+@click.option("--village", help="村(社区)（村级文书，如公示单；一户的文书按村批量生成）")
+@click.option("--status", type=click.Choice(["active", "applicant", "stopped"]),
+              help="批量生成：只生成该状态的家庭（在保、申请中、停保）")
+@click.option("--from", "date_from", help="起始日期（公示单等按期间的文书；批量生成时为审核确认日期范围）")
+@click.option("--to", "date_to", help="截止日期（公示单等按期间的文书；批量生成时为审核确认日期范围）")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]),
+              help="只列该类别（村级、月度文书；批量生成时只生成该类别）")
 @click.option("--month", help="月份 YYYY-MM（花名册、统计表、零报告等月度文书）")
 @click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="模板字段，如 --set reason=家庭收入超标")
 @click.option("--sign", is_flag=True, help="加盖电子印章和审批人签名（有证书时同时加数字签名）")
 @click.option("--approver", help="签章的审批人（archive signer add 登记的姓名）")
 @click.option("--replaces", help="本文书更正并取代的原文书编号")
-@click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="文件",
+              help="批量生成：合并 PDF 的保存位置（默认档案库 batches/ 下；存根另存为 …-存根.pdf）")
+@click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON（批量生成时最后一行为合并 PDF）")
 @click.pass_context
-def generate(ctx, doc_type, household, village, date_from, date_to, category, month, date_, sets, sign, approver,
-             replaces, as_json) -> None:
+def generate(ctx, doc_type, households, village, status, date_from, date_to, category, month, date_, sets, sign,
+             approver, replaces, out, as_json) -> None:
     """生成文书（PDF 打印、DOCX 编辑）。
 
     TYPE 为文书类型的代码或中文名称（如 refusal 或 不予批准告知书），archive types 列出全部类型：
     一户的文书需 --household；村级文书需 --village（公示单另需 --from --to）；
     月度文书需 --month（roster 生成花名册和人数资金统计表 XLSX）。
+
+    一户的文书批量生成：给 --village、--status、--category（可加 --from --to 审核确认日期范围）
+    或多个 --household，每户一份，合并为一个 PDF 打印，存根另成一个 PDF，例如：
+    archive generate confirmation --village 龙井村 --status active --date 2025-07-25
     """
     from archive.dates import parse_month
+    from archive.documents import types
     from archive.documents.generate import Generator, parse_day, parse_set_options
 
     params = parse_set_options(sets)
@@ -326,6 +372,17 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     if approver and not sign:
         raise UsageError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
+    kind = types.registry(home).resolve(doc_type, generated=True)
+    batch = kind.scope == "household" and (len(households) > 1 or (not households and bool(village or status or category)))
+    if batch:
+        if sign or replaces:
+            raise UsageError("批量生成不能签章或更正（--sign/--replaces），请逐户生成")
+        _run_batch(ctx, home, kind.id, village=village, category=category, status=status, decided_from=date_from,
+                   decided_to=date_to, households=households, day=day, params=params, out=out, as_json=as_json)
+        return
+    if status or out:
+        raise UsageError("--status 和 --out 只用于一户的文书的批量生成（--village 或多个 --household）")
+    household = households[0] if households else None
     generator = Generator(home)
     try:
         first = parse_month(month) if month else None
@@ -1364,18 +1421,26 @@ if __name__ == "__main__":
 @click.pass_context
 def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, decided_to, households, date_, sets,
                        out, as_json) -> None:
-    """同一种文书批量生成给多户，合并为一个 PDF 打印。
+    """同一种文书批量生成给多户，合并为一个 PDF 打印（同 archive generate TYPE --village …）。
 
     例如本周审核确认的每一户的审核确认通知书：
     archive generate-batch confirmation --decided-from 2025-07-07 --decided-to 2025-07-11
     """
-    from archive.documents.batch import generate_batch, select_households
     from archive.documents.generate import parse_day, parse_set_options
+
+    _run_batch(ctx, _home(ctx), doc_type, village=village, category=category, status=status,
+               decided_from=decided_from, decided_to=decided_to, households=households, day=parse_day(date_),
+               params=parse_set_options(sets), out=out, as_json=as_json)
+
+
+def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_from, decided_to, households,
+               day, params, out, as_json) -> None:
+    """The batch form of `generate` (and its alias `generate-batch`): one JSON line per household's
+    document (or its error), then one line for the merged PDF and the counterfoils' PDF."""
+    from archive.documents.batch import generate_batch, select_households
+    from archive.documents.generate import parse_day
     from archive.roster.households import get_household
 
-    params = parse_set_options(sets)
-    day = parse_day(date_)
-    home = _home(ctx)
     chosen = select_households(home, village=village, category=category, status=status,
                                decided_from=parse_day(decided_from), decided_to=parse_day(decided_to))
     if households:
@@ -1386,14 +1451,23 @@ def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, d
         if not as_json:
             state = f"失败：{item.error}" if item.error else (item.number or item.doc_id)
             click.echo(f"  [{index}/{total}] {item.name}户（{item.village}）：{state}", err=True)
+        for warning in item.warnings:
+            click.echo(f"警告：{warning}", err=True)
 
     result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
     _update_index(home)
     if as_json:
-        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items]})
+        for item in result.items:
+            row = home.db.execute("SELECT pdf_path, docx_path FROM documents WHERE doc_id=?",
+                                  (item.doc_id,)).fetchone() if item.doc_id else None
+            _emit_json({"type": result.type, **item.to_json(),
+                        "pdf": str(home.root / row["pdf_path"]) if row and row["pdf_path"] else None,
+                        "docx": str(home.root / row["docx_path"]) if row and row["docx_path"] else None})
+        _emit_json({"batch": True, **result.summary()})
     else:
+        stubs = f"；存根 PDF（{result.stub_pages} 页）：{result.stubs_pdf}" if result.stubs_pdf else ""
         click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
-                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
+                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}{stubs}")
     if not result.made:
         raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")
 

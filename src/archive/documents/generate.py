@@ -132,7 +132,7 @@ class Generator:
                         "month": "--month YYYY-MM"}[option]
                 raise UsageError(f"生成「{kind.title}」需要 {flag}")
         if kind.id == "roster":
-            return self.month_sheets(month)
+            return self.month_sheets(month, day)
         if kind.scope == "household":
             return [self.household_document(kind.id, household, day, params, approver=approver, replaces=replaces)]
         if approver or replaces:
@@ -271,6 +271,8 @@ class Generator:
                             category: str | None) -> list[HouseholdRecord]:
         if selection == "decided":
             chosen = self.decided_households(village, start, end, category)
+            known = {h.id for h in chosen}
+            chosen += [h for h in self.proposed_households(village, start, end) if h.id not in known]
         elif selection == "stopped":
             stopped = {row["household_id"] for row in self.conn.execute(
                 "SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
@@ -307,11 +309,13 @@ class Generator:
         return self._issue(template, context, params, day, scope_key=f"month|{month:%Y-%m}|{category or ''}",
                            data=data)
 
-    def month_sheets(self, month: dt.date) -> list[Generated]:
-        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
+    def month_sheets(self, month: dt.date, day: dt.date | None = None) -> list[Generated]:
+        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document; dated
+        at the end of the month unless `day` says otherwise (a record of the month it covers)."""
         from archive.documents import sheets
 
         month = month.replace(day=1)
+        day = day or month_end(month)
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
             raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
@@ -336,13 +340,13 @@ class Generator:
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
-                path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
+                path = folder / f"{storage.file_stem(day, f'{cn_month(month)}{title}', doc_id)}.xlsx"
                 files.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
                            body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                        (doc_id, doc_type, f"{cn_month(month)}{title}", month.isoformat(), key, "{}",
+                        (doc_id, doc_type, f"{cn_month(month)}{title}", day.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
                     record_files(self.conn, self.home.root, doc_id)
@@ -449,6 +453,21 @@ class Generator:
                 chosen.append(household)
         return chosen
 
+    def proposed_households(self, village: str, start: dt.date, end: dt.date) -> list[HouseholdRecord]:
+        """Households of a village proposed for approval (拟确认): investigated (入户调查) in
+        [start, end] and not yet decided (no approval or refusal in their history). The 审核确认
+        公示单 lists them with the households decided in the period: it is posted before the
+        approval, which the history then refuses until the publicity period has ended."""
+        active = "(e.doc_id IS NULL OR d.status='active')"
+        investigated = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind='investigation' AND {active} AND e.event_date BETWEEN ? AND ?",
+            (start.isoformat(), end.isoformat()))}
+        decided = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind IN ('approval','refusal') AND {active}")}
+        return [h for h in list_households(self.conn, village) if h.id in investigated - decided]
+
     # --- internals -------------------------------------------------------------------------
 
     def _document_row(self, doc_id: str) -> sqlite3.Row:
@@ -528,7 +547,10 @@ class Generator:
         posted template that would print an ID number is refused here, for drafts too."""
         document = templates.render(template, context)
         document.doc_id, document.number = doc_id, number
-        document.title = context.get("notice_title") or document.title  # the title per 保障类别
+        # the title per 保障类别, as printed: a 特困 household's 申请书 is filed as 特困人员救助供养申请书
+        printed = next((block.text.strip() for block in document.body if block.kind == "title"), "")
+        document.title = (context.get("notice_title") or (printed if template.scope == "household" else "")
+                          or document.title)
         if template.public:
             _refuse_identity_numbers(template, document)
         pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
@@ -572,7 +594,7 @@ class Generator:
         return warnings
 
 
-_SELECTION_NAMES = {"current": "在保", "decided": "审核确认", "stopped": "停发（终止）"}
+_SELECTION_NAMES = {"current": "在保", "decided": "拟确认或审核确认", "stopped": "停发（终止）"}
 
 
 def _entries(households: list[HouseholdRecord], template: templates.Template, day: dt.date) -> list[dict[str, Any]]:
