@@ -7,7 +7,7 @@ import io
 import re
 
 import pypdf
-from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, finished_job, open_home, urls_in
 
 
 def village_with_few(web) -> tuple[str, int]:
@@ -41,9 +41,11 @@ def test_batch_lists_then_generates_one_merged_pdf(app, web):
     for url in urls_in(listing.text):
         assert not ID_NUMBER.search(url), url
     assert numbered(web) == before  # looking at the list makes nothing
-    done = client.post("/batch/run", data=form)
+    started = client.post("/batch/run", data=form)  # a background job: the page does not wait for it
+    assert started.status_code == 200 and "批量生成" in started.text
+    done = client.get(f"/jobs/{finished_job(started)}")
     assert done.status_code == 200, done.text
-    assert f"{count} 户已生成" in done.text
+    assert f"{count} 户已生成" in done.text and "已完成" in done.text
     assert numbered(web) == before + count
     link = re.search(r'href="(/batches/[^"]+\.pdf)"', done.text).group(1)
     pdf = client.get(link)
@@ -90,7 +92,7 @@ def test_a_batch_of_notices_links_their_counterfoils_apart(app, web):
     village, count = village_with_few(web)
     form = {"csrftoken": csrf(client), "type": "suspension", "village": village, "status": "active",
             "date": "2025-07-22", FIELD_PREFIX + "reason": "家庭人均收入超过当地最低生活保障标准"}
-    done = client.post("/batch/run", data=form)
+    done = client.get(f"/jobs/{finished_job(client.post('/batch/run', data=form))}")  # a background job
     assert done.status_code == 200, done.text
     links = re.findall(r'href="(/batches/[^"]+\.pdf)"', done.text)
     assert len(links) == 2 and links[1].endswith("-存根.pdf") and "打开存根 PDF" in done.text

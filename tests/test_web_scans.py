@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from scanfixtures import text_pdf
-from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, finished_job, open_home, urls_in
 
 from archive.household_keys import key_for
 
@@ -41,8 +41,10 @@ def test_upload_page_reports_each_files_outcome(app, web, tmp_path):
              ("files", ("说明.pdf", unknown, "application/pdf")),
              ("files", ("坏文件.pdf", b"%PDF-1.7 truncated", "application/pdf"))]
     response = client.post("/scans/upload", data={"csrftoken": csrf(client)}, files=files)
-    assert response.status_code == 200, response.text
-    text = response.text
+    assert response.status_code == 200, response.text  # the ingest job's page
+    job_id = finished_job(response)
+    assert "已完成" in client.get(f"/jobs/{job_id}").text
+    text = client.get(f"/jobs/{job_id}/rows").text
     rows = re.findall(r'<tr class="outcome (\w+)">(.*?)</tr>', text, re.S)
     assert len(rows) == 3
     by_name = {re.search(r"<td>(.*?)</td>", row).group(1): (css, row) for css, row in rows}
@@ -63,19 +65,36 @@ def test_upload_page_reports_each_files_outcome(app, web, tmp_path):
     for url in urls_in(text):
         assert not ID_NUMBER.search(url), url
     # the same file again: a duplicate, said so
-    again = client.post("/scans/upload", data={"csrftoken": csrf(client)},
-                        files=[("files", ("户口-再次.pdf", good, "application/pdf"))],
-                        headers={"X-Upload-Rows": "1"})
+    # as static/upload.js sends it: the file into a folder of the inbox, then the job started
+    staged = client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                         files=[("files", ("户口-再次.pdf", good, "application/pdf"))],
+                         headers={"X-Upload-Batch": "", "Accept": "application/json"})
+    assert staged.status_code == 200 and staged.json()["saved"] == ["01-户口-再次.pdf"]
+    batch = staged.json()["batch"]
+    started = client.post("/scans/ingest", data={"csrftoken": csrf(client), "batch": batch},
+                          headers={"Accept": "application/json"})
+    assert started.status_code == 202
+    job_id = started.json()["job"]
+    from archive import jobs
+
+    assert jobs.wait(job_id, 300)
+    state = client.get(f"/jobs/{job_id}.json").json()
+    assert state["state"] == "done" and state["detail"]["items"][0]["name"] == "01-户口-再次.pdf"
+    assert state["detail"]["items"][0]["status_title"] == "重复"
+    again = client.get(f"/jobs/{job_id}/rows")
     assert again.status_code == 200 and "<html" not in again.text
     assert 'class="outcome same"' in again.text and "重复" in again.text
+    gone = client.post("/scans/ingest", data={"csrftoken": csrf(client), "batch": batch})
+    assert gone.status_code == 400 and "已不在收件箱中" in gone.text  # the folder was emptied and removed
 
 
 def test_review_queue_assigns_and_rejects(app, web, tmp_path):
     client = client_for(app, web, "archivist")
     first = text_pdf(tmp_path / "甲.pdf", ["一份材料", "无法识别归属 甲"]).read_bytes()
     second = text_pdf(tmp_path / "乙.pdf", ["另一份材料", "无法识别归属 乙"]).read_bytes()
-    client.post("/scans/upload", data={"csrftoken": csrf(client)},
-                files=[("files", ("甲.pdf", first, "application/pdf")), ("files", ("乙.pdf", second, "application/pdf"))])
+    finished_job(client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                             files=[("files", ("甲.pdf", first, "application/pdf")),
+                                    ("files", ("乙.pdf", second, "application/pdf"))]))
     page = client.get("/review").text
     scans = scan_rows(web)
     doc_a, doc_b = scans["01-甲.pdf"]["doc_id"], scans["02-乙.pdf"]["doc_id"]

@@ -25,10 +25,29 @@ def json_option(func):
     return click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")(func)
 
 
+def _remember_township(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["township"] = value
+
+
+def county_level(func):
+    """Mark a command that works on a county home itself (it gets no automatic --township)."""
+    func._county_level = True
+    return func
+
+
 class _Command(click.Command):
+    """Every command that has no --township of its own accepts one (after the command's name, as
+    well as before it): in a county home it picks the township the command works on."""
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
         super().__init__(*args, **kwargs)
+        has_own = any("--township" in getattr(param, "opts", ()) for param in self.params)
+        if not has_own and not getattr(self.callback, "_county_level", False):
+            self.params.append(click.Option(["--township"], metavar="乡镇", expose_value=False,
+                                            callback=_remember_township,
+                                            help="县级档案库：在哪个乡镇操作（也可用环境变量 ARCHIVE_TOWNSHIP）"))
 
 
 class _Group(click.Group):
@@ -84,11 +103,13 @@ def _report_error(payload: dict, text: str, as_json: bool) -> int:
 @click.group(cls=_Group, name="archive")
 @click.option("--home", "home_dir", type=click.Path(file_okay=False), envvar="ARCHIVE_HOME",
               help="档案库目录（也可用环境变量 ARCHIVE_HOME）")
+@click.option("--township", "township", metavar="乡镇", envvar="ARCHIVE_TOWNSHIP",
+              help="县级档案库（多个乡镇）：在哪个乡镇操作（也可用环境变量 ARCHIVE_TOWNSHIP）")
 @click.version_option(__version__, prog_name="archive")
 @click.pass_context
-def cli(ctx: click.Context, home_dir: str | None) -> None:
+def cli(ctx: click.Context, home_dir: str | None, township: str | None) -> None:
     """乡镇社会救助文书生成、扫描归档与检索。"""
-    ctx.obj = {"home_dir": home_dir}
+    ctx.obj = {"home_dir": home_dir, "township": township}
 
 
 def _interactive() -> bool:
@@ -112,7 +133,27 @@ class EngineChoice(click.Choice):
 def _home(ctx: click.Context):
     from archive.home import resolve_home
 
-    return resolve_home(ctx.obj["home_dir"])
+    return resolve_home(ctx.obj["home_dir"], ctx.find_root().obj.get("township"))
+
+
+def _county_or_home(ctx: click.Context):
+    """A county home as a whole when no township is named (backup, the web server), else the home."""
+    from archive.county import CountyHome, is_county_root
+    from archive.home import resolve_root
+
+    root = resolve_root(ctx.obj["home_dir"])
+    if is_county_root(root) and not ctx.find_root().obj.get("township"):
+        return CountyHome(root)
+    return _home(ctx)
+
+
+def _accounts(ctx: click.Context):
+    """Where the web accounts live: a county home's own catalog, else the township home."""
+    from archive.county import CountyHome, is_county_root
+    from archive.home import resolve_root
+
+    root = resolve_root(ctx.obj["home_dir"])
+    return CountyHome(root) if is_county_root(root) else _home(ctx)
 
 
 def _update_index(home) -> None:
@@ -148,7 +189,7 @@ def init(ctx, township, county, fonds, villages, province, city, complaint_phone
     import os
 
     from archive.config import Config
-    from archive.home import init_home, resolve_home
+    from archive.home import init_home, resolve_root
     from archive.identity import check_operator_name
 
     if operator is None and _interactive():
@@ -174,7 +215,7 @@ def init(ctx, township, county, fonds, villages, province, city, complaint_phone
     from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
-    home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
+    home = init_home(resolve_root(ctx.obj["home_dir"]), config)
     if as_json:
         _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None,
                     "unset": [name for name, _ in unset]})
@@ -463,7 +504,7 @@ def ocr(ctx, path, engine, model_dir, as_json) -> None:
     if not model_dir and ctx.obj["home_dir"]:
         from archive.home import resolve_home
 
-        model_dir = resolve_home(ctx.obj["home_dir"]).config.ocr_model_dir or None
+        model_dir = resolve_home(ctx.obj["home_dir"], ctx.obj.get("township")).config.ocr_model_dir or None
     result = PageReader(engine, model_dir).process(Path(path))
     if result.bad_input:
         raise ArchiveError(f"无法识别 {path}：{result.bad_input}")
@@ -556,6 +597,8 @@ def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+    if result.get("warning"):
+        click.echo(result["warning"])
 
 
 @review.command("show")
@@ -634,17 +677,29 @@ def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
 @click.option("--month", help="YYYY-MM")
 @click.option("--household", help="户主身份证号")
 @click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
+@click.option("--township", metavar="乡镇", help="县级档案库：只查这个乡镇；不给时查全县各乡镇")
 @click.option("--json", "as_json", is_flag=True, help="每条结果输出一行 JSON")
 @click.pass_context
-def search(ctx, query, village, doc_type, category, year, month, household, limit, as_json) -> None:
-    """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。"""
+def search(ctx, query, village, doc_type, category, year, month, household, limit, township, as_json) -> None:
+    """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。
+
+    县级档案库：不指定乡镇时检索全县各乡镇，每条结果注明乡镇；--township 只查一个乡镇。"""
+    from archive.county import CountyHome, is_county_root, search_townships
+    from archive.home import resolve_home, resolve_root
     from archive.search.engine import search as run_search
 
     if limit < 1:
         raise UsageError(f"--limit 应为正整数（收到 {limit}）")
-    home = _home(ctx)
-    result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
-                        year=year, month=month, household=household, limit=limit)
+    township = township or ctx.find_root().obj.get("township")
+    root = resolve_root(ctx.obj["home_dir"])
+    filters = dict(village=village, doc_type=doc_type, category=category, year=year, month=month,
+                   household=household, limit=limit)
+    if is_county_root(root):
+        county = CountyHome(root)
+        result = search_townships(county, " ".join(query), [township] if township else None, **filters)
+    else:
+        home = resolve_home(root.as_posix(), township)
+        result = run_search(home, " ".join(query), **filters)
     if not result.hits and not result.households:
         # nothing found is "not found" (exit 3), in text and under --json alike; stdout stays empty
         raise NotFoundError(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
@@ -661,6 +716,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
         click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
     for group in result.groups():
         head = f"{group.name}（{group.household}，{group.village}）" if group.household else "未关联家庭"
+        if group.township:
+            head = f"【{group.township}】{head}"
         click.echo(f"■ {head} {len(group.hits)} 份")
         for hit in group.hits:
             number = f" {hit.number}" if hit.number else ""
@@ -673,7 +730,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
                 click.echo(f"    {hit.snippet}")
     for found in result.households:
         near = f"「近似」（{found.matched}）" if found.approximate else ""
-        click.echo(f"■ {found.name}（{found.household}）{near}：{found.message}")
+        where = f"【{found.township}】" if found.township else ""
+        click.echo(f"■ {where}{found.name}（{found.household}）{near}：{found.message}")
 
 
 @cli.command()
@@ -862,9 +920,21 @@ def reopen_month_cmd(ctx, month, reason, as_json) -> None:
 @click.pass_context
 def verify(ctx, as_json, quick) -> None:
     """四性检测：真实性（摘要值）、完整性（缺失与件号断号）、可用性（能否打开）、安全性（操作日志）。"""
+    from archive.county import CountyHome, verify_county
     from archive.filing.verify import verify as run_verify
 
-    result = run_verify(_home(ctx), check_usability=not quick)
+    home = _county_or_home(ctx)
+    if isinstance(home, CountyHome):  # a county home without --township: the county and every township
+        results = verify_county(home, check_usability=not quick)
+        for label, each in results:
+            if as_json:
+                _emit_json({**each.to_json(), "township": label})
+            else:
+                click.echo(f"== {label} ==\n{each.report_zh()}")
+        if not all(each.ok for _, each in results):
+            ctx.exit(ExitCode.PROBLEMS)
+        return
+    result = run_verify(home, check_usability=not quick)
     if as_json:
         _emit_json(result.to_json())
     else:
@@ -1098,6 +1168,7 @@ def templates_check(ctx, files, as_json) -> None:
 @click.option("--month", default="2025-07", show_default=True, help="样例月份")
 @click.option("--seed", default=7, show_default=True)
 @click.pass_context
+@county_level
 def demo(ctx, households, month, seed) -> None:
     """在一个新档案库中生成样例乡镇，并生成一个月的文书。"""
     from archive.demo import run_demo
@@ -1228,7 +1299,7 @@ def backup_cmd(ctx, dest, include_keys, as_json) -> None:
     """备份档案库到一个新目录：目录数据库（SQLite 在线备份，或 PostgreSQL 的 pg_dump）、全部文件和摘要清单 MANIFEST.sha256。"""
     from archive.backup import backup
 
-    result = backup(_home(ctx), Path(dest), include_keys=include_keys)
+    result = backup(_county_or_home(ctx), Path(dest), include_keys=include_keys)
     if as_json:
         _emit_json(result.to_json())
         return
@@ -1247,15 +1318,18 @@ def backup_cmd(ctx, dest, include_keys, as_json) -> None:
 @click.option("--home", "target", type=click.Path(file_okay=False), help="恢复到的档案库目录（须不存在或为空）")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
+@county_level
 def restore_cmd(ctx, backup_dir, target, as_json) -> None:
     """从备份恢复档案库到一个空目录：复制前后逐个核对摘要清单，任何不符都拒绝恢复。"""
     from archive.backup import restore
-    from archive.home import resolve_home
+    from archive.county import CountyHome, is_county_root
+    from archive.home import Home, resolve_root
 
-    home = resolve_home(target or ctx.obj["home_dir"])
-    result = restore(Path(backup_dir), home.root)
-    _update_index(home)
-    home.close()
+    root = resolve_root(target or ctx.obj["home_dir"])
+    result = restore(Path(backup_dir), root)
+    for _, township in (CountyHome(root).township_homes() if is_county_root(root) else [("", Home(root))]):
+        _update_index(township)  # each township's index is rebuilt from its catalog
+        township.close()
     if as_json:
         _emit_json(result.to_json())
         return
@@ -1279,9 +1353,11 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
               help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@click.option("--township", metavar="乡镇", help="县级档案库：用户只能看到和操作这个乡镇（经办人、档案员必须指定）；"
+                                                "不给时督查、管理员可看全县各乡镇")
 @json_option
 @click.pass_context
-def user_add(ctx, name, role, password_stdin, as_json) -> None:
+def user_add(ctx, name, role, password_stdin, township, as_json) -> None:
     """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
     from archive.users import ROLES, add_user
 
@@ -1293,22 +1369,24 @@ def user_add(ctx, name, role, password_stdin, as_json) -> None:
             if password == click.prompt("再输入一次密码", hide_input=True):
                 break
             click.echo("两次输入的密码不一致，请重新输入。", err=True)
-    created = add_user(_home(ctx), name, role, password)
+    created = add_user(_accounts(ctx), name, role, password, township)
     if as_json:
         _emit_json(created.to_json())
         return
-    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
+    scope = f"，限{created.township}" if created.township else ""
+    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}{scope}）")
 
 
 @user.command("token")
 @click.argument("name")
 @json_option
 @click.pass_context
+@county_level
 def user_token(ctx, name, as_json) -> None:
     """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
     from archive.users import new_token
 
-    token = new_token(_home(ctx), name)
+    token = new_token(_accounts(ctx), name)
     if as_json:
         _emit_json({"user": name, "token": token})
         return
@@ -1319,17 +1397,19 @@ def user_token(ctx, name, as_json) -> None:
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
+@county_level
 def user_list(ctx, as_json) -> None:
     """列出网页用户。"""
     from archive.users import list_users
 
-    users = list_users(_home(ctx))
+    users = list_users(_accounts(ctx))
     for item in users:
         if as_json:
             _emit_json(item.to_json())
         else:
             state = "已停用" if item.disabled else "正常"
-            click.echo(f"{item.name}  {item.role_title}  {state}  上次登录：{item.last_login or '从未'}")
+            scope = f"  {item.township}" if item.township else ""
+            click.echo(f"{item.name}  {item.role_title}{scope}  {state}  上次登录：{item.last_login or '从未'}")
     if not users and not as_json:
         click.echo("还没有用户；用 archive user add 姓名 --role 角色 添加。")
 
@@ -1338,11 +1418,12 @@ def user_list(ctx, as_json) -> None:
 @click.argument("name")
 @json_option
 @click.pass_context
+@county_level
 def user_disable(ctx, name, as_json) -> None:
     """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
     from archive.users import disable_user
 
-    disabled = disable_user(_home(ctx), name)
+    disabled = disable_user(_accounts(ctx), name)
     if as_json:
         _emit_json(disabled.to_json())
         return
@@ -1356,11 +1437,13 @@ def user_disable(ctx, name, as_json) -> None:
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
 @click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
 @click.pass_context
+@county_level
 def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
     """启动网页版（浏览器访问），服务本档案库。"""
+    from archive.home import resolve_root
     from archive.web.server import serve as run_server
 
-    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile,
+    run_server(resolve_root(ctx.obj["home_dir"]), host=host, port=port, certfile=certfile, keyfile=keyfile,
                https_proxy=https_proxy, echo=click.echo)
 
 
@@ -1369,17 +1452,23 @@ def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
 @click.pass_context
 def upgrade_cmd(ctx, as_json) -> None:
     """升级目录数据库的结构到本程序的版本（旧版本程序建立的档案库先识别其版本）；已是最新时不做改动。"""
+    from archive.county import CountyHome
     from archive.home import upgrade_home
 
-    result = upgrade_home(_home(ctx))
-    if as_json:
-        _emit_json(result.to_json())
-    elif not result.changed:
-        click.echo(f"目录数据库已是最新结构（版本 {result.after}），无需升级")
-    else:
-        start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
-        click.echo(f"已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
-                   f"{'、'.join(result.applied) or '无'}）")
+    home = _county_or_home(ctx)
+    # a county home without --township: the county's catalog, then every township's
+    homes = ([("县级", home)] + home.township_homes()) if isinstance(home, CountyHome) else [(None, home)]
+    for label, each in homes:
+        result = upgrade_home(each)
+        where = f"{label}：" if label else ""
+        if as_json:
+            _emit_json({**result.to_json(), **({"township": label} if label else {})})
+        elif not result.changed:
+            click.echo(f"{where}目录数据库已是最新结构（版本 {result.after}），无需升级")
+        else:
+            start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
+            click.echo(f"{where}已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
+                       f"{'、'.join(result.applied) or '无'}）")
 
 
 @cli.command()
@@ -1470,6 +1559,64 @@ def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_f
                    f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}{stubs}")
     if not result.made:
         raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")
+
+
+# --- a county home: one deployment, many townships (docs/COUNTY.md) -------------------------
+
+@cli.group()
+def township() -> None:
+    """县级档案库（一个部署，多个乡镇）：add 添加乡镇，list 列出乡镇。"""
+
+
+@township.command("add")
+@click.argument("name", metavar="乡镇")
+@click.option("--county", required=True, help="县(区)名称，须与县级档案库一致；目录不存在或为空时据此新建县级档案库")
+@click.option("--fonds", required=True, help="本乡镇的全宗号（各乡镇不同），如 Z109")
+@click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
+@click.option("--province", default="")
+@click.option("--city", default="")
+@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--operator", default=None, help="本乡镇的整理人（印在备考表上）；不给时用环境变量 ARCHIVE_OPERATOR")
+@json_option
+@county_level
+@click.pass_context
+def township_add(ctx, name, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+    """在县级档案库中添加一个乡镇：townships/乡镇名/ 下一个完整的乡镇档案库（自己的全宗号、村、文号、档号、盒）。"""
+    import os
+
+    from archive.county import add_township
+    from archive.home import resolve_root
+    from archive.identity import check_operator_name
+
+    operator = operator if operator is not None else os.environ.get("ARCHIVE_OPERATOR")
+    operator = check_operator_name(operator) if operator else ""
+    names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
+    added = add_township(resolve_root(ctx.obj["home_dir"]), name, county=county, fonds=fonds, villages=names,
+                         operator=operator, province=province, city=city, complaint_phone=complaint_phone)
+    if as_json:
+        _emit_json(added.to_json())
+        return
+    if added.created_county:
+        click.echo(f"已新建{added.county}的县级档案库")
+    click.echo(f"已添加乡镇：{added.township}（全宗号 {added.fonds}，{len(added.villages)} 个村(社区)），"
+               f"档案库目录 {added.home}")
+
+
+@township.command("list")
+@json_option
+@county_level
+@click.pass_context
+def township_list(ctx, as_json) -> None:
+    """列出县级档案库的乡镇。"""
+    from archive.county import list_townships
+    from archive.home import resolve_root
+
+    for item in list_townships(resolve_root(ctx.obj["home_dir"])):
+        if as_json:
+            _emit_json(item)
+        else:
+            click.echo(f"{item['township']}  全宗号 {item['fonds']}  {len(item['villages'])} 个村(社区)："
+                       f"{'、'.join(item['villages'])}")
 
 
 @cli.command("migrate-to")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from archive import files
-from archive.errors import ArchiveError, BadInputError, HomeMissingError, LockedError
+from archive.errors import ArchiveError, BadInputError, HomeMissingError, LockedError, UsageError
 from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
@@ -223,8 +223,24 @@ def load_config(path: Path) -> Config:
             f"档案库配置文件不存在：{path}",
             hint="请先运行 archive --home 目录 init --township 乡镇 --county 县区 --fonds 全宗号 --villages 村1,村2",
         )
-    data, _ = load_validated(path, "config")
+    data, _ = load_validated(path, "config") if not _lists_townships(path) else _county_home(path)
     return Config(**data, path=path)
+
+
+def _lists_townships(path: Path) -> bool:
+    from archive.county import is_county_root
+
+    return path.name == "config.yaml" and is_county_root(path.parent)
+
+
+def _county_home(path: Path):
+    """A county home's root is no township: its commands need one picked (archive.county)."""
+    from archive.county import CountyHome
+
+    names = CountyHome(path.parent).townships
+    raise UsageError(f"{path.parent} 是县级档案库（{len(names)} 个乡镇：{'、'.join(names) or '无'}），"
+                     "乡镇的操作需要指定乡镇",
+                     hint="用 --township 乡镇名 或环境变量 ARCHIVE_TOWNSHIP 指定")
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -231,3 +231,8 @@ def table_report(title: str, header: list[str], rows: list[list[object]], widths
     """A Chinese report as PDF (landscape) and XLSX."""
     text_rows = [[str(c) for c in row] for row in rows] or [["（无）"] + [""] * (len(header) - 1)]
     return _table_pdf(title, header, text_rows, widths_mm, landscape(A4)), _xlsx(title, header, rows, widths_mm)
+
+
+def table_xlsx(title: str, header: list[str], rows: list[list[object]], widths_mm: list[float]) -> bytes:
+    """A Chinese table as XLSX only (printed as the PDF reports are)."""
+    return _xlsx(title, header, rows, widths_mm)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,10 +116,12 @@ class PageReader:
         page.review = check_page(page)  # ingest checks again with the roster's names
         return page, Image.fromarray(upright), prepared.marks
 
-    def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:
+    def process(self, path: Path, title: str = "", searchable: Path | None = None,
+                on_page: Callable[[int, int], None] | None = None) -> Processed:
         """Read, prepare and OCR the pages one at a time; with `searchable`, write the searchable
         PDF there page by page (removed again for a born-digital PDF, which is searchable as it is).
-        No page image outlives its page: memory stays bounded however many pages there are."""
+        No page image outlives its page: memory stays bounded however many pages there are.
+        `on_page(page, pages)` is called after each page (pages: 0 when the file does not say)."""
         from archive.scans.searchable import SearchablePdf
 
         started = time.perf_counter()
@@ -141,6 +143,8 @@ class PageReader:
                 result.marks += marks
                 if writer is not None:
                     writer.add(upright, page, source.dpi)
+                if on_page is not None:
+                    on_page(source.number, source.of)
                 del source, upright
             if writer is not None and not born_digital:
                 writer.close()
@@ -162,6 +166,13 @@ class PageReader:
 # --- worker process plumbing --------------------------------------------------------------
 
 _READER: PageReader | None = None
+_ON_PAGE: Callable[[int, int], None] | None = None  # in-process runs only (ingest with one worker)
+
+
+def set_page_hook(hook: Callable[[int, int], None] | None) -> None:
+    """Report each page of the files processed in this process (a pool's workers do not report)."""
+    global _ON_PAGE
+    _ON_PAGE = hook
 
 
 def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None,
@@ -181,7 +192,8 @@ def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
     assert _READER is not None, "init_worker was not called"
     path, searchable, title = task
     try:
-        return _READER.process(Path(path), title, Path(searchable) if searchable else None)
+        extra = {"on_page": _ON_PAGE} if _ON_PAGE is not None else {}
+        return _READER.process(Path(path), title, Path(searchable) if searchable else None, **extra)
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")
     except Exception as exc:  # one file's failure never stops the batch

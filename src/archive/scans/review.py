@@ -16,6 +16,7 @@ from archive.catalog import audit, now_text, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, ConflictError, NotFoundError, UsageError
+from archive.filing.late import closed_month_note
 from archive.filing.moves import relocate
 from archive.home import Home
 from archive.roster.households import get_household
@@ -209,7 +210,11 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
                         (household.id, doc_type, f"人工分拣：{home.operator}", now_text(), scan["sha256"]))
         audit(home.db, home.operator, "review.assign", doc["doc_id"], {"household": household.id, "type": doc_type})
         seal_documents(home.db, home.operator, [doc["doc_id"]])
-    return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
+    result = {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
+    late = closed_month_note(home.db, doc["doc_date"])
+    if late:  # assigned into a closed month: said now, not first by verify
+        result["warning"] = late
+    return result
 
 
 def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:

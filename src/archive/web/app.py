@@ -25,6 +25,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archive.county import accounts_home
 from archive.home import Home
 from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
@@ -36,11 +37,14 @@ from archive.web.routes import (
     documents,
     generate,
     households,
+    jobs,
+    monthfiling,
     overview,
     roster,
     scans,
     search,
     session,
+    townships,
 )
 
 SECRET_NAME = "web-secret.key"
@@ -128,9 +132,12 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
     """The application serving the archive home at `root`."""
     csrfcompat.install()
     root = Path(root)
-    home = Home(root)
+    home = accounts_home(root)
     _ = home.db  # a folder that is no archive home is said so now, not at the first request
     secret = web_secret(home)
+    from archive.jobs import mark_interrupted
+
+    mark_interrupted(home)  # jobs this server was running when it stopped: shown as interrupted
     home.close()
     settings = settings or WebSettings(root=root)
     pool = HomePool(root)
@@ -140,7 +147,8 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES, *townships.ROUTES,
+              *jobs.ROUTES, *monthfiling.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

@@ -65,6 +65,8 @@ def _globals(request: Request) -> dict[str, Any]:
     return {
         "csrf_token": token_factory() if token_factory else "",
         "current_user": user,
+        "current_township": request.scope.get("archive.township"),     # a county home (archive.county)
+        "current_townships": request.scope.get("archive.townships") or [],
         "role_titles": ROLES,
         "can": (lambda name: user is not None and allowed(name, user.role)),
     }

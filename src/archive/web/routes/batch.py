@@ -8,17 +8,18 @@ import re
 
 from starlette.responses import FileResponse, Response
 
-from archive.documents.batch import BATCH_FOLDER, generate_batch, select_households
+from archive.documents.batch import BATCH_FOLDER, select_households
 from archive.documents.fieldcheck import field_problems
 from archive.documents.generate import parse_day
 from archive.errors import ArchiveError, NotFoundError
 from archive.household_keys import keys_for
 from archive.household_list import STATUSES
+from archive.jobwork import start_batch
 from archive.web import views
 from archive.web.doctypes import _template, document_type, household_types
 from archive.web.routes.generate import FIELD_PREFIX
+from archive.web.routes.jobs import started
 from archive.web.routing import Ctx, guarded
-from archive.web.uploads import update_index
 
 CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
 FILTERS = ("village", "category", "status", "decided_from", "decided_to", "date")
@@ -82,14 +83,13 @@ def batch_list(ctx: Ctx) -> Response:
 
 @guarded("batch.run", "/batch/run", methods=("POST",))
 def batch_run(ctx: Ctx) -> Response:
+    """Checked here (the form's problems beside its fields, no household chosen), then made by a
+    background job: the browser goes to the job's page, which shows the progress and the PDF."""
     context, households, params = _read(ctx)
     if context["problems"]:
         return _answer(ctx, context)
-    result = generate_batch(ctx.home, context["chosen"].id, households, context["day"], params)
-    warning = update_index(ctx.home)
-    context.update(result=result, warning=warning, keys=keys_for(ctx.home.db, [i.household for i in result.made]),
-                   pdf_name=result.pdf.rsplit("/", 1)[-1] if result.pdf else None)
-    return _answer(ctx, context)
+    chosen = context["chosen"]
+    return started(ctx, lambda: start_batch(ctx.home, chosen.id, households, context["day"], params, chosen.title))
 
 
 @guarded("batch.pdf", "/batches/{name}")

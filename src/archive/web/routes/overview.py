@@ -12,8 +12,10 @@ from archive.casework.due import KIND_NAMES, due_list
 from archive.dates import parse_month
 from archive.errors import ArchiveError
 from archive.filing.completeness import check_month
+from archive.filing.month_files import month_filing
 from archive.filing.overview import box_contents, boxes, month_overview, shelf_years
 from archive.household_keys import keys_for
+from archive.jobs import running_job
 from archive.web import views
 from archive.web.routing import Ctx, guarded
 
@@ -39,7 +41,8 @@ def month_page(ctx: Ctx) -> Response:
     return views.page(ctx.request, "month.html", {
         "month": month, "o": overview, "due": due, "findings": findings, "keys": keys, "kinds": KIND_NAMES,
         "overdue": sum(1 for i in due if i.state == "逾期"), "previous": previous.strftime("%Y-%m"),
-        "following": following.strftime("%Y-%m")})
+        "following": following.strftime("%Y-%m"), "filing": month_filing(ctx.home, month),
+        "filing_job": running_job(ctx.home, "file-month")})
 
 
 @guarded("shelves", "/shelves")
