@@ -27,12 +27,18 @@ from archive.scans.ocr import DEFAULT, OcrEngine, OcrLine, OcrPage, detector_for
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
+    rgb_array,
     rotate_fine,
     rotate_points,
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
-from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation
+from archive.scans.textfix import (
+    correct_id_numbers,
+    fix_blood_type,
+    fix_masked_ids,
+    fix_punctuation,
+)
 
 
 @dataclass
@@ -76,6 +82,7 @@ class PageReader:
             text, masks = fix_masked_ids(line.text)
             if len(text) != len(line.text):
                 line.char_confidence = None  # no longer one per character
+            text = fix_blood_type(text, lines[index - 1].text if index else "")
             text, found = correct_id_numbers(fix_punctuation(text), self.known_ids)
             line.text = text
             corrections += [{"line": index, **item} for item in masks]
@@ -98,7 +105,7 @@ class PageReader:
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
         source = prepared.source if prepared.source is not None else image
-        colour = rotate_quarter(np.asarray(source.convert("RGB")), prepared.rotation)
+        colour = rotate_quarter(rgb_array(source), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
@@ -172,6 +179,11 @@ def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None
                 known_ids: Collection[str] | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # one thread per worker: the workers share the cores (ONNX Runtime is given one thread in
+    # rapid.py), and OpenCV would otherwise start a thread per core in every worker
+    import cv2
+
+    cv2.setNumThreads(int(os.environ.get("ARCHIVE_OCR_THREADS", "1")))
     _READER = PageReader(engine, model_dir, limits, known_ids)
 
 
