@@ -1,7 +1,8 @@
 """OCR quality and speed, the one evaluation entry point (issues 8 and 17).
 
 Run by hand:  PYTHONPATH=src .venv/bin/python bench/ocr.py [--set all|templates|other|speed]
-              [--documents 3] [--pages 2] [--classes fonts,seal,...] [--workers 2] [--no-tesseract]
+              [--documents 3] [--pages 4] [--classes fonts,seal,...] [--workers 2] [--no-tesseract]
+              [--half held-out|tune] [--show-errors]
 
 Three parts, each on pages made here (nothing is committed but the scripts):
 
@@ -16,7 +17,7 @@ Three parts, each on pages made here (nothing is committed but the scripts):
 - other: paper we did not print (bench/ocr_eval.py draws it: other fonts and layouts, seals,
   masked IDs, photocopies, phone photos, colour ID card and 户口簿 copies, a skewed dense table,
   handwriting by proxy). CER per class on the held-out half (odd page numbers; the even ones are
-  for tuning), for our pipeline, RapidOCR with its defaults on the raw page (no preparation of
+  for tuning: `--half tune --show-errors` reports them with each error in context), for our pipeline, RapidOCR with its defaults on the raw page (no preparation of
   ours), and Tesseract chi_sim on the raw page.
 - speed: flat A4 scans at 300 dpi of our templates, as PNG files, read by N worker processes:
   pages per minute of our pipeline (read, prepare, OCR, tidy: what ingest does, less writing the
@@ -168,10 +169,12 @@ _TESSERACT = None
 
 
 def _init(engine: str) -> None:
+    """A worker as ingest starts it (pipeline.init_worker: one thread for ONNX Runtime and OpenCV)."""
     global _READER
-    from archive.scans.pipeline import PageReader
+    from archive.scans import pipeline
 
-    _READER = PageReader(engine)
+    pipeline.init_worker(engine, None)
+    _READER = pipeline._READER
 
 
 def _scan(recipe):
@@ -313,7 +316,8 @@ def _other_ours(task):
     started = time.perf_counter()
     ocr, _, _ = _READER.ocr_image(page.image)
     seconds = time.perf_counter() - started
-    return cls, index, ocr_eval.cer(page.truth, ocr.text), ocr_eval.order_free(page.truth, ocr.text), seconds
+    return (cls, index, ocr_eval.cer(page.truth, ocr.text), ocr_eval.order_free(page.truth, ocr.text), seconds,
+            ocr_eval.differences(page.truth, ocr.text))
 
 
 def _other_peer(task):
@@ -336,7 +340,8 @@ def _other_tesseract(task):
 def other_section(args) -> None:
     """CER per class on the held-out half of the set we did not print."""
     classes = args.classes.split(",")
-    tasks = [(cls, 2 * i + 1, args.eval_seed) for cls in classes for i in range(args.pages)]  # odd: held-out
+    first = 1 if args.half == "held-out" else 0  # odd pages are held out, even ones are for tuning
+    tasks = [(cls, 2 * i + first, args.eval_seed) for cls in classes for i in range(args.pages)]
     context = mp.get_context("spawn")
     with context.Pool(args.workers, initializer=_init_other) as pool:
         ours = pool.map(_other_ours, tasks, chunksize=1)
@@ -356,7 +361,7 @@ def other_section(args) -> None:
     def cell(value: float | None) -> str:
         return f"{value:8.2f}%" if value is not None else "        -"
 
-    print(f"held-out pages: {len(tasks)} ({args.pages} per class), seed {args.eval_seed}, {ocr_eval.DPI} dpi A4")
+    print(f"{args.half} pages: {len(tasks)} ({args.pages} per class), seed {args.eval_seed}, {ocr_eval.DPI} dpi A4")
     print(f"{'class':<12} {'chars':>6} {'ours':>9} {'worst':>9} {'order-free':>10} {'rapidocr':>9} {'tesseract':>9}")
     for cls in [*classes, "printed"]:
         group = {cls} if cls != "printed" else {c for c in classes if c in ocr_eval.PRINTED}
@@ -369,6 +374,14 @@ def other_section(args) -> None:
     print("printed: every class but handwriting. *handwriting is a PROXY: AR PL UKai (a print font in a"
           " brush style) with per-character jitter, slant, turn and a smooth warp, not real handwriting")
     print(f"median seconds per page in a worker (ours, build excluded): {statistics.median(r[4] for r in ours):.2f}")
+    if args.show_errors:
+        if args.half == "held-out":
+            raise SystemExit("--show-errors 只用于调参的一半（--half tune）：留出的一半只看数字")
+        for cls, index, (errors, chars), _, _, diffs in sorted(ours, key=lambda r: (r[0], r[1])):
+            if errors:
+                print(f"{cls} page {index}: {errors}/{chars}")
+                for truth, got in diffs:
+                    print(f"    {truth!r} -> {got!r}")
 
 
 # --- speed: flat A4 at 300 dpi, our pipeline and RapidOCR defaults on the same files ------------
@@ -422,8 +435,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", choices=["all", "templates", "other", "speed"], default="all")
     parser.add_argument("--documents", type=int, default=8, help="templates: documents generated")
     parser.add_argument("--seed", type=int, default=4, help="templates: the sample township (other households, other text)")
-    parser.add_argument("--pages", type=int, default=3, help="other: held-out pages per class (as many go to tuning)")
+    parser.add_argument("--pages", type=int, default=4, help="other: pages per class of the half reported (as many in the other half)")
     parser.add_argument("--eval-seed", type=int, default=17, help="other: the generated set")
+    parser.add_argument("--half", choices=["held-out", "tune"], default="held-out",
+                        help="other: report the held-out half (odd pages) or the tune half (even pages)")
+    parser.add_argument("--show-errors", action="store_true", help="other, tune half only: each error in context")
     parser.add_argument("--classes", default=",".join(ocr_eval.CLASSES), help="other: the classes to run")
     parser.add_argument("--speed-pages", type=int, default=16, help="speed: flat 300 dpi pages")
     parser.add_argument("--workers", type=int, default=2)

@@ -569,6 +569,18 @@ def cer(truth: str, got: str) -> tuple[int, int]:
     return Levenshtein.distance(truth, got), len(truth)
 
 
+def differences(truth: str, got: str, context: int = 4) -> list[tuple[str, str]]:
+    """Each edit with a few characters of context either side: (as printed, as read)."""
+    from rapidfuzz.distance import Levenshtein
+
+    truth, got = normal(truth), normal(got)
+    out = []
+    for tag, t0, t1, g0, g1 in Levenshtein.opcodes(truth, got):
+        if tag != "equal":
+            out.append((truth[max(0, t0 - context):t1 + context], got[max(0, g0 - context):g1 + context]))
+    return out
+
+
 def order_free(truth: str, got: str) -> int:
     """Character errors with the reading order left out (characters missing or extra, as
     multisets, the larger): separates misreadings from lines read in another order."""

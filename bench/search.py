@@ -85,10 +85,12 @@ def _personal(household, doc_id: str, number: str | None) -> list[str]:
 def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[Home, list]:
     _cache_compiled_templates()
     rng = random.Random(seed)
+    begun = time.perf_counter()
     home = init_home(root, Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES)))
     township = sample.make_township(households, dt.date(2025, 7, 1), seed=seed, applicants=0)
     import_roster(home.db, sample.write_roster_xlsx(township, root / "roster.xlsx"), home.config, "bench")
     people = list_households(home.db)
+    print(f"roster of {len(people)} households made and imported in {time.perf_counter() - begun:.0f} s", flush=True)
     loaded = {t: templates.load_template(t) for t in TYPES}
     numbers: dict[tuple[str, int], int] = {}
     rows = []
@@ -182,15 +184,20 @@ def query_mix_classes(home: Home, people, rng: random.Random) -> list[tuple[str,
     return out
 
 
+cpu: list[float] = []  # the CPU time of each query of the last run_queries (the machine's load aside)
+
+
 def run_queries(home: Home, mix) -> tuple[list[float], dict[str, list[float]]]:
     search(home, mix[0][1], **mix[0][2])  # open the index once
     latencies = []
     per_class: dict[str, list[float]] = {}
     slowest: dict[str, float] = {}
+    cpu.clear()
     for label, text, filters in mix * 3:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         search(home, text, **filters)
         elapsed = time.perf_counter() - started
+        cpu.append(time.process_time() - started_cpu)
         latencies.append(elapsed)
         per_class.setdefault(label, []).append(elapsed)
         key = f"{text} {filters or ''}".strip()
@@ -257,9 +264,15 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
     def progress(done: int, todo: int) -> None:
         print(f"  {backend}: {done}/{todo} written, {time.perf_counter() - started:.0f} s", flush=True)
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = store.sync(home, full=True, procs=procs, on_progress=progress)
     rebuild_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of this process and of the writer processes it started (on a loaded machine the
+    # wall time is a multiple of this)
+    rebuild_cpu_s = time.process_time() - started_cpu + (after.ru_utime + after.ru_stime) - (
+        children.ru_utime + children.ru_stime)
     rebuild_peak = peak_rss_mb()
     latencies, per_class = run_queries(home, mix)
     # an incremental update: 50 documents changed (as after generate, ingest or filing)
@@ -284,6 +297,10 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
         "queries": len(latencies),
         "p50_ms": round(pct(latencies, 50), 1),
         "p95_ms": round(pct(latencies, 95), 1),
+        "rebuild_cpu_s": round(rebuild_cpu_s, 1),
+        "cpu_p50_ms": round(pct(cpu, 50), 1),
+        "cpu_p95_ms": round(pct(cpu, 95), 1),
+        "load_average": os.getloadavg()[0],
         "per_class": {label: {"p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1)}
                       for label, values in per_class.items()},
         "incremental_50_docs_ms": round(incremental_ms, 1),
@@ -317,20 +334,24 @@ def main() -> None:
         mixfile.write_text(json.dumps(mix, ensure_ascii=False))
         results = []
         for backend in chosen:
-            child = subprocess.run(
-                [sys.executable, __file__, "--procs", str(args.procs), "--measure", f"{work / 'home'},{backend},{mixfile}"],
-                check=True, stdout=subprocess.PIPE, text=True)
-            for line in child.stdout.splitlines():
-                if line.startswith("RESULT "):
-                    results.append(json.loads(line[7:]))
-                else:
-                    print(line, flush=True)
+            # the child's progress is shown as it comes (a rebuild at 1,000,000 documents is long)
+            with subprocess.Popen(
+                    [sys.executable, __file__, "--procs", str(args.procs), "--measure",
+                     f"{work / 'home'},{backend},{mixfile}"], stdout=subprocess.PIPE, text=True) as child:
+                for line in child.stdout:
+                    if line.startswith("RESULT "):
+                        results.append(json.loads(line[7:]))
+                    else:
+                        print(line, end="", flush=True)
+            if child.returncode:
+                raise SystemExit(f"measuring {backend} failed (exit {child.returncode})")
         for figures in results:
             per_class = figures["per_class"]
             print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
                   f"({figures['docs_per_s']} docs/s), index {figures['index_mb']} MB, peak {figures['peak_rss_mb']} MB, "
                   f"p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
-                  f"incremental (50 docs) {figures['incremental_50_docs_ms']} ms")
+                  f"incremental (50 docs) {figures['incremental_50_docs_ms']} ms; CPU: rebuild {figures['rebuild_cpu_s']} s, "
+                  f"query p50 {figures['cpu_p50_ms']} ms, p95 {figures['cpu_p95_ms']} ms (load average {figures['load_average']})")
             for label in CLASSES:
                 if label in per_class:
                     print(f"    {label}: p50 {per_class[label]['p50_ms']} ms, p95 {per_class[label]['p95_ms']} ms")

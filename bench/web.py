@@ -35,6 +35,7 @@ from archive.filing.household_file import open_household_file  # noqa: E402
 from archive.home import Home  # noqa: E402
 from archive.household_keys import keys_for  # noqa: E402
 from archive.index import store  # noqa: E402
+from archive.roster.households import list_households  # noqa: E402
 from archive.search.engine import search  # noqa: E402
 from archive.users import add_user  # noqa: E402
 
@@ -162,15 +163,26 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=3000)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--home", type=Path, default=None,
+                        help="keep the built archive in this folder and reuse it on the next run "
+                             "(build it once outside the bench lock with --build-only, then time)")
+    parser.add_argument("--build-only", action="store_true", help="build the archive in --home and stop")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-web-"))
     server = None
     try:
-        root = work / "home"
-        home, people = build(root, args.documents, args.households)
-        store.sync(home, full=True)
-        for number in range(args.users):
-            add_user(home, f"bench{number}", "inspector", PASSWORD)
+        root = args.home.resolve() if args.home else work / "home"
+        if args.home and (root / "catalog.sqlite").exists():
+            home = Home(root)
+            people = list_households(home.db)
+        else:
+            home, people = build(root, args.documents, args.households)
+            store.sync(home, full=True)
+            for number in range(args.users):
+                add_user(home, f"bench{number}", "inspector", PASSWORD)
+        if args.build_only:
+            home.close()
+            return
         sampled = random.Random(5).sample(people, min(200, len(people)))
         households = [h.id for h in sampled]
         keys = list(keys_for(home.db, households).values())

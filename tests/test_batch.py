@@ -83,13 +83,33 @@ def test_cli_generate_batch_json_and_refused_output(home, tmp_path):
             "--household", households[0].id, "--household", households[1].id, "--out", str(out), "--json"]
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1
-    payload = json.loads(lines[0])
-    assert payload["made"] == 2 and payload["failed"] == 0 and payload["pdf"] == str(out)
-    assert [item["household"] for item in payload["items"]] == [h.id for h in households]
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(lines) == 3  # one object per document, then the merged PDF
+    *documents, payload = lines
+    assert payload["batch"] is True and payload["made"] == 2 and payload["failed"] == 0 and payload["pdf"] == str(out)
+    assert [item["household"] for item in documents] == [h.id for h in households]
+    assert all(Path(item["pdf"]).is_file() and item["number"] is None and item["doc_id"] for item in documents)
+    assert payload["stubs_pdf"] is None  # an authorization has no counterfoil
     assert len(pypdf.PdfReader(out).pages) == payload["pages"]
     before = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
     refused = run_cli(*args)  # the same --out again: refused before anything is generated
     assert refused.exit_code != 0 and "已存在" in json.loads(refused.stderr.strip().splitlines()[-1])["error"]
     assert home.db.execute("SELECT count(*) FROM documents").fetchone()[0] == before
+
+
+def test_cli_batch_of_approval_notices_skips_households_without_a_decision(home):
+    """确认通知书 for a village: an applicant with no 审核确认表 is skipped with the reason (the
+    plan the web shows), the others get a notice."""
+    everyone = list_households(home.db)
+    village = next(h.village for h in everyone if h.status == "applicant")
+    waiting = [h.id for h in everyone if h.village == village and h.status == "applicant"]
+    others = [h.id for h in everyone if h.village == village and h.status != "applicant"]
+    result = run_cli("--home", str(home.root), "generate-batch", "confirmation", "--village", village,
+                     "--date", "2025-07-10", "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    payload = lines[-1]
+    assert payload["batch"] is True
+    assert sorted(s["household"] for s in payload["skipped"]) == sorted(waiting)
+    assert all("尚无审批决定" in s["reason"] for s in payload["skipped"])
+    assert sorted(item["household"] for item in lines[:-1]) == sorted(others)

@@ -217,3 +217,36 @@ def test_manual_review_is_recorded_and_shown(home, head_id):
                      "2025-07-03")
     assert result.exit_code != 0 and "须生成相应文书" in result.stderr
     assert home.db.execute("SELECT count(*) FROM audit WHERE action='case.event'").fetchone()[0] == 1
+
+
+def test_publicity_lists_the_households_investigated_before_their_approval(home, township):
+    """The 审核确认公示单 is posted before the approval: it lists a household investigated in the
+    period and not yet decided, and the approval then waits for the publicity period to end."""
+    applicant = next(h for h in township if h.status == "申请中")
+    hid = applicant.head.id_number
+    generator = Generator(home)
+    generator.household_document("application", hid, dt.date(2025, 7, 1))
+    generator.household_document("home-visit", hid, dt.date(2025, 7, 3))
+    posting = generator.publicity(applicant.village, dt.date(2025, 7, 1), dt.date(2025, 7, 10), dt.date(2025, 7, 11))
+    listed = [row[0] for row in home.db.execute(
+        "SELECT household_id FROM case_events WHERE doc_id=? AND kind='publicity'", (posting.doc_id,))]
+    assert hid in listed
+    with pytest.raises(ArchiveError, match="尚未期满"):
+        generator.household_document("confirmation", hid, dt.date(2025, 7, 15))
+    approved = generator.household_document("confirmation", hid, dt.date(2025, 7, 18), {"publicity_to": "2025-07-17"})
+    assert approved.number
+    # decided now: a later sheet of the same village for a period without its decision omits it
+    later = generator._village_households("decided", applicant.village, dt.date(2025, 7, 1), dt.date(2025, 7, 10),
+                                          dt.date(2025, 7, 11), None)
+    assert hid not in {h.id for h in later}
+
+
+def test_a_household_document_is_filed_under_its_printed_title(home, township):
+    """A 特困 household's 申请书 prints 「特困人员救助供养申请书」: the catalog (and so the 归档文件目录
+    and the file name) says the same, not the 低保 template's name."""
+    tekun = _household_of(township, "特困")
+    made = Generator(home).household_document("application", tekun, dt.date(2025, 7, 2))
+    row = home.db.execute("SELECT title, pdf_path FROM documents WHERE doc_id=?", (made.doc_id,)).fetchone()
+    assert row["title"] == "特困人员救助供养申请书" and "特困人员救助供养申请书" in row["pdf_path"]
+    printed = _pdf_text(made.pdf)
+    assert "特困人员救助供养申请书" in printed and "最低生活保障申请书" not in printed

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+
+import pypdf
 
 from archive.documents.generate import Generator
 from archive.filing.month import file_month, month_items
@@ -31,3 +34,15 @@ def test_publicity_title_applicant_as_responsible_and_period_date(home, township
         assert len(applicant) == 2 and {i.responsible for i in applicant} == {household.head.name}
         approval = next(i for i in items if i.household == head and "审核确认表" in i.title)
         assert approval.responsible == home.config.office
+
+
+def test_a_document_number_is_never_broken_in_the_filing_catalogue():
+    from archive.filing.catalogue import Item, filing_catalogue
+
+    number = "青岩民不批〔2025〕123号"
+    item = Item(seq=1, archival_code="Z109-WS·2025-D30-C01-0001", number=number, responsible="青岩镇人民政府",
+                title="卢军户最低生活保障申请不予批准告知书（签收件）", date="20250721", secrecy="", pages=1,
+                note="附原稿", household="x", village="龙井村", box_no=1, item_no=1)
+    pdf, _ = filing_catalogue("青岩镇2025年7月归档文件目录", [item])
+    text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert number in text.replace(" ", "")  # one line: not 「…123」 and 「号」 on the next

@@ -197,3 +197,14 @@ def test_every_listing_or_changing_command_has_json():
                if not isinstance(command, click.Group) and path[-1] not in NO_JSON_NEEDED
                and "--json" not in {o for p in command.params for o in getattr(p, "opts", [])}]
     assert missing == []
+
+
+def test_every_option_has_chinese_help():
+    """`archive serve --help` and every other command's help explain each option in Chinese."""
+    han = re.compile(r"[\u4e00-\u9fff]")
+    missing = [f"{' '.join(path)} {'/'.join(param.opts)}" for path, command in [((), cli), *commands()]
+               for param in command.params
+               if isinstance(param, click.Option) and not param.hidden and not han.search(param.help or "")]
+    assert missing == []
+    shown = run("serve", "--help").stdout
+    assert re.search(r"--port [^\n]*监听的端口", shown) and re.search(r"--host [^\n]*\S", shown)

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 
@@ -59,6 +60,8 @@ def test_demo_builds_a_month(tmp_path):
     assert shutil.which(serve) or os.access(serve, os.X_OK), serve
     pdfs = list((tmp_path / "demo" / "documents").rglob("*.pdf"))
     assert len(pdfs) > 10
+    assert "四性检测" in result.stdout and "全部通过" in result.stdout
+    _assert_the_month_tells_a_consistent_story(tmp_path / "demo")
     # running it again rebuilds its own folder; a foreign folder is never emptied
     assert run_cli("--home", str(tmp_path / "demo"), "demo", "--households", "10").exit_code == 0
     other = tmp_path / "mine"
@@ -66,6 +69,40 @@ def test_demo_builds_a_month(tmp_path):
     (other / "keep.txt").write_text("x")
     result = run_cli("--home", str(other), "demo")
     assert result.exit_code != 0 and (other / "keep.txt").exists()
+
+
+def _assert_the_month_tells_a_consistent_story(root) -> None:
+    """Application, investigation, publicity (ended) before the approvals that cite it; refusals
+    after their application; a 复核 round; the month's records dated at its end."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / "catalog.sqlite")
+    conn.row_factory = sqlite3.Row
+    try:
+        events: dict[str, dict[str, list[str]]] = {}
+        for row in conn.execute("SELECT e.household_id, e.kind, e.event_date, e.detail FROM case_events e "
+                                "JOIN documents d ON d.doc_id=e.doc_id WHERE d.status='active'"):
+            events.setdefault(row["household_id"], {}).setdefault(row["kind"], []).append(row["event_date"])
+            if row["kind"] == "publicity":
+                events[row["household_id"]].setdefault("publicity_until", []).append(
+                    json.loads(row["detail"])["until"])
+        approved = {h: e for h, e in events.items() if "approval" in e}
+        assert approved
+        for kinds in approved.values():
+            assert max(kinds["application"]) < min(kinds["investigation"]) < min(kinds["publicity"])
+            assert max(kinds["publicity_until"]) < min(kinds["approval"])
+        cited = [json.loads(row["params"]).get("publicity_to") for row in conn.execute(
+            "SELECT params FROM documents WHERE type='confirmation' AND origin='generated'")]
+        assert cited and all(cited)
+        for kinds in events.values():
+            if "refusal" in kinds:
+                assert min(kinds["application"]) <= min(kinds["refusal"])
+        assert any("review" in kinds for kinds in events.values())
+        dated = dict(conn.execute("SELECT type, max(doc_date) FROM documents WHERE type IN "
+                                  "('roster','statistics','dynamic-record') GROUP BY type").fetchall())
+        assert dated == {"roster": "2025-07-31", "statistics": "2025-07-31", "dynamic-record": "2025-07-31"}
+    finally:
+        conn.close()
 
 
 INIT = ["init", "--township", "青岩镇", "--county", "花溪区", "--fonds", "Z109", "--villages", "龙井村"]
@@ -88,8 +125,13 @@ def test_init_takes_the_operator_from_the_option_prompt_or_environment(tmp_path,
     assert entry["operator"] == "王敏"
 
     monkeypatch.setattr(archive.cli, "_interactive", lambda: True)  # a person at the terminal is asked
-    asked = run_cli("--home", str(tmp_path / "b"), *INIT, input="李华\n")
+    asked = run_cli("--home", str(tmp_path / "b"), *INIT, input="李华\n0851-83200000\n\n850\n")
     assert asked.exit_code == 0 and "整理人" in asked.output and _operator(tmp_path / "b") == "李华"
+    # the office settings documents print are asked for too; one left empty is named
+    written = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text(encoding="utf-8"))
+    assert "监督举报电话" in asked.output and "当地最低生活保障标准" in asked.output
+    assert written["complaint_phone"] == "0851-83200000" and written["dibao_standard"] == 850
+    assert "未设置民政办公室电话" in asked.stderr and "office_phone" in asked.stderr
 
     monkeypatch.setattr(archive.cli, "_interactive", lambda: False)  # a script: the environment
     monkeypatch.setenv("ARCHIVE_OPERATOR", "赵六")
@@ -107,3 +149,21 @@ def test_init_without_any_operator_warns_and_names_no_login(tmp_path, monkeypatc
     from archive.home import Home
 
     assert _operator(tmp_path / "h") in ("", None) and Home(tmp_path / "h").named_operator is None
+
+
+def test_init_takes_the_office_settings_and_names_the_unset_ones(tmp_path, monkeypatch):
+    import archive.cli
+
+    monkeypatch.setattr(archive.cli, "_interactive", lambda: False)
+    given = run_cli("--home", str(tmp_path / "a"), *INIT, "--operator", "王敏", "--complaint-phone", "0851-83200000",
+                    "--office-phone", "0851-83200001", "--dibao-standard", "850", "--json")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["unset"] == []
+    written = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text(encoding="utf-8"))
+    assert (written["complaint_phone"], written["office_phone"], written["dibao_standard"]) == \
+        ("0851-83200000", "0851-83200001", 850)
+    bare = run_cli("--home", str(tmp_path / "b"), *INIT, "--operator", "王敏")
+    assert bare.exit_code == 0
+    assert "未设置监督举报电话、民政办公室电话、当地低保标准" in bare.stderr
+    bad = run_cli("--home", str(tmp_path / "c"), *INIT, "--operator", "王敏", "--dibao-standard", "八百五")
+    assert bad.exit_code == 2 and "八百五" in bad.stderr and not (tmp_path / "c" / "config.yaml").exists()

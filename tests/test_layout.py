@@ -126,3 +126,17 @@ def test_a_form_of_label_and_value_pairs_keeps_its_rows():
         rows.append(line(f"姓名{i}：张三", 50, 80 + 40 * i, 160 + 30 * (i % 3), 100 + 40 * i))
         rows.append(line(f"日期{i}：2025年7月8日", 500, 80 + 40 * i, 700 + 60 * (i % 3), 100 + 40 * i))
     assert texts(reading_order(list(reversed(rows)))) == texts(rows)
+
+
+def test_a_line_whose_cell_was_not_found_is_read_in_its_row():
+    """The last column's rule faded on a photocopy: its values are not inside any cell, and
+    their boxes (with the detector's margin) are taller than the cells. They are read in
+    their row, not after the table."""
+    cells = [(0, 0, 100, 40), (100, 0, 200, 40), (0, 40, 100, 80), (100, 40, 200, 80), (0, 80, 100, 120),
+             (100, 80, 200, 120)]
+    lines = [line("张三", 10, 8, 60, 32), line("男", 110, 8, 130, 32), line("1200", 210, -6, 260, 46),
+             line("李四", 10, 48, 60, 72), line("女", 110, 48, 130, 72), line("900", 210, 34, 250, 86),
+             line("王五", 10, 88, 60, 112), line("男", 110, 88, 130, 112), line("2400", 210, 74, 260, 126),
+             line("合计", 10, 140, 60, 164)]
+    assert texts(reading_order(lines, cells)) == ["张三", "男", "1200", "李四", "女", "900", "王五", "男", "2400",
+                                                  "合计"]

@@ -186,6 +186,12 @@ def test_first_released_catalog_is_recognised_upgraded_and_keeps_its_data(tmp_pa
     assert json.loads(again.stdout)["changed"] is False
 
 
+def _after(revision: str) -> list[str]:
+    """The revisions after `revision`, to the head (later revisions are applied too)."""
+    every = list(migrations.revisions())
+    return every[every.index(revision) + 1:]
+
+
 def test_last_catalog_before_migrations_is_stamped_and_gains_the_triggers(tmp_path, fresh_catalog, monkeypatch):
     from archive.catalog import HMAC_PREFIX
     from archive.filing.verify import verify
@@ -195,7 +201,7 @@ def test_last_catalog_before_migrations_is_stamped_and_gains_the_triggers(tmp_pa
     key.write_bytes(b"k" * 32)
     monkeypatch.setenv("ARCHIVE_AUDIT_KEY_FILE", str(key))
     result = upgrade_home(home)
-    assert result.adopted == "0009" and result.applied == ["0010", "0011"]
+    assert result.adopted == "0009" and result.applied == _after("0009")
     # its columns were declared in another order; everything else is the same
     assert _schema(home.catalog_path, ordered=False) == _schema(fresh_catalog, ordered=False)
     # the upgrade's audit entry was written in the upgrade's transaction, chained with the home's key
@@ -219,7 +225,7 @@ def test_intermediate_catalog_is_completed_without_adding_twice(tmp_path, fresh_
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     conn.close()
     result = upgrade_home(home)
-    assert result.adopted == "0005" and result.applied == ["0006", "0007", "0008", "0009", "0010", "0011"]
+    assert result.adopted == "0005" and result.applied == _after("0005")
     assert _schema(home.catalog_path, ordered=False) == _schema(fresh_catalog, ordered=False)
     home.close()
 

@@ -156,3 +156,14 @@ def test_a_document_id_is_not_an_id_number_field():
     review = check_page(OcrPage(1000, 1000, [caption, masked] + [OcrLine("特此证明" * 10, [], 0.99, [0.99] * 40)] * 3))
     assert [(s["line"], s["field"]) for s in review["spans"]] == [(0, None), (1, "号码")]
     assert len(review["reasons"]) == 1 and "520111********1234" in review["reasons"][0]
+
+
+def test_table_headers_read_as_one_line_are_no_names():
+    # the header row of a publicity sheet or a member table, read by OCR as one line
+    assert labelled_names("序号户主姓名家庭人口（人）保障人数（人）") == []
+    assert labelled_names("序号 户主姓名 保障人数（人） 月保障金额（元）") == []
+    assert labelled_names("姓名金额（元）领取人签字") == []
+    assert labelled_names("户主姓名张三家庭人口3") == ["张三"]
+    review = check_page(OcrPage(1000, 1000, [OcrLine("户主姓名 家庭人口（人） 保障类别", [], 0.99)], source="text-layer"),
+                        {"张三"})
+    assert review is None

@@ -253,3 +253,44 @@ def test_an_interrupted_rebuild_is_resumed_where_it_stopped(home, archive, monke
     assert progress[-1] == (total - 5, total - 5)
     assert store.check(home).ok
     assert search(home, "续建测试").total == 7
+
+
+def test_a_document_changed_behind_the_rebuild_batches_is_written_again_once(home, archive, monkeypatch):
+    """The rebuild takes the documents in doc_id order, each batch after the last; one changed
+    behind the batches meanwhile is written again (replaced, not a second copy) before it ends."""
+    for index in range(7):
+        _add_unlinked(home, f"Z109-8{index:06d}", f"批次测试 第{index}份")
+    first = home.db.execute("SELECT min(doc_id) FROM documents").fetchone()[0]
+    monkeypatch.setattr(store, "BATCH", 5)
+    index = store.backend(home)
+    write = index.write
+    calls = []
+
+    def changing(documents, **options):
+        calls.append(options["replace"])
+        write(documents, **options)
+        if len(calls) == 2:  # an operator edits the first document while the third batch waits
+            home.db.execute("UPDATE documents SET body_text = body_text || ' 批次后改动' WHERE doc_id = ?", (first,))
+            home.db.commit()
+
+    monkeypatch.setattr(index, "write", changing)
+    store.sync(home, full=True)
+    assert calls[-1] is True and not any(calls[:-1])  # the last pass replaces
+    assert store.check(home).ok
+    assert [h.doc_id for h in search(home, "批次后改动").hits] == [first]
+
+
+def test_a_filter_asked_again_after_an_update_sees_the_new_documents(home, archive):
+    """A backend may keep a filter's documents between searches (whoosh does): a document written
+    since is in the next answer, and a filter no document matches answers nothing."""
+    assert search(home, "补录测试", village="龙井村").hits == []
+    assert search(home, "审核确认", year=1999).hits == []
+    _add_unlinked(home, "Z109-9000001", "补录测试 第一份")
+    home.db.commit()
+    store.sync(home)
+    assert [h.doc_id for h in search(home, "补录测试", village="龙井村").hits] == ["Z109-9000001"]
+    assert search(home, "补录测试", village="龙井村", year=1999).hits == []
+    _add_unlinked(home, "Z109-9000002", "补录测试 第二份")
+    home.db.commit()
+    store.sync(home)
+    assert {h.doc_id for h in search(home, "补录测试", village="龙井村").hits} == {"Z109-9000001", "Z109-9000002"}

@@ -7,7 +7,15 @@ import pytest
 from archive import idcard
 from archive.scans.ocr import OcrLine
 from archive.scans.pipeline import PageReader
-from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation, near_misses
+from archive.scans.textfix import (
+    correct_id_numbers,
+    doubtful_numbers,
+    fix_blood_type,
+    fix_masked_ids,
+    fix_punctuation,
+    near_misses,
+    number_quality,
+)
 
 GOOD = idcard.make("520111", dt.date(1990, 1, 1), 123)
 
@@ -106,3 +114,37 @@ def test_a_masked_id_gets_back_its_18_characters(read, printed):
                                   "共 10 ** 份"])
 def test_masks_that_are_right_or_not_masks_stay_as_read(text):
     assert fix_masked_ids(text) == (text, [])
+
+
+@pytest.mark.parametrize(("text", "doubtful"), [
+    ("520111********6783", False),                  # a whole mask
+    (GOOD, False),                                  # a valid ID number
+    ("公民身份号码：" + GOOD, False),
+    ("52011*****4230", True),                       # a digit and asterisks lost
+    ("520111****1708*8", True),
+    (GOOD[:5] + GOOD[6:], True),                    # a 1 of 111 lost: 17 digits
+    (GOOD[:-1] + ("0" if GOOD[-1] != "0" else "1"), True),  # 18 digits, checksum wrong
+    ("银行卡号：6217" + "0" * 15, True),            # 19 digits: read again, kept unless better
+    ("档号：1234-2025-001-0001", False),
+    ("共计 2400 元", False),
+])
+def test_numbers_that_lost_their_shape_are_doubtful(text, doubtful):
+    assert doubtful_numbers(text) is doubtful
+
+
+def test_a_second_reading_is_better_only_when_more_numbers_hold_their_shape():
+    assert number_quality("520111********6783 " + GOOD) == 2
+    assert number_quality("520111****6783 " + GOOD[:-2]) == 0
+    assert number_quality("520111********6783") > number_quality("520111*****6783")
+
+
+@pytest.mark.parametrize(("text", "before", "printed"), [
+    ("血型0型", "", "血型O型"),
+    ("血型：0型", "", "血型：O型"),
+    ("0型", "血型", "O型"),           # a form read cell by cell: label, then value
+    ("0型", "身高", "0型"),            # not after the blood type label
+    ("A型", "血型", "A型"),
+    ("共10型号", "", "共10型号"),
+])
+def test_blood_type_o_is_not_a_zero(text, before, printed):
+    assert fix_blood_type(text, before) == printed

@@ -83,6 +83,25 @@ def route_requests(web, key: str) -> dict[str, tuple[str, str, dict]]:
         "admin.users.role": ("POST", "/admin/users/nobody/role", {"data": {"role": "inspector"}}),
         "admin.users.password": ("POST", "/admin/users/nobody/password", {"data": {"password": "x"}}),
         "admin.users.disable": ("POST", "/admin/users/nobody/disable", {"data": {}}),
+        "jobs": ("GET", "/jobs", {}),
+        "job": ("GET", "/jobs/999999", {}),
+        "job.progress": ("GET", "/jobs/999999/progress", {}),
+        "job.json": ("GET", "/jobs/999999.json", {}),
+        "job.rows": ("GET", "/jobs/999999/rows", {}),
+        "job.report": ("GET", "/jobs/999999/report.pdf", {}),
+        "scans.ingest": ("POST", "/scans/ingest", {"data": {"batch": "../nothing"}}),
+        "month.file": ("POST", "/month/file", {"data": {"month": "2025-13"}}),
+        "month.reopen": ("POST", "/month/reopen", {"data": {"month": "2025-07", "reason": ""}}),
+        "month.download": ("GET", "/month/2025-07/files/none.pdf", {}),
+        "document.xlsx": ("GET", f"/documents/{web.doc_id}/xlsx", {}),
+        "verify": ("GET", "/verify", {}),
+        "verify.start": ("POST", "/verify", {"data": {"confirm": "0"}}),
+        "admin.reindex": ("POST", "/admin/reindex", {"data": {"confirm": "0"}}),
+        "admin.settings": ("GET", "/admin/settings", {}),
+        "admin.settings.save": ("POST", "/admin/settings", {"data": {"township": ""}}),
+        "admin.signers": ("GET", "/admin/signers", {}),
+        "admin.signers.add": ("POST", "/admin/signers", {"data": {"name": ""}}),
+        "admin.seal": ("POST", "/admin/seal", {"data": {}}),
         "api.me": ("GET", "/api/me", {}),
         "api.search": ("GET", f"/api/search?q={web.head_name}", {}),
         "api.household": ("GET", f"/api/households/{key}", {}),
@@ -583,20 +602,33 @@ def test_household_list_filters_and_finds_households_without_documents(app, web,
         home.close()
     assert f"共 {total} 户" in everyone.text
 
-    def post(**fields):
-        return client.post("/households", data={**fields, "csrftoken": csrf(client)}, headers={"HX-Request": "true"})
+    def get(**fields):
+        return client.get("/households", params=fields)
 
-    by_name = post(q=other["head_name"])
-    assert other["head_name"] in by_name.text and "<html" not in by_name.text
-    by_digits = post(q=other["id_number"][-4:])  # the last digits of a member's ID, not the head's
+    by_name = get(q=other["head_name"])
+    assert other["head_name"] in by_name.text
+    by_digits = get(q=other["id_number"][-4:])  # the last digits of a member's ID, not the head's
     assert other["head_name"] in by_digits.text
-    for response in (by_name, by_digits, post(q=other["id"])):
+    assert f"/households/{household_key}" in get(q=web.head_name).text
+    assert "共 0 户" in get(q=other["head_name"], village=[v for v in ("龙井村", "思潜村") if v != other["village"]][0]).text
+    assert "不在本乡镇的村名单中" in get(village="不存在村").text
+    assert "共 0 户" in get(q="%").text  # LIKE wildcards are literal
+    # the search box is POSTed: a name goes on to a bookmarkable address, a full ID number never
+    # does (one household: its own page, by its key)
+    sent = client.post("/households", data={"q": other["head_name"], "status": "active", "csrftoken": csrf(client)},
+                       follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/households?q=")
+    by_id = client.post("/households", data={"q": other["id_number"], "csrftoken": csrf(client)}, follow_redirects=False)
+    assert by_id.status_code == 303 and by_id.headers["location"].startswith("/households/h")
+    assert not ID_NUMBER.search(by_id.headers["location"])
+    partial = client.post("/households", data={"q": other["id_number"][-10:], "csrftoken": csrf(client)},
+                          follow_redirects=False)
+    assert partial.status_code in (200, 303) and not ID_NUMBER.search(partial.headers.get("location", ""))
+    typed_in_address = get(q=other["id_number"])
+    assert "身份证号不能放在网址中" in typed_in_address.text
+    for response in (by_name, by_digits, typed_in_address, get(q=other["id"])):
         for url in urls_in(response.text):
             assert not ID_NUMBER.search(url), url
-    assert f"/households/{household_key}" in post(q=web.head_name).text
-    assert "共 0 户" in post(q=other["head_name"], village=[v for v in ("龙井村", "思潜村") if v != other["village"]][0]).text
-    assert "不在本乡镇的村名单中" in post(village="不存在村").text
-    assert "共 0 户" in post(q="%").text  # LIKE wildcards are literal
     home = open_home(web)
     try:
         listed = home.db.execute("SELECT count(*) FROM audit WHERE action='household.list' AND operator=?",
@@ -650,3 +682,57 @@ def test_search_within_one_household_from_its_page(app, web, household_key):
     assert web.doc_id in response.text
     bad = client.post("/search", data={"q": "告知书", "household_key": "hBADBADBADBADBADB", "csrftoken": csrf(client)})
     assert "没有这个家庭" in bad.text
+
+
+def test_error_pages_lead_back_to_where_the_user_came_from_and_the_list(app, web):
+    client = client_for(app, web, "inspector")
+    came_from = "http://testserver/households?village=%E9%BE%99%E4%BA%95%E6%9D%91&page=2"
+    missing = client.get("/documents/Z109-9999999", headers={"Referer": came_from})
+    assert missing.status_code == 404
+    assert 'href="/households?village=%E9%BE%99%E4%BA%95%E6%9D%91&amp;page=2"' in missing.text
+    assert "返回上一页" in missing.text and 'href="/search">检索</a>' in missing.text
+    assert missing.headers["referrer-policy"] == "same-origin"
+    # another site's address is never offered as the way back
+    foreign = client.get("/documents/Z109-9999999", headers={"Referer": "http://evil.example/households"})
+    assert "返回上一页" not in foreign.text and 'href="/search">检索</a>' in foreign.text
+    refused = client.get("/review", headers={"Referer": "http://testserver/search"})
+    assert refused.status_code == 403
+    assert 'class="button" href="/search">返回上一页</a>' in refused.text
+    assert 'href="/review"' not in refused.text  # no link to a list the inspector may not open
+    archivist = client_for(app, web, "archivist")
+    wrong = archivist.post("/review/Z109-9999999/reject", data={"csrftoken": csrf(archivist), "reason": "x"},
+                           headers={"Referer": "http://testserver/review"})
+    assert wrong.status_code == 404 and 'href="/review">返回上一页</a>' in wrong.text
+
+
+def test_household_list_pages_by_address_and_finds_near_names(app, web):
+    """Paging links are plain addresses (bookmarkable, the back button works); a name one
+    character off finds its household, marked 「近似」, as the search does."""
+    import re
+
+    from archive.web.routes import households as listing
+
+    client = client_for(app, web, "caseworker")
+    home = open_home(web)
+    try:
+        total = home.db.execute("SELECT count(*) FROM households").fetchone()[0]
+        three = home.db.execute("SELECT m.name, h.head_name, h.id FROM members m JOIN households h ON h.id = m.household_id "
+                                "WHERE length(m.name) = 3 ORDER BY m.name LIMIT 1").fetchone()
+    finally:
+        home.close()
+    old = listing.PAGE_SIZE
+    listing.PAGE_SIZE = 5
+    try:
+        first = client.get("/households")
+        assert f"第 1 / {-(-total // 5)} 页" in first.text
+        following = re.search(r'<a href="(/households\?page=2)" rel="next">下一页</a>', first.text).group(1)
+        second = client.get(following)
+        assert "第 2 / " in second.text and 'href="/households" rel="prev">上一页</a>' in second.text
+        filtered = client.get("/households", params={"status": "active"})
+        assert re.search(r'href="/households\?status=active&amp;page=2"', filtered.text)
+    finally:
+        listing.PAGE_SIZE = old
+    name = three["name"]
+    typo = name[:2] + ("甲" if name[2] != "甲" else "乙")
+    near = client.get("/households", params={"q": typo})
+    assert near.status_code == 200 and f"「近似」（{name}）" in near.text and three["head_name"] in near.text

@@ -83,7 +83,8 @@ def test_caseworker_previews_issues_and_prints_a_batch(server, browser, tmp_path
     browser.find_element(By.XPATH, "//button[contains(., '先看名单')]").click()
     summary = wait.until(when.presence_of_element_located((By.CSS_SELECTOR, "#batch-result p.summary")))
     assert "符合条件的家庭共" in summary.text
-    browser.find_element(By.CSS_SELECTOR, "button.issue").click()
+    _shot(browser, shots, "web-batch-confirm")
+    browser.find_element(By.CSS_SELECTOR, "#batch-result button[name=confirm]").click()  # confirmed, then made
     link = wait.until(when.presence_of_element_located((By.PARTIAL_LINK_TEXT, "打开合并 PDF")))
     assert "户已生成" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
     _shot(browser, shots, "web-batch")

@@ -4,6 +4,7 @@ issuing (which takes it), reprint and void with a reason; inspectors refused on 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -195,4 +196,32 @@ def test_generate_posts_without_csrf_token_are_refused(app, web, key):
         data = {k: v for k, v in refusal_form(client, key).items() if k != "csrftoken"}
         data["reason"] = "无令牌"
         assert client.post(path.format(doc=web.doc_id), data=data).status_code == 403, path
+    assert counts(web) == before
+
+
+def test_preview_and_issue_refuse_alike_through_one_library_check(app, web, key):
+    """A refusal dated before the application contradicts the history: the draft is refused with
+    the same message the issue gives (one check in the library), beside the form, nothing taken."""
+    from archive.documents.generate import Generator
+    from archive.errors import ArchiveError
+
+    contradiction = {"reason": "家庭财产超过规定", "apply_date": "2025-08-01"}
+    home = open_home(web)
+    try:
+        messages = []
+        for call in (Generator(home).household_preview, Generator(home).household_document):
+            with pytest.raises(ArchiveError) as caught:
+                call("refusal", web.head_id, dt.date(2025, 7, 9), dict(contradiction))
+            messages.append(caught.value.message)
+    finally:
+        home.close()
+    assert messages[0] == messages[1] and "日期相互矛盾" in messages[0]
+    client = client_for(app, web, "caseworker")
+    before = counts(web)
+    data = refusal_form(client, key, _f_apply_date="2025-08-01")
+    for path in ("/generate/preview", "/generate/issue"):
+        response = client.post(path, data=data, headers={"HX-Request": "true"})
+        assert response.status_code == 400, path
+        assert "日期相互矛盾" in response.text and 'id="docform"' in response.text  # the form stays
+        assert "样稿预览" not in response.text
     assert counts(web) == before

@@ -56,6 +56,30 @@ def test_bad_roster_shows_a_table_of_problems_and_imports_nothing(app, web):
     assert household_count(web) == before
 
 
+def test_every_problem_says_how_to_fix_it(app, web):
+    """The 改法 column comes from the library's hints: no problem row leaves it empty."""
+    import re
+
+    client = client_for(app, web, "caseworker")
+    rows = good_rows(seed=43)
+    rows[0][6] = rows[0][6][:17] + ("0" if rows[0][6][17] != "0" else "1")  # wrong checksum
+    rows[1][2] = "不存在村"                                                   # unknown village
+    rows[2][8] = "三人"                                                       # not a number
+    rows[3][9] = "很多"                                                       # not an amount
+    rows[4][10] = "去年"                                                      # not a date
+    rows[5][1] = "别的镇"                                                     # another township
+    rows[6][3] = ""                                                           # empty head name
+    rows.append(list(rows[7]))                                               # the same person twice
+    response = upload(client, "坏花名册.csv", roster_csv(rows))
+    assert response.status_code == 400
+    table = response.text.split("<th>改法</th>", 1)[1].split("</table>", 1)[0]
+    problems = re.findall(r"<tr><td class=\"num\">第(\d+)行</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+    assert len(problems) >= 8
+    for row, column, reason, fix in problems:
+        assert fix.strip(), (row, column, reason)
+    assert any("archive village add" in fix or "添加" in fix for *_, fix in problems)
+
+
 def test_clean_roster_is_imported_and_audited_under_the_user(app, web):
     client = client_for(app, web, "caseworker")
     before = household_count(web)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from scanfixtures import text_pdf
-from webfixtures import ID_NUMBER, client_for, csrf, open_home, urls_in
+from webfixtures import ID_NUMBER, client_for, csrf, finished_job, open_home, urls_in
 
 from archive.household_keys import key_for
 
@@ -41,8 +41,10 @@ def test_upload_page_reports_each_files_outcome(app, web, tmp_path):
              ("files", ("说明.pdf", unknown, "application/pdf")),
              ("files", ("坏文件.pdf", b"%PDF-1.7 truncated", "application/pdf"))]
     response = client.post("/scans/upload", data={"csrftoken": csrf(client)}, files=files)
-    assert response.status_code == 200, response.text
-    text = response.text
+    assert response.status_code == 200, response.text  # the ingest job's page
+    job_id = finished_job(response)
+    assert "已完成" in client.get(f"/jobs/{job_id}").text
+    text = client.get(f"/jobs/{job_id}/rows").text
     rows = re.findall(r'<tr class="outcome (\w+)">(.*?)</tr>', text, re.S)
     assert len(rows) == 3
     by_name = {re.search(r"<td>(.*?)</td>", row).group(1): (css, row) for css, row in rows}
@@ -63,19 +65,36 @@ def test_upload_page_reports_each_files_outcome(app, web, tmp_path):
     for url in urls_in(text):
         assert not ID_NUMBER.search(url), url
     # the same file again: a duplicate, said so
-    again = client.post("/scans/upload", data={"csrftoken": csrf(client)},
-                        files=[("files", ("户口-再次.pdf", good, "application/pdf"))],
-                        headers={"X-Upload-Rows": "1"})
+    # as static/upload.js sends it: the file into a folder of the inbox, then the job started
+    staged = client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                         files=[("files", ("户口-再次.pdf", good, "application/pdf"))],
+                         headers={"X-Upload-Batch": "", "Accept": "application/json"})
+    assert staged.status_code == 200 and staged.json()["saved"] == ["01-户口-再次.pdf"]
+    batch = staged.json()["batch"]
+    started = client.post("/scans/ingest", data={"csrftoken": csrf(client), "batch": batch},
+                          headers={"Accept": "application/json"})
+    assert started.status_code == 202
+    job_id = started.json()["job"]
+    from archive import jobs
+
+    assert jobs.wait(job_id, 300)
+    state = client.get(f"/jobs/{job_id}.json").json()
+    assert state["state"] == "done" and state["detail"]["items"][0]["name"] == "01-户口-再次.pdf"
+    assert state["detail"]["items"][0]["status_title"] == "重复"
+    again = client.get(f"/jobs/{job_id}/rows")
     assert again.status_code == 200 and "<html" not in again.text
     assert 'class="outcome same"' in again.text and "重复" in again.text
+    gone = client.post("/scans/ingest", data={"csrftoken": csrf(client), "batch": batch})
+    assert gone.status_code == 400 and "已不在收件箱中" in gone.text  # the folder was emptied and removed
 
 
 def test_review_queue_assigns_and_rejects(app, web, tmp_path):
     client = client_for(app, web, "archivist")
     first = text_pdf(tmp_path / "甲.pdf", ["一份材料", "无法识别归属 甲"]).read_bytes()
     second = text_pdf(tmp_path / "乙.pdf", ["另一份材料", "无法识别归属 乙"]).read_bytes()
-    client.post("/scans/upload", data={"csrftoken": csrf(client)},
-                files=[("files", ("甲.pdf", first, "application/pdf")), ("files", ("乙.pdf", second, "application/pdf"))])
+    finished_job(client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                             files=[("files", ("甲.pdf", first, "application/pdf")),
+                                    ("files", ("乙.pdf", second, "application/pdf"))]))
     page = client.get("/review").text
     scans = scan_rows(web)
     doc_a, doc_b = scans["01-甲.pdf"]["doc_id"], scans["02-乙.pdf"]["doc_id"]
@@ -130,3 +149,47 @@ def test_inspector_and_caseworker_are_refused_and_csrf_is_needed(app, web, tmp_p
     response = client.post("/review/Z109-0000001/reject", data={"reason": "x"})
     assert response.status_code == 403
     assert scan_rows(web) == before
+
+
+def test_a_qr_identified_original_held_for_review_is_preselected_and_stays_linked(app, web, tmp_path):
+    """The signed copy of a notice (its QR code names the original) with a second page naming a
+    stranger is held for review: the form preselects the QR code's household and the notice's
+    type, and accepting it keeps the link to the original. A table's header row on the same
+    page (户主姓名 家庭人口 …) is not taken for a name."""
+    import pypdf
+
+    home = open_home(web)
+    try:
+        notice = home.root / home.db.execute("SELECT pdf_path FROM documents WHERE doc_id=?",
+                                             (web.doc_id,)).fetchone()[0]
+        key = key_for(home.db, web.head_id)
+    finally:
+        home.close()
+    extra = text_pdf(tmp_path / "附页.pdf", ["序号 户主姓名 家庭人口（人） 保障人数（人）", "姓名：欧阳不在"])
+    writer = pypdf.PdfWriter()
+    for source in (notice, extra):
+        for page in pypdf.PdfReader(source).pages:
+            writer.add_page(page)
+    signed = tmp_path / "签收.pdf"
+    writer.write(signed)
+    client = client_for(app, web, "archivist")
+    finished_job(client.post("/scans/upload", data={"csrftoken": csrf(client)},
+                             files=[("files", ("签收.pdf", signed.read_bytes(), "application/pdf"))]))
+    row = scan_rows(web)["01-签收.pdf"]
+    assert row["status"] == "review"
+    assert "欧阳不在" in row["reason"] and "家庭人口" not in row["reason"]
+    page = client.get("/review").text
+    section = page.split(f'id="r-{row["doc_id"]}"', 1)[1].split("</section>", 1)[0]
+    assert re.search(rf'name="household_key" value="{key}" required checked', section)
+    assert re.search(r'<option value="refusal" selected>', section)
+    done = client.post(f"/review/{row['doc_id']}/assign", data={"csrftoken": csrf(client), "type": "refusal",
+                                                                "household_key": key}, follow_redirects=False)
+    assert done.status_code == 303
+    home = open_home(web)
+    try:
+        doc = home.db.execute("SELECT household_id, type, source_doc FROM documents WHERE doc_id=?",
+                              (row["doc_id"],)).fetchone()
+        status = home.db.execute("SELECT status FROM scans WHERE doc_id=?", (row["doc_id"],)).fetchone()[0]
+    finally:
+        home.close()
+    assert (doc["household_id"], doc["type"], doc["source_doc"], status) == (web.head_id, "refusal", web.doc_id, "linked")

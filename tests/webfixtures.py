@@ -77,3 +77,14 @@ def client_for(app, web: WebHome, role: str) -> TestClient:
     client = TestClient(app)
     assert login(client, web.user(role)).status_code == 303
     return client
+
+
+def finished_job(response, timeout: float = 300) -> int:
+    """The job a start request led to (its page, after the redirect), once it has finished."""
+    from archive import jobs
+
+    match = re.search(r"/jobs/(\d+)$", str(response.url))
+    assert match, (response.status_code, response.text[:300])
+    job_id = int(match.group(1))
+    assert jobs.wait(job_id, timeout), f"job {job_id} did not finish"
+    return job_id

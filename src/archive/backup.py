@@ -49,6 +49,7 @@ FORMAT = 1
 SKIPPED_TOP = {"index", ".locks", ".ingest"}
 SKIPPED_NAMES = {CATALOG_NAME, f"{CATALOG_NAME}-wal", f"{CATALOG_NAME}-shm", f"{CATALOG_NAME}-journal"}
 SECURE = "secure"
+TOWNSHIPS = "townships"  # archive.county.TOWNSHIPS_DIR
 PUBLIC_SECURE_SUFFIXES = (".pem", ".crt", ".cer")
 _BLOCK = 1 << 20
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -105,17 +106,33 @@ def _empty_or_absent(path: Path, what: str) -> None:
 
 
 def _is_key_material(relative: PurePosixPath) -> bool:
-    return relative.parts[0] == SECURE and not relative.name.lower().endswith(PUBLIC_SECURE_SUFFIXES)
+    parts = relative.parts
+    if parts[0] == TOWNSHIPS and len(parts) > 2:  # a township of a county home: its own secure/
+        parts = parts[2:]
+    return parts[0] == SECURE and not relative.name.lower().endswith(PUBLIC_SECURE_SUFFIXES)
 
 
-def _home_files(root: Path) -> tuple[list[PurePosixPath], list[str]]:
-    """Every regular file of the home to back up (relative, sorted), and what was skipped."""
+def _home_dirs(home: Home) -> list[tuple[PurePosixPath, Home]]:
+    """Each home whose catalog a backup holds, by its folder relative to the backup: the home
+    itself, and for a county home (archive.county) each township's home under townships/."""
+    from archive.county import CountyHome
+
+    homes: list[tuple[PurePosixPath, Home]] = [(PurePosixPath("."), home)]
+    if isinstance(home, CountyHome):
+        homes += [(PurePosixPath(TOWNSHIPS, name), township) for name, township in home.township_homes()]
+    return homes
+
+
+def _home_files(root: Path, homes: set[Path] | None = None) -> tuple[list[PurePosixPath], list[str]]:
+    """Every regular file of the home to back up (relative, sorted), and what was skipped. In each
+    folder of `homes` (default: the root) the index, locks, staging and catalog files are left out."""
+    homes = homes or {root}
     out: list[PurePosixPath] = []
     skipped: list[str] = []
     for folder, dirs, names in os.walk(root):
         here = Path(folder)
         relative_dir = PurePosixPath(here.relative_to(root).as_posix())
-        if here == root:
+        if here in homes:
             dirs[:] = [d for d in dirs if d not in SKIPPED_TOP]
         for name in list(dirs):
             if (here / name).is_symlink():
@@ -123,7 +140,7 @@ def _home_files(root: Path) -> tuple[list[PurePosixPath], list[str]]:
                 dirs.remove(name)
         dirs.sort()
         for name in sorted(names):
-            if here == root and name in SKIPPED_NAMES:
+            if here in homes and name in SKIPPED_NAMES:
                 continue
             mode = os.lstat(here / name).st_mode
             relative = relative_dir / name if str(relative_dir) != "." else PurePosixPath(name)
@@ -136,6 +153,7 @@ def _home_files(root: Path) -> tuple[list[PurePosixPath], list[str]]:
 
 def _snapshot_catalog(home: Home, target: Path) -> None:
     """A consistent copy of the catalog through SQLite's backup API, checked for integrity."""
+    files.ensure_dir(target.parent)
     files.create_private_file(target)
     source = sqlite3.connect(f"file:{home.catalog_path}?mode=ro", uri=True, timeout=60)
     copy = sqlite3.connect(target)
@@ -157,34 +175,46 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     if real == root or root in real.parents:
         raise BackupError(f"备份目录 {dest} 不能在档案库 {home.root} 之内")
     _empty_or_absent(dest, "备份目录")
-    home.config  # noqa: B018 - a home without a valid configuration is refused before any copy
+    homes = _home_dirs(home)
+    for _, each in homes:
+        each.config  # noqa: B018 - a home without a valid configuration is refused before any copy
     target = home.catalog_target  # (url, schema) of a PostgreSQL catalog, or None
+    if len(homes) > 1 and any(each.catalog_target is not None for _, each in homes):
+        raise BackupError("整个县的备份暂不支持目录数据库在 PostgreSQL 中的乡镇",
+                          hint="请用 --township 乡镇名 逐个乡镇备份（pg_dump）")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
     result = BackupResult(str(dest), include_keys=include_keys)
     manifest: list[tuple[str, str]] = []
-    try:
-        conn = home.db
-    except SchemaError:  # backed up as it is, before `archive upgrade` (which is what its hint advises)
-        conn = catalog.connect_target(target or home.catalog_path, audit_key=home.audit_key)
-        result.schema_outdated = True
-    try:
-        if target is not None:
-            conn.begin_locked()  # type: ignore[union-attr]  # writers wait (the schema's advisory lock)
-        else:
-            conn.execute("BEGIN IMMEDIATE")  # writers wait: the catalog and the files copied agree
+    conns = []
+    for _, each in homes:
         try:
-            if target is not None:
+            conns.append(each.db)
+        except SchemaError:  # backed up as it is, before `archive upgrade` (which is what its hint advises)
+            conns.append(catalog.connect_target(each.catalog_target or each.catalog_path, audit_key=each.audit_key))
+            result.schema_outdated = True
+    locked = []
+    try:
+        try:
+            for each_conn in conns:  # in one order (county, then townships): writers wait, catalogs and files agree
+                if target is not None:
+                    each_conn.begin_locked()  # type: ignore[union-attr]  # the schema's advisory lock
+                else:
+                    each_conn.execute("BEGIN IMMEDIATE")
+                locked.append(each_conn)
+            if target is not None:  # one home (a county's catalogs are SQLite, checked above)
                 from archive.pgdump import DUMP_NAME, dump_schema
 
                 dump_schema(target[0], target[1], partial / DUMP_NAME)
                 files.make_private(partial / DUMP_NAME)
                 manifest.append((file_digest(partial / DUMP_NAME), DUMP_NAME))
             else:
-                _snapshot_catalog(home, partial / CATALOG_NAME)
-                manifest.append((file_digest(partial / CATALOG_NAME), CATALOG_NAME))
-            relatives, result.skipped = _home_files(home.root)
+                for folder, each in homes:
+                    name = (folder / CATALOG_NAME).as_posix()
+                    _snapshot_catalog(each, partial / name)
+                    manifest.append((file_digest(partial / name), name))
+            relatives, result.skipped = _home_files(home.root, {home.root / folder for folder, _ in homes})
             for relative in relatives:
                 if _is_key_material(relative) and not include_keys:
                     result.left_out_keys.append(str(relative))
@@ -193,13 +223,14 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
                 manifest.append((digest, str(relative)))
                 result.bytes += size
         finally:
-            conn.execute("ROLLBACK")
+            for each_conn in locked:
+                each_conn.execute("ROLLBACK")
         result.files = len(manifest)
         text = "".join(f"{digest}  {name}\n" for digest, name in sorted(manifest, key=lambda m: m[1]))
         files.write_text_atomic(partial / MANIFEST_NAME, text)
         result.manifest_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         info = {"format": FORMAT, "software": f"archive {__version__}", "created": dt.datetime.now().isoformat(timespec="seconds"),
-                "source": str(home.root), "township": home.config.township, "fonds": home.config.fonds,
+                "source": str(home.root), **_identity(home, homes),
                 "files": result.files, "bytes": result.bytes, "manifest_sha256": result.manifest_sha256,
                 "include_keys": include_keys, "left_out_keys": result.left_out_keys}
         files.write_text_atomic(partial / INFO_NAME, json.dumps(info, ensure_ascii=False, indent=1) + "\n")
@@ -213,12 +244,25 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     from archive.catalog import audit, transaction
 
     if result.schema_outdated:  # an older audit log's format is not this program's to extend
-        conn.close()
+        for (_, each), each_conn in zip(homes, conns, strict=True):
+            if each_conn is not each.__dict__.get("db"):
+                each_conn.close()
         return result
-    with transaction(conn):
-        audit(conn, home.operator, "backup", str(dest),
-              {"files": result.files, "manifest_sha256": result.manifest_sha256, "include_keys": include_keys})
+    for (_, each), each_conn in zip(homes, conns, strict=True):
+        with transaction(each_conn):
+            audit(each_conn, each.operator, "backup", str(dest),
+                  {"files": result.files, "manifest_sha256": result.manifest_sha256, "include_keys": include_keys})
     return result
+
+
+def _identity(home: Home, homes: list[tuple[PurePosixPath, Home]]) -> dict:
+    """Whose backup it is, for BACKUP.json: the township and 全宗号, or the county and its townships."""
+    from archive.county import CountyHome
+
+    if isinstance(home, CountyHome):
+        return {"county": home.county, "townships": [{"township": each.config.township, "fonds": each.config.fonds,
+                                                      "folder": folder.as_posix()} for folder, each in homes[1:]]}
+    return {"township": home.config.township, "fonds": home.config.fonds}
 
 
 def read_manifest(backup_dir: Path) -> tuple[dict[str, str], str]:
@@ -347,10 +391,11 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         if mismatched:
             raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
         if CATALOG_NAME in entries:
-            with contextlib.closing(sqlite3.connect(partial / CATALOG_NAME)) as conn:
-                problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if problem != "ok":
-                raise BackupError(f"备份中的目录数据库未通过完整性检查：{problem}")
+            for name in _catalogs(entries):
+                with contextlib.closing(sqlite3.connect(partial / name)) as conn:
+                    problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
+                if problem != "ok":
+                    raise BackupError(f"备份中的目录数据库 {name} 未通过完整性检查：{problem}")
         else:
             restored = _restore_pg_catalog(partial)
         files.make_private(partial)
@@ -364,16 +409,27 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
             _drop_schema(*restored)
         raise
     result.files = len(entries)
-    home = Home(target)
     from archive.catalog import audit, transaction
+    from archive.county import accounts_home
 
+    homes = _home_dirs(accounts_home(target))
     try:
-        _ = home.db
+        for _, home in homes:
+            _ = home.db
     except SchemaError:  # a backup made by an older version: recorded once `archive upgrade` has run
         result.schema_outdated = True
+        for _, home in homes:
+            home.close()
         return result
-    with transaction(home.db):
-        audit(home.db, home.operator, "restore", str(backup_dir),
-              {"files": result.files, "manifest_sha256": result.manifest_sha256, "backup_created": result.created})
-    home.close()
+    for _, home in homes:
+        with transaction(home.db):
+            audit(home.db, home.operator, "restore", str(backup_dir),
+                  {"files": result.files, "manifest_sha256": result.manifest_sha256, "backup_created": result.created})
+        home.close()
     return result
+
+
+def _catalogs(entries: dict[str, str]) -> list[str]:
+    """The catalogs a backup holds: the home's, and each township's of a county home."""
+    return [name for name in entries if name == CATALOG_NAME
+            or (name.startswith(f"{TOWNSHIPS}/") and name.count("/") == 2 and name.endswith(f"/{CATALOG_NAME}"))]

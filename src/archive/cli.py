@@ -25,10 +25,29 @@ def json_option(func):
     return click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")(func)
 
 
+def _remember_township(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["township"] = value
+
+
+def county_level(func):
+    """Mark a command that works on a county home itself (it gets no automatic --township)."""
+    func._county_level = True
+    return func
+
+
 class _Command(click.Command):
+    """Every command that has no --township of its own accepts one (after the command's name, as
+    well as before it): in a county home it picks the township the command works on."""
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("options_metavar", clicn.OPTIONS_METAVAR)
         super().__init__(*args, **kwargs)
+        has_own = any("--township" in getattr(param, "opts", ()) for param in self.params)
+        if not has_own and not getattr(self.callback, "_county_level", False):
+            self.params.append(click.Option(["--township"], metavar="乡镇", expose_value=False,
+                                            callback=_remember_township,
+                                            help="县级档案库：在哪个乡镇操作（也可用环境变量 ARCHIVE_TOWNSHIP）"))
 
 
 class _Group(click.Group):
@@ -84,11 +103,13 @@ def _report_error(payload: dict, text: str, as_json: bool) -> int:
 @click.group(cls=_Group, name="archive")
 @click.option("--home", "home_dir", type=click.Path(file_okay=False), envvar="ARCHIVE_HOME",
               help="档案库目录（也可用环境变量 ARCHIVE_HOME）")
+@click.option("--township", "township", metavar="乡镇", envvar="ARCHIVE_TOWNSHIP",
+              help="县级档案库（多个乡镇）：在哪个乡镇操作（也可用环境变量 ARCHIVE_TOWNSHIP）")
 @click.version_option(__version__, prog_name="archive")
 @click.pass_context
-def cli(ctx: click.Context, home_dir: str | None) -> None:
+def cli(ctx: click.Context, home_dir: str | None, township: str | None) -> None:
     """乡镇社会救助文书生成、扫描归档与检索。"""
-    ctx.obj = {"home_dir": home_dir}
+    ctx.obj = {"home_dir": home_dir, "township": township}
 
 
 def _interactive() -> bool:
@@ -112,7 +133,27 @@ class EngineChoice(click.Choice):
 def _home(ctx: click.Context):
     from archive.home import resolve_home
 
-    return resolve_home(ctx.obj["home_dir"])
+    return resolve_home(ctx.obj["home_dir"], ctx.find_root().obj.get("township"))
+
+
+def _county_or_home(ctx: click.Context):
+    """A county home as a whole when no township is named (backup, the web server), else the home."""
+    from archive.county import CountyHome, is_county_root
+    from archive.home import resolve_root
+
+    root = resolve_root(ctx.obj["home_dir"])
+    if is_county_root(root) and not ctx.find_root().obj.get("township"):
+        return CountyHome(root)
+    return _home(ctx)
+
+
+def _accounts(ctx: click.Context):
+    """Where the web accounts live: a county home's own catalog, else the township home."""
+    from archive.county import CountyHome, is_county_root
+    from archive.home import resolve_root
+
+    root = resolve_root(ctx.obj["home_dir"])
+    return CountyHome(root) if is_county_root(root) else _home(ctx)
 
 
 def _update_index(home) -> None:
@@ -133,19 +174,22 @@ def _update_index(home) -> None:
 @click.option("--county", required=True, help="县(区)名称，如 花溪区")
 @click.option("--fonds", required=True, help="全宗号，如 Z109")
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
-@click.option("--province", default="")
-@click.option("--city", default="")
-@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--province", default="", help="省（自治区），印在文书上；可不填")
+@click.option("--city", default="", help="市（州），印在文书上；可不填")
+@click.option("--complaint-phone", help="监督举报电话（印在公示单上）；不给时在终端中询问")
+@click.option("--office-phone", help="乡镇(街道)民政办公室电话（印在告知书上）；不给时在终端中询问")
+@click.option("--dibao-standard", help="当地最低生活保障标准（元/人·月，临时救助审批额度按它计算）；不给时在终端中询问")
 @click.option("--operator", help="整理人（操作员）姓名，写入 config.yaml，印在备考表上并记入操作日志；"
                                  "不给时在终端中询问，否则用环境变量 ARCHIVE_OPERATOR")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
-def init(ctx, township, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+def init(ctx, township, county, fonds, villages, province, city, complaint_phone, office_phone, dibao_standard,
+         operator, as_json) -> None:
     """创建档案库（配置文件、目录数据库、收件箱）。"""
     import os
 
     from archive.config import Config
-    from archive.home import init_home, resolve_home
+    from archive.home import init_home, resolve_root
     from archive.identity import check_operator_name
 
     if operator is None and _interactive():
@@ -154,19 +198,51 @@ def init(ctx, township, county, fonds, villages, province, city, complaint_phone
     if operator is None:
         operator = os.environ.get("ARCHIVE_OPERATOR")
     operator = check_operator_name(operator) if operator is not None else ""
+    # the office settings documents print: asked at the terminal, never printed empty (generation
+    # stops naming a missing one)
+    asked = {"complaint_phone": ("监督举报电话（印在公示单上，可留空以后在 config.yaml 中设置）", complaint_phone),
+             "office_phone": ("民政办公室电话（印在告知书上，可留空）", office_phone),
+             "dibao_standard": ("当地最低生活保障标准，元/人·月（可留空）", dibao_standard)}
+    settings = {key: (value if value is not None else
+                      (click.prompt(question, default="", show_default=False) if _interactive() else "")).strip()
+                for key, (question, value) in asked.items()}
+    standard = _dibao_standard(settings["dibao_standard"])
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     config = Config(fonds=fonds, county=county, township=township, villages=names, province=province,
-                    city=city, complaint_phone=complaint_phone, operator=operator)
+                    city=city, complaint_phone=settings["complaint_phone"], office_phone=settings["office_phone"],
+                    dibao_standard=standard, operator=operator)
+    unset = [INIT_SETTING_NAMES[key] for key, value in settings.items() if not value]
     from archive.yamldoc import validate
 
     validate(config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
-    home = init_home(resolve_home(ctx.obj["home_dir"]).root, config)
+    home = init_home(resolve_root(ctx.obj["home_dir"]), config)
     if as_json:
-        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None})
+        _emit_json({"home": str(home.root), "township": township, "villages": names, "operator": operator or None,
+                    "unset": [name for name, _ in unset]})
     else:
         click.echo(f"已创建档案库：{home.root}（{county}{township}，全宗号 {fonds}，{len(names)} 个村(社区)）")
         if not operator:
             click.echo("注意：未指定整理人，备考表的「整理人」一栏将留空；可在 config.yaml 中设置 operator", err=True)
+        if unset:
+            click.echo(f"注意：未设置{'、'.join(name for name, _ in unset)}；需要它们的文书（如公示单）生成时会停止并提示。"
+                       f"请在 config.yaml 中设置 {'、'.join(key for _, key in unset)}", err=True)
+
+
+INIT_SETTING_NAMES = {"complaint_phone": ("监督举报电话", "complaint_phone"),
+                      "office_phone": ("民政办公室电话", "office_phone"),
+                      "dibao_standard": ("当地低保标准", "dibao_standard")}
+
+
+def _dibao_standard(value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        standard = float(value)
+    except ValueError:
+        standard = 0.0
+    if not 0 < standard < 100000:
+        raise UsageError(f"当地低保标准应为正数（元/人·月），而不是「{value}」", hint="例如 --dibao-standard 850")
+    return standard
 
 
 @cli.group()
@@ -209,7 +285,7 @@ def roster() -> None:
 
 @roster.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def roster_import(ctx, file, as_json) -> None:
     """导入花名册（XLSX 或 CSV，每行一名成员）。全部成功才导入；重复导入不产生变化。"""
@@ -295,28 +371,39 @@ def roster_reject(ctx, ids, every, reason, as_json) -> None:
 
 @cli.command()
 @click.argument("doc_type", metavar="TYPE")
-@click.option("--household", help="户主身份证号")
-@click.option("--village", help="村(社区)（村级文书，如公示单）")
-@click.option("--from", "date_from", help="起始日期（公示单等按期间的文书）")
-@click.option("--to", "date_to", help="截止日期（公示单等按期间的文书）")
-@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="只列该类别（村级、月度文书）")
+@click.option("--household", "households", multiple=True, metavar="身份证号",
+              help="户主身份证号；给出多个（可重复）时批量生成")
+@click.option("--village", help="村(社区)（村级文书，如公示单；一户的文书按村批量生成）")
+@click.option("--status", type=click.Choice(["active", "applicant", "stopped"]),
+              help="批量生成：只生成该状态的家庭（在保、申请中、停保）")
+@click.option("--from", "date_from", help="起始日期（公示单等按期间的文书；批量生成时为审核确认日期范围）")
+@click.option("--to", "date_to", help="截止日期（公示单等按期间的文书；批量生成时为审核确认日期范围）")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]),
+              help="只列该类别（村级、月度文书；批量生成时只生成该类别）")
 @click.option("--month", help="月份 YYYY-MM（花名册、统计表、零报告等月度文书）")
 @click.option("--date", "date_", help="成文日期 YYYY-MM-DD，默认今天")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="模板字段，如 --set reason=家庭收入超标")
 @click.option("--sign", is_flag=True, help="加盖电子印章和审批人签名（有证书时同时加数字签名）")
 @click.option("--approver", help="签章的审批人（archive signer add 登记的姓名）")
 @click.option("--replaces", help="本文书更正并取代的原文书编号")
-@click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="文件",
+              help="批量生成：合并 PDF 的保存位置（默认档案库 batches/ 下；存根另存为 …-存根.pdf）")
+@click.option("--json", "as_json", is_flag=True, help="每份文书输出一行 JSON（批量生成时最后一行为合并 PDF）")
 @click.pass_context
-def generate(ctx, doc_type, household, village, date_from, date_to, category, month, date_, sets, sign, approver,
-             replaces, as_json) -> None:
+def generate(ctx, doc_type, households, village, status, date_from, date_to, category, month, date_, sets, sign,
+             approver, replaces, out, as_json) -> None:
     """生成文书（PDF 打印、DOCX 编辑）。
 
     TYPE 为文书类型的代码或中文名称（如 refusal 或 不予批准告知书），archive types 列出全部类型：
     一户的文书需 --household；村级文书需 --village（公示单另需 --from --to）；
     月度文书需 --month（roster 生成花名册和人数资金统计表 XLSX）。
+
+    一户的文书批量生成：给 --village、--status、--category（可加 --from --to 审核确认日期范围）
+    或多个 --household，每户一份，合并为一个 PDF 打印，存根另成一个 PDF，例如：
+    archive generate confirmation --village 龙井村 --status active --date 2025-07-25
     """
     from archive.dates import parse_month
+    from archive.documents import types
     from archive.documents.generate import Generator, parse_day, parse_set_options
 
     params = parse_set_options(sets)
@@ -326,6 +413,17 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
     if approver and not sign:
         raise UsageError("指定了 --approver，但没有 --sign；要签章请加 --sign")
     home = _home(ctx)
+    kind = types.registry(home).resolve(doc_type, generated=True)
+    batch = kind.scope == "household" and (len(households) > 1 or (not households and bool(village or status or category)))
+    if batch:
+        if sign or replaces:
+            raise UsageError("批量生成不能签章或更正（--sign/--replaces），请逐户生成")
+        _run_batch(ctx, home, kind.id, village=village, category=category, status=status, decided_from=date_from,
+                   decided_to=date_to, households=households, day=day, params=params, out=out, as_json=as_json)
+        return
+    if status or out:
+        raise UsageError("--status 和 --out 只用于一户的文书的批量生成（--village 或多个 --household）")
+    household = households[0] if households else None
     generator = Generator(home)
     try:
         first = parse_month(month) if month else None
@@ -355,7 +453,7 @@ def generate(ctx, doc_type, household, village, date_from, date_to, category, mo
 
 @cli.command()
 @click.argument("doc_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def reprint(ctx, doc_id, as_json) -> None:
     """按原文号重印一份文书。"""
@@ -395,7 +493,7 @@ _MODEL_DIR_OPTION = click.option(
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True)
+@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True, help="OCR 引擎")
 @_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="逐页输出文字行、位置和置信度")
 @click.pass_context
@@ -406,7 +504,7 @@ def ocr(ctx, path, engine, model_dir, as_json) -> None:
     if not model_dir and ctx.obj["home_dir"]:
         from archive.home import resolve_home
 
-        model_dir = resolve_home(ctx.obj["home_dir"]).config.ocr_model_dir or None
+        model_dir = resolve_home(ctx.obj["home_dir"], ctx.obj.get("township")).config.ocr_model_dir or None
     result = PageReader(engine, model_dir).process(Path(path))
     if result.bad_input:
         raise ArchiveError(f"无法识别 {path}：{result.bad_input}")
@@ -423,7 +521,7 @@ def ocr(ctx, path, engine, model_dir, as_json) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--workers", default=1, show_default=True, help="并行处理的进程数")
-@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True)
+@click.option("--engine", type=EngineChoice(), default=OCR_DEFAULT, show_default=True, help="OCR 引擎")
 @_MODEL_DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.pass_context
@@ -462,7 +560,7 @@ def review(ctx) -> None:
 
 
 @review.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def review_list_cmd(ctx, as_json=False) -> None:
     """列出待分拣的扫描件。"""
@@ -499,6 +597,8 @@ def review_assign_cmd(ctx, doc_id, household, doc_type, as_json) -> None:
         _emit_json(result)
         return
     click.echo(f"已将 {result['doc_id']} 归入家庭 {result['household']}（{result['type']}）")
+    if result.get("warning"):
+        click.echo(result["warning"])
 
 
 @review.command("show")
@@ -550,7 +650,7 @@ def review_accept_cmd(ctx, doc_id, household, doc_type, fixes, as_json) -> None:
 
 @review.command("reject")
 @click.argument("doc_id")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="退回原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
@@ -572,22 +672,34 @@ def review_reject_cmd(ctx, doc_id, reason, as_json) -> None:
 @click.argument("query", nargs=-1)
 @click.option("--village", help="只查该村(社区)")
 @click.option("--type", "doc_type", help="文书类型，如 refusal 或 不予批准告知书")
-@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]))
-@click.option("--year", type=int)
-@click.option("--month", help="YYYY-MM")
+@click.option("--category", type=click.Choice(["低保", "特困", "临时救助", "低保边缘"]), help="保障类别")
+@click.option("--year", type=int, help="年度，如 2025")
+@click.option("--month", help="月份 YYYY-MM")
 @click.option("--household", help="户主身份证号")
 @click.option("--limit", default=20, show_default=True, help="最多返回多少份文书")
+@click.option("--township", metavar="乡镇", help="县级档案库：只查这个乡镇；不给时查全县各乡镇")
 @click.option("--json", "as_json", is_flag=True, help="每条结果输出一行 JSON")
 @click.pass_context
-def search(ctx, query, village, doc_type, category, year, month, household, limit, as_json) -> None:
-    """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。"""
+def search(ctx, query, village, doc_type, category, year, month, household, limit, township, as_json) -> None:
+    """全文检索：姓名、身份证号（或后4到6位）、文号、正文短语，可加筛选条件。结果按家庭分组。
+
+    县级档案库：不指定乡镇时检索全县各乡镇，每条结果注明乡镇；--township 只查一个乡镇。"""
+    from archive.county import CountyHome, is_county_root, search_townships
+    from archive.home import resolve_home, resolve_root
     from archive.search.engine import search as run_search
 
     if limit < 1:
         raise UsageError(f"--limit 应为正整数（收到 {limit}）")
-    home = _home(ctx)
-    result = run_search(home, " ".join(query), village=village, doc_type=doc_type, category=category,
-                        year=year, month=month, household=household, limit=limit)
+    township = township or ctx.find_root().obj.get("township")
+    root = resolve_root(ctx.obj["home_dir"])
+    filters = dict(village=village, doc_type=doc_type, category=category, year=year, month=month,
+                   household=household, limit=limit)
+    if is_county_root(root):
+        county = CountyHome(root)
+        result = search_townships(county, " ".join(query), [township] if township else None, **filters)
+    else:
+        home = resolve_home(root.as_posix(), township)
+        result = run_search(home, " ".join(query), **filters)
     if not result.hits and not result.households:
         # nothing found is "not found" (exit 3), in text and under --json alike; stdout stays empty
         raise NotFoundError(f"没有找到「{result.query}」（用时 {result.seconds * 1000:.0f} 毫秒）")
@@ -604,6 +716,8 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
         click.echo(f"找到{about} {result.total} 份文书，显示 {len(result.hits)} 份（用时 {result.seconds * 1000:.0f} 毫秒）：")
     for group in result.groups():
         head = f"{group.name}（{group.household}，{group.village}）" if group.household else "未关联家庭"
+        if group.township:
+            head = f"【{group.township}】{head}"
         click.echo(f"■ {head} {len(group.hits)} 份")
         for hit in group.hits:
             number = f" {hit.number}" if hit.number else ""
@@ -616,12 +730,13 @@ def search(ctx, query, village, doc_type, category, year, month, household, limi
                 click.echo(f"    {hit.snippet}")
     for found in result.households:
         near = f"「近似」（{found.matched}）" if found.approximate else ""
-        click.echo(f"■ {found.name}（{found.household}）{near}：{found.message}")
+        where = f"【{found.township}】" if found.township else ""
+        click.echo(f"■ {where}{found.name}（{found.household}）{near}：{found.message}")
 
 
 @cli.command()
 @click.argument("household_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def show(ctx, household_id, as_json) -> None:
     """查看一户的档案（一户一档），逐件列出所在盒号、件号和文件。可用户主或成员的身份证号（或后4到6位）或姓名。"""
@@ -656,7 +771,7 @@ def reindex(ctx, procs, as_json) -> None:
 
 
 @cli.command("check-index")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def check_index(ctx, as_json) -> None:
     """检查全文索引：目录中有而索引中缺失的、索引内容过期的、索引中多余的文书。"""
@@ -681,7 +796,7 @@ def check_index(ctx, as_json) -> None:
 @cli.command()
 @click.argument("doc_id")
 @click.option("--household", required=True, help="应归属家庭的户主身份证号")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="改归的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def move(ctx, doc_id, household, reason, as_json) -> None:
@@ -707,7 +822,7 @@ def household() -> None:
 @household.command("move")
 @click.argument("household_id")
 @click.option("--village", required=True, help="新的村(社区)")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="搬迁的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def household_move(ctx, household_id, village, reason, as_json) -> None:
@@ -738,7 +853,7 @@ def _month(value: str):
 
 @cli.command("file-month")
 @click.argument("month")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def file_month_cmd(ctx, month, as_json) -> None:
     """月末归档：编档号、盖归档章、装盒，生成归档文件目录、卷内目录、盒脊、备考表和完整性报告。"""
@@ -785,7 +900,7 @@ def file_month_cmd(ctx, month, as_json) -> None:
 
 @cli.command("reopen-month")
 @click.argument("month")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="重新打开的原因（必填，记入操作日志）")
 @json_option
 @click.pass_context
 def reopen_month_cmd(ctx, month, reason, as_json) -> None:
@@ -800,14 +915,26 @@ def reopen_month_cmd(ctx, month, reason, as_json) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.option("--quick", is_flag=True, help="跳过逐个打开文件的可用性检测")
 @click.pass_context
 def verify(ctx, as_json, quick) -> None:
     """四性检测：真实性（摘要值）、完整性（缺失与件号断号）、可用性（能否打开）、安全性（操作日志）。"""
+    from archive.county import CountyHome, verify_county
     from archive.filing.verify import verify as run_verify
 
-    result = run_verify(_home(ctx), check_usability=not quick)
+    home = _county_or_home(ctx)
+    if isinstance(home, CountyHome):  # a county home without --township: the county and every township
+        results = verify_county(home, check_usability=not quick)
+        for label, each in results:
+            if as_json:
+                _emit_json({**each.to_json(), "township": label})
+            else:
+                click.echo(f"== {label} ==\n{each.report_zh()}")
+        if not all(each.ok for _, each in results):
+            ctx.exit(ExitCode.PROBLEMS)
+        return
+    result = run_verify(home, check_usability=not quick)
     if as_json:
         _emit_json(result.to_json())
     else:
@@ -817,12 +944,12 @@ def verify(ctx, as_json, quick) -> None:
 
 
 @cli.command()
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=int, required=True, help="抽查的年度，如 2025")
 @click.option("--rate", type=float, default=0.12, show_default=True, help="新增和退出家庭的抽查比例")
 @click.option("--seed", type=int, help="随机种子（相同种子抽到相同的家庭）；默认用年度")
 @click.option("--out", type=click.Path(dir_okay=False), help="调档清单 PDF 的保存位置")
 @click.option("--force", is_flag=True, help="--out 指定的文件已存在时覆盖它")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def sample(ctx, year, rate, seed, out, force, as_json) -> None:
     """抽查：按比例随机抽取当年新增和退出的家庭，加上全部近亲属备案家庭，生成按柜、盒、件号排序的调档清单。"""
@@ -847,7 +974,7 @@ def sample(ctx, year, rate, seed, out, force, as_json) -> None:
 
 @cli.command()
 @click.argument("household_ids", nargs=-1, required=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="导出的 PDF 文件（已存在时拒绝覆盖，加 --force 才覆盖）")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖它")
 @json_option
 @click.pass_context
@@ -865,9 +992,9 @@ def export(ctx, household_ids, out, force, as_json) -> None:
 
 
 @cli.command()
-@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--month", required=True, help="比对的月份 YYYY-MM")
 @click.option("--roster", "roster_file", required=True, type=click.Path(exists=True, dir_okay=False), help="省级系统导出的花名册")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def reconcile(ctx, month, roster_file, as_json) -> None:
     """三项一致：比对花名册、档案中的审核确认表和公示单，列出每一处不一致。"""
@@ -934,7 +1061,7 @@ def signer_add(ctx, name, role, signature, cert, as_json) -> None:
 
 @cli.command("verify-signature")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def verify_signature_cmd(ctx, file, as_json) -> None:
     """检查 PDF 中的每一个数字签名：是否完好（未通过）、签名后是否有修改（签名后有修改）、证书是否为本档案库
@@ -1039,8 +1166,9 @@ def templates_check(ctx, files, as_json) -> None:
 @cli.command()
 @click.option("--households", default=300, show_default=True, help="样例家庭数")
 @click.option("--month", default="2025-07", show_default=True, help="样例月份")
-@click.option("--seed", default=7, show_default=True)
+@click.option("--seed", default=7, show_default=True, help="样例数据的随机种子（相同种子得到相同的样例）")
 @click.pass_context
+@county_level
 def demo(ctx, households, month, seed) -> None:
     """在一个新档案库中生成样例乡镇，并生成一个月的文书。"""
     from archive.demo import run_demo
@@ -1062,7 +1190,7 @@ def history_group() -> None:
 @click.option("--date", "date_", required=True, help="日期 YYYY-MM-DD")
 @click.option("--irregular-income/--regular-income", default=None, help="复核时：家庭收入是否不固定（决定复核周期）")
 @click.option("--note", default="", help="说明")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def history_add(ctx, household_id, kind, date_, irregular_income, note, as_json) -> None:
     """登记没有生成文书的环节（决定须生成相应文书）。"""
@@ -1165,13 +1293,13 @@ def seal_existing_cmd(ctx, reason, as_json) -> None:
 @cli.command("backup")
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--include-keys", is_flag=True, help="连同 secure/ 中的证书私钥、印章和签名图片一起备份（默认不备份）")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
 def backup_cmd(ctx, dest, include_keys, as_json) -> None:
     """备份档案库到一个新目录：目录数据库（SQLite 在线备份，或 PostgreSQL 的 pg_dump）、全部文件和摘要清单 MANIFEST.sha256。"""
     from archive.backup import backup
 
-    result = backup(_home(ctx), Path(dest), include_keys=include_keys)
+    result = backup(_county_or_home(ctx), Path(dest), include_keys=include_keys)
     if as_json:
         _emit_json(result.to_json())
         return
@@ -1188,17 +1316,20 @@ def backup_cmd(ctx, dest, include_keys, as_json) -> None:
 @cli.command("restore")
 @click.argument("backup_dir", type=click.Path(file_okay=False))
 @click.option("--home", "target", type=click.Path(file_okay=False), help="恢复到的档案库目录（须不存在或为空）")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
+@county_level
 def restore_cmd(ctx, backup_dir, target, as_json) -> None:
     """从备份恢复档案库到一个空目录：复制前后逐个核对摘要清单，任何不符都拒绝恢复。"""
     from archive.backup import restore
-    from archive.home import resolve_home
+    from archive.county import CountyHome, is_county_root
+    from archive.home import Home, resolve_root
 
-    home = resolve_home(target or ctx.obj["home_dir"])
-    result = restore(Path(backup_dir), home.root)
-    _update_index(home)
-    home.close()
+    root = resolve_root(target or ctx.obj["home_dir"])
+    result = restore(Path(backup_dir), root)
+    for _, township in (CountyHome(root).township_homes() if is_county_root(root) else [("", Home(root))]):
+        _update_index(township)  # each township's index is rebuilt from its catalog
+        township.close()
     if as_json:
         _emit_json(result.to_json())
         return
@@ -1222,9 +1353,11 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["caseworker", "archivist", "inspector", "admin"]),
               help="caseworker 经办人、archivist 档案员、inspector 督查（只读）、admin 管理员")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（第一行），不提示")
+@click.option("--township", metavar="乡镇", help="县级档案库：用户只能看到和操作这个乡镇（经办人、档案员必须指定）；"
+                                                "不给时督查、管理员可看全县各乡镇")
 @json_option
 @click.pass_context
-def user_add(ctx, name, role, password_stdin, as_json) -> None:
+def user_add(ctx, name, role, password_stdin, township, as_json) -> None:
     """添加网页用户。密码提示输入两次，或用 --password-stdin 从标准输入读取；不能写在命令行上。"""
     from archive.users import ROLES, add_user
 
@@ -1236,22 +1369,24 @@ def user_add(ctx, name, role, password_stdin, as_json) -> None:
             if password == click.prompt("再输入一次密码", hide_input=True):
                 break
             click.echo("两次输入的密码不一致，请重新输入。", err=True)
-    created = add_user(_home(ctx), name, role, password)
+    created = add_user(_accounts(ctx), name, role, password, township)
     if as_json:
         _emit_json(created.to_json())
         return
-    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}）")
+    scope = f"，限{created.township}" if created.township else ""
+    click.echo(f"已添加用户 {created.name}（{ROLES[created.role]}{scope}）")
 
 
 @user.command("token")
 @click.argument("name")
 @json_option
 @click.pass_context
+@county_level
 def user_token(ctx, name, as_json) -> None:
     """为用户发放一个新的 API 令牌（只显示这一次，档案库只保存其摘要）。最后一行是令牌。"""
     from archive.users import new_token
 
-    token = new_token(_home(ctx), name)
+    token = new_token(_accounts(ctx), name)
     if as_json:
         _emit_json({"user": name, "token": token})
         return
@@ -1260,19 +1395,21 @@ def user_token(ctx, name, as_json) -> None:
 
 
 @user.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="每行输出一个 JSON 对象（出错时错误信息以 JSON 写到标准错误）")
 @click.pass_context
+@county_level
 def user_list(ctx, as_json) -> None:
     """列出网页用户。"""
     from archive.users import list_users
 
-    users = list_users(_home(ctx))
+    users = list_users(_accounts(ctx))
     for item in users:
         if as_json:
             _emit_json(item.to_json())
         else:
             state = "已停用" if item.disabled else "正常"
-            click.echo(f"{item.name}  {item.role_title}  {state}  上次登录：{item.last_login or '从未'}")
+            scope = f"  {item.township}" if item.township else ""
+            click.echo(f"{item.name}  {item.role_title}{scope}  {state}  上次登录：{item.last_login or '从未'}")
     if not users and not as_json:
         click.echo("还没有用户；用 archive user add 姓名 --role 角色 添加。")
 
@@ -1281,11 +1418,12 @@ def user_list(ctx, as_json) -> None:
 @click.argument("name")
 @json_option
 @click.pass_context
+@county_level
 def user_disable(ctx, name, as_json) -> None:
     """停用用户：立即不能登录，已登录的会话和 API 令牌随即失效。"""
     from archive.users import disable_user
 
-    disabled = disable_user(_home(ctx), name)
+    disabled = disable_user(_accounts(ctx), name)
     if as_json:
         _emit_json(disabled.to_json())
         return
@@ -1294,16 +1432,18 @@ def user_disable(ctx, name, as_json) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；默认只允许本机访问")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, help="监听的端口")
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS 证书（PEM）")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS 私钥（PEM）")
 @click.option("--https-proxy", is_flag=True, help="在本机的 nginx 等 HTTPS 反向代理之后运行")
 @click.pass_context
+@county_level
 def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
     """启动网页版（浏览器访问），服务本档案库。"""
+    from archive.home import resolve_root
     from archive.web.server import serve as run_server
 
-    run_server(_home(ctx).root, host=host, port=port, certfile=certfile, keyfile=keyfile,
+    run_server(resolve_root(ctx.obj["home_dir"]), host=host, port=port, certfile=certfile, keyfile=keyfile,
                https_proxy=https_proxy, echo=click.echo)
 
 
@@ -1312,17 +1452,23 @@ def serve(ctx, host, port, certfile, keyfile, https_proxy) -> None:
 @click.pass_context
 def upgrade_cmd(ctx, as_json) -> None:
     """升级目录数据库的结构到本程序的版本（旧版本程序建立的档案库先识别其版本）；已是最新时不做改动。"""
+    from archive.county import CountyHome
     from archive.home import upgrade_home
 
-    result = upgrade_home(_home(ctx))
-    if as_json:
-        _emit_json(result.to_json())
-    elif not result.changed:
-        click.echo(f"目录数据库已是最新结构（版本 {result.after}），无需升级")
-    else:
-        start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
-        click.echo(f"已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
-                   f"{'、'.join(result.applied) or '无'}）")
+    home = _county_or_home(ctx)
+    # a county home without --township: the county's catalog, then every township's
+    homes = ([("县级", home)] + home.township_homes()) if isinstance(home, CountyHome) else [(None, home)]
+    for label, each in homes:
+        result = upgrade_home(each)
+        where = f"{label}：" if label else ""
+        if as_json:
+            _emit_json({**result.to_json(), **({"township": label} if label else {})})
+        elif not result.changed:
+            click.echo(f"{where}目录数据库已是最新结构（版本 {result.after}），无需升级")
+        else:
+            start = f"识别为版本 {result.adopted}" if result.adopted else f"版本 {result.before}"
+            click.echo(f"{where}已升级目录数据库：{start} → {result.after}（执行 {len(result.applied)} 个版本："
+                       f"{'、'.join(result.applied) or '无'}）")
 
 
 @cli.command()
@@ -1364,18 +1510,26 @@ if __name__ == "__main__":
 @click.pass_context
 def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, decided_to, households, date_, sets,
                        out, as_json) -> None:
-    """同一种文书批量生成给多户，合并为一个 PDF 打印。
+    """同一种文书批量生成给多户，合并为一个 PDF 打印（同 archive generate TYPE --village …）。
 
     例如本周审核确认的每一户的审核确认通知书：
     archive generate-batch confirmation --decided-from 2025-07-07 --decided-to 2025-07-11
     """
-    from archive.documents.batch import generate_batch, select_households
     from archive.documents.generate import parse_day, parse_set_options
+
+    _run_batch(ctx, _home(ctx), doc_type, village=village, category=category, status=status,
+               decided_from=decided_from, decided_to=decided_to, households=households, day=parse_day(date_),
+               params=parse_set_options(sets), out=out, as_json=as_json)
+
+
+def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_from, decided_to, households,
+               day, params, out, as_json) -> None:
+    """The batch form of `generate` (and its alias `generate-batch`): one JSON line per household's
+    document (or its error), then one line for the merged PDF and the counterfoils' PDF."""
+    from archive.documents.batch import generate_batch, plan_batch, select_households
+    from archive.documents.generate import parse_day
     from archive.roster.households import get_household
 
-    params = parse_set_options(sets)
-    day = parse_day(date_)
-    home = _home(ctx)
     chosen = select_households(home, village=village, category=category, status=status,
                                decided_from=parse_day(decided_from), decided_to=parse_day(decided_to))
     if households:
@@ -1386,16 +1540,91 @@ def generate_batch_cmd(ctx, doc_type, village, category, status, decided_from, d
         if not as_json:
             state = f"失败：{item.error}" if item.error else (item.number or item.doc_id)
             click.echo(f"  [{index}/{total}] {item.name}户（{item.village}）：{state}", err=True)
+        for warning in item.warnings:
+            click.echo(f"警告：{warning}", err=True)
 
-    result = generate_batch(home, doc_type, chosen, day, params, Path(out) if out else None, progress)
+    # the households checked first, as the web's batch does (documents.batch.plan_batch): one
+    # without the decision its notice announces, or failing the generator's check, is skipped
+    plan = plan_batch(home, doc_type, chosen, day, params)
+    for household, reason in plan.skipped:
+        if not as_json:
+            click.echo(f"  跳过 {household.head_name}户（{household.village}）：{reason}", err=True)
+    if not plan.eligible:
+        raise ArchiveError(f"{len(plan.skipped)} 户全部被跳过：{plan.skipped[0][1]}")
+    result = generate_batch(home, doc_type, plan.eligible, day, params, Path(out) if out else None, progress)
     _update_index(home)
     if as_json:
-        _emit_json({**result.summary(), "items": [item.to_json() for item in result.items]})
+        for item in result.items:
+            row = home.db.execute("SELECT pdf_path, docx_path FROM documents WHERE doc_id=?",
+                                  (item.doc_id,)).fetchone() if item.doc_id else None
+            _emit_json({"type": result.type, **item.to_json(),
+                        "pdf": str(home.root / row["pdf_path"]) if row and row["pdf_path"] else None,
+                        "docx": str(home.root / row["docx_path"]) if row and row["docx_path"] else None})
+        _emit_json({"batch": True, **result.summary(), "skipped": plan.to_json()["skipped"]})
     else:
+        stubs = f"；存根 PDF（{result.stub_pages} 页）：{result.stubs_pdf}" if result.stubs_pdf else ""
         click.echo(f"「{result.title}」：{len(result.made)} 户已生成，{len(result.failed)} 户失败；"
-                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}")
+                   f"合并 PDF（{result.pages} 页）：{result.pdf or '无'}{stubs}")
     if not result.made:
         raise ArchiveError(f"{len(result.failed)} 户全部未能生成：{result.failed[0].error}")
+
+
+# --- a county home: one deployment, many townships (docs/COUNTY.md) -------------------------
+
+@cli.group()
+def township() -> None:
+    """县级档案库（一个部署，多个乡镇）：add 添加乡镇，list 列出乡镇。"""
+
+
+@township.command("add")
+@click.argument("name", metavar="乡镇")
+@click.option("--county", required=True, help="县(区)名称，须与县级档案库一致；目录不存在或为空时据此新建县级档案库")
+@click.option("--fonds", required=True, help="本乡镇的全宗号（各乡镇不同），如 Z109")
+@click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
+@click.option("--province", default="", help="省（自治区），印在文书上；可不填")
+@click.option("--city", default="", help="市（州），印在文书上；可不填")
+@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--operator", default=None, help="本乡镇的整理人（印在备考表上）；不给时用环境变量 ARCHIVE_OPERATOR")
+@json_option
+@county_level
+@click.pass_context
+def township_add(ctx, name, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+    """在县级档案库中添加一个乡镇：townships/乡镇名/ 下一个完整的乡镇档案库（自己的全宗号、村、文号、档号、盒）。"""
+    import os
+
+    from archive.county import add_township
+    from archive.home import resolve_root
+    from archive.identity import check_operator_name
+
+    operator = operator if operator is not None else os.environ.get("ARCHIVE_OPERATOR")
+    operator = check_operator_name(operator) if operator else ""
+    names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
+    added = add_township(resolve_root(ctx.obj["home_dir"]), name, county=county, fonds=fonds, villages=names,
+                         operator=operator, province=province, city=city, complaint_phone=complaint_phone)
+    if as_json:
+        _emit_json(added.to_json())
+        return
+    if added.created_county:
+        click.echo(f"已新建{added.county}的县级档案库")
+    click.echo(f"已添加乡镇：{added.township}（全宗号 {added.fonds}，{len(added.villages)} 个村(社区)），"
+               f"档案库目录 {added.home}")
+
+
+@township.command("list")
+@json_option
+@county_level
+@click.pass_context
+def township_list(ctx, as_json) -> None:
+    """列出县级档案库的乡镇。"""
+    from archive.county import list_townships
+    from archive.home import resolve_root
+
+    for item in list_townships(resolve_root(ctx.obj["home_dir"])):
+        if as_json:
+            _emit_json(item)
+        else:
+            click.echo(f"{item['township']}  全宗号 {item['fonds']}  {len(item['villages'])} 个村(社区)："
+                       f"{'、'.join(item['villages'])}")
 
 
 @cli.command("migrate-to")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from archive import files
-from archive.errors import ArchiveError, BadInputError, HomeMissingError, LockedError
+from archive.errors import ArchiveError, BadInputError, HomeMissingError, LockedError, UsageError
 from archive.yamldoc import load_validated, validate
 
 DEFAULT_APPEAL = {
@@ -131,6 +131,18 @@ class Config:
         index = self.villages.index(village) + 1 if village in self.villages else 99
         return f"C{index:02d}"
 
+    def village_rank(self, village: str | None) -> int:
+        """A village's place in the configured list (the office's own order, not the characters'
+        code order); a village not in the list after all of them."""
+        return self.villages.index(village) if village in self.villages else len(self.villages)
+
+    def village_order_sql(self, column: str) -> tuple[str, list[str]]:
+        """An ORDER BY term putting `column` (a village) in the configured order, and its arguments."""
+        if not self.villages:
+            return column, []
+        cases = " ".join("WHEN ? THEN " + str(i) for i in range(len(self.villages)))
+        return f"CASE {column} {cases} ELSE {len(self.villages)} END, {column}", list(self.villages)
+
     def filing_class(self, doc_type: str, default_class: str | None = None) -> tuple[str, str]:
         """(class name, retention) of a document type: config.yaml's filing.type_classes, else
         `default_class` (the type's category, see documents.types.filing_class), else 审批类."""
@@ -223,8 +235,24 @@ def load_config(path: Path) -> Config:
             f"档案库配置文件不存在：{path}",
             hint="请先运行 archive --home 目录 init --township 乡镇 --county 县区 --fonds 全宗号 --villages 村1,村2",
         )
-    data, _ = load_validated(path, "config")
+    data, _ = load_validated(path, "config") if not _lists_townships(path) else _county_home(path)
     return Config(**data, path=path)
+
+
+def _lists_townships(path: Path) -> bool:
+    from archive.county import is_county_root
+
+    return path.name == "config.yaml" and is_county_root(path.parent)
+
+
+def _county_home(path: Path):
+    """A county home's root is no township: its commands need one picked (archive.county)."""
+    from archive.county import CountyHome
+
+    names = CountyHome(path.parent).townships
+    raise UsageError(f"{path.parent} 是县级档案库（{len(names)} 个乡镇：{'、'.join(names) or '无'}），"
+                     "乡镇的操作需要指定乡镇",
+                     hint="用 --township 乡镇名 或环境变量 ARCHIVE_TOWNSHIP 指定")
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from archive import sample
 from archive.config import Config
-from archive.dates import cn_month, month_end, parse_month
+from archive.dates import add_working_days, cn_date, cn_month, month_end, parse_month
 from archive.documents.generate import Generator
 from archive.errors import ArchiveError, ConflictError
 from archive.home import CONFIG_NAME, init_home
@@ -52,55 +52,20 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     echo(f"② 导入花名册 {roster_file.name}：{result.households} 户 {result.members} 人")
 
     generator = Generator(home)
-    counts: Counter[str] = Counter()
     rng = random.Random(seed)
-    last = month_end(first)
-
-    def day_in_month() -> dt.date:
-        return first + dt.timedelta(days=rng.randint(0, last.day - 1))
-
-    new = [h for h in township if h.status == "在保" and h.start > last]
-    for household in new:
-        decided = day_in_month()
-        applied = decided - dt.timedelta(days=20)
-        for doc_type, day in (("application", applied), ("declaration", applied), ("authorization", applied),
-                              ("home-visit", applied + dt.timedelta(days=3)), ("approval", decided),
-                              ("confirmation", decided)):
-            generator.household_document(doc_type, household.head.id_number, day)
-            counts[doc_type] += 1
-    echo(f"③ 新增对象 {len(new)} 户：申请书、声明、授权书、入户调查表、审核确认表、确认通知书 各 {len(new)} 份")
-
-    for village in config.villages:
-        try:
-            generator.publicity(village, first, last, last)
-            counts["publicity"] += 1
-        except ArchiveError:
-            pass  # no household decided in that village this month
-    echo(f"④ 审核确认公示单 {counts['publicity']} 份（只显示户主姓名、家庭人口、保障金额）")
-
-    applicants = [h for h in township if h.status == "申请中"]
-    reasons = ["家庭人均收入高于当地最低生活保障标准", "家庭拥有机动车辆且不属于规定的例外情形",
-               "共同生活家庭成员名下有经营性公司", "家庭存款超过规定标准"]
-    for household, reason in zip(applicants, reasons, strict=False):
-        generator.household_document("refusal", household.head.id_number, household.start + dt.timedelta(days=20),
-                                     {"reason": reason, "apply_date": household.start.isoformat()})
-        counts["refusal"] += 1
-    active = [h for h in township if h.status == "在保" and h.start <= first and h.category == "低保"]
-    picked = rng.sample(active, min(len(active), 7))
-    for household in picked[:3]:
-        generator.household_document("suspension", household.head.id_number, day_in_month(),
-                                     {"reason": "家庭成员务工收入增加，家庭人均收入超过当地最低生活保障标准"})
-        counts["suspension"] += 1
-    for household in picked[3:]:
-        new_amount = max(household.amount - 100 * rng.randint(1, 3), 100)
-        generator.household_document("adjustment", household.head.id_number, day_in_month(),
-                                     {"new_amount": str(new_amount), "reason": "定期复核中家庭收入发生变化"})
-        counts["adjustment"] += 1
-    echo(f"⑤ 不予批准告知书 {counts['refusal']} 份、停发告知书 {counts['suspension']} 份、调整告知书 {counts['adjustment']} 份（均含存根）")
-
+    counts = run_casework(generator, township, first, rng, echo)
     sheets = generator.month_sheets(first)
     counts["roster"] = len(sheets)
-    echo(f"⑥ {cn_month(first)} 花名册和人数资金统计表：{'、'.join(Path(s.xlsx).name for s in sheets)}")
+    generator.month_document("dynamic-record", first)
+    counts["dynamic-record"] += 1
+    for village in config.villages:
+        try:
+            generator.village_document("standing-publicity", village, day=month_end(first))
+            counts["standing-publicity"] += 1
+        except ArchiveError:
+            pass  # a village with no assisted household posts no list
+    echo(f"⑥ 月末（{cn_date(month_end(first))}）：花名册和人数资金统计表 {'、'.join(Path(s.xlsx).name for s in sheets)}；"
+         f"动态管理记录 1 份（本月每一项申请、调查、公示、决定、复核）；各村长期公示 {counts['standing-publicity']} 份（含监督电话）")
 
     numbered = home.db.execute(
         "SELECT number FROM documents WHERE number IS NOT NULL ORDER BY number_code, number_seq LIMIT 3").fetchall()
@@ -143,6 +108,101 @@ def run_demo(root: Path, *, households: int = 300, month: str = "2025-07", seed:
     tell_web(home, echo)
     home.close()
     return dict(counts)
+
+
+def run_casework(generator: Generator, township: list, first: dt.date, rng: random.Random,
+                 echo: Callable[[str], None]) -> Counter[str]:
+    """A month of casework in the order it happens, each date consistent with the last: new
+    applications and their investigation within 3 working days; each village's 审核确认公示单
+    posted for the households investigated; the approvals after the publicity period has ended
+    (citing it); refusals; a 复核 round whose results are the month's adjustments and stops; an
+    urgent 临时救助 case helped first and recorded after."""
+    counts: Counter[str] = Counter()
+    config = generator.config
+    last = month_end(first)
+
+    def working(start: dt.date, days: int) -> dt.date:
+        return add_working_days(start, days)
+
+    def issue(doc_type: str, household, day: dt.date, params: dict[str, str] | None = None) -> None:
+        generator.household_document(doc_type, household.head.id_number, day, params)
+        counts[doc_type] += 1
+
+    # 1. applications (first working days of the month) and the investigation within 3 working days
+    new = [h for h in township if h.status == "在保" and h.start > last]
+    for household in new:
+        applied = working(first - dt.timedelta(days=1), rng.randint(1, 5))
+        for doc_type in ("application", "declaration", "authorization"):
+            issue(doc_type, household, applied)
+        visited = working(applied, rng.randint(1, 3))
+        issue("home-visit", household, visited)
+        if household.category == "特困":  # the 特困 application form and the six-item self-care assessment
+            issue("tekun-application", household, applied, {"reason": "无劳动能力、无生活来源、无法定赡养扶养义务人"})
+            issue("self-care", household, visited, {"bathing": "不能", "assessor": "村民委员会 评估小组"})
+    echo(f"③ {cn_date(first)}起 新申请 {len(new)} 户：申请书、声明、授权书，3个工作日内入户调查（入户调查表）；"
+         f"其中特困 {counts['tekun-application']} 户另有救助供养申请审批表和生活自理能力评估表")
+
+    # 2. each village posts the households proposed for approval, after the investigations
+    posted_on = working(first + dt.timedelta(days=9), 1)
+    period_end = posted_on - dt.timedelta(days=1)
+    publicity_to = posted_on + dt.timedelta(days=int(config.publicity_days) - 1)
+    for village in config.villages:
+        try:
+            generator.publicity(village, first, period_end, posted_on)
+            counts["publicity"] += 1
+        except ArchiveError:
+            pass  # no household proposed in that village this month
+    echo(f"④ {cn_date(posted_on)} 各村张贴审核确认公示单 {counts['publicity']} 份，公示至 {cn_date(publicity_to)}"
+         "（只显示户主姓名、家庭人口、保障金额）")
+
+    # 3. approvals once the publicity period has ended without objection, citing it
+    for household in new:
+        decided = working(publicity_to, rng.randint(1, 4))
+        cited = {"publicity_to": publicity_to.isoformat()}
+        issue("approval", household, decided)
+        issue("confirmation", household, decided, cited)
+    echo(f"   公示期满无异议后审核确认：审核确认表、审核确认通知书（写明公示期）各 {counts['confirmation']} 份，"
+         f"{cn_month(last + dt.timedelta(days=1))}起发放")
+
+    # 4. applications refused on the family's economic check
+    applicants = [h for h in township if h.status == "申请中"]
+    reasons = ["家庭人均收入高于当地最低生活保障标准", "家庭拥有机动车辆且不属于规定的例外情形",
+               "共同生活家庭成员名下有经营性公司", "家庭存款超过规定标准"]
+    for household, reason in zip(applicants, reasons, strict=False):
+        issue("application", household, household.start)
+        decided = working(household.start, rng.randint(12, 15))
+        issue("refusal", household, working(decided, 1), {"reason": reason, "apply_date": household.start.isoformat(),
+                                                          "decision_date": decided.isoformat()})
+
+    # 5. the 复核 round: its results are the month's adjustments and stops
+    active = [h for h in township if h.status == "在保" and h.start <= first and h.category == "低保"]
+    picked = rng.sample(active, min(len(active), 12))
+    for index, household in enumerate(picked):
+        reviewed = working(first, 2 + index % 5)
+        acted = working(reviewed, 5)
+        if index < 3:
+            issue("review", household, reviewed, {"review_result": "停止保障", "irregular_income": "是",
+                                                  "note": "家庭成员务工收入增加"})
+            issue("suspension", household, acted,
+                  {"reason": "家庭成员务工收入增加，家庭人均收入超过当地最低生活保障标准"})
+        elif index < 7:
+            issue("review", household, reviewed, {"review_result": "调整保障金额", "note": "家庭收入发生变化"})
+            new_amount = max(household.amount - 100 * rng.randint(1, 3), 100)
+            issue("adjustment", household, acted, {"new_amount": str(new_amount), "reason": "定期复核中家庭收入发生变化"})
+        else:
+            issue("review", household, reviewed)
+
+    # 6. an urgent 临时救助 case: helped first, its form completed afterwards
+    urgent = next((h for h in township if h.status == "在保" and h.start <= first and h.category == "临时救助"), None)
+    if urgent is not None:
+        helped = working(first, 9)
+        issue("temporary-aid", urgent, working(helped, 2),
+              {"aid_type": "急难型", "helped_on": helped.isoformat(), "amount": "1500",
+               "reason": "家庭成员突发疾病住院，自付医疗费用较高，基本生活暂时出现严重困难"})
+    echo(f"⑤ 不予批准告知书 {counts['refusal']} 份；定期复核 {counts['review']} 户（低保家庭定期复核表），"
+         f"据复核结果停发告知书 {counts['suspension']} 份、调整告知书 {counts['adjustment']} 份（均含存根）；"
+         f"急难型临时救助 {counts['temporary-aid']} 户（先行救助、事后补齐审批表）")
+    return counts
 
 
 def archive_command() -> str:

@@ -241,9 +241,17 @@ def upgrade_home(home: Home) -> migrations.UpgradeResult:
     return migrations.upgrade_catalog(target or home.catalog_path, audit_key=home.audit_key, record=record)
 
 
-def resolve_home(option: str | None) -> Home:
+def resolve_root(option: str | None) -> Path:
     """--home, else ARCHIVE_HOME; an error if neither is given."""
     value = option or os.environ.get("ARCHIVE_HOME")
     if not value:
         raise UsageError("未指定档案库目录", hint="请用 --home 目录 指定，或设置环境变量 ARCHIVE_HOME")
-    return Home(Path(value).expanduser().resolve())
+    return Path(value).expanduser().resolve()
+
+
+def resolve_home(option: str | None, township: str | None = None) -> Home:
+    """The home a command works on: --home (else ARCHIVE_HOME); in a county home, the township
+    named by `township` (--township, else ARCHIVE_TOWNSHIP, else the only one; see archive.county)."""
+    from archive.county import open_home
+
+    return open_home(resolve_root(option), township)

@@ -93,6 +93,18 @@ def document_pdf(home: Home, doc_id: str) -> Path:
     return document.pdf
 
 
+def document_xlsx(home: Home, doc_id: str) -> Path:
+    """The XLSX of a table document (花名册, 统计表) to download, with an audit entry."""
+    viewable_document(home, doc_id)  # NotFoundError for an unknown document
+    row = home.db.execute("SELECT xlsx_path FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+    path = home.root / row["xlsx_path"] if row["xlsx_path"] else None
+    if path is None or not path.is_file():
+        raise NotFoundError(f"文书 {doc_id} 没有 XLSX 文件")
+    with transaction(home.db):
+        audit(home.db, home.operator, "document.download", doc_id, {"format": "xlsx"})
+    return path
+
+
 def page_count(pdf: Path) -> int:
     import pypdfium2 as pdfium
 

@@ -137,9 +137,10 @@ def write_roster_xlsx(households: list[SampleHousehold], path: Path, title: str 
     sheet = book.active
     sheet.append([title or f"{TOWNSHIP}社会救助对象花名册"])
     sheet.append(ROSTER_HEADER)
-    for row in roster_rows(households):
+    # the row number counted here: openpyxl's max_row looks at every cell (quadratic over a roster)
+    for number, row in enumerate(roster_rows(households), start=3):
         sheet.append(row)
-        sheet.cell(sheet.max_row, 7).number_format = "@"
+        sheet.cell(number, 7).number_format = "@"
     from archive.workbooks import neutralise
 
     neutralise(book)

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from archive.catalog import audit, now_text, transaction
-from archive.errors import ArchiveError, ConflictError, NotFoundError
+from archive.errors import ArchiveError, ConflictError, NotFoundError, UsageError
 from archive.home import Home
 
 ROLES: dict[str, str] = {
@@ -46,17 +46,24 @@ class User:
     disabled: bool
     created_at: str
     last_login: str | None
+    township: str | None = None  # a county home's account limited to this township; None: not limited
 
     @property
     def role_title(self) -> str:
         return ROLES.get(self.role, self.role)
+
+    @property
+    def county_wide(self) -> bool:
+        """Sees every township of a county home (an account not limited to one)."""
+        return self.township is None
 
     def to_json(self) -> dict[str, object]:
         return dict(asdict(self), role_title=self.role_title)
 
 
 def _user(row) -> User:
-    return User(row["name"], row["role"], bool(row["disabled"]), row["created_at"], row["last_login"])
+    return User(row["name"], row["role"], bool(row["disabled"]), row["created_at"], row["last_login"],
+                row["township"])
 
 
 def check_role(role: str) -> str:
@@ -85,17 +92,39 @@ def list_users(home: Home) -> list[User]:
     return [_user(row) for row in home.db.execute("SELECT * FROM users ORDER BY name")]
 
 
-def add_user(home: Home, name: str, role: str, password: str) -> User:
+def check_scope(home: Home, role: str, township: str | None) -> str | None:
+    """The township an account is limited to, as stored: on a county home (accounts live in the
+    county's catalog, archive.county) one of its townships, required for a caseworker or an
+    archivist (their work is one township's); on a township home nothing (every account is that
+    township's: naming it is accepted, naming another is refused)."""
+    from archive.county import CountyHome
+
+    wanted = (township or "").strip() or None
+    if isinstance(home, CountyHome):
+        if wanted is None:
+            if role in ("caseworker", "archivist"):
+                raise UsageError(f"县级档案库的{ROLES[role]}须指定所属乡镇（--township）",
+                                 hint="现有乡镇：" + ("、".join(home.townships) or "无"))
+            return None
+        return home.find_township(wanted)
+    if wanted is not None and wanted not in (home.config.township, home.config.township_short):
+        raise UsageError(f"档案库 {home.root} 是{home.config.township}的档案库，没有乡镇「{wanted}」")
+    return None
+
+
+def add_user(home: Home, name: str, role: str, password: str, township: str | None = None) -> User:
     if not _NAME.fullmatch(name or ""):
         raise ArchiveError(f"用户名「{name}」不合适：1 到 32 个汉字、字母、数字或 . _ -，不含空格")
     check_role(role)
     check_password(password)
+    scope = check_scope(home, role, township)
     digest = _hasher.hash(password)
     with transaction(home.db):
         if home.db.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
             raise ConflictError(f"用户「{name}」已存在")
-        home.db.execute("INSERT INTO users(name, role, password_hash) VALUES (?,?,?)", (name, role, digest))
-        audit(home.db, home.operator, "user.add", name, {"role": role})
+        home.db.execute("INSERT INTO users(name, role, password_hash, township) VALUES (?,?,?,?)",
+                        (name, role, digest, scope))
+        audit(home.db, home.operator, "user.add", name, {"role": role, **({"township": scope} if scope else {})})
     return get_user(home, name)
 
 
@@ -125,6 +154,7 @@ def set_role(home: Home, name: str, role: str) -> User:
     check_role(role)
     with transaction(home.db):
         old = get_user(home, name)
+        check_scope(home, role, old.township)  # a county caseworker or archivist keeps a township
         if old.role != role:
             _refuse_last_admin(home, name)
             home.db.execute("UPDATE users SET role=? WHERE name=?", (role, name))

@@ -19,6 +19,7 @@ from archive.casework import rules
 from archive.casework.history import Event, all_events, apply_events
 from archive.catalog import audit, transaction
 from archive.dates import add_working_days, month_end
+from archive.errors import ArchiveError
 from archive.filing.late import late_documents
 from archive.home import Home
 from archive.roster.households import HouseholdRecord, list_households
@@ -70,6 +71,20 @@ def due_list(home: Home, month: dt.date | None = None, today: dt.date | None = N
     with transaction(home.db):
         audit(home.db, home.operator, "due", first.strftime("%Y-%m"), {"items": len(items)})
     return items
+
+
+def select_due(home: Home, items: list[DueItem], *, kind: str | None = None, village: str | None = None,
+               state: str | None = None) -> list[DueItem]:
+    """The items of one kind (KIND_NAMES' key), village and state (逾期 / 到期); unknown values are
+    refused with the choices."""
+    if kind and kind not in KIND_NAMES:
+        raise ArchiveError(f"没有「{kind}」这类事项", hint="可选：" + "、".join(f"{k}（{v}）" for k, v in KIND_NAMES.items()))
+    if village:
+        village = home.config.require_village(village)
+    if state and state not in (OVERDUE, DUE):
+        raise ArchiveError(f"状态「{state}」不对，可选：{OVERDUE}、{DUE}")
+    return [item for item in items if (not kind or item.kind == kind) and (not village or item.village == village)
+            and (not state or item.state == state)]
 
 
 def _due_items(home: Home, first: dt.date, today: dt.date) -> list[DueItem]:

@@ -249,6 +249,16 @@ def record_document_effect(conn: sqlite3.Connection, config: Config, operator: s
     return warnings
 
 
+def check_document_effect(conn: sqlite3.Connection, kind: str | None, day: dt.date, context: dict[str, Any],
+                          household: HouseholdRecord | None) -> list[str]:
+    """What `record_document_effect` would say of a document before it is issued, writing
+    nothing: its warnings, or the ArchiveError it would raise (a decision before the
+    application, an approval before its publicity ended). A draft is checked with this."""
+    if kind is None or kind not in KIND_NAMES or kind == "publicity" or household is None:
+        return []
+    return _check_dates(kind, day, context, events_for(conn, household.id), household)
+
+
 def _number(value: Any, fallback: float | None) -> float | None:
     if value in (None, ""):
         return fallback

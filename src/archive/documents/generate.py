@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from archive import files
-from archive.casework.history import households_as_of, record_document_effect, state_for_month
+from archive.casework.history import (
+    check_document_effect,
+    households_as_of,
+    record_document_effect,
+    state_for_month,
+)
 from archive.casework.rules import category_wording
 from archive.catalog import (
     audit,
@@ -96,6 +101,20 @@ def _request_key(template_id: str, scope_key: str, day: dt.date, params: dict[st
 
 
 @dataclass
+class Checked:
+    """A household's document checked and ready to issue (Generator.check_household_document)."""
+    template: templates.Template
+    household: HouseholdRecord
+    day: dt.date
+    context: dict[str, Any]
+    key_params: dict[str, str]
+    data: Any
+    signing: Any = None
+    replaced: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Issued:
     """What issuing takes and makes, as it is made: the IDs first, then the files."""
     doc_id: str
@@ -132,7 +151,7 @@ class Generator:
                         "month": "--month YYYY-MM"}[option]
                 raise UsageError(f"生成「{kind.title}」需要 {flag}")
         if kind.id == "roster":
-            return self.month_sheets(month)
+            return self.month_sheets(month, day)
         if kind.scope == "household":
             return [self.household_document(kind.id, household, day, params, approver=approver, replaces=replaces)]
         if approver or replaces:
@@ -141,9 +160,14 @@ class Generator:
             return [self.village_document(kind.id, village, start, end, day, category, params)]
         return [self.month_document(kind.id, month, day, category, params)]
 
-    def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
-                           params: dict[str, str] | None = None, *, approver: str | None = None,
-                           replaces: str | None = None) -> Generated:
+    def check_household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                                 params: dict[str, str] | None = None, *, approver: str | None = None,
+                                 replaces: str | None = None) -> Checked:
+        """Everything issuing a household's document checks before it takes a number, writing
+        nothing: the type and its scope, the fields, the household, signing and the document
+        replaced, the template's own precondition, the dates against the household's history, a
+        signed document under the same request. The draft preview and the issue both go
+        through here, so a draft that is shown is one that can be issued (raises ArchiveError)."""
         kind = types.registry(self.home).resolve(doc_type, generated=True)
         if kind.scope != "household":
             raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）",
@@ -160,10 +184,26 @@ class Generator:
         if signing is not None:
             context["signature_note"] = (f"已电子签章：{signing.role}{signing.name}，{dt.datetime.now():%Y年%m月%d日 %H:%M}"
                                          + ("，含数字签名" if signing.certificate else ""))
+        warnings = check_document_effect(self.conn, template.event, day, context, household)
         key_params = {**params, "__approver": approver or "", "__replaces": replaces or ""}
-        return self._issue(template, context, key_params, day, household=household,
-                           scope_key=household.id, data=household.digest_fields(), signing=signing,
-                           replaced=replaced)
+        data = household.digest_fields()
+        signed = self.conn.execute(
+            "SELECT doc_id, signed_by FROM documents WHERE request_key=? AND status='active' AND signed_by IS NOT NULL",
+            (_request_key(template.id, household.id, day, key_params, data),)).fetchone()
+        if signed:
+            raise ConflictError(
+                f"文书 {signed['doc_id']} 已由 {signed['signed_by']} 签章，不会以同一文号重新生成",
+                hint=f"如需更正，请加 --replaces {signed['doc_id']} 生成一份说明更正关系的新文书")
+        return Checked(template, household, day, context, key_params, data, signing, replaced, warnings)
+
+    def household_document(self, doc_type: str, household_id: str, day: dt.date | None = None,
+                           params: dict[str, str] | None = None, *, approver: str | None = None,
+                           replaces: str | None = None) -> Generated:
+        checked = self.check_household_document(doc_type, household_id, day, params,
+                                                approver=approver, replaces=replaces)
+        return self._issue(checked.template, checked.context, checked.key_params, checked.day,
+                           household=checked.household, scope_key=checked.household.id, data=checked.data,
+                           signing=checked.signing, replaced=checked.replaced)
 
     def _household_context(self, template: templates.Template, household: HouseholdRecord, day: dt.date,
                            params: dict[str, str]) -> dict[str, Any]:
@@ -182,16 +222,10 @@ class Generator:
         before issuing."""
         from archive.documents.voidmark import DRAFT, mark_pdf_bytes
 
-        kind = types.registry(self.home).resolve(doc_type, generated=True)
-        if kind.scope != "household":
-            raise UsageError(f"「{kind.title}」不是针对一户的文书（范围：{types.SCOPE_NAMES.get(kind.scope, kind.scope)}）")
-        template = templates.load_template(kind.id, self.home.templates_dir)
-        day = day or dt.date.today()
-        params = dict(params or {})
-        templates.check_fields(template, params)
-        household = state_for_month(self.conn, household_id, day)
-        context = self._household_context(template, household, day, params)
-        context.update(replaces_number="", doc_id="", number=DRAFT_NUMBER if template.number_code else "")
+        checked = self.check_household_document(doc_type, household_id, day, params)
+        template = checked.template
+        context = dict(checked.context, replaces_number="", doc_id="",
+                       number=DRAFT_NUMBER if template.number_code else "")
         _, pdf, pages = self._render(template, context, doc_id="", number=None)
         return mark_pdf_bytes(pdf, "样稿：未编号、未签发，不得作为正式文书使用", DRAFT), pages
 
@@ -271,6 +305,8 @@ class Generator:
                             category: str | None) -> list[HouseholdRecord]:
         if selection == "decided":
             chosen = self.decided_households(village, start, end, category)
+            known = {h.id for h in chosen}
+            chosen += [h for h in self.proposed_households(village, start, end) if h.id not in known]
         elif selection == "stopped":
             stopped = {row["household_id"] for row in self.conn.execute(
                 "SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
@@ -307,11 +343,13 @@ class Generator:
         return self._issue(template, context, params, day, scope_key=f"month|{month:%Y-%m}|{category or ''}",
                            data=data)
 
-    def month_sheets(self, month: dt.date) -> list[Generated]:
-        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document."""
+    def month_sheets(self, month: dt.date, day: dt.date | None = None) -> list[Generated]:
+        """花名册 and 人数资金统计表 for a month, as XLSX, recorded like any other document; dated
+        at the end of the month unless `day` says otherwise (a record of the month it covers)."""
         from archive.documents import sheets
 
         month = month.replace(day=1)
+        day = day or month_end(month)
         households = sheets.households_in_month(households_as_of(self.conn, list_households(self.conn), month), month)
         if not households:
             raise ArchiveError(f"{cn_month(month)} 没有在保的家庭，请先导入花名册")
@@ -336,13 +374,13 @@ class Generator:
             folder = storage.document_folder(self.home, month.year, None, None)
             with transaction(self.conn):
                 doc_id = new_doc_id(self.conn, self.config.fonds)
-                path = folder / f"{storage.file_stem(month, f'{cn_month(month)}{title}', doc_id)}.xlsx"
+                path = folder / f"{storage.file_stem(day, f'{cn_month(month)}{title}', doc_id)}.xlsx"
                 files.write_atomic(path, blob)
                 try:
                     self.conn.execute(
                         """INSERT INTO documents(doc_id, type, title, doc_date, request_key, params, context,
                            body_text, pages, xlsx_path) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                        (doc_id, doc_type, f"{cn_month(month)}{title}", month.isoformat(), key, "{}",
+                        (doc_id, doc_type, f"{cn_month(month)}{title}", day.isoformat(), key, "{}",
                          json.dumps({"month": month.isoformat()}), "", 1, _relative(self.home, path)),
                     )
                     record_files(self.conn, self.home.root, doc_id)
@@ -449,6 +487,21 @@ class Generator:
                 chosen.append(household)
         return chosen
 
+    def proposed_households(self, village: str, start: dt.date, end: dt.date) -> list[HouseholdRecord]:
+        """Households of a village proposed for approval (拟确认): investigated (入户调查) in
+        [start, end] and not yet decided (no approval or refusal in their history). The 审核确认
+        公示单 lists them with the households decided in the period: it is posted before the
+        approval, which the history then refuses until the publicity period has ended."""
+        active = "(e.doc_id IS NULL OR d.status='active')"
+        investigated = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind='investigation' AND {active} AND e.event_date BETWEEN ? AND ?",
+            (start.isoformat(), end.isoformat()))}
+        decided = {row["household_id"] for row in self.conn.execute(
+            f"SELECT e.household_id FROM case_events e LEFT JOIN documents d ON d.doc_id=e.doc_id "
+            f"WHERE e.kind IN ('approval','refusal') AND {active}")}
+        return [h for h in list_households(self.conn, village) if h.id in investigated - decided]
+
     # --- internals -------------------------------------------------------------------------
 
     def _document_row(self, doc_id: str) -> sqlite3.Row:
@@ -528,7 +581,10 @@ class Generator:
         posted template that would print an ID number is refused here, for drafts too."""
         document = templates.render(template, context)
         document.doc_id, document.number = doc_id, number
-        document.title = context.get("notice_title") or document.title  # the title per 保障类别
+        # the title per 保障类别, as printed: a 特困 household's 申请书 is filed as 特困人员救助供养申请书
+        printed = next((block.text.strip() for block in document.body if block.kind == "title"), "")
+        document.title = (context.get("notice_title") or (printed if template.scope == "household" else "")
+                          or document.title)
         if template.public:
             _refuse_identity_numbers(template, document)
         pdf, layout = write_pdf(document, self.fonts, author=self.config.office, marks=marks)
@@ -572,7 +628,7 @@ class Generator:
         return warnings
 
 
-_SELECTION_NAMES = {"current": "在保", "decided": "审核确认", "stopped": "停发（终止）"}
+_SELECTION_NAMES = {"current": "在保", "decided": "拟确认或审核确认", "stopped": "停发（终止）"}
 
 
 def _entries(households: list[HouseholdRecord], template: templates.Template, day: dt.date) -> list[dict[str, Any]]:

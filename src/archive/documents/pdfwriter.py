@@ -9,7 +9,6 @@ block, odd pages right and even pages left.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -18,8 +17,7 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics, ttfonts
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -35,9 +33,11 @@ from reportlab.platypus import (
 from archive.documents.docmodel import Block, Document
 from archive.documents.linebreak import CJKParagraph
 from archive.documents.pdfa import to_pdfa
-from archive.errors import BadInputError
 from archive.rendering import qr
-from archive.rendering.fonts import FontFile, fallback_roles
+from archive.rendering.fonts import FontFile
+from archive.rendering.glyphs import Glyphs as _Glyphs
+from archive.rendering.glyphs import MissingGlyphError as MissingGlyphError  # re-exported
+from archive.rendering.glyphs import register_fonts
 
 PAGE_W, PAGE_H = A4
 MARGIN_TOP = 37 * mm
@@ -52,53 +52,6 @@ TABLE_SIZE = 12.0
 QR_SIZE = 18 * mm
 
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT, "justify": TA_JUSTIFY}
-
-_registered: dict[FontFile, str] = {}
-
-_reportlab_to_unicode = ttfonts.makeToUnicodeCMap
-
-
-def _to_unicode_cmap(fontname: str, subset) -> str:
-    """reportlab writes a character outside the BMP (𠮷, U+20BB7) into the ToUnicode map as
-    five hex digits, which readers reject (text search and copy lose it); write UTF-16 instead."""
-    def utf16(match: re.Match) -> str:
-        return "<" + chr(int(match[1], 16)).encode("utf-16-be").hex().upper() + ">"
-    return re.sub(r"<([0-9A-F]{5,6})>$", utf16, _reportlab_to_unicode(fontname, subset), flags=re.M)
-
-
-ttfonts.makeToUnicodeCMap = _to_unicode_cmap
-
-
-def register_fonts(fonts: dict[str, FontFile], *, fallback: bool = False) -> dict[str, str]:
-    """Register each font file once per process; return role -> reportlab font name. Fallback
-    fonts (large, rarely needed) only when asked for."""
-    names = {}
-    for role, font in fonts.items():
-        if role in fallback_roles(fonts) and not fallback:
-            continue
-        if font not in _registered:
-            name = f"F{len(_registered)}-{font.path.stem}-{font.index}"
-            ttf = TTFont(name, str(font.path), subfontIndex=font.index)
-            _memoise_tables(ttf.face)
-            pdfmetrics.registerFont(ttf)
-            _registered[font] = name
-        names[role] = _registered[font]
-    return names
-
-
-def _memoise_tables(face) -> None:
-    """reportlab slices each font table out of the whole file again for every subset it embeds;
-    for a 20 MB CJK collection that copy was a third of a notice's time. Keep the slices."""
-    tables: dict = {}
-    original = face.get_table
-
-    def get_table(tag):
-        if tag not in tables:
-            tables[tag] = original(tag)
-        return tables[tag]
-
-    face.get_table = get_table
-
 
 @dataclass
 class SealMarks:
@@ -166,10 +119,9 @@ class _SignOff(Flowable):
         marks = self.marks
         # the approver, in the signature slot left of the office name
         label = f"{marks.role}："
-        canvas.setFont(self.font, BODY_SIZE)
-        label_w = pdfmetrics.stringWidth(label, self.font, BODY_SIZE)
+        label_w = self._width(label, self.font)
         slot_x = max(0.0, left - 8 * CHAR)
-        canvas.drawString(slot_x, base + LINE, label)
+        self._draw(canvas, slot_x, base + LINE, label, self.font)
         if marks.signature is not None:
             canvas.drawImage(str(marks.signature), slot_x + label_w, base + LINE - 6, width=4 * CHAR,
                              height=LINE * 0.9, mask="auto", preserveAspectRatio=True, anchor="sw")
@@ -206,60 +158,6 @@ class _CutLine(Flowable):
             canvas.drawCentredString(TEXT_W / 2, LINE / 2 - 4, self.text)
 
 
-class MissingGlyphError(BadInputError):
-    """A character no installed font can print: stop rather than print a blank box."""
-
-    def __init__(self, char: str, text: str) -> None:
-        super().__init__(
-            f"字「{char}」（U+{ord(char):04X}）在已安装的字体中都没有，无法打印：{text.strip()[:60]}",
-            hint="请安装含该字的字体（如 apt-get install fonts-hanazono），或在 config.yaml 的 fonts.fallback "
-                 "中指定含该字的字体文件；也可核对该姓名或内容是否录入有误")
-        self.char = char
-
-
-def _cmap(font_name: str) -> dict[int, int]:
-    return pdfmetrics.getFont(font_name).face.charToGlyph
-
-
-class _Glyphs:
-    """Split text into runs of the role's font and of the first fallback font that has each
-    character the role's font lacks (never .notdef: a blank box on paper)."""
-
-    def __init__(self, fonts: dict[str, FontFile]) -> None:
-        self.fonts = fonts
-        self._fallbacks: list[str] | None = None
-
-    def fallbacks(self) -> list[str]:
-        if self._fallbacks is None:  # registered on first need: HanaMinB is 30 MB
-            names = register_fonts(self.fonts, fallback=True)
-            self._fallbacks = [names[role] for role in fallback_roles(self.fonts)]
-        return self._fallbacks
-
-    def runs(self, text: str, font_name: str) -> list[tuple[str, str]]:
-        cmap = _cmap(font_name)
-        runs: list[tuple[str, str]] = []
-        for char in text:
-            name = font_name
-            if ord(char) not in cmap and not char.isspace() and ord(char) >= 0x80:
-                name = next((fb for fb in self.fallbacks() if ord(char) in _cmap(fb)), "")
-                if not name:
-                    raise MissingGlyphError(char, text)
-            if runs and runs[-1][1] == name:
-                runs[-1] = (runs[-1][0] + char, name)
-            else:
-                runs.append((char, name))
-        return runs
-
-    def draw(self, canvas, x: float, y: float, text: str, font_name: str, size: float) -> None:
-        for run, name in self.runs(text, font_name):
-            canvas.setFont(name, size)
-            canvas.drawString(x, y, run)
-            x += pdfmetrics.stringWidth(run, name, size)
-
-    def width(self, text: str, font_name: str, size: float) -> float:
-        return sum(pdfmetrics.stringWidth(run, name, size) for run, name in self.runs(text, font_name))
-
-
 class _Styles:
     def __init__(self, fonts: dict[str, str], glyphs: _Glyphs | None = None) -> None:
         self.fonts = fonts
@@ -282,11 +180,7 @@ class _Styles:
 
     def para(self, text: str, style: ParagraphStyle) -> CJKParagraph:
         """A paragraph of plain text; characters the style's font lacks in a fallback font."""
-        if self.glyphs is None:
-            markup = escape(text)
-        else:
-            markup = "".join(escape(run) if name == style.fontName else f'<font name="{name}">{escape(run)}</font>'
-                             for run, name in self.glyphs.runs(text, style.fontName))
+        markup = escape(text) if self.glyphs is None else self.glyphs.markup(text, style.fontName)
         # reportlab collapses U+3000 like any white space; two no-break spaces keep its full width
         markup = markup.replace("\n", "<br/>").replace("\u3000", "\xa0\xa0")
         return CJKParagraph(markup, style)  # 避头尾: see linebreak.py

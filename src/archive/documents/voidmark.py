@@ -15,9 +15,8 @@ from pathlib import Path
 import pypdf
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from archive.documents.pdfwriter import register_fonts
 from archive.files import write_atomic
-from archive.rendering.fonts import resolve
+from archive.rendering.glyphs import Glyphs
 
 RED = (0.85, 0.1, 0.1)
 MARK = "作废"
@@ -29,7 +28,8 @@ def marked_name(path: Path) -> Path:
 
 
 def _overlay(width: float, height: float, note: str, mark: str = MARK) -> bytes:
-    font = register_fonts(resolve())["heiti"]
+    glyphs = Glyphs()
+    font = glyphs.font("heiti")
     buffer = io.BytesIO()
     canvas = pdf_canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
     canvas.setFillColorRGB(*RED)
@@ -44,12 +44,11 @@ def _overlay(width: float, height: float, note: str, mark: str = MARK) -> bytes:
     text.setTextRenderMode(1)
     text.setFont(font, 160)
     text.setTextOrigin(-160, -56)
-    text.textOut(mark)
+    glyphs.text_out(text, mark, font, 160)
     canvas.drawText(text)
     canvas.restoreState()
     # the reason along the top edge
-    canvas.setFont(font, 10)
-    canvas.drawString(30, height - 24, note)
+    glyphs.draw(canvas, 30, height - 24, note, font, 10)
     canvas.save()
     return buffer.getvalue()
 

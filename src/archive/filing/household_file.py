@@ -31,12 +31,13 @@ def resolve_household(home: Home, text: str) -> HouseholdRecord:
     key = (text or "").strip().upper()
     if not key:
         raise ArchiveError("请给出户主身份证号或姓名")
-    imported = conn.execute("SELECT count(*) FROM households").fetchone()[0] > 0
     people = ("SELECT m.name, m.relation, m.household_id, h.head_name, h.village FROM members m "
               "JOIN households h ON h.id = m.household_id ")
     if re.fullmatch(r"\d{3,17}[\dX]", key):
         if len(key) >= 15:
-            rows = conn.execute(people + "WHERE m.id_number = ? OR h.id = ?", (key, key)).fetchall()
+            # two indexed lookups: with OR between the two tables SQLite scans every member
+            rows = (conn.execute(people + "WHERE h.id = ?", (key,)).fetchall()
+                    + conn.execute(people + "WHERE m.id_number = ?", (key,)).fetchall())
         else:
             rows = conn.execute(people + "WHERE substr(m.id_number, length(m.id_number) - ? + 1) = ?", (len(key), key)).fetchall()
     elif all(is_han(c) or c == "·" for c in key):
@@ -54,6 +55,7 @@ def resolve_household(home: Home, text: str) -> HouseholdRecord:
     if len(households) > 1:
         raise ArchiveError(f"「{text}」对应 {len(households)} 户：{_candidates(rows)}",
                            hint="请用户主身份证号查看，如 archive show 户主身份证号")
+    imported = conn.execute("SELECT 1 FROM households LIMIT 1").fetchone() is not None
     hint = ("请核对号码或姓名，或用 archive search 查找" if imported
             else "档案库还没有花名册：请先用 archive roster import 导入花名册")
     raise NotFoundError(f"花名册中找不到「{text}」（户主身份证号、成员身份证号或姓名）", hint=hint)
@@ -66,10 +68,24 @@ def cross_reference(row, village: str) -> str | None:
     return None
 
 
+# a document's text and its generation context are not listed: reading them for every document of
+# a household was most of the time a household page took on a large archive
+_NOT_LISTED = frozenset({"body_text", "context", "params"})
+
+
+def _listed_columns(conn) -> str:
+    """The documents table's columns but the large ones (read from a query's description, which
+    the SQLite and the PostgreSQL catalog both give)."""
+    cursor = conn.execute("SELECT * FROM documents WHERE 1 = 0")
+    names = [column[0] for column in cursor.description if column[0] not in _NOT_LISTED]
+    cursor.fetchall()
+    return ", ".join(f"d.{name}" for name in names)
+
+
 def household_file(home: Home, household_id: str) -> dict[str, Any]:
     household = resolve_household(home, household_id)
     rows = home.db.execute(
-        f"""SELECT d.*, {LOCATION_COLUMNS}
+        f"""SELECT {_listed_columns(home.db)}, {LOCATION_COLUMNS}
            FROM documents d {LOCATION_JOINS}
            WHERE d.household_id = ?
            ORDER BY coalesce(d.item_no, p.item_no) IS NULL, b.year, b.box_no, coalesce(d.item_no, p.item_no), d.attached_to IS NOT NULL, d.doc_date, d.doc_id""",

@@ -47,3 +47,14 @@ def late_documents(db: sqlite3.Connection, month: str | None = None) -> list[Lat
     for row in db.execute(sql + " ORDER BY f.month, d.doc_date, d.doc_id", args):
         found.setdefault(row[0], []).append(row[1])
     return [LateMonth(key, ids) for key, ids in found.items()]
+
+
+def closed_month_note(db: sqlite3.Connection, day: str) -> str | None:
+    """The warning for a document dated `day` (ISO) that arrives in a closed month, or None: it is
+    kept (nothing is lost) but not filed until the month is reopened; verify reports it meanwhile."""
+    month = day[:7]
+    row = db.execute("SELECT status FROM filing_months WHERE month=?", (month,)).fetchone()
+    if row is None or row["status"] != "filed":
+        return None
+    return (f"注意：文书日期在 {month} 月，该月已归档，这份文书已登记但未归档（四性检测会报告）；"
+            f"请重新打开该月补归档（archive reopen-month {month} --reason 原因，或网页「本月」页面）")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +110,12 @@ def _box_for(home: Home, year: int, village: str, retention: str) -> tuple[int, 
     return cursor.fetchone()[0], number
 
 
-def file_month(home: Home, month: dt.date) -> FilingResult:
+Progress = Callable[[int, int, str], None]
+
+
+def file_month(home: Home, month: dt.date, progress: Progress | None = None) -> FilingResult:
+    """`progress(done, total, message)` is called as each 件 is numbered and stamped, and before
+    the catalogues are written."""
     prefix = month.strftime("%Y-%m")
     if month_end(month) >= dt.date.today() + dt.timedelta(days=3650):
         raise ArchiveError(f"{prefix} 还没有到")
@@ -118,14 +124,14 @@ def file_month(home: Home, month: dt.date) -> FilingResult:
         # BEGIN IMMEDIATE before the first read: the month's documents are taken as one snapshot,
         # and a writer (generate, ingest) waits until the month is closed. What it adds after is late.
         with transaction(home.db):
-            return _file_snapshot(home, month, stamped)
+            return _file_snapshot(home, month, stamped, progress or (lambda done, total, message: None))
     except BaseException:
         for path in stamped:  # the numbers were rolled back: no stamped copy may claim one
             path.unlink(missing_ok=True)
         raise
 
 
-def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingResult:
+def _file_snapshot(home: Home, month: dt.date, stamped: list[Path], progress: Progress) -> FilingResult:
     """File the month inside the caller's write transaction."""
     prefix = month.strftime("%Y-%m")
     config = home.config
@@ -179,7 +185,9 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
     filing_round = _next_round(home, prefix)
     touched_boxes: set[int] = set()
     types = registry(home)
-    for row in pieces:
+    total = len(pieces) + 1  # the catalogues are the last step
+    for done, row in enumerate(pieces):
+        progress(done, total, f"编号、加盖归档章：{row['title'] or row['doc_id']}")
         year = int(row["doc_date"][:4])
         _, retention = filing_class(home, row["type"], types)
         village = row["village"] if row["village"] in config.villages else None
@@ -216,6 +224,7 @@ def _file_snapshot(home: Home, month: dt.date, stamped: list[Path]) -> FilingRes
                         (parent, prefix, doc_id))
     # seal what was filed: the seals chain into the audit log before its head is anchored below
     seal_documents(home.db, home.operator, [r["doc_id"] for r in pieces] + [d for d, _ in attachments])
+    progress(len(pieces), total, "生成归档文件目录、盒脊与备考表、完整性报告")
     result.boxes = _boxes(home, touched_boxes)
     result.findings = check_month(home, month)
     result.outputs = _write_outputs(home, month, result)

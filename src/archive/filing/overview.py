@@ -77,8 +77,9 @@ def boxes(home: Home, year: int, village: str | None = None) -> list[Box]:
                     min(d.archival_code) AS first_code, max(d.archival_code) AS last_code
              FROM boxes b LEFT JOIN documents d ON d.box_id = b.id AND d.item_no IS NOT NULL
              WHERE b.year = ? AND (? IS NULL OR b.village = ?)
-             GROUP BY b.id ORDER BY b.village, b.retention, b.box_no"""
-    return [Box(**dict(row)) for row in home.db.execute(sql, (year, village, village))]
+             GROUP BY b.id ORDER BY {order}, b.retention, b.box_no"""
+    order, args = home.config.village_order_sql("b.village")  # the configured order of villages
+    return [Box(**dict(row)) for row in home.db.execute(sql.format(order=order), (year, village, village, *args))]
 
 
 @dataclass

@@ -20,8 +20,7 @@ from reportlab.pdfgen import canvas as pdf_canvas
 
 from archive import files
 from archive.documents import pdfa
-from archive.documents.pdfwriter import register_fonts
-from archive.rendering.fonts import resolve
+from archive.rendering.glyphs import Glyphs
 
 CELL_W = 16 * mm
 CELL_H = 7 * mm
@@ -76,7 +75,8 @@ def place(page: pypdf.PageObject, extra_boxes: list[tuple[float, float, float, f
 
 
 def _stamp_pdf(width: float, height: float, x: float, y: float, fields: StampFields) -> bytes:
-    font = register_fonts(resolve())["song"]
+    glyphs = Glyphs()
+    font = glyphs.font("song")
     buffer = io.BytesIO()
     canvas = pdf_canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
     canvas.setStrokeColorRGB(*STAMP_RED)
@@ -88,8 +88,7 @@ def _stamp_pdf(width: float, height: float, x: float, y: float, fields: StampFie
             cy = y + (1 - row) * CELL_H
             canvas.rect(cx, cy, CELL_W, CELL_H, stroke=1, fill=0)
             size = 9 if len(text) <= 6 else 7
-            canvas.setFont(font, size)
-            canvas.drawCentredString(cx + CELL_W / 2, cy + CELL_H / 2 - size * 0.35, text)
+            glyphs.draw_centred(canvas, cx + CELL_W / 2, cy + CELL_H / 2 - size * 0.35, text, font, size)
     canvas.save()
     return buffer.getvalue()
 

@@ -60,6 +60,7 @@ class VerifyResult:
     anchors: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)  # each check run, in order
 
     @property
     def ok(self) -> bool:
@@ -489,11 +490,69 @@ CHECKS: list[Callable[[Context], None]] = [
 ]
 
 
-def verify(home: Home, check_usability: bool = True) -> VerifyResult:
+# what each check looks at, in Chinese (the report lists every check with 通过 / 未通过)
+CHECK_TITLES: dict[str, tuple[str, str]] = {
+    "check_document_files": ("真实性", "文书文件齐全、与登记的 SHA-256 一致、能够打开"),
+    "check_item_numbers": ("完整性", "件号连续，没有空号和重号"),
+    "check_signatures": ("真实性", "数字签名文书的原件和归档件签名有效"),
+    "check_audit_chain": ("安全性", "操作日志的哈希链完整，没有删改"),
+    "check_seals": ("真实性", "文书的目录记录与封存记录一致"),
+    "check_outputs": ("真实性", "归档文件目录、卷内目录、盒脊与备考表等与登记一致"),
+    "check_anchors": ("安全性", "归档文件目录上印的操作日志校验值仍与日志一致"),
+    "check_folders": ("完整性", "数据文件夹中没有未登记的文件和残留的临时文件"),
+    "check_quarantine": ("完整性", "隔离区中的原件仍在、未被改动"),
+    "check_scan_registry": ("完整性", "扫描件登记表完整（同一文件不会重复登记）"),
+    "check_late_documents": ("完整性", "已归档月份之后没有新增未归档的文书"),
+    "check_permissions": ("安全性", "档案库文件只有本人可以访问"),
+}
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    category: str      # 真实性 / 完整性 / 可用性 / 安全性
+    title: str         # what it checks, in Chinese
+    findings: int
+
+    @property
+    def passed(self) -> bool:
+        return self.findings == 0
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "passed": self.passed}
+
+
+def verify(home: Home, check_usability: bool = True,
+           progress: Callable[[int, int, str], None] | None = None) -> VerifyResult:
+    """Run every check; `progress(done, total, title)` before each. `result.checks` says how
+    each check came out."""
     started = time.perf_counter()
     result = VerifyResult()
     context = Context(home, result, check_usability)
-    for check in CHECKS:
+    for done, check in enumerate(CHECKS):
+        category, title = CHECK_TITLES.get(check.__name__, ("", check.__name__))
+        if progress is not None:
+            progress(done, len(CHECKS), f"【{category}】{title}")
+        before = len(result.findings)
         check(context)
+        result.checks.append(CheckOutcome(check.__name__, category, title, len(result.findings) - before))
     result.seconds = time.perf_counter() - started
     return result
+
+
+REPORT_HEADER = ["类别", "检测项目", "结果", "说明"]
+
+
+def report_files(data: dict, title: str) -> tuple[bytes, bytes]:
+    """The 四性检测 report (PDF and XLSX) from a result's JSON (`to_json()` with `checks`): every
+    check with 通过 / 未通过, then every problem found."""
+    from archive.filing.catalogue import table_report
+
+    rows: list[list[object]] = []
+    for check in data.get("checks", []):
+        rows.append([check["category"], check["title"], "通过" if check["passed"] else "未通过",
+                     "" if check["passed"] else f"发现 {check['findings']} 个问题"])
+    for finding in data.get("findings", []):
+        rows.append([finding["check"], finding["target"], "问题", finding["problem"]])
+    summary = "检测通过" if data.get("ok") else f"发现 {len(data.get('findings', []))} 个问题"
+    return table_report(f"{title}（{summary}）", REPORT_HEADER, rows, [22, 90, 22, 130])

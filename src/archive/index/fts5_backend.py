@@ -64,7 +64,7 @@ def token(field: str, text: str) -> str:
 def row(fields: dict[str, object]) -> tuple[str, ...]:
     """store.fields -> the FTS5 row, one string of tokens per column."""
     def text(value: object) -> str:
-        return " ".join(term for term, _start, _end in analysis.terms(str(value or "")))
+        return " ".join(analysis.tokens(str(value or "")))
 
     return (
         " ".join(_key(name) for name in fields.get("names", [])),  # type: ignore[union-attr]
@@ -196,21 +196,30 @@ class Fts5Backend:
     def write(self, documents: Sequence[dict[str, object]], *, replace: bool, mark: Callable[[], None],
               procs: int = 1) -> None:
         conn = self.conn
+        insert = f"INSERT INTO search_fts(rowid, {', '.join(COLUMNS)}) VALUES (?{', ?' * len(COLUMNS)})"
         with transaction(conn):
             self._create()
+            if not replace:
+                # a full rebuild: no document is there yet, the rows are numbered here and written
+                # in two statements (one per table) instead of three per document
+                first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM search_docs").fetchone()[0]
+                numbered = list(enumerate(documents, start=first))
+                conn.executemany("INSERT INTO search_docs(id, doc_id, rev) VALUES (?, ?, ?)",
+                                 [(rowid, fields["doc_id"], fields["rev"]) for rowid, fields in numbered])
+                conn.executemany(insert, ((rowid, *row(fields)) for rowid, fields in numbered))
+                mark()
+                return
             for fields in documents:
                 values = row(fields)
                 doc_id, rev = fields["doc_id"], fields["rev"]
-                found = conn.execute("SELECT id FROM search_docs WHERE doc_id = ?", (doc_id,)).fetchone() \
-                    if replace else None
+                found = conn.execute("SELECT id FROM search_docs WHERE doc_id = ?", (doc_id,)).fetchone()
                 if found is not None:
                     conn.execute("DELETE FROM search_fts WHERE rowid = ?", (found[0],))
                     conn.execute("UPDATE search_docs SET rev = ? WHERE id = ?", (rev, found[0]))
                     rowid = found[0]
                 else:
                     rowid = conn.execute("INSERT INTO search_docs(doc_id, rev) VALUES (?, ?)", (doc_id, rev)).lastrowid
-                conn.execute(f"INSERT INTO search_fts(rowid, {', '.join(COLUMNS)}) VALUES (?{', ?' * len(COLUMNS)})",
-                             (rowid, *values))
+                conn.execute(insert, (rowid, *values))
             mark()
 
     def delete(self, doc_ids: Sequence[str]) -> None:

@@ -176,17 +176,27 @@ def sync(home: Home, *, full: bool = False, on_wait: Callable[[str], None] | Non
             with transaction(conn):
                 conn.execute("UPDATE documents SET indexed_rev = 0")
         todo = conn.execute("SELECT count(*) FROM documents WHERE indexed_rev != rev").fetchone()[0]
+        # the rows in doc_id order (the primary key), each batch after the last one's (not a scan
+        # from the start each time); after several batches, once more from the start for documents
+        # changed behind them
+        after, batches, again = "", 0, False
         while True:
-            rows = conn.execute(_doc_sql(conn) + " WHERE d.indexed_rev != d.rev LIMIT ?", (BATCH,)).fetchall()
+            rows = conn.execute(_doc_sql(conn) + " WHERE d.doc_id > ? AND d.indexed_rev != d.rev ORDER BY d.doc_id LIMIT ?",
+                                (after, BATCH)).fetchall()
             if not rows:
-                break
+                if after == "" or batches < 2:
+                    break
+                after, batches, again = "", 0, True  # those may be in the index already: replaced
+                continue
+            after, batches = rows[-1]["doc_id"], batches + 1
 
             def mark(rows=rows) -> None:
                 conn.executemany("UPDATE documents SET indexed_rev = ? WHERE doc_id = ?",
                                  [(row["rev"], row["doc_id"]) for row in rows])
 
-            options = {"procs": procs} if full and procs > 1 else {}
-            index.write([fields(row) for row in rows], replace=not full, mark=mark, **options)
+            replace = again or not full
+            options = {"procs": procs} if not replace and procs > 1 else {}
+            index.write([fields(row) for row in rows], replace=replace, mark=mark, **options)
             result.written += len(rows)
             if on_progress:
                 on_progress(result.written, max(todo, result.written))

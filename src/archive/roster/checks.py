@@ -92,10 +92,11 @@ class RowChecks:
             number = new
         reason = idcard.problem(number, today=self.today)
         if reason:
-            self.error(row, reason, column)
+            self.error(row, reason, column, "请按户口簿或身份证核对后填写18位号码（末位 X 用大写）")
             return None
         if number in self.seen:
-            self.error(row, f"身份证号 {number} 与第{self.seen[number]}行重复", column)
+            self.error(row, f"身份证号 {number} 与第{self.seen[number]}行重复", column,
+                       f"同一人只应有一行：删去重复的一行，或按户口簿核对第{self.seen[number]}行和本行哪一个号码填错了")
             return None
         self.seen[number] = row
         if number.endswith("000"):
@@ -117,14 +118,14 @@ class RowChecks:
                     return self.config.require_village(plain)
                 except ArchiveError:
                     pass
-            self.error(row, f"{exc.message}；{exc.hint}", column)
+            self.error(row, exc.message, column, exc.hint)
             return raw
 
     def start_date(self, raw: Any, row: int, column: str | None) -> str:
         try:
             return parse_date(raw).isoformat()
         except ValueError as exc:
-            self.error(row, str(exc), column)
+            self.error(row, str(exc), column, "写成 2025-07-01 或 2025年7月1日；单元格设为日期或文本格式")
             return ""
 
     def category(self, raw: str, row: int, column: str | None, *, note_old_term: bool = True) -> str | None:
@@ -142,5 +143,6 @@ class RowChecks:
         key = re.sub(r"\s+", "", raw or "")
         status = STATUS_ALIASES.get(key) or STATUS_ALIASES.get(simplified(key))
         if status is None:
-            self.error(row, f"状态「{raw}」无法识别，应为 在保、申请中 或 停保", column)
+            self.error(row, f"状态「{raw}」无法识别，应为 在保、申请中 或 停保", column,
+                       "改为 在保、申请中 或 停保 之一；空着按在保导入")
         return status

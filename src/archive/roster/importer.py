@@ -288,7 +288,7 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
 
     for name in REQUIRED:
         if _cell(cells, mapping, name) is None:
-            bad("不能为空", name)
+            bad("不能为空", name, f"请填写{LABELS.get(name, name)}；不清楚时向村里核实后填写")
     if len(checks.problems) > before:
         return None
 
@@ -303,7 +303,8 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
     township = _cell(cells, mapping, "township")
     if township and _header_key(township) not in (_header_key(checks.config.township),
                                                   _header_key(checks.config.township_short)):
-        bad(f"乡镇「{township}」不是本档案库的乡镇「{checks.config.township}」", "township")
+        bad(f"乡镇「{township}」不是本档案库的乡镇「{checks.config.township}」", "township",
+            f"请确认选对了文件：本档案库只导入{checks.config.township}的花名册；乡镇名写错时改为「{checks.config.township}」")
 
     village = checks.village(_text(_cell(cells, mapping, "village")), row_no, LABELS["village"])
     relation = simplified(_text(_cell(cells, mapping, "relation")))
@@ -315,14 +316,14 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
         if covered < 0:
             raise ValueError
     except ValueError:
-        bad(f"保障人数「{_text(_cell(cells, mapping, 'covered'))}」不是非负整数", "covered")
+        bad(f"保障人数「{_text(_cell(cells, mapping, 'covered'))}」不是非负整数", "covered", "填写整数，例如 3（不带「人」字）")
         covered = 0
     try:
         amount = round(float(_text(_cell(cells, mapping, "amount")).replace(",", "").replace("元", "")), 2)
         if amount < 0:
             raise ValueError
     except ValueError:
-        bad(f"月保障金额「{_text(_cell(cells, mapping, 'amount'))}」不是有效金额", "amount")
+        bad(f"月保障金额「{_text(_cell(cells, mapping, 'amount'))}」不是有效金额", "amount", "填写数字，例如 650 或 650.50（不带「元」字）")
         amount = 0.0
     start = checks.start_date(_cell(cells, mapping, "start_date"), row_no, LABELS["start_date"])
 
@@ -336,7 +337,8 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
         return None
     if member.relation in HEAD_RELATIONS:
         if member.name != head_name:
-            bad(f"与户主关系为「{member.relation}」，但成员姓名「{member.name}」与户主姓名「{head_name}」不一致", "member_name")
+            bad(f"与户主关系为「{member.relation}」，但成员姓名「{member.name}」与户主姓名「{head_name}」不一致", "member_name",
+                "户主本人的一行，成员姓名应与户主姓名相同；是其他成员时，与户主关系填写其与户主的关系（如 配偶、子）")
             return None
         return Household(
             id=id_number, village=village, head_name=head_name, category=category or "",
@@ -351,7 +353,8 @@ def _roster_row(row_no: int, cells: list[Any], mapping: dict[str, int], checks: 
         return None
     household = open_heads.get((village, head_name))
     if household is None:
-        bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name")
+        bad(f"找不到户主「{head_name}」（{village}）的户主行：成员行应排在其户主行之后，户主行的与户主关系应为「本人」或「户主」", "head_name",
+            "把该成员行移到其户主行之后，或补上户主行；并核对户主姓名和村(社区)两列与户主行一致")
         return None
     household.members.append(member)
     return None
@@ -381,7 +384,8 @@ def read_household_file(path: Path, config: Config, *, today: dt.date | None = N
             number = checks.id_number(raw["id_number"], m_line, "id_number")
             members.append(Member(raw["name"].strip(), raw["relation"].strip(), number or idcard.normalize(str(raw["id_number"]))))
         if members[0].relation not in HEAD_RELATIONS:
-            checks.error(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」")
+            checks.error(line, f"第一名成员应为户主（与户主关系为「本人」或「户主」），实为「{members[0].relation}」",
+                         hint="把户主放在 members 的第一项，其 relation 写「本人」")
         village = checks.village(entry["village"], line_of(lines, ("households", index, "village")) or line, "village")
         category = checks.category(str(entry["category"]), line_of(lines, ("households", index, "category")) or line,
                                    "category")
@@ -478,7 +482,8 @@ def import_roster(conn: sqlite3.Connection, path: Path, config: Config, operator
                     (member.id_number,),
                 ).fetchone()
                 if clash:
-                    problems.append(RowProblem(household.row, f"成员 {member.name}（{member.id_number}）已登记在户主 {clash['head_name']} 的家庭中，一人不能同属两户"))
+                    problems.append(RowProblem(household.row, f"成员 {member.name}（{member.id_number}）已登记在户主 {clash['head_name']} 的家庭中，一人不能同属两户",
+                                               hint=f"按户口簿核对该成员属于哪一户：属于本户时先把他从户主 {clash['head_name']} 家的行中删去，否则删去本行"))
                     continue
                 conn.execute(
                     "INSERT INTO members(household_id, seq, name, relation, id_number) VALUES (?,?,?,?,?)",

@@ -39,7 +39,11 @@ _FIELDS: list[tuple[str, re.Pattern]] = [
     ("姓名", re.compile(rf"(?:姓\s*名|户\s*主|申请人|监护人)\s*[:：]?\s*([{_HAN}]{{2,4}})")),
 ]
 # labels that may follow a name in a table read cell by cell: 姓名张三性别男
-_NEXT_LABEL = re.compile("(性别|民族|出生|身份|公民|与户主|关系|住址|电话|年龄|村|组|签字|签名|姓名)")
+# and the column headers of the documents' own tables (户主姓名 家庭人口 保障人数 …: a header row read
+# as one line is no name); a run that begins with one of them names nobody
+_NEXT_LABEL = re.compile("(性别|民族|出生|身份|公民|与户主|关系|住址|电话|年龄|村|组|签字|签名|姓名"
+                         "|家庭人口|人口|人数|保障|金额|类别|序号|备注|日期|事项|依据|领取|评估|能否|就业及|健康及"
+                         "|原月|月保|地址|联系|户籍|救助|收入|成员)")
 _NAME = re.compile(rf"(?:(?:姓\s*名|户主姓名)\s*(?:[:：]\s*)?|(?:申请人|户\s*主)\s*[:：]\s*)([{_HAN}]{{2,6}})")
 
 

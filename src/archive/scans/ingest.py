@@ -37,6 +37,7 @@ from archive.catalog import audit, new_doc_id, now_text, record_files, transacti
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, error_text
+from archive.filing.late import closed_month_note
 from archive.home import Home
 from archive.locks import Lock, Locker
 from archive.roster.households import get_household
@@ -52,7 +53,7 @@ from archive.scans.names import (
     readable_path,
     stored_name,
 )
-from archive.scans.pipeline import Processed, init_worker, process_in_worker
+from archive.scans.pipeline import Processed, init_worker, process_in_worker, set_page_hook
 from archive.scans.readers import SUPPORTED, Limits
 from archive.scans.staging import NotARegularFile, StagingArea, StillChanging
 from archive.sealing import seal_documents
@@ -136,9 +137,12 @@ def _name_bytes(path: Path) -> str | None:
 
 class Ingester:
     def __init__(self, home: Home, engine: str = "rapidocr", workers: int = 1,
-                 progress: Callable[[str], None] | None = None, model_dir: str | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, model_dir: str | None = None,
+                 on_file: Callable[[str, dict], None] | None = None) -> None:
         """`model_dir`: the local OCR model folder for engines that need one (paddleocr); default
-        the home's `ocr_model_dir` in config.yaml."""
+        the home's `ocr_model_dir` in config.yaml. `on_file(name, fields)` follows each file: once
+        screened (`state` queued, or its outcome), after each page read in this process (`page`,
+        `pages`), and at its outcome (`status`, `status_title`, `pages`, `reason`)."""
         self._locks: dict[str, Lock] = {}
         self._locker = Locker(home)  # lock files, or PostgreSQL advisory locks beside a PostgreSQL catalog
         self.home = home
@@ -146,6 +150,8 @@ class Ingester:
         self.engine = engine
         self.workers = max(1, workers)
         self.progress = progress or (lambda message: None)
+        self.on_file = on_file or (lambda name, fields: None)
+        self.follow_pages = on_file is not None  # page by page only when someone follows the files
         self.model_dir = model_dir or home.config.ocr_model_dir or None
         settings = home.config.ingest
         self.limits = Limits(int(settings["max_pages"]), int(settings["max_page_pixels"]))
@@ -206,7 +212,9 @@ class Ingester:
             if isinstance(outcome, Job):
                 jobs.append(outcome)
                 first[outcome.digest] = outcome
+                self.on_file(outcome.name, {"state": "queued"})
             else:
+                self._outcome(readable_name(entry.path), outcome)
                 if outcome.status == "duplicate" and outcome.sha256 in first:
                     copies.append((entry, outcome.sha256))
                 records.append(outcome)
@@ -223,6 +231,7 @@ class Ingester:
                                       f"归档时出错（{error_text(exc)}），文件留在原处")
             final[job.digest] = record.status
             records.append(record)
+            self._outcome(job.name, record)
             pages += record.pages
             elapsed = time.perf_counter() - started
             rate = pages / elapsed * 60 if elapsed > 0 else 0.0
@@ -234,6 +243,10 @@ class Ingester:
             if final.get(digest) not in (None, "failed", "waiting"):
                 self._leave_source(entry)
         return records
+
+    def _outcome(self, name: str, record: IngestRecord) -> None:
+        self.on_file(name, {"state": "done", "status": record.status, "pages": record.pages, "reason": record.reason,
+                            "status_title": _STATUS_ZH.get(record.status, record.status)})
 
     def _record(self, entry: Entry, digest: str, status: str, reason: str, **kw) -> IngestRecord:
         return IngestRecord(readable_path(entry.path), digest, status, reason=reason,
@@ -254,7 +267,13 @@ class Ingester:
             init_worker(self.engine, self.model_dir, self.limits, self._known_ids())
             for job in jobs:
                 self._attempt(job)
-                processed = process_in_worker(self._task(job))
+                self.on_file(job.name, {"state": "reading"})
+                if self.follow_pages:
+                    set_page_hook(lambda page, pages, name=job.name: self.on_file(name, {"page": page, "pages": pages}))
+                try:
+                    processed = process_in_worker(self._task(job))
+                finally:
+                    set_page_hook(None)
                 self._attempt(job, -1)
                 yield job, processed
             return
@@ -512,7 +531,11 @@ class Ingester:
             audit(self.conn, self.home.operator, "ingest." + found.status, doc_id, detail)
             seal_documents(self.conn, self.home.operator, [doc_id])
         self._leave_source(job.entry)
-        return self._record(job.entry, digest, found.status, found.reason, household=household.id if household else None,
+        reason = found.reason
+        late = closed_month_note(self.conn, day.isoformat()) if found.status in ("filed", "linked") else None
+        if late:  # kept and recorded, but its month is closed: said now, not first by verify
+            reason = "；".join(filter(None, [reason, late]))
+        return self._record(job.entry, digest, found.status, reason, household=household.id if household else None,
                             type=doc_type, doc_id=doc_id, pages=len(processed.pages))
 
     def _roster_names(self) -> frozenset[str]:

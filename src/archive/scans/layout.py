@@ -26,22 +26,33 @@ MIN_CELL_MM = 3.0         # smaller regions are boxes drawn inside text, not cel
 MAX_CELL_SHARE = 0.25     # a region larger than this share of the page is not a cell
 
 
-def find_cells(gray: np.ndarray, page_height_mm: float = 297.0) -> list[Rect]:
-    """Table cells of an upright, straightened grey page, in its pixels.
-
-    `page_height_mm` is the paper's height, to turn millimetres into pixels (A4 by default;
-    a page lying landscape passes 210)."""
+def rule_mask(gray: np.ndarray, page_height_mm: float = 297.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ruling lines of an upright, straightened grey page: masks (255 on rules) of the
+    horizontal and of the vertical rules on the page reduced to WORK_SIDE, and the scale of that
+    reduction. A rule is a run of ink longer than any stroke of a character (a 三号 character is
+    about 5.6 mm)."""
     scale = min(1.0, WORK_SIDE / max(gray.shape[:2]))
     small = gray if scale >= 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    height, width = small.shape[:2]
-    px_per_mm = height / page_height_mm
+    px_per_mm = small.shape[0] / page_height_mm
     _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    # a rule is longer than any stroke of a character (a 三号 character is about 5.6 mm)
     rule = max(8, int(round(9 * px_per_mm)))
     horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (rule, 1)))
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, rule)))
+    return horizontal, vertical, scale
+
+
+def find_cells(gray: np.ndarray, page_height_mm: float = 297.0,
+               rules: tuple[np.ndarray, np.ndarray, float] | None = None) -> list[Rect]:
+    """Table cells of an upright, straightened grey page, in its pixels.
+
+    `page_height_mm` is the paper's height, to turn millimetres into pixels (A4 by default;
+    a page lying landscape passes 210). `rules`: rule_mask(gray) when the caller has it."""
+    horizontal, vertical, scale = rules if rules is not None else rule_mask(gray, page_height_mm)
+    mask = horizontal | vertical
+    height, width = mask.shape[:2]
+    px_per_mm = height / page_height_mm
     # close the small gaps noise and a residual skew leave where rules meet
-    grid = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
+    grid = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(grid), connectivity=4)
     smallest = MIN_CELL_MM * px_per_mm
     cells: list[Rect] = []
@@ -123,7 +134,36 @@ def reading_order(lines: list[OcrLine], cells: list[Rect] = ()) -> list[OcrLine]
                 rows[-1].append(unit)
                 continue
         rows.append([unit])
+    rows = _strays_into_cell_rows(rows)
     return [line for row in rows for unit in sorted(row, key=lambda item: item[1]) for line in unit[3]]
+
+
+def _strays_into_cell_rows(rows: list[list[tuple]]) -> list[list[tuple]]:
+    """A line level with a row of cells whose own cell was not found (its rule faded on a
+    photocopy, or cut by a toner streak) is read in that row, where it stands: it joins the row
+    whose lowest cell spans its middle (its box, with the detector's margin, may be taller)."""
+    cell_rows = [(min(unit[0] for unit in row), min(unit[2] for unit in row), row) for row in rows
+                 if all(unit[4] for unit in row)]
+    if not cell_rows:
+        return rows
+    out = []
+    for row in rows:
+        if row[0][4]:
+            out.append(row)
+            continue
+        kept = []
+        for unit in row:
+            top, _, height, lines, _ = unit
+            middle = top + height / 2
+            home = next((cells for row_top, low, cells in cell_rows
+                         if len(lines) == 1 and row_top < middle < row_top + low and height < 2 * low), None)
+            if home is None:
+                kept.append(unit)
+            else:
+                home.append(unit)
+        if kept:
+            out.append(kept)
+    return out
 
 
 COLUMN_MIN_LINES = 6     # lines on each side of the gutter before a page counts as two columns

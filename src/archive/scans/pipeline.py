@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +27,18 @@ from archive.scans.ocr import DEFAULT, OcrEngine, OcrLine, OcrPage, detector_for
 from archive.scans.prepare import (
     PagePreparer,
     qr_rotation,
+    rgb_array,
     rotate_fine,
     rotate_points,
     rotate_quarter,
 )
 from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
-from archive.scans.textfix import correct_id_numbers, fix_masked_ids, fix_punctuation
+from archive.scans.textfix import (
+    correct_id_numbers,
+    fix_blood_type,
+    fix_masked_ids,
+    fix_punctuation,
+)
 
 
 @dataclass
@@ -76,6 +82,7 @@ class PageReader:
             text, masks = fix_masked_ids(line.text)
             if len(text) != len(line.text):
                 line.char_confidence = None  # no longer one per character
+            text = fix_blood_type(text, lines[index - 1].text if index else "")
             text, found = correct_id_numbers(fix_punctuation(text), self.known_ids)
             line.text = text
             corrections += [{"line": index, **item} for item in masks]
@@ -98,7 +105,7 @@ class PageReader:
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
         source = prepared.source if prepared.source is not None else image
-        colour = rotate_quarter(np.asarray(source.convert("RGB")), prepared.rotation)
+        colour = rotate_quarter(rgb_array(source), prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
@@ -109,10 +116,12 @@ class PageReader:
         page.review = check_page(page)  # ingest checks again with the roster's names
         return page, Image.fromarray(upright), prepared.marks
 
-    def process(self, path: Path, title: str = "", searchable: Path | None = None) -> Processed:
+    def process(self, path: Path, title: str = "", searchable: Path | None = None,
+                on_page: Callable[[int, int], None] | None = None) -> Processed:
         """Read, prepare and OCR the pages one at a time; with `searchable`, write the searchable
         PDF there page by page (removed again for a born-digital PDF, which is searchable as it is).
-        No page image outlives its page: memory stays bounded however many pages there are."""
+        No page image outlives its page: memory stays bounded however many pages there are.
+        `on_page(page, pages)` is called after each page (pages: 0 when the file does not say)."""
         from archive.scans.searchable import SearchablePdf
 
         started = time.perf_counter()
@@ -134,6 +143,8 @@ class PageReader:
                 result.marks += marks
                 if writer is not None:
                     writer.add(upright, page, source.dpi)
+                if on_page is not None:
+                    on_page(source.number, source.of)
                 del source, upright
             if writer is not None and not born_digital:
                 writer.close()
@@ -155,12 +166,24 @@ class PageReader:
 # --- worker process plumbing --------------------------------------------------------------
 
 _READER: PageReader | None = None
+_ON_PAGE: Callable[[int, int], None] | None = None  # in-process runs only (ingest with one worker)
+
+
+def set_page_hook(hook: Callable[[int, int], None] | None) -> None:
+    """Report each page of the files processed in this process (a pool's workers do not report)."""
+    global _ON_PAGE
+    _ON_PAGE = hook
 
 
 def init_worker(engine: str, model_dir: str | None, limits: Limits | None = None,
                 known_ids: Collection[str] | None = None) -> None:
     global _READER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # one thread per worker: the workers share the cores (ONNX Runtime is given one thread in
+    # rapid.py), and OpenCV would otherwise start a thread per core in every worker
+    import cv2
+
+    cv2.setNumThreads(int(os.environ.get("ARCHIVE_OCR_THREADS", "1")))
     _READER = PageReader(engine, model_dir, limits, known_ids)
 
 
@@ -169,7 +192,8 @@ def process_in_worker(task: tuple[str, str | None, str]) -> Processed:
     assert _READER is not None, "init_worker was not called"
     path, searchable, title = task
     try:
-        return _READER.process(Path(path), title, Path(searchable) if searchable else None)
+        extra = {"on_page": _ON_PAGE} if _ON_PAGE is not None else {}
+        return _READER.process(Path(path), title, Path(searchable) if searchable else None, **extra)
     except MemoryError:
         return Processed(path, bad_input="文件过大，处理时内存不足")
     except Exception as exc:  # one file's failure never stops the batch

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from archive.rendering import qr
-from archive.scans.layout import Rect, find_cells
+from archive.scans.layout import Rect, find_cells, rule_mask
 from archive.scans.ocr.base import OcrEngine
 from archive.scans.ocr.rapid import DETECT_MAX_SIDE
 
@@ -75,19 +75,28 @@ def seal_areas(red_ink: np.ndarray) -> np.ndarray:
     return cv2.resize(out, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
+def rgb_array(image: Image.Image) -> np.ndarray:
+    """The page as an RGB array, without a converted copy when it is RGB already."""
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
 def drop_red(image: Image.Image) -> np.ndarray:
     """Grey page with seals removed: the red channel, levelled so that paper and red ink
     (which the red channel shows as light grey) become white while black text stays black;
     inside a seal, black text under it is kept from the brightness (see the module text).
     Red ink that is not a seal (`seal_areas`) is print, kept dark from its brightness."""
-    rgb = np.asarray(image.convert("RGB"))
-    red = rgb[:, :, 0].astype(np.float32)
+    rgb = rgb_array(image)
+    red = np.ascontiguousarray(rgb[:, :, 0])
     paper = float(np.percentile(red[:: 8, :: 8], 90)) or 255.0
     white = paper * 0.86
-    levelled = np.clip(red * (255.0 / white), 0, 255)
-    redness = red - (rgb[:, :, 1].astype(np.float32) + rgb[:, :, 2]) / 2
-    red_ink = redness > SEAL_REDNESS
-    if red_ink.mean() > 0.0005:
+    # levelled red channel through a table (uint8 in, uint8 out): a full page in float costs
+    # several times as much
+    levelled = cv2.LUT(red, np.clip(np.arange(256) * (255.0 / white), 0, 255).astype(np.uint8))
+    # red ink: red - (green + blue) / 2 > SEAL_REDNESS, doubled to stay in integers
+    green_blue = cv2.add(rgb[:, :, 1], rgb[:, :, 2], dtype=cv2.CV_16S)
+    red_ink = cv2.subtract(cv2.add(red, red, dtype=cv2.CV_16S), green_blue) > 2 * SEAL_REDNESS
+    if np.count_nonzero(red_ink) > 0.0005 * red_ink.size:
+        levelled = levelled.astype(np.float32)
         luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
         seals = seal_areas(red_ink)
         seal = red_ink & seals
@@ -168,7 +177,7 @@ def flatten_photo(image: Image.Image) -> tuple[Image.Image, bool]:
     """Stage for phone photos: the page cut out of the photo and its perspective undone (to the
     page's own proportions), then the light evened. A flat scan with even light comes back as
     it is; returns (page, whether anything was changed)."""
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = rgb_array(image)
     corners = page_outline(rgb)
     changed = False
     if corners is not None:
@@ -290,6 +299,51 @@ def refine_skew(small: np.ndarray, estimate: float, reach: float = 0.8, step: fl
     return float(max(candidates, key=sharpness))
 
 
+RULE_INK = 200      # darker than this, where a rule lies, is the rule's ink
+RULE_RUN_MM = 4.0   # ... and only in a straight run this long: a stroke of a character is shorter
+STREAK_SHARE = 0.9  # a "rule" across this share of the page is a toner streak or the scan's edge
+
+
+def erase_rules(gray: np.ndarray, rules: tuple[np.ndarray, np.ndarray, float], skew: float) -> None:
+    """Paint the table rules white on `gray` (upright, not yet straightened), in place.
+
+    `rules` is layout.rule_mask of the straightened page, reduced. A line of text in a cell is
+    cut out of the page with a margin, and the rule beside it came with it: beside a lone digit
+    the recogniser read it as `1` (`6` as `16`), and pieces of rules read as `|` or `.`.
+    The reduced masks place a rule to a few of the page's pixels; there, only ink in a long
+    straight run along the rule goes, so that a character crossing a rule (a label longer than
+    its cell) keeps its strokes but for the rule's own width."""
+    horizontal, vertical, _ = rules
+    if not (horizontal.any() or vertical.any()):
+        return
+    height, width = gray.shape[:2]
+    per_mm = max(height, width) / 297.0
+    run = max(9, int(RULE_RUN_MM * per_mm))
+    small_h, small_w = horizontal.shape[:2]
+    fx, fy = width / small_w, height / small_h
+    matrix = fine_matrix(horizontal.shape, -skew)
+    erased = np.zeros(gray.shape, np.uint8)
+    for mask, kernel in ((horizontal, (run, 1)), (vertical, (1, run))):
+        if abs(skew) >= 0.05:
+            mask = cv2.warpAffine(mask, matrix, (small_w, small_h), flags=cv2.INTER_NEAREST,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for label in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[label])
+            if h >= STREAK_SHARE * small_h or w >= STREAK_SHARE * small_w:
+                continue
+            x0, y0 = int(x * fx), int(y * fy)
+            x1, y1 = min(width, int((x + w) * fx) + 1), min(height, int((y + h) * fy) + 1)
+            zone = cv2.resize((labels[y:y + h, x:x + w] == label).astype(np.uint8), (x1 - x0, y1 - y0),
+                              interpolation=cv2.INTER_NEAREST)
+            ink = zone & (gray[y0:y1, x0:x1] < RULE_INK)
+            straight = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+            erased[y0:y1, x0:x1] |= straight
+    # the rule's grey fringe with it
+    gray[cv2.dilate(erased, np.ones((3, 3), np.uint8)) > 0] = 255
+
+
 class PagePreparer:
     """Orientation and skew from one text-detection pass on a reduced copy of the page."""
 
@@ -314,7 +368,7 @@ class PagePreparer:
                 rotation = 90
                 small = rotate_quarter(small, 90)
                 boxes = self._boxes(small)
-            if self._upside_down_share(small, boxes) > 0.5:
+            if self._upside_down_share(small, boxes, rotate_quarter(gray, rotation), scale) > 0.5:
                 rotation = (rotation + 180) % 360
                 small = rotate_quarter(small, 180)
                 boxes = self._boxes(small)
@@ -323,8 +377,14 @@ class PagePreparer:
         full = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2) / scale
         level = rotate_fine(small, skew)
         portrait = level.shape[0] >= level.shape[1]
-        cells = [tuple(v / scale for v in cell) for cell in find_cells(level, 297.0 if portrait else 210.0)]
-        return Prepared(rotate_quarter(gray, rotation), rotation, skew, marks, full, cells, image)
+        rules = rule_mask(level, 297.0 if portrait else 210.0)
+        cells = [tuple(v / scale for v in cell) for cell in find_cells(level, 297.0 if portrait else 210.0, rules)]
+        upright = rotate_quarter(gray, rotation)
+        if cells:
+            # only on a page with a table: on running text, the strokes of a row of large bold
+            # characters can merge into a "rule" on the reduced page, and lost their long strokes
+            erase_rules(upright, rules, skew)
+        return Prepared(upright, rotation, skew, marks, full, cells, image)
 
     def _boxes(self, small: np.ndarray) -> list:
         return self._detector.detect(small)
@@ -335,15 +395,18 @@ class PagePreparer:
         long_boxes = [(w, h) for _, w, h in _box_angles(boxes) if max(w, h) > 3 * min(w, h)]
         return bool(long_boxes) and sum(1 for w, h in long_boxes if h > w) > len(long_boxes) / 2
 
-    def _upside_down_share(self, small: np.ndarray, boxes) -> float:
-        """Share of the longest text lines the line classifier reads as upside down."""
+    def _upside_down_share(self, small: np.ndarray, boxes, full: np.ndarray, scale: float) -> float:
+        """Share of the longest text lines that read upside down (the detector's verdict, see
+        OcrEngine.upside_down), each cut from the full-resolution page `full` (`small` is it
+        reduced by `scale`): a 9 pt line is a few pixels high on the reduced page."""
         crops = []
         for box in boxes:
             points = np.asarray(box, dtype=int)
             x0, y0 = points.min(axis=0)
             x1, y1 = points.max(axis=0)
             if x1 - x0 > 3 * (y1 - y0) > 0:
-                crop = np.ascontiguousarray(small[max(0, y0):y1, max(0, x0):x1])
+                top, left = int(max(0, y0) / scale), int(max(0, x0) / scale)
+                crop = np.ascontiguousarray(full[top:int(y1 / scale) + 1, left:int(x1 / scale) + 1])
                 crops.append((x1 - x0, cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)))
         chosen = [crop for _, crop in sorted(crops, key=lambda c: -c[0])[:9]]
         if not chosen:

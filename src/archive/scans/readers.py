@@ -49,6 +49,7 @@ class SourcePage:
     image: Image.Image | None   # RGB page image (None only for text-layer pages not rendered)
     text_layer: str | None      # born-digital text, if the page has it
     dpi: float
+    of: int = 0                 # pages in the file (0: not known)
 
 
 _HAN_SPACE = re.compile(r"(?<=\S) (?=\S)")
@@ -138,7 +139,7 @@ def _read_pdf(path: Path, dpi: int, limits: Limits) -> Iterator[SourcePage]:
             textpage.close()
             text_layer = join_han_spaces(text) if _meaningful(text) >= MIN_TEXT_LAYER_CHARS else None
             image = page.render(scale=dpi / 72).to_pil().convert("RGB")
-            yield SourcePage(index + 1, image, text_layer, dpi)
+            yield SourcePage(index + 1, image, text_layer, dpi, len(document))
             page.close()
     finally:
         document.close()
@@ -178,7 +179,7 @@ def _read_image(path: Path, limits: Limits) -> Iterator[SourcePage]:
             frame = ImageOps.exif_transpose(image.copy()) or image.copy()
             dpi = float((image.info.get("dpi") or (0, 0))[0] or 0) or _guess_dpi(frame)
             frame.load()
-            yield SourcePage(index + 1, frame.convert("RGB"), None, dpi)
+            yield SourcePage(index + 1, frame.convert("RGB"), None, dpi, frames)
     except BadInput:
         raise
     except Image.DecompressionBombError:

@@ -16,6 +16,7 @@ from archive.catalog import audit, now_text, record_files, transaction
 from archive.documents import storage
 from archive.documents.types import registry
 from archive.errors import ArchiveError, ConflictError, NotFoundError, UsageError
+from archive.filing.late import closed_month_note
 from archive.filing.moves import relocate
 from archive.home import Home
 from archive.roster.households import get_household
@@ -30,6 +31,15 @@ def review_list(home: Home) -> list[dict[str, Any]]:
                   s.household_id AS proposed_household, substr(d.body_text, 1, 80) AS excerpt
            FROM scans s JOIN documents d ON d.doc_id = s.doc_id WHERE s.status = 'review' ORDER BY s.created_at""")
     return [{**dict(row), "path": str(home.root / row["pdf_path"]) if row["pdf_path"] else None} for row in rows]
+
+
+def proposed_household(home: Home, key: str) -> str | None:
+    """The household identification proposed for a scan in the queue (a QR code's original, an
+    ID number), as `review_accept` would take it; None when nothing placed it."""
+    scan = _scan_row(home, key)
+    doc = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (scan["doc_id"],)).fetchone()
+    proposal = _sidecar(home, doc).get("identification") or {}
+    return proposal.get("household") if proposal.get("status") in ("filed", "linked") else None
 
 
 def _sidecar(home: Home, doc) -> dict[str, Any]:
@@ -131,8 +141,12 @@ def review_accept(home: Home, key: str, household_id: str | None = None, doc_typ
               {"household": household.id, "type": doc_type, "proposed": proposed, "source_doc": source_doc,
                "reasons": sidecar["review"].get("reasons", []), "corrections": changes})
         seal_documents(home.db, home.operator, [doc["doc_id"]])
-    return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type, "status": status,
-            "source_doc": source_doc, "corrections": changes}
+    result = {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type, "status": status,
+              "source_doc": source_doc, "corrections": changes}
+    late = closed_month_note(home.db, doc["doc_date"])
+    if late:  # accepted into a closed month: said now, not first by verify
+        result["warning"] = late
+    return result
 
 
 def _apply_fixes(home: Home, sidecar: dict, fixes: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
@@ -209,7 +223,11 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
                         (household.id, doc_type, f"人工分拣：{home.operator}", now_text(), scan["sha256"]))
         audit(home.db, home.operator, "review.assign", doc["doc_id"], {"household": household.id, "type": doc_type})
         seal_documents(home.db, home.operator, [doc["doc_id"]])
-    return {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
+    result = {"doc_id": doc["doc_id"], "household": household.id, "type": doc_type}
+    late = closed_month_note(home.db, doc["doc_date"])
+    if late:  # assigned into a closed month: said now, not first by verify
+        result["warning"] = late
+    return result
 
 
 def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class SearchablePdf:
         # by file name: reportlab embeds the JPEG as it is; given an ImageReader it would decode
         # and keep the whole RGB page (26 MB at 300 dpi) until the PDF is saved
         jpeg = Path(self._pages.name) / f"{self.pages:05d}.jpg"
-        image.convert("RGB").save(jpeg, format="JPEG", quality=80, dpi=(dpi, dpi))
+        (image if image.mode == "RGB" else image.convert("RGB")).save(jpeg, format="JPEG", quality=80, dpi=(dpi, dpi))
         canvas.drawImage(str(jpeg), 0, 0, width, height)
         jpeg.unlink()
         for line in page.lines:

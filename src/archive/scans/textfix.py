@@ -8,6 +8,7 @@
   when exactly one valid number lies one character away (one substitution); when several do,
   `known` numbers (the roster) may settle it: exactly one of them among the candidates. Each correction is reported, so that the sidecar
   flags it; an ambiguous or hopeless run is left exactly as read.
+- Blood type O read as the digit 0 (`血型0型`, a 户口簿 field) is written O (`fix_blood_type`).
 - Masked ID numbers (`520111********1234`): the recogniser loses or adds asterisks in a row of
   them (small print in a dense table). A mask is always 18 characters: digits, asterisks, digits
   (the last may be X); a run of that shape with 10 digits around 2 to 14 asterisks is given back
@@ -140,3 +141,44 @@ def fix_masked_ids(text: str) -> tuple[str, list[dict]]:
         return fixed
 
     return _MASKED.sub(replace, text), fixes
+
+
+def number_quality(text: str) -> int:
+    """How many numbers of the line hold their shape: valid 18-character ID numbers and masked
+    IDs of 18 characters (6 digits, 8 asterisks, 4). A second reading of a line (rapid.py) is
+    taken when it holds more of them than the first."""
+    valid = sum(1 for match in _ID_RUN.finditer(text) if idcard.is_valid(match.group().upper()))
+    return valid + len(_WHOLE_MASK.findall(text))
+
+
+def doubtful_numbers(text: str) -> bool:
+    """A line with a number that lost its shape: a masked ID whose asterisks or digits are not
+    6 + 8 + 4, or a run of 16 to 20 digits that is not a valid ID number. In small print the
+    recogniser drops one of a row of like characters (`111`, `********`)."""
+    compact = "".join(text.split())
+    for match in _ANY_MASK.finditer(compact):
+        if not _WHOLE_MASK.fullmatch(match.group()):
+            return True
+    for match in _DIGIT_RUN.finditer(compact):
+        if not idcard.is_valid(match.group().upper()):
+            return True
+    return False
+
+
+_WHOLE_MASK = re.compile(r"(?<![0-9*＊])[0-9]{6}\*{8}[0-9]{3}[0-9Xx](?![0-9*＊])")
+_ANY_MASK = re.compile(r"[0-9]{2,}[*＊]+[0-9]*[0-9Xx]?\*?")
+_DIGIT_RUN = re.compile(r"(?<![0-9Xx])[0-9]{15,19}[0-9Xx]?(?![0-9Xx])")
+_BLOOD_ZERO = re.compile(r"(血\s*型\s*[:：]?\s*)0(\s*型)")
+_BLOOD_LABEL = re.compile(r"血\s*型\s*[:：]?\s*$")
+_ZERO_TYPE = re.compile(r"^(\s*)0(\s*型)")
+
+
+def fix_blood_type(text: str, before: str = "") -> str:
+    """Blood type O read as the digit 0 (`血型0型`): there is no blood type zero. `before` is
+    the line read before this one: a form read cell by cell gives the label `血型` a line of its
+    own, and the value `0型` the next."""
+    text = _BLOOD_ZERO.sub(r"\1O\2", text)
+    if _BLOOD_LABEL.search(before):
+        text = _ZERO_TYPE.sub(r"\1O\2", text)
+    return text
+

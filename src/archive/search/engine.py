@@ -67,9 +67,10 @@ class Hit:
     copy: str = "原文书"          # 签收件 / 原文书 / 扫描件 / 报表
     matched: str | None = None    # for an approximate name: the name it matched
     kind: str = "document"
+    township: str | None = None   # set by a search across a county's townships (archive.county)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        return _without_township(asdict(self))
 
 
 @dataclass
@@ -84,13 +85,21 @@ class HouseholdHit:
     matched: str | None = None
     documents: int = 0
     kind: str = "household"
+    township: str | None = None
 
     @property
     def message(self) -> str:
         return f"花名册中有此户（{self.village}，{self.category}），暂无文书"
 
     def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "message": self.message}
+        return {**_without_township(asdict(self)), "message": self.message}
+
+
+def _without_township(data: dict[str, object]) -> dict[str, object]:
+    """A township home's results keep their shape; a county's name each hit's township."""
+    if data.get("township") is None:
+        data.pop("township", None)
+    return data
 
 
 @dataclass
@@ -99,6 +108,7 @@ class HouseholdGroup:
     name: str | None
     village: str | None
     hits: list[Hit] = field(default_factory=list)
+    township: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,9 +150,10 @@ class SearchResult:
 
     def groups(self) -> list[HouseholdGroup]:
         """Hits grouped by household, groups in the order of their best hit."""
-        grouped: dict[str | None, HouseholdGroup] = {}
+        grouped: dict[object, HouseholdGroup] = {}
         for hit in self.hits:
-            group = grouped.setdefault(hit.household, HouseholdGroup(hit.household, hit.name, hit.village))
+            group = grouped.setdefault((hit.township, hit.household) if hit.township else hit.household,
+                                       HouseholdGroup(hit.household, hit.name, hit.village, township=hit.township))
             group.hits.append(hit)
         return list(grouped.values())
 

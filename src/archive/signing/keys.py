@@ -99,7 +99,40 @@ def load_certificate(path: Path, password: str | None) -> Certificate:
     return Certificate(key, cert, list(chain or []), cert.subject.rfc4514_string(), cert.not_valid_after_utc)
 
 
-def add_signer(home: Home, name: str, role: str, signature: Path | None = None, cert: Path | None = None) -> dict:
+def list_signers(home: Home) -> list[dict]:
+    """The approvers who can sign, with their certificate's subject, validity and SHA-256
+    fingerprint (from the public copy; no password needed), and whether the seal is set."""
+    from archive.signing.validate import fingerprint, load_certificate_file
+
+    now = dt.datetime.now(dt.UTC)
+    out = []
+    for row in home.db.execute("SELECT * FROM signers ORDER BY name"):
+        entry = {"name": row["name"], "role": row["role"], "signature": bool(row["signature_file"]),
+                 "certificate": bool(row["cert_file"]), "subject": row["cert_subject"],
+                 "not_after": row["cert_not_after"], "fingerprint": None, "expired": False, "replaced": 0}
+        if row["cert_file"]:
+            public = (home.root / row["cert_file"]).with_suffix(".pem")
+            if public.exists():
+                try:
+                    entry["fingerprint"] = fingerprint(load_certificate_file(public))
+                except Exception:  # an unreadable public copy: shown without its fingerprint
+                    entry["fingerprint"] = None
+                entry["replaced"] = len(list(public.parent.glob(f"{public.stem}{REPLACED_CERT_MARK}*.pem")))
+            if row["cert_not_after"]:
+                entry["expired"] = dt.datetime.fromisoformat(row["cert_not_after"]) < now
+        out.append(entry)
+    return out
+
+
+def has_seal(home: Home) -> bool:
+    return (home.root / "secure" / SEAL_NAME).exists()
+
+
+def add_signer(home: Home, name: str, role: str, signature: Path | None = None, cert: Path | None = None,
+               password: str | None = None) -> dict:
+    """Register (or update) an approver. A certificate is opened with `password` (else the
+    environment's ARCHIVE_SIGN_PASSWORD) only to check it and keep its public part: the password
+    is never stored; signing asks for it again."""
     name, role = name.strip(), role.strip()
     if not name or not role:
         raise ArchiveError("签章人的姓名和职务不能为空")
@@ -109,7 +142,9 @@ def add_signer(home: Home, name: str, role: str, signature: Path | None = None, 
                 image.load()
         except Exception:
             raise ArchiveError(f"签名图片 {signature} 不存在或无法打开") from None
-    certificate = load_certificate(cert, os.environ.get(PASSWORD_ENV)) if cert is not None else None
+    if cert is not None and password is None:
+        password = os.environ.get(PASSWORD_ENV)
+    certificate = load_certificate(cert, password) if cert is not None else None
     secure_dir(home)  # created with 0700 before anything goes into it
     safe = "".join(c for c in name if c.isalnum()) or "signer"
     signature_file = cert_file = None

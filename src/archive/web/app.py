@@ -2,7 +2,8 @@
 
 Middleware, outermost first:
     SecurityHeaders   CSP without inline scripts, no-store on everything but static files,
-                      nosniff, no framing, no Referer
+                      nosniff, no framing, a Referer only to this site (no address holds an ID
+                      number; the error page links back to the page the user came from)
     BodyLimit         request bodies need a Content-Length within the route's limit
     CSRF              asgi-csrf: a signed double-submit token (cookie + form field or
                       X-CSRFToken header) on every POST; Bearer-token calls are exempt
@@ -25,6 +26,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archive.county import accounts_home
 from archive.home import Home
 from archive.web import csrfcompat, views
 from archive.web.auth import WebSettings
@@ -36,11 +38,15 @@ from archive.web.routes import (
     documents,
     generate,
     households,
+    jobs,
+    monthfiling,
+    office,
     overview,
     roster,
     scans,
     search,
     session,
+    townships,
 )
 
 SECRET_NAME = "web-secret.key"
@@ -76,7 +82,7 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
                            or static]
                 headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
                 headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
                 if self.https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -128,9 +134,12 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
     """The application serving the archive home at `root`."""
     csrfcompat.install()
     root = Path(root)
-    home = Home(root)
+    home = accounts_home(root)
     _ = home.db  # a folder that is no archive home is said so now, not at the first request
     secret = web_secret(home)
+    from archive.jobs import mark_interrupted
+
+    mark_interrupted(home)  # jobs this server was running when it stopped: shown as interrupted
     home.close()
     settings = settings or WebSettings(root=root)
     pool = HomePool(root)
@@ -140,7 +149,8 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         yield
         pool.close()
 
-    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *api.ROUTES,
+    routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *office.ROUTES, *api.ROUTES, *townships.ROUTES,
+              *jobs.ROUTES, *monthfiling.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

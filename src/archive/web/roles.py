@@ -61,6 +61,30 @@ ROUTE_ROLES: dict[str, Rule] = {
     "admin.users.role": Rule(frozenset({ADMIN}), write=True),
     "admin.users.password": Rule(frozenset({ADMIN}), write=True),
     "admin.users.disable": Rule(frozenset({ADMIN}), write=True),
+    # background jobs (archive.jobs): the list, a job's page, its progress (polled), JSON and rows
+    # for static/upload.js, the 四性检测 report; starting one is a write
+    "jobs": Rule(EVERYONE),
+    "job": Rule(EVERYONE),
+    "job.progress": Rule(EVERYONE),
+    "job.json": Rule(EVERYONE),
+    "job.rows": Rule(EVERYONE),
+    "job.report": Rule(EVERYONE),
+    "scans.ingest": Rule(ARCHIVISTS, write=True),
+    "month.file": Rule(ARCHIVISTS, write=True),
+    "month.reopen": Rule(ARCHIVISTS, write=True),
+    "month.download": Rule(EVERYONE),
+    "document.xlsx": Rule(EVERYONE),
+    "verify": Rule(ARCHIVISTS),
+    "verify.start": Rule(ARCHIVISTS, write=True),
+    "admin.reindex": Rule(frozenset({ADMIN}), write=True),
+    # the administrator: office settings, the seal and the signers
+    "admin.settings": Rule(frozenset({ADMIN})),
+    "admin.settings.save": Rule(frozenset({ADMIN}), write=True),
+    "admin.signers": Rule(frozenset({ADMIN})),
+    "admin.signers.add": Rule(frozenset({ADMIN}), write=True),
+    "admin.seal": Rule(frozenset({ADMIN}), write=True),
+    # a county home: the township the pages work in (a view choice in the session)
+    "township.pick": Rule(EVERYONE),
     # JSON API
     "api.me": Rule(EVERYONE),
     "api.search": Rule(EVERYONE),

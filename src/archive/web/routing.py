@@ -26,6 +26,10 @@ from archive.web.auth import WebSettings, request_user
 from archive.web.roles import ROUTE_ROLES
 
 
+class Forbidden(ArchiveError):
+    """The user may not see this (another township's records on a county home): 403."""
+
+
 @dataclass
 class Ctx:
     """What a handler gets: the request, the user, the archive home of this thread, the body."""
@@ -40,13 +44,63 @@ class Ctx:
     def settings(self) -> WebSettings:
         return self.request.app.state.settings
 
+    @property
+    def accounts(self) -> Home:
+        """Where the accounts are: a county's own catalog, or the township home (archive.county)."""
+        return self.request.app.state.homes.accounts()
+
+    @property
+    def township(self) -> str | None:
+        """The township this request works in, on a county home; None on a township home."""
+        return self.request.scope.get("archive.township")
+
+    def townships(self) -> list[tuple[str, Home]]:
+        """The townships this user may see, with this thread's home of each: every township of a
+        county for a county-wide account, the user's own otherwise ([(None, home)] off a county)."""
+        pool = self.request.app.state.homes
+        if not pool.county:
+            return [(None, self.home)]
+        names = pool.townships() if self.user.county_wide else [self.user.township]
+        return [(name, pool.get(name)) for name in names]
+
 
 Handler = Callable[[Ctx], Response]
 
 
 def _who(request: Request) -> User | None:
     app = request.app
-    return request_user(request, app.state.homes.get(), app.state.settings)
+    return request_user(request, app.state.homes.accounts(), app.state.settings)
+
+
+SESSION_TOWNSHIP = "township"
+# path parameters that name one township's record: a county-wide user is taken to its township
+_LOCATORS = {"key": "SELECT 1 FROM household_keys WHERE key=?", "doc_id": "SELECT 1 FROM documents WHERE doc_id=?"}
+
+
+def request_home(request: Request, user: User) -> Home:
+    """The home a request works in. A township home: itself. A county home: the user's township
+    for an account limited to one (another township's household or document is then simply not
+    found); for a county-wide account the township of the household or document the address
+    names, else the one picked (?township=, or the session's choice from /township), else the first."""
+    pool = request.app.state.homes
+    if not pool.county:
+        return pool.get()
+    if user.township:
+        name = user.township
+    else:
+        names = pool.townships()
+        if not names:
+            raise NotFoundError("县级档案库中还没有乡镇", hint="请先运行 archive township add")
+        wanted = request.query_params.get("township") or request.session.get(SESSION_TOWNSHIP)
+        name = wanted if wanted in names else names[0]
+        for param, sql in _LOCATORS.items():
+            value = request.path_params.get(param)
+            if value and pool.get(name).db.execute(sql, (value,)).fetchone() is None:
+                name = next((other for other in names
+                             if pool.get(other).db.execute(sql, (value,)).fetchone() is not None), name)
+    request.scope["archive.township"] = name
+    request.scope["archive.townships"] = pool.townships() if user.county_wide else [name]
+    return pool.get(name)
 
 
 def unauthenticated(request: Request) -> Response:
@@ -96,11 +150,13 @@ def guarded(name: str, path: str, methods: tuple[str, ...] = ("GET",)) -> Callab
 
 
 def _run(handler: Handler, request: Request, user: User, form: FormData | None, body: Any) -> Response:
-    home = request.app.state.homes.get()
     with acting_as(user.name):
         try:
+            home = request_home(request, user)
             return handler(Ctx(request, user, home, form, body))
         except NotFoundError as exc:
             return views.error(request, exc.message, 404, exc.hint)
+        except Forbidden as exc:
+            return views.error(request, exc.message, 403, exc.hint)
         except ArchiveError as exc:
             return views.error(request, exc.message, 400, exc.hint)

@@ -52,7 +52,8 @@ def money(value: object) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    # the templates ship with the package: no check of their files' times on every page
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, auto_reload=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(cn_date=cn_date, highlight=highlight, money=money,
                        status_title=lambda s: STATUS_TITLES.get(s, s))
@@ -65,6 +66,8 @@ def _globals(request: Request) -> dict[str, Any]:
     return {
         "csrf_token": token_factory() if token_factory else "",
         "current_user": user,
+        "current_township": request.scope.get("archive.township"),     # a county home (archive.county)
+        "current_townships": request.scope.get("archive.townships") or [],
         "role_titles": ROLES,
         "can": (lambda name: user is not None and allowed(name, user.role)),
     }
@@ -81,6 +84,46 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# the list a page belongs to, by the start of its address: an error page links to it
+RELEVANT_LISTS = (  # (address prefix, list address, its route's name, its title)
+    ("/households", "/households", "households", "家庭列表"), ("/generate", "/households", "households", "家庭列表"),
+    ("/documents", "/search", "search", "检索"), ("/search", "/search", "search", "检索"),
+    ("/batch", "/batch", "batch", "批量生成"), ("/roster", "/roster", "roster", "导入花名册"),
+    ("/scans", "/scans", "scans", "上传扫描件"), ("/review", "/review", "review", "待分拣扫描件"),
+    ("/month", "/month", "month", "本月"), ("/shelves", "/shelves", "shelves", "档案架"),
+    ("/admin/settings", "/admin/settings", "admin.settings", "办公设置"),
+    ("/admin/signers", "/admin/signers", "admin.signers", "印章与签名人"),
+    ("/admin", "/admin/users", "admin.users", "用户管理"),
+)
+
+
+def _may(route: str, role: str) -> bool:
+    try:
+        return allowed(route, role)
+    except KeyError:  # a list not (yet) in the role table
+        return False
+
+
+def way_back(request: Request) -> dict[str, str | None]:
+    """Where an error page leads: the page the user came from (this site's own Referer, path and
+    query only) and the list the failed address belongs to."""
+    from urllib.parse import urlsplit
+
+    back = None
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.url.netloc and referer.path.startswith("/") \
+            and not referer.path.startswith("//") and referer.path not in ("/login", request.url.path):
+        back = referer.path + (f"?{referer.query}" if referer.query else "")
+    path = request.url.path
+    user = request.scope.get("archive.user")
+    for prefix, target, route, title in RELEVANT_LISTS:
+        if path == prefix or path.startswith(prefix + "/"):
+            if user is None or not _may(route, user.role):
+                break  # no link to a list this user may not open
+            return {"back": back, "list": target, "list_title": title}
+    return {"back": back, "list": None, "list_title": None}
+
+
 def error(request: Request, message: str, status: int, hint: str | None = None) -> HTMLResponse | JSONResponse:
     if is_api(request):
         body: dict[str, Any] = {"error": message}
@@ -89,4 +132,4 @@ def error(request: Request, message: str, status: int, hint: str | None = None) 
         return JSONResponse(body, status_code=status)
     # an htmx request swaps the answer into part of the page: a fragment, not a whole page
     name = "_error.html" if request.headers.get("hx-request") == "true" else "error.html"
-    return page(request, name, {"message": message, "hint": hint, "status": status}, status)
+    return page(request, name, {"message": message, "hint": hint, "status": status, **way_back(request)}, status)

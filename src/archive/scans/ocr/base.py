@@ -90,7 +90,8 @@ class OcrEngine(ABC):
         raise NotImplementedError(f"{self.name} has no text detector")
 
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
-        """Per line image (BGR): does the line classifier read it as upside down?"""
+        """Per line image (BGR, full resolution): does the line read upside down? (RapidOCR: its
+        line classifier, confirmed by reading the line both ways.)"""
         raise NotImplementedError(f"{self.name} has no line classifier")
 
     def recognize_boxes(self, image: np.ndarray, boxes: np.ndarray) -> list[OcrLine]:

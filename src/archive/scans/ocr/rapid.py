@@ -8,9 +8,11 @@ import numpy as np
 
 from archive.errors import ArchiveError
 from archive.scans.ocr.base import OcrEngine, OcrLine
+from archive.scans.textfix import doubtful_numbers, number_quality
 
-DETECT_MAX_SIDE = 1024
-FLIP_MARGIN = 0.05      # how much likelier a line read turned round must be to replace the upright reading  # text detection runs on the page reduced to this longer side
+DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
+FLIP_MARGIN = 0.05      # how much likelier a line read turned round must be to replace the upright reading
+STRETCH = 1.5           # a line whose numbers lost their shape is read again this much wider
 
 
 class RapidOcrEngine(OcrEngine):
@@ -46,10 +48,23 @@ class RapidOcrEngine(OcrEngine):
         return list(result.boxes) if result.boxes is not None else []
 
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        """The line classifier's verdict, confirmed by reading: a line it calls upside down is
+        read both ways and counts as upside down only when the turned reading is clearly
+        likelier. Alone, the classifier called most lines of an upright table of ID numbers
+        upside down (digits look much the same turned round) and the page was turned over."""
         if not crops:
             return []
         _, result = self._engine.cls_and_rotate(crops)
-        return [str(label[0]) == "180" for label in (result.cls_res or [])]
+        flagged = [i for i, label in enumerate(result.cls_res or []) if str(label[0]) == "180"]
+        verdict = [False] * len(crops)
+        if flagged:
+            import cv2
+
+            as_is = self._engine.recognize_txt([crops[i] for i in flagged])
+            turned = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
+            for i, upright_score, turned_score in zip(flagged, as_is.scores, turned.scores, strict=False):
+                verdict[i] = turned_score > upright_score + FLIP_MARGIN
+        return verdict
 
     def recognize_boxes(self, image: np.ndarray, boxes: np.ndarray) -> list[OcrLine]:
         """Recognise text in boxes already detected (on a reduced copy, scaled to `image`): the
@@ -71,16 +86,37 @@ class RapidOcrEngine(OcrEngine):
             again = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
             again_chars = again.word_results or [None] * len(flagged)
             for i, text, score, info in zip(flagged, again.txts, again.scores, again_chars, strict=False):
-                # turned, a short run of digits reads as well as it does upright (900 / 006):
-                # the turned reading must be clearly likelier
-                if score > scores[i] + FLIP_MARGIN:
+                # turned, a run of digits reads as well as it does upright (900 / 006), so the
+                # turned reading must be clearly likelier and hold a letter or a Han character
+                if score > scores[i] + FLIP_MARGIN and any(char.isalpha() for char in text):
                     texts[i], scores[i], chars[i] = text, score, _char_confidences(info)
+        self._second_look(crops, texts, scores, chars)
         lines = []
         for box, text, score, confs in zip(boxes, texts, scores, chars, strict=False):
             if text.strip() and score >= 0.5:
                 lines.append(OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score),
                                      char_confidence=confs if confs is not None and len(confs) == len(text) else None))
         return lines
+
+    def _second_look(self, crops: list[np.ndarray], texts: list[str], scores: list[float],
+                     chars: list[list[float] | None]) -> None:
+        """Lines whose numbers lost their shape (textfix.doubtful_numbers: a masked ID short of
+        asterisks, an ID number short of a digit) are read again from the line stretched
+        across (STRETCH): the recogniser gives each character a few columns of its output, and
+        in small print a row of like characters (`111`, `********`) shares too few, so one is
+        lost. The second reading is kept only when more of its numbers hold their shape
+        (textfix.number_quality: valid ID numbers, whole masks), in place."""
+        again = [i for i, text in enumerate(texts) if doubtful_numbers(text)]
+        if not again:
+            return
+        import cv2
+
+        stretched = [cv2.resize(crops[i], None, fx=STRETCH, fy=1.0, interpolation=cv2.INTER_CUBIC) for i in again]
+        result = self._engine.recognize_txt(stretched)
+        infos = result.word_results or [None] * len(again)
+        for i, text, score, info in zip(again, result.txts, result.scores, infos, strict=False):
+            if number_quality(text) > number_quality(texts[i]):
+                texts[i], scores[i], chars[i] = text, score, _char_confidences(info)
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         # explicit flags: RapidOCR keeps the last call's flags, and the preparer calls it

@@ -8,17 +8,23 @@ import re
 
 from starlette.responses import FileResponse, Response
 
-from archive.documents.batch import BATCH_FOLDER, generate_batch, select_households
+from archive.documents.batch import (
+    BATCH_FOLDER,
+    BatchPlan,
+    plan_batch,
+    select_households,
+)
 from archive.documents.fieldcheck import field_problems
 from archive.documents.generate import parse_day
 from archive.errors import ArchiveError, NotFoundError
 from archive.household_keys import keys_for
 from archive.household_list import STATUSES
+from archive.jobwork import start_batch
 from archive.web import views
 from archive.web.doctypes import _template, document_type, household_types
 from archive.web.routes.generate import FIELD_PREFIX
+from archive.web.routes.jobs import started
 from archive.web.routing import Ctx, guarded
-from archive.web.uploads import update_index
 
 CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
 FILTERS = ("village", "category", "status", "decided_from", "decided_to", "date")
@@ -29,7 +35,7 @@ def _context(ctx: Ctx, type_id: str, values: dict[str, str], filters: dict[str, 
     return {"types": household_types(ctx.home), "chosen": document_type(ctx.home, type_id) if type_id else None,
             "villages": ctx.home.config.villages, "categories": CATEGORIES, "statuses": STATUSES,
             "values": values, "filters": filters, "problems": {}, "prefix": FIELD_PREFIX, "message": None,
-            "listing": None, "result": None, "keys": {}, "pdf_name": None}
+            "listing": None, "result": None, "keys": {}, "pdf_name": None, "plan": None}
 
 
 @guarded("batch", "/batch")
@@ -72,24 +78,41 @@ def _answer(ctx: Ctx, context: dict, status: int = 200) -> Response:
     return views.page(ctx.request, "_batch_result.html" if fragment else "batch.html", context, status)
 
 
+def _planned(ctx: Ctx, context: dict, households: list, params: dict) -> BatchPlan:
+    """The library's plan (who is issued, who is skipped and why) put into the page."""
+    plan = plan_batch(ctx.home, context["chosen"].id, households, context["day"], params)
+    context.update(plan=plan, listing=plan.eligible,
+                   keys=keys_for(ctx.home.db, [h.id for h in households]))
+    return plan
+
+
 @guarded("batch.list", "/batch/list", methods=("POST",))
 def batch_list(ctx: Ctx) -> Response:
-    context, households, _ = _read(ctx)
-    context["listing"] = households
-    context["keys"] = keys_for(ctx.home.db, [h.id for h in households])
+    context, households, params = _read(ctx)
+    if not context["problems"]:
+        _planned(ctx, context, households, params)
     return _answer(ctx, context)
 
 
 @guarded("batch.run", "/batch/run", methods=("POST",))
 def batch_run(ctx: Ctx) -> Response:
+    """Issues only what was confirmed: the form carries the fingerprint of the eligible list the
+    user saw; without it, or when the list has changed since, the list is shown to confirm. The
+    confirmed list is then made by a background job: the browser goes to the job's page, which
+    shows the progress and the PDF."""
     context, households, params = _read(ctx)
     if context["problems"]:
         return _answer(ctx, context)
-    result = generate_batch(ctx.home, context["chosen"].id, households, context["day"], params)
-    warning = update_index(ctx.home)
-    context.update(result=result, warning=warning, keys=keys_for(ctx.home.db, [i.household for i in result.made]),
-                   pdf_name=result.pdf.rsplit("/", 1)[-1] if result.pdf else None)
-    return _answer(ctx, context)
+    plan = _planned(ctx, context, households, params)
+    confirmed = str((ctx.form or {}).get("confirm") or "")
+    if confirmed != plan.digest:
+        if confirmed:
+            context["message"] = "名单在确认后有变化，请重新核对后再确认"
+        return _answer(ctx, context)
+    if not plan.eligible:
+        raise ArchiveError("没有可以生成的家庭：名单中的家庭都被跳过了", hint="跳过的原因见名单")
+    chosen, eligible = context["chosen"], plan.eligible
+    return started(ctx, lambda: start_batch(ctx.home, chosen.id, eligible, context["day"], params, chosen.title))
 
 
 @guarded("batch.pdf", "/batches/{name}")

@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from archive.documents.fieldcheck import field_problems
 from archive.documents.generate import Generator, parse_day
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, NotFoundError
 from archive.household_keys import household_for_key
 from archive.previews import keep_preview, preview_image, preview_pdf
 from archive.roster.households import get_household
@@ -71,10 +71,14 @@ def _checked(ctx: Ctx) -> tuple[dict, dict[str, str], dt.date | None]:
     return context, values, day
 
 
-def _form_again(ctx: Ctx, context: dict, status: int = 400) -> Response:
-    context["message"] = "表单中有需要改正的内容，请看各项旁边的说明"
+def _form_again(ctx: Ctx, context: dict, status: int = 400, message: str | None = None) -> Response:
+    context["message"] = message or "表单中有需要改正的内容，请看各项旁边的说明"
     template = "_generate_form.html" if ctx.request.headers.get("hx-request") == "true" else "generate.html"
     return views.page(ctx.request, template, context, status)
+
+
+def _said(exc: ArchiveError) -> str:
+    return f"{exc.message}（{exc.hint}）" if exc.hint else exc.message
 
 
 @guarded("generate.preview", "/generate/preview", methods=("POST",))
@@ -83,8 +87,13 @@ def preview(ctx: Ctx) -> Response:
     if context["problems"]:
         return _form_again(ctx, context)
     household, chosen = context["household"], context["chosen"]
-    pdf, pages = Generator(ctx.home).household_preview(chosen.id, household.id, day,
-                                                       {k: v for k, v in values.items() if v})
+    try:  # the library's one check for the draft and the issue (Generator.check_household_document)
+        pdf, pages = Generator(ctx.home).household_preview(chosen.id, household.id, day,
+                                                           {k: v for k, v in values.items() if v})
+    except NotFoundError:
+        raise
+    except ArchiveError as exc:
+        return _form_again(ctx, context, message=_said(exc))
     token = keep_preview(ctx.home, ctx.user.name, pdf)
     context.update(token=token, pages=pages)
     template = "_generate_form.html" if ctx.request.headers.get("hx-request") == "true" else "generate.html"
@@ -110,8 +119,13 @@ def issue(ctx: Ctx) -> Response:
     context, values, day = _checked(ctx)
     if context["problems"]:
         return _form_again(ctx, context)
-    result = Generator(ctx.home).household_document(context["chosen"].id, context["household"].id, day,
-                                                    {k: v for k, v in values.items() if v})
+    try:
+        result = Generator(ctx.home).household_document(context["chosen"].id, context["household"].id, day,
+                                                        {k: v for k, v in values.items() if v})
+    except NotFoundError:
+        raise
+    except ArchiveError as exc:
+        return _form_again(ctx, context, message=_said(exc))
     update_index(ctx.home)  # a failure only delays search (reindex catches up); the document stands
     note = "reprinted" if result.reprinted else "issued"
     return RedirectResponse(f"/documents/{result.doc_id}?done={note}", status_code=303)

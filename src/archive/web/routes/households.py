@@ -1,12 +1,15 @@
 """Households: the list (village, 保障类别, status, a name or the last digits of an ID), and a
 household's file: members, amount, status, documents with first-page thumbnails.
 
-The list's filters are sent by POST (htmx), like the search: a typed ID number never appears
-in a web address."""
+The list's filters are in its address (GET), so a list can be bookmarked and the back button
+works; a typed ID number never appears in an address (see household_list)."""
 
 from __future__ import annotations
 
-from starlette.responses import Response
+import re
+from urllib.parse import urlencode
+
+from starlette.responses import RedirectResponse, Response
 
 from archive.errors import ArchiveError
 from archive.filing.household_file import open_household_file
@@ -25,14 +28,15 @@ def household_page(ctx: Ctx) -> Response:
 
 PAGE_SIZE = 50
 CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
+FIELDS = ("q", "village", "category", "status", "page")
+# more digits than the last six of an ID may be (most of) an ID number: never in an address
+_LONG_DIGITS = re.compile(r"\d{7,}")
 
 
-@guarded("households", "/households", methods=("GET", "POST"))
-def household_list(ctx: Ctx) -> Response:
-    values = ctx.form if ctx.form is not None else {}
-    fields = {k: str(values.get(k) or "") for k in ("q", "village", "category", "status", "page")}
+def _listing(ctx: Ctx, fields: dict[str, str]) -> dict:
     context = {"villages": ctx.home.config.villages, "categories": CATEGORIES, "statuses": STATUSES,
-               "values": fields, "message": None, "listing": None, "keys": {}}
+               "values": fields, "message": None, "listing": None, "keys": {}, "page": 1, "pages": 1,
+               "by_post": bool(_LONG_DIGITS.search(fields["q"]))}
     try:
         number = max(1, int(fields["page"] or 1))
     except ValueError:
@@ -45,8 +49,42 @@ def household_list(ctx: Ctx) -> Response:
                        keys=keys_for(ctx.home.db, [row.household for row in listing.rows]))
     except ArchiveError as exc:
         context["message"] = exc.message
-    if ctx.request.headers.get("hx-request") == "true":
-        return views.page(ctx.request, "_household_rows.html", context)
+    return context
+
+
+def page_link(values: dict[str, str], page: int) -> str:
+    """The list's address for these filters and page (never with an ID number: see _LONG_DIGITS)."""
+    query = {k: v for k, v in values.items() if v and k != "page"}
+    if page > 1:
+        query["page"] = str(page)
+    return "/households" + (f"?{urlencode(query)}" if query else "")
+
+
+@guarded("households", "/households", methods=("GET", "POST"))
+def household_list(ctx: Ctx) -> Response:
+    """GET with the filters in the address (bookmarkable, the back button works). The search box
+    is POSTed: a name or the last digits of an ID are sent on to that address; a longer run of
+    digits (an ID number) is answered here, or by the household's own page (its key) when one
+    household has it, so that no ID number is ever in an address."""
+    if ctx.request.method == "POST":
+        values = ctx.form or {}
+        fields = {k: str(values.get(k) or "").strip() for k in FIELDS}
+        if not _LONG_DIGITS.search(fields["q"]):
+            return RedirectResponse(page_link(fields, 1), status_code=303)
+        context = _listing(ctx, fields)
+        listing = context["listing"]
+        if listing is not None and listing.total == 1:
+            return RedirectResponse(f"/households/{context['keys'][listing.rows[0].household]}", status_code=303)
+        return views.page(ctx.request, "households.html", context)
+    query = ctx.request.query_params
+    fields = {k: str(query.get(k) or "").strip() for k in FIELDS}
+    if _LONG_DIGITS.search(fields["q"]):
+        fields["q"] = ""  # an ID number typed into the address itself is not searched for
+        context = _listing(ctx, fields)
+        context["message"] = "身份证号不能放在网址中：请在查找框中输入后点「查找」"
+    else:
+        context = _listing(ctx, fields)
+    context["link"] = lambda page: page_link(fields, page)
     return views.page(ctx.request, "households.html", context)
 
 

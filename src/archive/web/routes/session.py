@@ -16,7 +16,7 @@ from archive.web.auth import SESSION_USER, client_address, end_session, start_se
 
 def _authenticate(homes, name: str, password: str):
     # in the worker thread, with that thread's home: a SQLite connection belongs to its thread
-    return authenticate(homes.get(), name, password)
+    return authenticate(homes.accounts(), name, password)
 
 
 async def login(request: Request) -> Response:
