@@ -36,6 +36,7 @@ from archive.catalog import dialect, now_text, transaction
 from archive.errors import ArchiveError, ConflictError, NotFoundError
 from archive.home import Home
 from archive.identity import acting_as
+from archive.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +149,7 @@ def _alive(owner: str) -> bool:
     pid = int(pid_text)
     if pid == os.getpid():
         return token == _TOKEN
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def mark_interrupted(home: Home) -> int:

@@ -145,16 +145,7 @@ def plan_batch(home: Home, doc_type: str, households: list[HouseholdRecord], day
     skipped and why, then confirms the eligible list (generate_batch)."""
     from archive.casework.history import state_for_month
 
-    kinds = registry(home)
-    kind = kinds.get(doc_type)
-    if kind is None or not kind.generated or kind.scope != "household":
-        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
-        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
-    if not households:
-        raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
-    if len(households) > MAX_HOUSEHOLDS:
-        raise ArchiveError(f"一次最多批量生成 {MAX_HOUSEHOLDS} 户（本次 {len(households)} 户）", hint="请按村分批生成")
-    template = load_template(doc_type, home.templates_dir)
+    template = _batch_template(home, doc_type, households)
     day = day or dt.date.today()
     plan = BatchPlan(type=doc_type, title=template.title, date=day.isoformat())
     generator = Generator(home)
@@ -172,6 +163,21 @@ def plan_batch(home: Home, doc_type: str, households: list[HouseholdRecord], day
     return plan
 
 
+def _batch_template(home: Home, doc_type: str, households: list) -> Any:
+    """The template of a type that can be made for many households, refused with the reason
+    (not a household document, no household chosen, too many at once)."""
+    kinds = registry(home)
+    kind = kinds.get(doc_type)
+    if kind is None or not kind.generated or kind.scope != "household":
+        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
+        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
+    if not households:
+        raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
+    if len(households) > MAX_HOUSEHOLDS:
+        raise ArchiveError(f"一次最多批量生成 {MAX_HOUSEHOLDS} 户（本次 {len(households)} 户）", hint="请按村分批生成")
+    return load_template(doc_type, home.templates_dir)
+
+
 def default_pdf_path(home: Home, title: str, day: dt.date, count: int) -> Path:
     """batches/<date>-<title>-<n>户-<time>.pdf, a free name (never an earlier batch's)."""
     stem = f"{day.isoformat()}-{title}-{count}户-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -186,16 +192,7 @@ def generate_batch(home: Home, doc_type: str, households: list[HouseholdRecord],
                    params: dict[str, str] | None = None, out: Path | None = None,
                    progress: Any = None) -> BatchResult:
     """Generate `doc_type` for every household and merge the documents into one PDF."""
-    kinds = registry(home)
-    kind = kinds.get(doc_type)
-    if kind is None or not kind.generated or kind.scope != "household":
-        choices = "、".join(f"{t.id}（{t.title}）" for t in kinds.generated() if t.scope == "household")
-        raise ArchiveError(f"文书类型「{doc_type}」不能批量生成（批量生成针对一户的文书）", hint=f"可用类型：{choices}")
-    if not households:
-        raise ArchiveError("没有符合条件的家庭，未生成任何文书", hint="请放宽村、类别、状态或日期范围")
-    if len(households) > MAX_HOUSEHOLDS:
-        raise ArchiveError(f"一次最多批量生成 {MAX_HOUSEHOLDS} 户（本次 {len(households)} 户）", hint="请按村分批生成")
-    template = load_template(doc_type, home.templates_dir)
+    template = _batch_template(home, doc_type, households)
     if out is not None:  # refused before any number is taken
         check_output(out, False, ".pdf")
         if template.has_stub:

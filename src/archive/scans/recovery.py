@@ -19,6 +19,7 @@ from pathlib import Path
 
 from archive.catalog import FILE_COLUMNS, audit, file_digest, now_text, transaction
 from archive.home import Home
+from archive.processes import pid_alive
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
 
@@ -31,18 +32,6 @@ class Repair:
 
 def repair(home: Home, lock: Callable[[str], bool]) -> list[Repair]:
     return repair_temp_files(home) + recover_processing(home, lock)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _recorded(home: Home) -> dict[str, str]:
@@ -69,7 +58,7 @@ def repair_temp_files(home: Home) -> list[Repair]:
         for folder, _, names in os.walk(top):
             for name in names:
                 match = _TEMP.match(name)
-                if not match or _alive(int(match["pid"])):
+                if not match or pid_alive(int(match["pid"])):
                     continue
                 temp = Path(folder) / name
                 if temp.is_symlink() or not temp.is_file():
