@@ -102,6 +102,7 @@ def route_requests(web, key: str) -> dict[str, tuple[str, str, dict]]:
         "admin.signers": ("GET", "/admin/signers", {}),
         "admin.signers.add": ("POST", "/admin/signers", {"data": {"name": ""}}),
         "admin.seal": ("POST", "/admin/seal", {"data": {}}),
+        "export": ("POST", "/export", {"data": {"household_key": key}}),
         "api.me": ("GET", "/api/me", {}),
         "api.search": ("GET", f"/api/search?q={web.head_name}", {}),
         "api.household": ("GET", f"/api/households/{key}", {}),
@@ -135,7 +136,8 @@ def test_every_route_is_in_the_role_table_and_inspectors_never_write(app):
             continue
         assert route.name in ROUTE_ROLES, f"{route.path} has no line in the role table"
         named.add(route.name)
-        if route.methods - {"GET", "HEAD"} and route.name not in ("search", "households"):
+        # reads that POST to keep an ID number or a list of households out of the address
+        if route.methods - {"GET", "HEAD"} and route.name not in ("search", "households", "export"):
             assert ROUTE_ROLES[route.name].write, f"{route.name} changes something but is not marked write"
     assert named == set(ROUTE_ROLES)
     writes = [name for name, rule in ROUTE_ROLES.items() if rule.write]
@@ -736,3 +738,51 @@ def test_household_list_pages_by_address_and_finds_near_names(app, web):
     typo = name[:2] + ("甲" if name[2] != "甲" else "乙")
     near = client.get("/households", params={"q": typo})
     assert near.status_code == 200 and f"「近似」（{name}）" in near.text and three["head_name"] in near.text
+
+
+def test_inspector_exports_two_households_as_one_bookmarked_pdf(app, web):
+    """The household list's ticked households, as one PDF: 卷内目录 first, a bookmark per household
+    (with a bookmark per document under it), audited under the inspector's name; nothing is left
+    in the archive home (verify would report an unknown file)."""
+    import io
+
+    import pypdf
+
+    import datetime as dt
+
+    from archive.documents.generate import Generator
+
+    home = open_home(web)
+    try:
+        rows = home.db.execute("SELECT id, head_name FROM households WHERE id <> ? ORDER BY id LIMIT 1",
+                               (web.head_id,)).fetchall()
+        rows = [(web.head_id, web.head_name), (rows[0][0], rows[0][1])]
+        if not home.db.execute("SELECT 1 FROM documents WHERE household_id=?", (rows[1][0],)).fetchone():
+            Generator(home).household_document("refusal", rows[1][0], dt.date(2025, 7, 9),
+                                               {"reason": "家庭人均收入高于当地最低生活保障标准"})
+        keys = [key_for(home.db, row[0]) for row in rows]
+    finally:
+        home.close()
+    assert len(rows) == 2
+    client = TestClient(app)
+    assert login(client, web.user("inspector")).status_code == 303
+    listing = client.post("/households", data={"csrftoken": csrf(client), "q": rows[0][1]})
+    assert f'name="household_key" value="{keys[0]}" form="export-form"' in listing.text
+    response = client.post("/export", data={"csrftoken": csrf(client), "household_key": keys})
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"] == "application/pdf"
+    assert "no-store" in response.headers.get("cache-control", "")
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert top[0].title == "卷内目录"
+    assert [t.title.split("（")[0] for t in top[1:]] == [row[1] for row in rows]  # in the order ticked
+    assert all(isinstance(item, list) and item for item in reader.outline[2::2])  # documents under each household
+    home = open_home(web)
+    try:
+        entry = home.db.execute("SELECT operator, detail FROM audit WHERE action='export' ORDER BY id DESC LIMIT 1").fetchone()
+    finally:
+        home.close()
+    assert entry[0] == web.user("inspector") and json.loads(entry[1])["households"] == [row[0] for row in rows]
+    refused = client.post("/export", data={"csrftoken": csrf(client)})
+    assert refused.status_code == 400 and "请先勾选要导出的家庭" in refused.text
+    assert client.post("/export", data={"household_key": keys}).status_code == 403  # no CSRF token

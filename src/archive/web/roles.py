@@ -26,6 +26,7 @@ ROUTE_ROLES: dict[str, Rule] = {
     "search": Rule(EVERYONE),            # POST only to keep the query (an ID number) out of the URL
     "households": Rule(EVERYONE),        # POST only to keep a typed ID number out of the URL
     "household": Rule(EVERYONE),
+    "export": Rule(EVERYONE),            # a download for an inspection (POST: a list of households)
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),
     "document.pdf": Rule(EVERYONE),

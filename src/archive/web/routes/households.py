@@ -7,11 +7,16 @@ works; a typed ID number never appears in an address (see household_list)."""
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from urllib.parse import urlencode
 
-from starlette.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from archive.errors import ArchiveError
+from archive.filing.export import export_households
 from archive.filing.household_file import open_household_file
 from archive.household_keys import household_for_key, keys_for
 from archive.household_list import STATUSES, find_households
@@ -26,6 +31,29 @@ def household_page(ctx: Ctx) -> Response:
     return views.page(ctx.request, "household.html", {"h": data, "key": key})
 
 
+@guarded("export", "/export", methods=("POST",))
+def export_chosen(ctx: Ctx) -> Response:
+    """The households ticked in the list, as one PDF (卷内目录 first, bookmarks per household and
+    document) for an inspection: made by the library (which audits it under the user's name) in a
+    temporary folder outside the archive home, sent, then removed."""
+    keys = [str(k) for k in ctx.form.getlist("household_key")] if ctx.form else []
+    if not keys:
+        raise ArchiveError("请先勾选要导出的家庭", hint="在「家庭」列表中勾选一户或几户，再点「导出所选家庭」")
+    if len(keys) > EXPORT_MAX:
+        raise ArchiveError(f"一次最多导出 {EXPORT_MAX} 户（本次 {len(keys)} 户）", hint="请分几次导出")
+    households = list(dict.fromkeys(household_for_key(ctx.home.db, key) for key in keys))
+    folder = Path(tempfile.mkdtemp(prefix="archive-export-"))
+    out = folder / f"调阅导出-{len(households)}户.pdf"
+    try:
+        export_households(ctx.home, households, out)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="application/pdf", filename=out.name,
+                        background=BackgroundTask(shutil.rmtree, folder, True))
+
+
+EXPORT_MAX = 50
 PAGE_SIZE = 50
 CATEGORIES = ("低保", "特困", "临时救助", "低保边缘")
 FIELDS = ("q", "village", "category", "status", "page")
@@ -88,4 +116,4 @@ def household_list(ctx: Ctx) -> Response:
     return views.page(ctx.request, "households.html", context)
 
 
-ROUTES = [household_list, household_page]
+ROUTES = [household_list, household_page, export_chosen]
