@@ -744,11 +744,10 @@ def test_inspector_exports_two_households_as_one_bookmarked_pdf(app, web):
     """The household list's ticked households, as one PDF: 卷内目录 first, a bookmark per household
     (with a bookmark per document under it), audited under the inspector's name; nothing is left
     in the archive home (verify would report an unknown file)."""
+    import datetime as dt
     import io
 
     import pypdf
-
-    import datetime as dt
 
     from archive.documents.generate import Generator
 
