@@ -131,6 +131,22 @@ def test_inspector_searches_a_name_and_opens_the_household(server, browser, tmp_
     assert web.head_name in browser.find_element(By.ID, "rows").text
     _shot(browser, shots, "web-households")
 
+    # two households ticked in the whole list, exported as one PDF (fetched by the page's own form)
+    browser.get(base + "/households")
+    boxes = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=household_key]"))
+    assert len(boxes) >= 2
+    head = browser.find_element(By.XPATH, f"//tr[td/a[text()='{web.head_name}']]//input[@name='household_key']")
+    head.click()  # the household with documents, and another
+    next(box for box in boxes if box.get_attribute("value") != head.get_attribute("value")).click()
+    exported = browser.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "var form = document.getElementById('export-form');"
+        "fetch(form.action, {method: 'POST', body: new FormData(form)}).then(function (r) {"
+        " return r.arrayBuffer().then(function (b) { done([r.status, r.headers.get('content-type'),"
+        " new TextDecoder().decode(new Uint8Array(b).slice(0, 5)), b.byteLength,"
+        " new TextDecoder().decode(new Uint8Array(b)).replace(/<[^>]*>/g, '').slice(0, 400)]); }); });")
+    assert exported[:3] == [200, "application/pdf", "%PDF-"] and exported[3] > 10_000, exported[:4] + [exported[4] if exported[0] != 200 else ""]
+
     # nothing was blocked by the Content-Security-Policy (htmx runs without inline scripts)
     problems = [entry["message"] for entry in browser.get_log("browser")
                 if "Content Security Policy" in entry["message"] or entry["level"] == "SEVERE"]
