@@ -103,6 +103,8 @@ def route_requests(web, key: str) -> dict[str, tuple[str, str, dict]]:
         "admin.signers.add": ("POST", "/admin/signers", {"data": {"name": ""}}),
         "admin.seal": ("POST", "/admin/seal", {"data": {}}),
         "export": ("POST", "/export", {"data": {"household_key": key}}),
+        "sample": ("GET", "/sample?year=2025", {}),
+        "sample.pdf": ("POST", "/sample/pdf", {"data": {"year": "2025"}}),
         "api.me": ("GET", "/api/me", {}),
         "api.search": ("GET", f"/api/search?q={web.head_name}", {}),
         "api.household": ("GET", f"/api/households/{key}", {}),
@@ -137,7 +139,7 @@ def test_every_route_is_in_the_role_table_and_inspectors_never_write(app):
         assert route.name in ROUTE_ROLES, f"{route.path} has no line in the role table"
         named.add(route.name)
         # reads that POST to keep an ID number or a list of households out of the address
-        if route.methods - {"GET", "HEAD"} and route.name not in ("search", "households", "export"):
+        if route.methods - {"GET", "HEAD"} and route.name not in ("search", "households", "export", "sample.pdf"):
             assert ROUTE_ROLES[route.name].write, f"{route.name} changes something but is not marked write"
     assert named == set(ROUTE_ROLES)
     writes = [name for name, rule in ROUTE_ROLES.items() if rule.write]
@@ -785,3 +787,35 @@ def test_inspector_exports_two_households_as_one_bookmarked_pdf(app, web):
     refused = client.post("/export", data={"csrftoken": csrf(client)})
     assert refused.status_code == 400 and "请先勾选要导出的家庭" in refused.text
     assert client.post("/export", data={"household_key": keys}).status_code == 403  # no CSRF token
+
+
+def test_inspector_sees_the_spot_check_with_its_pull_list_and_can_print_it(app, web):
+    """The year's sample (the same draw as `archive sample`: same year, rate and seed, same
+    households), each file's place, the pull list as a PDF; all sampled households ticked for export."""
+    import io
+
+    import pypdf
+
+    from archive.filing.sample import draw_sample
+
+    home = open_home(web)
+    try:
+        items, summary = draw_sample(home, 2025, 0.5, 7)
+        assert items  # the fixture has households new in 2025
+        keys = {item.household: key_for(home.db, item.household) for item in items}
+    finally:
+        home.close()
+    client = TestClient(app)
+    assert login(client, web.user("inspector")).status_code == 303
+    page = client.get("/sample?year=2025&rate=0.5&seed=7")
+    assert page.status_code == 200, page.text[:300]
+    assert f"共 {summary['households']} 户 {summary['documents']} 件待调阅" in page.text
+    for item in items:
+        assert item.title in page.text and f'value="{keys[item.household]}" form="export-form" checked' in page.text
+    assert not ID_NUMBER.search(" ".join(urls_in(page.text)))
+    pdf = client.post("/sample/pdf", data={"csrftoken": csrf(client), "year": "2025", "rate": "0.5", "seed": "7"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "抽查调档清单" in text and "种子7" in text
+    bad = client.get("/sample?year=2025&rate=2")
+    assert bad.status_code == 400 and "抽查比例应在 0 到 1 之间" in bad.text

@@ -38,6 +38,7 @@ from archive.web.routes import (
     documents,
     generate,
     households,
+    inspection,
     jobs,
     monthfiling,
     office,
@@ -150,7 +151,7 @@ def create_app(root: Path, settings: WebSettings | None = None) -> Starlette:
         pool.close()
 
     routes = [*session.ROUTES, *search.ROUTES, *households.ROUTES, *documents.ROUTES, *generate.ROUTES, *batch.ROUTES, *overview.ROUTES, *roster.ROUTES, *scans.ROUTES, *admin.ROUTES, *office.ROUTES, *api.ROUTES, *townships.ROUTES,
-              *jobs.ROUTES, *monthfiling.ROUTES,
+              *jobs.ROUTES, *monthfiling.ROUTES, *inspection.ROUTES,
               Mount("/static", app=StaticFiles(directory=views.STATIC_DIR), name="static")]
     middleware = [
         Middleware(SecurityHeaders, https=settings.https),

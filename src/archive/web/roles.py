@@ -27,6 +27,8 @@ ROUTE_ROLES: dict[str, Rule] = {
     "households": Rule(EVERYONE),        # POST only to keep a typed ID number out of the URL
     "household": Rule(EVERYONE),
     "export": Rule(EVERYONE),            # a download for an inspection (POST: a list of households)
+    "sample": Rule(EVERYONE),            # the spot check and its pull list
+    "sample.pdf": Rule(EVERYONE),
     "document": Rule(EVERYONE),
     "document.page": Rule(EVERYONE),
     "document.pdf": Rule(EVERYONE),
