@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from archive import pgconn
 from archive.errors import ArchiveError, ConfigError
 from archive.index import analysis
 from archive.index import queries as iq
@@ -155,17 +156,6 @@ def database_url(home: Home) -> str:
     return url
 
 
-def _where(url: str) -> str:
-    """host:port/database of a URL, without user or password (for messages)."""
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        parts = conninfo_to_dict(url)
-    except Exception:
-        return "（地址格式不对）"
-    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
-
-
 class PostgresBackend:
     name = "postgresql"
 
@@ -191,7 +181,7 @@ class PostgresBackend:
                 # cannot tell a rare name from a common bigram)
                 self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, prepare_threshold=None)
             except psycopg.OperationalError as exc:
-                raise ArchiveError(f"无法连接全文索引数据库 {_where(self.url)}",
+                raise ArchiveError(f"无法连接全文索引数据库 {pgconn.where(self.url)}",
                                    hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
             for name, value in SESSION.items():
                 self._conn.execute("SELECT set_config(%s, %s, false)", (name, value))

@@ -35,7 +35,7 @@ def _context(ctx: Ctx, type_id: str, values: dict[str, str], filters: dict[str, 
     return {"types": household_types(ctx.home), "chosen": document_type(ctx.home, type_id) if type_id else None,
             "villages": ctx.home.config.villages, "categories": CATEGORIES, "statuses": STATUSES,
             "values": values, "filters": filters, "problems": {}, "prefix": FIELD_PREFIX, "message": None,
-            "listing": None, "result": None, "keys": {}, "pdf_name": None, "plan": None}
+            "listing": None, "keys": {}, "plan": None}
 
 
 @guarded("batch", "/batch")
