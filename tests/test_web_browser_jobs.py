@@ -27,8 +27,14 @@ FETCH = ("var done = arguments[arguments.length - 1];"
 
 def _finished(driver, wait) -> str:
     """Wait until the job's page (polled by htmx) shows the job ended; its state."""
-    wait.until(lambda d: d.find_element("css selector", "#job-progress").get_attribute("data-state") != "running")
-    return driver.find_element("css selector", "#job-progress").get_attribute("data-state")
+    # read in one script: htmx replaces the element every second, so a handle found in one call can
+    # be gone (stale) by the next
+    def state(d):
+        return d.execute_script("var e = document.getElementById('job-progress');"
+                                " return e ? e.getAttribute('data-state') : null;")
+
+    wait.until(lambda d: state(d) not in (None, "running"))
+    return state(driver)
 
 
 def test_archivist_files_the_month_downloads_the_catalogue_and_verifies(server, browser, tmp_path):  # noqa: F811
