@@ -11,6 +11,7 @@ from archive.scans.textfix import (
     correct_id_numbers,
     doubtful_numbers,
     fix_blood_type,
+    fix_chinese_zero,
     fix_masked_ids,
     fix_punctuation,
     near_misses,
@@ -148,3 +149,17 @@ def test_a_second_reading_is_better_only_when_more_numbers_hold_their_shape():
 ])
 def test_blood_type_o_is_not_a_zero(text, before, printed):
     assert fix_blood_type(text, before) == printed
+
+
+@pytest.mark.parametrize(("read", "printed"), [
+    ("自二○二五年七月起停发", "自二〇二五年七月起停发"),   # U+25CB, a photocopy's reading
+    ("二O二五年", "二〇二五年"),
+    ("二0二0年", "二〇二〇年"),                               # before 年 too
+    ("二○○八年", "二〇〇八年"),
+    ("一◯", "一◯"),                                           # nothing after it: left alone
+    ("血型O型", "血型O型"),
+    ("第3号○", "第3号○"),
+    ("共10人", "共10人"),
+])
+def test_the_chinese_zero_is_not_a_circle_or_a_letter(read, printed):
+    assert fix_chinese_zero(read) == printed

@@ -36,6 +36,7 @@ from archive.scans.readers import RENDER_DPI, BadInput, Limits, read_pages
 from archive.scans.textfix import (
     correct_id_numbers,
     fix_blood_type,
+    fix_chinese_zero,
     fix_masked_ids,
     fix_punctuation,
 )
@@ -83,6 +84,7 @@ class PageReader:
             if len(text) != len(line.text):
                 line.char_confidence = None  # no longer one per character
             text = fix_blood_type(text, lines[index - 1].text if index else "")
+            text = fix_chinese_zero(text)
             text, found = correct_id_numbers(fix_punctuation(text), self.known_ids)
             line.text = text
             corrections += [{"line": index, **item} for item in masks]

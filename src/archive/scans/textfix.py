@@ -9,6 +9,8 @@
   `known` numbers (the roster) may settle it: exactly one of them among the candidates. Each correction is reported, so that the sidecar
   flags it; an ambiguous or hopeless run is left exactly as read.
 - Blood type O read as the digit 0 (`血型0型`, a 户口簿 field) is written O (`fix_blood_type`).
+- The Chinese zero `〇` read as `○`, `O` or `0` between Chinese numerals (`二○二五年`) is written
+  `〇` (`fix_chinese_zero`).
 - Masked ID numbers (`520111********1234`): the recogniser loses or adds asterisks in a row of
   them (small print in a dense table). A mask is always 18 characters: digits, asterisks, digits
   (the last may be X); a run of that shape with 10 digits around 2 to 14 asterisks is given back
@@ -182,3 +184,25 @@ def fix_blood_type(text: str, before: str = "") -> str:
         text = _ZERO_TYPE.sub(r"\1O\2", text)
     return text
 
+
+
+_HAN_DIGITS = "〇零一二三四五六七八九十"
+_ROUND = "○◯OoΟ0０"  # what the recogniser returns for the Chinese zero 〇 (U+3007)
+
+
+def fix_chinese_zero(text: str) -> str:
+    """The Chinese zero `〇` read as a circle sign, a letter O or a digit 0 (`二○二五年`): a
+    round mark between Chinese numerals (or after one, before 年) is the numeral, as printed."""
+    if not any(mark in text for mark in _ROUND):
+        return text
+    chars = list(text)
+    for index, char in enumerate(chars):
+        if char not in _ROUND or index == 0 or chars[index - 1] not in _HAN_DIGITS:
+            continue
+        # the next character, looking past further round marks (二○○八)
+        after = index + 1
+        while after < len(chars) and chars[after] in _ROUND:
+            after += 1
+        if after < len(chars) and (chars[after] in _HAN_DIGITS or chars[after] == "年"):
+            chars[index] = "〇"
+    return "".join(chars)
