@@ -140,3 +140,40 @@ def test_a_line_whose_cell_was_not_found_is_read_in_its_row():
              line("合计", 10, 140, 60, 164)]
     assert texts(reading_order(lines, cells)) == ["张三", "男", "1200", "李四", "女", "900", "王五", "男", "2400",
                                                   "合计"]
+
+
+def test_a_card_photo_read_as_a_line_leaves_each_label_beside_its_value():
+    """An ID card copy (bench/ocr_eval.py, seed 18 page 64): the grey photo beside the labels
+    was detected as one box four lines tall and read `■`. Taken as a row's measure, it drew
+    every label into one row, all four ahead of their values (姓名性别出生住址王文华…)."""
+    photo = line("■", 995, 267, 1345, 728, 0.54)
+    rows = [line("王文华", 546, 290, 658, 340), line("姓名", 404, 292, 473, 336),   # value 7.5 pt, label 6.5
+            line("性别", 404, 349, 473, 395), line("女民族汉", 548, 352, 724, 400),
+            line("出生", 404, 406, 470, 452), line("1993年2月27日", 548, 409, 783, 454),
+            line("住址", 404, 466, 473, 509), line("贵州省贵阳市花溪区石板", 548, 468, 993, 514),
+            line("村11组63号", 548, 516, 728, 562),
+            line("公民身份号码", 404, 744, 582, 790), line("520121199302273523", 676, 747, 1073, 785)]
+    ordered = texts(reading_order([photo, *rows]))
+    assert [text for text in ordered if text != "■"] == ["姓名", "王文华", "性别", "女民族汉", "出生", "1993年2月27日",
+                                                      "住址", "贵州省贵阳市花溪区石板", "村11组63号", "公民身份号码",
+                                                      "520121199302273523"]
+
+
+def test_a_large_first_character_keeps_its_row():
+    """Lines of different sizes on one row still share it (half the taller one's height),
+    a heading's large first character beside the rest of the heading."""
+    big, rest = line("关", 100, 100, 180, 180), line("于开展低保复核的通知", 190, 130, 600, 170)
+    below = line("各村（社区）：", 100, 200, 300, 230)
+    assert texts(reading_order([below, rest, big])) == ["关", "于开展低保复核的通知", "各村（社区）："]
+
+
+@pytest.mark.slow
+def test_an_id_card_copy_is_read_label_by_value():
+    """The generated page itself (bench/ocr_eval.py seed 18 page 64, a tune page), whole."""
+    from archive.scans.pipeline import PageReader
+    from bench.ocr_eval import build, cer
+
+    page = build("idcard", 64, 18)
+    text = PageReader("rapidocr").ocr_image(page.image)[0].text
+    assert "姓名王文华性别女民族汉出生1993年2月27日住址" in "".join(text.split())
+    assert cer(page.truth, text)[0] == 0

@@ -71,6 +71,15 @@ def _centre(line: OcrLine) -> tuple[float, float]:
     return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
 
 
+def _row_reach(height: float, other: float) -> float:
+    """How far apart the middles of two lines may be on one row: half the taller one, as lines
+    of different sizes on one row (a card's small label beside its larger value, a heading's
+    large first character) share a row; but never more than the shorter one's own height. A box
+    several lines tall is no line of text (a card's photo read as `■`, a picture): taken
+    as a row's measure, it drew every label beside it into one row, ahead of their values."""
+    return min(max(height, other), 2 * min(height, other)) / 2
+
+
 def _rows_of_lines(lines: list[OcrLine]) -> list[OcrLine]:
     """Top to bottom, left to right within a row (lines whose middles are within half a line)."""
     rows: list[list[OcrLine]] = []
@@ -78,7 +87,7 @@ def _rows_of_lines(lines: list[OcrLine]) -> list[OcrLine]:
         middle = line.top + line.height / 2
         if rows:
             ref = rows[-1][0]
-            if abs(middle - (ref.top + ref.height / 2)) < max(ref.height, line.height) / 2:
+            if abs(middle - (ref.top + ref.height / 2)) < _row_reach(ref.height, line.height):
                 rows[-1].append(line)
                 continue
         rows.append([line])
@@ -130,7 +139,7 @@ def reading_order(lines: list[OcrLine], cells: list[Rect] = ()) -> list[OcrLine]
             if is_cell and abs(top - ref[0]) < min(height, ref[2]) * 0.3:
                 rows[-1].append(unit)
                 continue
-            if not is_cell and abs((top + height / 2) - (ref[0] + ref[2] / 2)) < max(height, ref[2]) / 2:
+            if not is_cell and abs((top + height / 2) - (ref[0] + ref[2] / 2)) < _row_reach(height, ref[2]):
                 rows[-1].append(unit)
                 continue
         rows.append([unit])
