@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from scanfixtures import text_pdf
 from webfixtures import ID_NUMBER, client_for, csrf, finished_job, open_home, urls_in
 
@@ -193,3 +194,58 @@ def test_a_qr_identified_original_held_for_review_is_preselected_and_stays_linke
     finally:
         home.close()
     assert (doc["household_id"], doc["type"], doc["source_doc"], status) == (web.head_id, "refusal", web.doc_id, "linked")
+
+
+@pytest.mark.slow
+def test_uncertain_lines_are_shown_and_corrected_on_the_review_page(app, web, tmp_path):
+    """A card whose name has a pen stroke across it (tests/test_ocr_review.py) is held: the
+    review page shows its uncertain lines marked, each in a box to correct; the corrected text
+    is what the catalog (and so the index) holds, the audit entry and the sidecar keep what
+    OCR read."""
+    import json
+
+    from test_ocr_review import card
+
+    client = client_for(app, web, "archivist")
+    members = []
+    home = open_home(web)
+    try:
+        members = [dict(row) for row in home.db.execute(
+            "SELECT m.name, m.id_number, m.household_id FROM members m JOIN households h ON h.id = m.household_id "
+            "WHERE length(m.name) = 3 ORDER BY m.household_id, m.seq LIMIT 4")]
+        for member in members:
+            member["key"] = key_for(home.db, member["household_id"])
+    finally:
+        home.close()
+    files = [("files", (f"户口{i}.png", card(tmp_path / f"户口{i}.png", m["name"], m["id_number"], scribble=True)
+                        .read_bytes(), "image/png")) for i, m in enumerate(members)]
+    finished_job(client.post("/scans/upload", data={"csrftoken": csrf(client)}, files=files))
+    page = client.get("/review").text
+    fields = re.findall(r'name="(fix-(\d+)-(\d+))" value="([^"]*)"', page)
+    assert fields, "no uncertain line offered for correction"
+    assert "【" in page and "识别不确定的行" in page
+    scans = scan_rows(web)
+    # the scan whose form holds the first uncertain line: the form's action precedes its fields
+    doc_id = re.findall(r'action="/review/([^/"]+)/assign"', page[:page.index(fields[0][0])])[-1]
+    source = next(name for name, row in scans.items() if row["doc_id"] == doc_id)
+    member = members[int(source.split("户口")[1][0])]
+    field, _, _, misread = fields[0]
+    corrected = f"姓名：{member['name']}" if "姓名" in misread else misread + "（已核对）"
+    done = client.post(f"/review/{doc_id}/assign", data={
+        "csrftoken": csrf(client), "type": "hukou", "household_key": member["key"],
+        field: corrected}, follow_redirects=False)
+    assert done.status_code == 303, done.text[:500]
+    home = open_home(web)
+    try:
+        doc = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        entry = home.db.execute("SELECT operator, detail FROM audit WHERE action='review.accept' AND target=?",
+                                (doc_id,)).fetchone()
+        sidecar = json.loads((home.root / doc["sidecar_path"]).read_text("utf-8"))
+    finally:
+        home.close()
+    assert corrected in doc["body_text"] and misread not in doc["body_text"].split("\n")
+    assert doc["household_id"] == member["household_id"]
+    assert entry["operator"] == web.user("archivist")
+    assert json.loads(entry["detail"])["corrections"][0] == {"page": 1, "line": int(fields[0][2]), "read": misread,
+                                                            "corrected": corrected}
+    assert sidecar["pages"][0]["corrections"][-1]["read"] == misread

@@ -230,6 +230,24 @@ def review_assign(home: Home, key: str, household_id: str, doc_type: str | None 
     return result
 
 
+REVIEW_EDITABLE = 40  # uncertain lines a form offers to correct (the rest: review accept --fix)
+
+
+def review_file(home: Home, key: str, household_id: str, doc_type: str | None = None,
+                fixes: list[tuple[int, int, str]] | None = None) -> dict[str, Any]:
+    """File a scan from the queue as a person decided on the review page: lines corrected, or
+    the proposed household confirmed, go through `review_accept` (the corrected text is what
+    the catalog, the index and the text layer hold; the audit entry keeps what OCR read);
+    another household with no line changed is `review_assign`. `fixes` may repeat lines as
+    they were read: only the changed ones count."""
+    shown = review_show(home, key)
+    read = {(item["page"], item["line"]): item["text"] for item in shown["lines"]}
+    changed = [(page, line, text) for page, line, text in fixes or [] if read.get((page, line)) != text]
+    if changed or household_id == shown["proposed_household"]:
+        return review_accept(home, key, household_id, doc_type, changed)
+    return review_assign(home, key, household_id, doc_type)
+
+
 def review_reject(home: Home, key: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise ArchiveError("退回扫描件必须说明原因（--reason）")

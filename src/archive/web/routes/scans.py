@@ -16,11 +16,11 @@ from archive.roster.households import get_household
 from archive.scans.identify import TYPE_TITLES
 from archive.scans.ingest import STATUS_ZH
 from archive.scans.review import (
-    proposed_household,
-    review_accept,
-    review_assign,
+    REVIEW_EDITABLE,
+    review_file,
     review_list,
     review_reject,
+    review_show,
 )
 from archive.web import views
 from archive.web.routes.jobs import started
@@ -101,8 +101,11 @@ def review_page(ctx: Ctx) -> Response:
     proposed = [item["proposed_household"] for item in items if item["proposed_household"]]
     keys = keys_for(ctx.home.db, proposed)
     heads = {h: get_household(ctx.home.db, h) for h in set(proposed)}
+    # the lines read with low confidence, marked, each to be corrected in place (handwriting)
+    uncertain = {item["doc_id"]: review_show(ctx.home, item["doc_id"])["uncertain_lines"] for item in items}
     return views.page(ctx.request, "review.html", {"items": items, "types": TYPE_TITLES, "done": note,
-                                                   "keys": keys, "heads": heads})
+                                                   "keys": keys, "heads": heads, "uncertain": uncertain,
+                                                   "editable": REVIEW_EDITABLE})
 
 
 @guarded("review.pick", "/review/pick", methods=("POST",))
@@ -127,11 +130,14 @@ def assign(ctx: Ctx) -> Response:
     doc_type = str(form.get("type") or "") or None
     doc_id = ctx.request.path_params["doc_id"]
     household = household_for_key(ctx.home.db, key)
-    if household == proposed_household(ctx.home, doc_id):
-        # the proposal confirmed: accepted as identified, a QR code's link to its original kept
-        result = review_accept(ctx.home, doc_id, household, doc_type)
-    else:
-        result = review_assign(ctx.home, doc_id, household, doc_type)
+    # corrected lines (fields fix-PAGE-LINE); the proposal confirmed is accepted as identified,
+    # a QR code's link to its original kept
+    fixes = []
+    for name, value in (ctx.form.multi_items() if ctx.form else []):
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "fix" and parts[1].isdigit() and parts[2].isdigit():
+            fixes.append((int(parts[1]), int(parts[2]), str(value).strip()))
+    result = review_file(ctx.home, doc_id, household, doc_type, fixes)
     late = "&late=1" if result.get("warning") else ""
     return RedirectResponse(f"/review?done={result['doc_id']}{late}", status_code=303)
 
