@@ -251,3 +251,51 @@ def test_a_dot_in_the_chinese_zero_of_a_copy_does_not_lose_it(reader):
     page, _ = speckled_copy(lines)
     text = compact(reader.ocr_image(page)[0].text)
     assert all(line in text for line in lines)
+
+
+def streaked_copy(line: str, seed: int = 6) -> tuple[Image.Image, int]:
+    """A line in 12 pt song on a copy of a copy, with a toner streak (a band 4 px wide darkened
+    to 0.6 from the top of the page to the bottom) through the middle of its 〇, and a ruled
+    table below whose vertical rules run two thirds down the page; returns the page and the
+    streak's column."""
+    from bench.ocr_eval import photocopy
+
+    image = Image.new("RGB", A4, "white")
+    draw = ImageDraw.Draw(image)
+    face = font("song", 12)
+    draw.text((200, 300), line, fill="black", font=face)
+    box = draw.textbbox((200 + draw.textlength(line[:line.index("〇")], font=face), 300), "〇", font=face)
+    for x in (300, 700, 1100):
+        draw.line([(x, 500), (x, 2000)], fill="black", width=2)
+    copy = np.asarray(photocopy(image, random.Random(seed))).astype(np.float32)
+    column = int((box[0] + box[2]) / 2) - 2
+    copy[:, column:column + 4] *= 0.6
+    return Image.fromarray(copy.astype(np.uint8)), column
+
+
+def test_a_toner_streak_is_lifted_and_table_rules_stay():
+    from archive.scans.prepare import lift_streaks
+
+    page, column = streaked_copy("自二〇二五年七月起停发")
+    grey = drop_red(page)
+    paper = np.percentile(grey[1000:1400, 800:1000], 95)
+    assert np.percentile(grey[1000:1400, column:column + 4], 95) < 0.8 * paper
+    rules = (grey[600:1900, 295:305] < 128).sum(), (grey[600:1900, 695:705] < 128).sum()
+    assert lift_streaks(grey) >= 4
+    assert np.percentile(grey[1000:1400, column:column + 4], 95) > 0.95 * paper
+    assert ((grey[600:1900, 295:305] < 128).sum(), (grey[600:1900, 695:705] < 128).sum()) == rules
+    # a clean page with a table whose rules run most of the way down: nothing to lift
+    image = Image.new("L", A4, 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((200, 150), "自二〇二五年七月起停发", fill=0, font=font("song", 12))
+    for x in (300, 700, 1100):
+        draw.line([(x, 250), (x, 2250)], fill=0, width=3)
+    clean = np.asarray(image).copy()
+    assert lift_streaks(clean) == 0 and (clean == np.asarray(image)).all()
+
+
+@pytest.mark.slow
+def test_a_toner_streak_through_the_chinese_zero_does_not_lose_it(reader):
+    """A streak through 〇 on a copy of a copy made the recogniser drop it (`二二五`)."""
+    page, _ = streaked_copy("签发日期：二〇二五年一月八日")
+    assert "签发日期：二〇二五年一月八日" in compact(reader.ocr_image(page)[0].text)
