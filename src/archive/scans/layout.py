@@ -176,7 +176,8 @@ def _strays_into_cell_rows(rows: list[list[tuple]]) -> list[list[tuple]]:
 
 
 COLUMN_MIN_LINES = 6     # lines on each side of the gutter before a page counts as two columns
-COLUMN_FILLED = 0.6      # share of a column's lines that run to (near) its right edge
+COLUMN_FILLED = 0.45     # share of a column's lines that run to (near) its right edge (short paragraphs:
+                         # a two-line paragraph fills one of its two lines)
 COLUMN_GUTTER = 0.08     # the gap between columns, at most this share of the text width
 
 
