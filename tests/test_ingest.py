@@ -225,6 +225,32 @@ def test_qr_round_trip_signed_scan_is_linked(home, head_id):
 
 
 @pytest.mark.slow
+def test_the_archival_copy_keeps_the_seal_in_colour_while_the_text_under_it_is_read(home, head_id):
+    """Red is suppressed for reading only: the searchable PDF filed shows the page in colour,
+    the seal red as scanned (DA/T 31 asks for colour where a page has a seal), and its text
+    layer holds the issuing office the seal is pressed over."""
+    import numpy as np
+    import pypdfium2
+    from PIL import Image
+
+    generated = Generator(home).household_document("refusal", head_id, DAY, {"reason": "家庭拥有机动车辆"})
+    scan = sealed_scan(generated.pdf, home.inbox_dir / "sealed.png", Degradation(dpi=200, seal=True))
+    rgb = np.asarray(Image.open(scan).convert("RGB")).astype(int)
+    red_in_scan = ((rgb[:, :, 0] - rgb[:, :, 1:].mean(axis=2)) > 60).mean()
+    [record] = Ingester(home).run([home.inbox_dir])
+    row = home.db.execute("SELECT * FROM documents WHERE doc_id=?", (record.doc_id,)).fetchone()
+    pdf = pypdfium2.PdfDocument(home.root / row["pdf_path"])
+    try:
+        shown = np.asarray(pdf[0].render(scale=200 / 72).to_pil().convert("RGB")).astype(int)
+    finally:
+        pdf.close()
+    red_filed = ((shown[:, :, 0] - shown[:, :, 1:].mean(axis=2)) > 60).mean()
+    assert red_in_scan > 0.002 and red_filed > 0.5 * red_in_scan
+    text = pypdf.PdfReader(home.root / row["pdf_path"]).pages[0].extract_text().replace("\n", "").replace(" ", "")
+    assert "青岩镇人民政府" in text
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("rotation", [90, 180])
 def test_orientation_without_qr(home, head_id, tmp_path, rotation):
     """A page with its QR code covered is still turned upright by the text itself."""
