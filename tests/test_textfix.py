@@ -163,3 +163,23 @@ def test_blood_type_o_is_not_a_zero(text, before, printed):
 ])
 def test_the_chinese_zero_is_not_a_circle_or_a_letter(read, printed):
     assert fix_chinese_zero(read) == printed
+
+
+def test_the_text_layer_users_copy_holds_the_full_width_marks_printed(home, township):
+    """The searchable PDF's text layer (what a user copies) and the catalog hold `（签字）：`, as
+    printed, where the recogniser returned half-width marks (the fake engine reads the PNG's own
+    text chunk as an engine's output)."""
+    import pypdf
+    from PIL import Image, PngImagePlugin
+
+    from archive.scans.ingest import Ingester
+
+    member = next(h for h in township if h.status == "在保").head
+    info = PngImagePlugin.PngInfo()
+    info.add_text("fake-ocr", f"居民身份证\n申请人(签字):{member.name}\n公民身份号码 {member.id_number}", zip=True)
+    Image.new("RGB", (800, 1100), "white").save(home.inbox_dir / "id.png", pnginfo=info)
+    [record] = Ingester(home, "fake").run([home.inbox_dir])
+    row = home.db.execute("SELECT pdf_path, body_text FROM documents WHERE doc_id=?", (record.doc_id,)).fetchone()
+    layer = "".join(page.extract_text() for page in pypdf.PdfReader(home.root / row["pdf_path"]).pages)
+    printed = f"申请人（签字）：{member.name}"
+    assert printed in layer.replace(" ", "").replace("\n", "") and printed in row["body_text"]
