@@ -299,3 +299,31 @@ def test_a_toner_streak_through_the_chinese_zero_does_not_lose_it(reader):
     """A streak through 〇 on a copy of a copy made the recogniser drop it (`二二五`)."""
     page, _ = streaked_copy("签发日期：二〇二五年一月八日")
     assert "签发日期：二〇二五年一月八日" in compact(reader.ocr_image(page)[0].text)
+
+
+def overlapping_seals_page() -> Image.Image:
+    """Three seals pressed over one another across a name and a date (a tune page of
+    bench/ocr_eval.py, seal page 4, had such a cluster: one blob of red larger than any seal)."""
+    image = Image.new("RGB", A4, "white")
+    draw = ImageDraw.Draw(image)
+    face = font("song", 14)
+    draw.text((200, 1300), f"申请人：{NAME}", fill="black", font=face)
+    draw.text((200, 1450), f"日期：{DATE}", fill="black", font=face)
+    rng = random.Random(4)
+    for centre in ((260, 1330), (480, 1420), (520, 1600)):
+        image = press_seal_at(image, centre, rng)
+    return jpeg(image)
+
+
+def test_seals_pressed_over_one_another_all_go():
+    page = overlapping_seals_page()
+    rgb = np.asarray(page)
+    red = (rgb[:, :, 0].astype(int) - rgb[:, :, 1:].mean(axis=2)) > 60
+    assert red.mean() > 0.01
+    assert (drop_red(page)[red] > 200).mean() > 0.95
+
+
+@pytest.mark.slow
+def test_the_name_and_date_under_a_cluster_of_seals_are_read(reader):
+    text = compact(reader.ocr_image(overlapping_seals_page())[0].text)
+    assert f"申请人：{NAME}" in text and f"日期：{DATE}" in text

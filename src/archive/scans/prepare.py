@@ -6,8 +6,8 @@ straightened.
   dividing the page by its own background.
 - Red (`drop_red`): the red channel of an RGB scan shows red ink as paper and black ink as black,
   so a seal pressed over the signature and the date disappears while the text under it stays.
-  Only seals go (`seal_areas`: round red blobs 15 to 75 mm across): red print, such as the labels
-  and title of a 户口簿 page, is text and is kept.
+  Only seals go (`seal_areas`: round red blobs 15 to 75 mm across, and the rings of seals pressed
+  over one another): red print, such as the labels and title of a 户口簿 page, is text and is kept.
   Inside a seal the red channel is not enough: JPEG keeps colour at half resolution, so a black
   stroke under red ink (where the star or the ring crosses a character) takes the seal's colour
   and turns light in the red channel. There the brightness decides: red ink is mid grey, black
@@ -75,7 +75,32 @@ def seal_areas(red_ink: np.ndarray) -> np.ndarray:
         across = max(w, h) * step / per_mm
         if SEAL_MM[0] <= across <= SEAL_MM[1] and 0.6 <= w / max(h, 1) <= 1.67:
             cv2.ellipse(out, (int(x + w / 2), int(y + h / 2)), (int(w * 0.55) + 1, int(h * 0.55) + 1), 0, 0, 360, 1, -1)
+    _seal_rings(small, per_mm / step, out)
     return cv2.resize(out, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+SEAL_RING = 0.8  # share of a circle's outline in red ink for it to be a seal's ring
+
+
+def _seal_rings(small: np.ndarray, per_px: float, out: np.ndarray) -> None:
+    """Seals pressed over one another make one blob of red larger than any seal, which the size
+    test above leaves as print: each seal's ring is found as a circle (Hough) 15 to 75 mm across
+    whose outline is red nearly all round (SEAL_RING; a circle the transform fancies among red
+    rules or characters is not), and its disc marked in `out` (the reduced page, per_px pixels
+    a millimetre)."""
+    blur = cv2.GaussianBlur(small * np.uint8(255), (5, 5), 0)
+    circles = cv2.HoughCircles(blur, cv2.HOUGH_GRADIENT, dp=1, minDist=max(1, int(10 * per_px)), param1=100,
+                               param2=30, minRadius=int(SEAL_MM[0] / 2 * per_px),
+                               maxRadius=max(1, int(SEAL_MM[1] / 2 * per_px)))
+    if circles is None:
+        return
+    ink = cv2.dilate(small, np.ones((3, 3), np.uint8))
+    around = np.linspace(0, 2 * np.pi, 240, endpoint=False)
+    for x, y, radius in circles[0]:
+        xs = np.clip((x + radius * np.cos(around)).astype(int), 0, ink.shape[1] - 1)
+        ys = np.clip((y + radius * np.sin(around)).astype(int), 0, ink.shape[0] - 1)
+        if (ink[ys, xs] > 0).mean() >= SEAL_RING:
+            cv2.circle(out, (int(x), int(y)), int(radius * 1.1) + 1, 1, -1)
 
 
 def rgb_array(image: Image.Image) -> np.ndarray:
