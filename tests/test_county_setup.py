@@ -128,3 +128,44 @@ def test_the_user_list_of_a_county_says_which_accounts_are_county_wide(county):
     lines = {line.split()[0]: line.split() for line in listed.stdout.splitlines()}
     assert lines["督查甲"][:3] == ["督查甲", "督查", "全县"]
     assert lines["经办人青岩"][:3] == ["经办人青岩", "经办人", "青岩镇"]
+
+
+# --- the sample deployment files ----------------------------------------------------------------
+
+def test_the_sample_redis_settings_start_redis(tmp_path):
+    """deploy/redis-archive.conf is appended to /etc/redis/redis.conf as docs/COUNTY.md says:
+    Redis must accept every line of it (a comment after a setting stops the server)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    from servers import free_port, unavailable
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server")
+    sample_conf = (Path(__file__).parent.parent / "deploy" / "redis-archive.conf").read_text(encoding="utf-8")
+    port = free_port()
+    conf = tmp_path / "redis.conf"
+    # the county's private address is not on this machine; everything else as written
+    conf.write_text(sample_conf.replace("bind 127.0.0.1 10.0.0.1", "bind 127.0.0.1")
+                    + f"\nport {port}\ndir {tmp_path}\ndaemonize no\n", encoding="utf-8")
+    process = subprocess.Popen([binary, str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        answer = b""
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"AUTH CHANGE-ME\r\nCONFIG GET maxmemory-policy\r\n")
+                    time.sleep(0.2)
+                    answer = sock.recv(1024)
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert process.poll() is None, process.stdout.read().decode(errors="replace")
+        assert answer.startswith(b"+OK") and b"noeviction" in answer, answer
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
