@@ -169,3 +169,13 @@ def test_the_sample_redis_settings_start_redis(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_missing_office_setting_names_the_townships_own_config_file(county):
+    """`township add` asks for no office phone: the error names the township's config.yaml (a
+    county home has one per township besides its own)."""
+    root, _ = county
+    made = _cli(root, "generate", "standing-publicity", "--village", sample.VILLAGES[0], township="黔陶乡")
+    assert made.exit_code == ExitCode.BAD_INPUT, made.output
+    assert "complaint_phone" in made.stderr
+    assert str(root / "townships" / "黔陶乡" / "config.yaml") in made.stderr
