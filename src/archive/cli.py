@@ -1478,10 +1478,12 @@ def upgrade_cmd(ctx, as_json) -> None:
 @json_option
 @click.pass_context
 def worker(ctx, concurrency, name, as_json) -> None:
-    """县级部署：启动 OCR 工作进程，从任务队列（broker_url）领取扫描件识别任务，直到被停止。"""
+    """县级部署：启动 OCR 工作进程，从任务队列（broker_url）领取扫描件识别任务，直到被停止。
+
+    在县级档案库上不指定乡镇时服务全县各乡镇；--township 只服务一个乡镇。"""
     from archive.scans.queue import run_worker
 
-    run_worker(_home(ctx), concurrency, name, as_json, echo=click.echo)
+    run_worker(_county_or_home(ctx), concurrency, name, as_json, echo=click.echo)
 
 
 def main() -> None:
