@@ -467,13 +467,14 @@ def _report(task: dict[str, Any], processed: Processed, me: str) -> None:
     rate = _STATE.pages / _STATE.seconds * 60 if _STATE.seconds > 0 else 0.0
     outcome = "error" if processed.error else ("bad_input" if processed.bad_input else "done")
     if _STATE.as_json:
-        line = json.dumps({"event": "file", "worker": me, "file": task["title"], "outcome": outcome,
+        line = json.dumps({"event": "file", "worker": me, "township": task.get("township") or "",
+                           "file": task["title"], "outcome": outcome,
                            "reason": processed.error or processed.bad_input or "",
                            "pages": len(processed.pages), "seconds": round(processed.seconds, 3),
                            "worker_files": _STATE.files, "worker_pages": _STATE.pages,
                            "pages_per_minute": round(rate, 1)}, ensure_ascii=False)
     else:
-        line = (f"{me}：{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
+        line = (f"{me}：{'【' + task['township'] + '】' if task.get('township') else ''}{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
                 f"本进程累计 {_STATE.files} 个文件 {_STATE.pages} 页，{rate:.1f} 页/分钟")
     _STATE.echo(line)
     sys.stdout.flush()
