@@ -63,6 +63,7 @@ def test_a_township_home_joins_a_county_verifiably(home, head_id, township, tmp_
     assert not source.exists() and Path(report["kept_as"]).is_dir()  # the original is kept, renamed
     target = root / "townships" / "青岩镇"
     assert report["home"] == str(target) and (target / "index").is_dir()  # the index rebuilt in its new place
+    assert (target / "scans").is_dir() and not any((target / "scans").iterdir())  # empty folders too: the inbox
 
     listed = [json.loads(line) for line in run_cli("--home", str(root), "township", "list", "--json").stdout.splitlines()]
     assert [t["township"] for t in listed] == ["黔陶乡", "青岩镇"]

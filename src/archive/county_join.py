@@ -228,6 +228,7 @@ def _copy_verified(home: Home, staging: Path, report: JoinReport) -> None:
             before = _table_digests(conn)
             _snapshot_catalog(home, staging / CATALOG_NAME)
         relatives, report.skipped = _home_files(home.root)
+        _copy_folders(home.root, staging)  # the empty ones too (the scans/ inbox, …)
         for relative in relatives:
             digest, size = _copy_hashed(home.root / relative, staging / relative)
             manifest.append((digest, str(relative)))
@@ -249,6 +250,18 @@ def _copy_verified(home: Home, staging: Path, report: JoinReport) -> None:
     report.files = len(manifest)
     text = "".join(f"{d}  {n}\n" for d, n in sorted(manifest, key=lambda m: m[1]))
     report.manifest_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _copy_folders(root: Path, staging: Path) -> None:
+    from archive.backup import SKIPPED_TOP
+
+    for folder, dirs, _ in os.walk(root):
+        here = Path(folder)
+        if here == root:
+            dirs[:] = [d for d in dirs if d not in SKIPPED_TOP]
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+        for name in dirs:
+            files.ensure_dir(staging / (here / name).relative_to(root))
 
 
 def _record(joined: Home, county: CountyHome, report: JoinReport, stamp: str) -> None:
