@@ -50,8 +50,16 @@ def _county(tmp_path: Path) -> Path:
 
 
 def test_a_township_home_joins_a_county_verifiably(home, head_id, township, tmp_path):
+    from starlette.testclient import TestClient
+    from webfixtures import PASSWORD, login
+
+    from archive.web import create_app
+
     source = home.root
     made = _filed_township(home, head_id)
+    added = run_cli("--home", str(source), "user", "add", "经办人小王", "--role", "caseworker", "--password-stdin",
+                    "--json", input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
     root = _county(tmp_path)
     joined = run_cli("--home", str(root), "township", "join", str(source), "--json")
     assert joined.exit_code == 0, joined.output
@@ -61,6 +69,12 @@ def test_a_township_home_joins_a_county_verifiably(home, head_id, township, tmp_
     assert tables["documents"]["rows_before"] == tables["documents"]["rows_after"] > 0 and tables["documents"]["same"]
     assert tables["boxes"]["rows_after"] > 0  # the filed month came along
     assert not source.exists() and Path(report["kept_as"]).is_dir()  # the original is kept, renamed
+    assert report["accounts"] == ["经办人小王"]  # her account is the county's now, scoped to her township
+    users = [json.loads(line) for line in run_cli("--home", str(root), "user", "list", "--json").stdout.splitlines()]
+    assert [(u["name"], u["township"]) for u in users] == [("经办人小王", "青岩镇")]
+    with TestClient(create_app(root)) as client:
+        assert login(client, "经办人小王").status_code == 303
+        assert client.get("/api/me").json()["township"] == "青岩镇"
     target = root / "townships" / "青岩镇"
     assert report["home"] == str(target) and (target / "index").is_dir()  # the index rebuilt in its new place
     assert (target / "scans").is_dir() and not any((target / "scans").iterdir())  # empty folders too: the inbox
@@ -111,6 +125,14 @@ def test_clashes_are_refused_before_anything_is_copied(home, tmp_path):
     assert result.exit_code != 0 and "属于「南明区」，不是花溪区的" in result.output
     result = run_cli("--home", str(root), "township", "join", str(root / "townships" / "黔陶乡"))
     assert result.exit_code != 0 and "互相包含" in result.output
+    set_("county", "花溪区")
+    for home_dir in (root, source):  # a user name the county already has
+        added = run_cli("--home", str(home_dir), "user", "add", "督查甲", "--role", "inspector", "--password-stdin",
+                        "--json", input="口令-correct-horse\n")
+        assert added.exit_code == 0, added.output
+    with pytest.raises(ConflictError, match="用户名督查甲在花溪区已有账号"):
+        county_join.join_township(root, source)
+    before = (root / "config.yaml").read_text(encoding="utf-8")
     assert (root / "config.yaml").read_text(encoding="utf-8") == before
     assert sorted(p.name for p in (root / "townships").iterdir()) == ["黔陶乡"] and source.is_dir()
 

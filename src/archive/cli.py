@@ -1653,6 +1653,9 @@ def township_join(ctx, path, database_url, as_json) -> None:
                    + ("一致" if table.same else "不一致"))
     click.echo(f"已并入乡镇：{report.township}（全宗号 {report.fonds}）→ {report.home}；{report.files} 个文件"
                f"（{report.bytes / 1e6:.1f} MB）摘要逐个核对一致，文件清单校验值 {report.manifest_sha256}")
+    if report.accounts:
+        click.echo(f"网页账号 {len(report.accounts)} 个转为县级档案库的账号（限定{report.township}）："
+                   + "、".join(report.accounts))
     if report.migrated:
         click.echo(f"目录数据库已迁移到 {report.catalog}")
     if report.kept_as:

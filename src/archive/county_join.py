@@ -18,6 +18,9 @@
 5. The original folder is renamed PATH.joined-YYYYmmdd-HHMMSS (kept, not deleted) so that nobody
    keeps working in it; the report (counts and digests before and after) is written to the joined
    home's reports/ and registered; both the township's and the county's audit logs record the join.
+   The township's web accounts (and API tokens) become the county's, scoped to the township (a
+   county's accounts live in its own catalog, archive/users.py); a user name the county already
+   has is refused in step 1.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class JoinReport:
     tables: list[TableCheck] = field(default_factory=list)
     catalog: str = "sqlite"           # where the joined township's catalog is now
     migrated: dict[str, Any] | None = None  # migrate-to's report when the catalog moved to PostgreSQL
+    accounts: list[str] = field(default_factory=list)  # the township's web accounts, now the county's
     skipped: list[str] = field(default_factory=list)  # links and special files, never followed
     kept_as: str = ""                 # the original folder, renamed
     report: str = ""
@@ -145,6 +149,11 @@ def _check(county: CountyHome, source: Path, home: Home) -> str:
                 raise ConflictError(f"{other}的目录数据库与要并入的乡镇档案库是同一个（PostgreSQL 模式 {mine[1]}）")
         finally:
             other_home.close()
+    mine_users = {r[0] for r in home.db.execute("SELECT name FROM users")}
+    taken = sorted(mine_users & {r[0] for r in county.db.execute("SELECT name FROM users")})
+    if taken:
+        raise ConflictError(f"用户名{'、'.join(taken)}在{county.county}已有账号（县级档案库的用户名全县唯一），不能并入",
+                            hint="请先在原乡镇档案库中停用这些账号，或请县里改用别的用户名")
     target = county.township_root(name)
     if target.exists() and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
         raise HomeExistsError(f"{target} 已存在且不是空目录，不会覆盖")
@@ -267,6 +276,12 @@ def _copy_folders(root: Path, staging: Path) -> None:
 def _record(joined: Home, county: CountyHome, report: JoinReport, stamp: str) -> None:
     from archive.sealing import register_output
 
+    # the township's web accounts: a county's are in the county catalog (archive.users), scoped to it
+    users = [dict(r) for r in joined.db.execute(
+        "SELECT name, role, password_hash, disabled, created_at, last_login FROM users ORDER BY name")]
+    tokens = [dict(r) for r in joined.db.execute(
+        "SELECT token_sha256, user_name, created_at, last_used FROM api_tokens ORDER BY token_sha256")]
+    report.accounts = [u["name"] for u in users]
     folder = files.ensure_dir(joined.root / REPORT_FOLDER)
     path = folder / f"并入{county.county}-{stamp}.json"
     files.write_text_atomic(path, json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
@@ -278,5 +293,16 @@ def _record(joined: Home, county: CountyHome, report: JoinReport, stamp: str) ->
         register_output(joined.db, joined.root, path, "join-report", joined.operator)
         catalog.audit(joined.db, joined.operator, "township.join", report.report, detail)
     with catalog.transaction(county.db):
+        for user in users:
+            county.db.execute("INSERT INTO users(name, role, password_hash, disabled, created_at, last_login, township) "
+                              "VALUES (?,?,?,?,?,?,?)", (user["name"], user["role"], user["password_hash"],
+                                                         user["disabled"], user["created_at"], user["last_login"],
+                                                         report.township))
+            catalog.audit(county.db, county.operator, "user.add", user["name"],
+                          {"role": user["role"], "township": report.township, "from": "township.join"})
+        for token in tokens:
+            county.db.execute("INSERT INTO api_tokens(token_sha256, user_name, created_at, last_used) VALUES (?,?,?,?)",
+                              (token["token_sha256"], token["user_name"], token["created_at"], token["last_used"]))
         catalog.audit(county.db, county.operator, "township.join", report.township,
-                      {**detail, "fonds": report.fonds, "folder": f"{TOWNSHIPS_DIR}/{report.township}"})
+                      {**detail, "fonds": report.fonds, "folder": f"{TOWNSHIPS_DIR}/{report.township}",
+                       "accounts": report.accounts})
