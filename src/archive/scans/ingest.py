@@ -343,9 +343,9 @@ class Ingester:
         ids_path, ids_sha256 = queue.write_known_ids(self._staging.folder, self._known_ids())
         for job in jobs:
             self._attempt(job)
-            dispatcher.send(queue.Task(str(job.staged.relative_to(root)), job.name, self.engine,
+            dispatcher.send(queue.Task(str(job.staged.absolute().relative_to(root)), job.name, self.engine,
                                        (self.limits.max_pages, self.limits.max_page_pixels),
-                                       str(ids_path.relative_to(root)), ids_sha256, self.max_attempts,
+                                       str(ids_path.absolute().relative_to(root)), ids_sha256, self.max_attempts,
                                        township), job)
         tally: dict[str, list[float]] = {}
         for job, payload in dispatcher.results():
