@@ -549,6 +549,8 @@ def ingest(ctx, paths, workers, engine, model_dir, as_json) -> None:
             else:
                 click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}，{record.reason}")
         click.echo(summary_zh(records))
+    if ingester.failure is not None:  # e.g. no OCR worker: every file reported above, then a non-zero exit
+        raise ingester.failure
 
 
 @cli.group(invoke_without_command=True)
