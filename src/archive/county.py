@@ -233,13 +233,15 @@ class TownshipAdded:
     villages: list[str]
     home: str
     created_county: bool
+    unset: list[str] = field(default_factory=list)  # office settings left empty (config.yaml keys), as init's
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def add_township(root: Path, name: str, *, county: str, fonds: str, villages: list[str], operator: str = "",
-                 province: str = "", city: str = "", complaint_phone: str = "") -> TownshipAdded:
+                 province: str = "", city: str = "", complaint_phone: str = "", office_phone: str = "",
+                 dibao_standard: float | None = None) -> TownshipAdded:
     """`archive township add`: a new township home in townships/<name>/ of the county home at
     `root` (made first when `root` is absent or empty). Its 全宗号 must differ from every other
     township's; `county` must be the county home's."""
@@ -273,7 +275,8 @@ def add_township(root: Path, name: str, *, county: str, fonds: str, villages: li
                 raise HomeExistsError(f"{target} 已存在且不是空目录，不会覆盖")
             township_config = Config(fonds=fonds, county=home.county, township=name, villages=villages,
                                      province=province or config.province, city=city or config.city,
-                                     complaint_phone=complaint_phone, operator=operator)
+                                     complaint_phone=complaint_phone.strip(), office_phone=office_phone.strip(),
+                                     dibao_standard=dibao_standard, operator=operator)
             validate(township_config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
             township = init_home(target, township_config)
             township.close()
@@ -282,7 +285,10 @@ def add_township(root: Path, name: str, *, county: str, fonds: str, villages: li
         with catalog.transaction(home.db):
             catalog.audit(home.db, home.operator, "township.add", name,
                           {"fonds": fonds, "villages": villages, "folder": f"{TOWNSHIPS_DIR}/{name}"})
-        return TownshipAdded(home.county, name, fonds, villages, str(target), created)
+        unset = [key for key, value in (("complaint_phone", township_config.complaint_phone),
+                                        ("office_phone", township_config.office_phone),
+                                        ("dibao_standard", dibao_standard)) if value in ("", None)]
+        return TownshipAdded(home.county, name, fonds, villages, str(target), created, unset)
     finally:
         home.close()
 
