@@ -928,12 +928,12 @@ def verify(ctx, as_json, quick) -> None:
     home = _county_or_home(ctx)
     if isinstance(home, CountyHome):  # a county home without --township: the county and every township
         results = verify_county(home, check_usability=not quick)
-        for label, each in results:
+        for each in results:
             if as_json:
-                _emit_json({**each.to_json(), "township": label})
+                _emit_json(each.to_json())
             else:
-                click.echo(f"== {label} ==\n{each.report_zh()}")
-        if not all(each.ok for _, each in results):
+                click.echo(f"== {each.label} ==\n{each.result.report_zh()}")
+        if not all(each.result.ok for each in results):
             ctx.exit(ExitCode.PROBLEMS)
         return
     result = run_verify(home, check_usability=not quick)

@@ -374,9 +374,26 @@ def _has_village(home: Home, village: str) -> bool:
     return True
 
 
-def verify_county(county: CountyHome, check_usability: bool = True) -> list[tuple[str, Any]]:
+@dataclass
+class LevelVerified:
+    """One part of a county's `archive verify`: the county's own catalog (township None) or a
+    township. Machine output carries stable values (level, county, township); the label is for people."""
+    county: str
+    township: str | None
+    result: Any  # archive.filing.verify.VerifyResult
+
+    @property
+    def label(self) -> str:
+        return self.township if self.township is not None else f"{self.county}（县级）"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.result.to_json(), "level": "township" if self.township is not None else "county",
+                "county": self.county, "township": self.township}
+
+
+def verify_county(county: CountyHome, check_usability: bool = True) -> list[LevelVerified]:
     """`archive verify` of a whole county home: the county catalog's audit chain (its accounts and
-    township additions), then each township's full 四性检测. [(label, VerifyResult)]."""
+    township additions), then each township's full 四性检测."""
     import time
 
     from archive.filing.verify import Context, VerifyResult, check_audit_chain, verify
@@ -385,10 +402,10 @@ def verify_county(county: CountyHome, check_usability: bool = True) -> list[tupl
     own = VerifyResult()
     check_audit_chain(Context(county, own, check_usability))
     own.seconds = time.perf_counter() - started
-    results: list[tuple[str, Any]] = [(f"{county.county}（县级）", own)]
+    results = [LevelVerified(county.county, None, own)]
     for name, home in county.township_homes():
         try:
-            results.append((name, verify(home, check_usability)))
+            results.append(LevelVerified(county.county, name, verify(home, check_usability)))
         finally:
             home.close()
     return results
