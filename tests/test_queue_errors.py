@@ -37,7 +37,7 @@ def test_ingest_with_no_worker_says_so_once_and_exits_non_zero(tmp_path, redis_u
     assert "处理时出错" not in result.stdout and "如仍出错请报告" not in result.stdout
     assert result.stdout.count("文件留在") == 1  # said once, not wrapped in a second message
     assert "错误：没有正在运行的 OCR 工作进程服务青岩镇的队列 archive.ocr.Z109，1 个文件未处理，留在收件箱" in result.stderr
-    assert "提示：请启动 archive worker" in result.stderr
+    assert "提示：请在县级档案库上启动 archive worker" in result.stderr
     assert scan.exists()  # nothing lost
 
     result = run_cli("--home", str(root), "--township", township.name, "ingest", "--engine", "fake", "--json")

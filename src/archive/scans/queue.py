@@ -77,9 +77,13 @@ class Storage:
 
 def no_workers_error(storage: Storage, files: int) -> UnavailableError:
     """No `archive worker` consumes this home's queue: nothing was sent, the files stay in the inbox."""
-    whose = f"{storage.township}的队列 {storage.queue}" if storage.township else f"队列 {storage.queue}"
-    return UnavailableError(f"{NO_WORKERS_REASON}服务{whose}，{files} 个文件未处理，留在收件箱",
-                            hint="请启动 archive worker（县级档案库上的工作进程服务全县各乡镇），再运行 ingest")
+    if storage.township:
+        whose = f"{storage.township}的队列 {storage.queue}"
+        hint = (f"请在县级档案库上启动 archive worker（服务全县各乡镇；加 --township {storage.township} 则只服务本乡镇），"
+                "再运行 ingest；新添加的乡镇要重启已在运行的工作进程")
+    else:
+        whose, hint = f"队列 {storage.queue}", "请启动 archive worker，再运行 ingest"
+    return UnavailableError(f"{NO_WORKERS_REASON}服务{whose}，{files} 个文件未处理，留在收件箱", hint=hint)
 
 
 def storage_of(home: Home) -> Storage:
