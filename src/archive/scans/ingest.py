@@ -158,6 +158,8 @@ class Ingester:
         self.max_attempts = int(settings["max_attempts"])
         self.settle_seconds = float(settings["settle_seconds"])
         self.repairs: list[IngestRecord] = []
+        self.failure: ArchiveError | None = None  # the run could not process its files (raise it after reporting them)
+        self._unsent: set[str] = set()  # digests of files no worker could take
         self._staging: StagingArea | None = None
         from archive.scans.queue import broker_url
 
@@ -168,6 +170,7 @@ class Ingester:
     def run(self, paths: list[Path]) -> list[IngestRecord]:
         _refuse_home_folders(self.home, paths)
         self._staging = StagingArea(self.home.root, self._locker.try_lock)
+        self.failure, self._unsent = None, set()
         try:
             self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)
                             for r in recovery.repair(self.home, self._lock)]
@@ -319,8 +322,10 @@ class Ingester:
         catalog: what they send back is filed here, in this one process."""
         from archive.scans import queue
 
-        dispatcher = queue.Dispatcher(self.broker, self.home.root,
-                                      float(self.home.config.ingest["queue_visibility_timeout"]), self.progress)
+        storage = queue.storage_of(self.home)  # a county's township: the county's storage root, its own queue
+        dispatcher = queue.Dispatcher(self.broker, storage.root,
+                                      float(self.home.config.ingest["queue_visibility_timeout"]), self.progress,
+                                      storage.queue)
         try:
             yield from self._dispatch(dispatcher, jobs)
         finally:
@@ -329,20 +334,24 @@ class Ingester:
     def _dispatch(self, dispatcher, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
         from archive.scans import queue
 
+        township = queue.storage_of(self.home).township
         dispatcher.check_broker()
         workers = dispatcher.workers()
-        if not workers:
+        if not workers:  # nothing is sent: every file stays in the inbox, and the run fails (exit 4)
+            self.failure = queue.no_workers_error(queue.storage_of(self.home), len(jobs))
             for job in jobs:
-                yield job, Processed(str(job.staged), error=queue.NO_WORKERS_REASON)
+                self._unsent.add(job.digest)
+                yield job, Processed(str(job.staged), error=self.failure.message)
             return
         self.progress(f"{len(jobs)} 个文件交给 OCR 工作进程（现有 {len(workers)} 个：{'、'.join(workers)}）")
-        root = self.home.root
+        root = dispatcher.root
         ids_path, ids_sha256 = queue.write_known_ids(self._staging.folder, self._known_ids())
         for job in jobs:
             self._attempt(job)
-            dispatcher.send(queue.Task(str(job.staged.relative_to(root)), job.name, self.engine,
+            dispatcher.send(queue.Task(str(job.staged.absolute().relative_to(root)), job.name, self.engine,
                                        (self.limits.max_pages, self.limits.max_page_pixels),
-                                       str(ids_path.relative_to(root)), ids_sha256, self.max_attempts), job)
+                                       str(ids_path.absolute().relative_to(root)), ids_sha256, self.max_attempts,
+                                       township), job)
         tally: dict[str, list[float]] = {}
         for job, payload in dispatcher.results():
             self._attempt(job, -1)
@@ -470,6 +479,10 @@ class Ingester:
     def _file(self, job: Job, processed: Processed) -> IngestRecord:
         if processed.bad_input:
             return self._quarantine(job, processed.bad_input)
+        if job.digest in self._unsent:
+            from archive.scans.queue import NO_WORKERS_REASON
+
+            return self._record(job.entry, job.digest, "failed", f"未处理：{NO_WORKERS_REASON}，文件留在收件箱")
         if processed.error:
             return self._record(job.entry, job.digest, "failed", f"处理时出错（{processed.error}），文件留在原处，"
                                 "可再次运行 ingest；如仍出错请报告")
