@@ -67,8 +67,6 @@ SESSION = {"enable_seqscan": "off", "jit": "off"}
 COMMON_AT_LEAST = 2 * 1000
 SAMPLE = 5000
 STATS_TTL = 600  # seconds a backend keeps the planner's statistics it read
-STATE_TTL = 1.0  # seconds a backend trusts what it read of its tables' existence and version
-                 # (a search asks both several times: store.index_exists, require_current)
 BUILD_MEMORY = "256MB"  # maintenance_work_mem for building the GIN index after a full rebuild
 
 
@@ -168,7 +166,6 @@ class PostgresBackend:
         self._conn = None
         self._stats: tuple[dict[str, float], float, float] | None = None
         self._stats_read = 0.0
-        self._state: tuple[float, str | None] | None = None  # (when read, version) of existing tables
 
     # -- connection and tables --
     @property
@@ -194,29 +191,14 @@ class PostgresBackend:
         return f'"{self.schema}".{name}'
 
     def _exists_tables(self) -> bool:
-        return self._read_state() is not None
-
-    def _read_state(self) -> tuple[float, str | None] | None:
-        """(when read, version marker) of the tables, None when they are not there: read again
-        after STATE_TTL seconds or a change made here (a rebuild elsewhere is seen within it)."""
-        if self._state is not None and time.monotonic() - self._state[0] < STATE_TTL:
-            return self._state
-        self._state = None
-        row = self.conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-            (f'"{self.schema}".docs', f'"{self.schema}".meta')).fetchone()
-        if not row[0]:
-            return None
-        version = self.conn.execute(f"SELECT value FROM {self._table('meta')} WHERE key='version'").fetchone()
-        self._state = (time.monotonic(), version[0] if version else None)
-        return self._state
+        row = self.conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".docs',)).fetchone()
+        return row[0] is not None
 
     def _create(self, gin: bool = True) -> None:
         """The tables (and, unless a full rebuild is about to write, the GIN index). The tsvector
         is compressed with lz4 where the server has it: a phrase's position check and ts_rank
         decompress each candidate's tsvector, and lz4 decompresses faster than pglz (not measured here)."""
         docs, meta = self._table("docs"), self._table("meta")
-        self._state = None
         compression = " COMPRESSION lz4" if self._has_lz4() else ""
         with self.conn.transaction():
             self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -246,17 +228,22 @@ class PostgresBackend:
         return self._exists_tables()
 
     def version(self) -> str | None:
-        state = self._read_state()
-        return state[1] if state else None
+        """One round trip (a search asks it on every call): the marker, None when there is none
+        or no tables."""
+        import psycopg
+
+        try:
+            row = self.conn.execute(f"SELECT value FROM {self._table('meta')} WHERE key='version'").fetchone()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):  # autocommit: nothing to undo
+            return None
+        return row[0] if row else None
 
     def set_version(self, version: str | None) -> None:
-        self._state = None
         if not self._exists_tables():
             if version is None:
                 return
             self._create()
         meta = self._table("meta")
-        self._state = None
         if version is None:
             self.conn.execute(f"DELETE FROM {meta} WHERE key='version'")
         else:
@@ -489,4 +476,3 @@ class PostgresBackend:
             self._conn.close()
             self._conn = None
         self._stats = None
-        self._state = None
