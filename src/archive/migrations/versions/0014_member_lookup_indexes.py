@@ -5,7 +5,8 @@ search scanned the whole members table twice over):
   (its tail from the 2nd character; its 1st character with its tail from the 3rd; its first two
   characters) — four indexes, the expressions exactly as names.py writes them;
 - the last 4 to 6 characters of an ID number (search/engine.py): an 18-character ID number's tail
-  by its start position (13, 14, 15), and the few ID numbers of another length in a partial index.
+  by its start position (13, 14, 15), and the few ID numbers of another length in a partial index
+  (an ID number itself has the index of its UNIQUE constraint).
 
 Revision ID: 0014
 Revises: 0013
@@ -26,7 +27,6 @@ INDEXES = [
     ("members_name_tail", "substr(name, 2)"),
     ("members_name_ends", "substr(name, 1, 1), substr(name, 3)"),
     ("members_name_head", "substr(name, 1, 2)"),
-    ("members_id_number", "id_number"),
     ("members_id_last6", "substr(id_number, 13)"),
     ("members_id_last5", "substr(id_number, 14)"),
     ("members_id_last4", "substr(id_number, 15)"),
