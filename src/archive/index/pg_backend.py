@@ -53,6 +53,8 @@ LABEL = {"names": "A", "ids": "A", "number": "A", "title": "B", "people": "C"}  
 RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
 MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
 RANK_AT_MOST = 1000     # matches ranked by ts_rank; beyond, the first found (see search)
+CHECK = 200            # candidates a phrase is checked on first when they are many (see _many)
+CANDIDATES_AT_MOST = 20_000  # candidates counted so far, beyond extrapolated
 DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
 # Session settings of the index connection (see docs/COUNTY.md, "PostgreSQL 全文索引"):
 # - enable_seqscan off: a tsvector is stored out of line (TOAST), so the planner's cost of a
@@ -126,6 +128,15 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
             parts.append(quoted + ":" + joiner.join(map(str, where)) + label if where else quoted)
     parts += [_quote(keyword_lexeme("long", field)) + ":1" for field in long_fields]
     return " ".join(parts), long_fields
+
+
+def _has_phrase(query: iq.Query) -> bool:
+    """Whether the query checks positions (a phrase of more than one bigram), outside a Not."""
+    if isinstance(query, iq.Phrase):
+        return len(query.grams) > 1
+    if isinstance(query, iq.And | iq.Or):
+        return any(_has_phrase(part) for part in query.parts)
+    return False
 
 
 def psycopg_error() -> type[Exception]:
@@ -320,8 +331,14 @@ class PostgresBackend:
             f"SELECT count(*) FROM (SELECT 1 FROM {self._table('docs')} WHERE tv @@ %s::tsquery LIMIT %s) AS hit",
             (self.compile(iq.Term(field, term)), DF_CAP)).fetchone()[0])
 
-    def compile(self, query: iq.Query) -> str:
-        """The query as one tsquery (text form)."""
+    def compile(self, query: iq.Query, relaxed: bool = False) -> str:
+        """The query as one tsquery (text form). `relaxed`: a phrase as its bigrams anywhere and a
+        Not as every document — a query that matches every document the query matches and that
+        the GIN index answers alone, without reading a row's tsvector (no positions to check)."""
+        if relaxed and isinstance(query, iq.Phrase) and len(query.grams) > 1:
+            return "(" + " & ".join(dict.fromkeys(_quote(TEXT_PREFIX[query.field] + g) for g in query.grams)) + ")"
+        if relaxed and isinstance(query, iq.Not):
+            return self.compile(iq.Every())
         if isinstance(query, iq.Term):
             if query.field in TEXT_PREFIX:
                 return _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
@@ -337,9 +354,9 @@ class PostgresBackend:
         if isinstance(query, iq.And):
             if not query.parts:
                 return self.compile(iq.Every())
-            return "(" + " & ".join(self.compile(p) for p in query.parts) + ")"
+            return "(" + " & ".join(self.compile(p, relaxed) for p in query.parts) + ")"
         if isinstance(query, iq.Or):
-            parts = [self.compile(p) for p in query.parts]
+            parts = [self.compile(p, relaxed) for p in query.parts]
             if not parts:
                 return self.compile(iq.Nothing())
             need = query.minmatch
@@ -378,6 +395,10 @@ class PostgresBackend:
             newest = self._newest(tsquery, limit)
             if newest is not None:
                 return newest
+        if ranked and _has_phrase(whole):
+            many = self._many(whole, tsquery, limit)
+            if many is not None:
+                return many
         if not ranked:
             probe = [row[0] for row in self.conn.execute(
                 f"SELECT doc_id FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s", (tsquery, limit))]
@@ -400,6 +421,38 @@ class PostgresBackend:
         rows.sort(key=lambda r: (-r[1], r[0]))
         return iq.Hits([(doc_id, float(score)) for doc_id, score, _page in rows[:limit]], len(rows), True,
                        len(rows) < limit)
+
+    # -- phrases with many candidates: a sample checked, not a thousand --
+    def _many(self, query: iq.Query, tsquery: str, limit: int) -> iq.Hits | None:
+        """A query with a phrase whose candidates (the documents with all its bigrams and the
+        filters: the GIN index answers that alone, reading no tsvector) are more than RANK_AT_MOST:
+        the phrase is checked on the first CHECK candidates only (each check reads and
+        decompresses a row's tsvector, the time of a filtered phrase search), and when the share
+        that passes says the matches are more than RANK_AT_MOST too — the first found would be
+        given, unranked, anyway — the first `limit` that pass are the answer and the total is
+        estimated (约). None otherwise: the full search ranks them."""
+        docs = self._table("docs")
+        relaxed = self.compile(query, relaxed=True)
+        counted, reached = self.conn.execute(
+            f"""SELECT count(*), max(page) FROM (SELECT (ctid::text::point)[0] AS page FROM {docs}
+                WHERE tv @@ CAST(%s AS tsquery) LIMIT %s) AS candidate""", (relaxed, CANDIDATES_AT_MOST)).fetchone()
+        if counted <= RANK_AT_MOST:
+            return None
+        candidates = counted
+        if counted >= CANDIDATES_AT_MOST:  # more: extrapolated from how far into the table they reach
+            pages = self.conn.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int",
+                                      (f'"{self.schema}".docs',)).fetchone()[0]
+            candidates = int(counted * max(pages, reached + 1) / (reached + 1))
+        rows = self.conn.execute(
+            f"""SELECT doc_id FROM (SELECT doc_id, tv FROM {docs} WHERE tv @@ CAST(%(r)s AS tsquery)
+                LIMIT %(check)s) AS candidate WHERE tv @@ CAST(%(q)s AS tsquery)""",
+            {"r": relaxed, "q": tsquery, "check": CHECK}).fetchall()
+        estimate = int(candidates * len(rows) / min(CHECK, counted))
+        if len(rows) < limit or estimate <= 2 * RANK_AT_MOST:
+            return None  # few pass the phrase check: perhaps no more than can be ranked
+        first = [row[0] for row in rows[:limit]]
+        return iq.Hits([(doc_id, 1.0 - i / (2 * len(first))) for i, doc_id in enumerate(first)],
+                       max(estimate, len(rows)), False, False)
 
     # -- common queries: the newest documents first --
     def _statistics(self) -> tuple[dict[str, float], float, float]:
