@@ -3,7 +3,18 @@
 
 Run by hand:  .venv/bin/python bench/county.py [--documents 1000000] [--households 30000]
                   [--whoosh-documents N | --skip-whoosh] [--skip-postgresql] [--scans 12] [--workers 1,2,4]
-                  [--skip-ingest]
+                  [--skip-ingest] [--catalog postgresql|sqlite] [--fts5-documents N]
+                  [--keep DIR | --reuse DIR]
+
+- The PostgreSQL run's catalog is in the same PostgreSQL database (`--catalog postgresql`, the
+  default: as in a county, the name table, the hit lookup and the search's audit entry are
+  PostgreSQL statements too); `--catalog sqlite` keeps it in catalog.sqlite.
+- `--keep DIR`: the server's data folder (DIR/pg-server), the homes and the query mixes are built
+  under DIR and kept; `--reuse DIR` then runs the query phase only on them (no build, no rebuild:
+  the server is started again on its data folder), which is what is timed under the bench lock
+  at a million documents (building takes most of an hour on this machine).
+- `--fts5-documents N`: the default embedded backend (SQLite FTS5, catalog.sqlite) on an archive
+  of its own of that size, measured the same way (with --keep/--reuse too).
 
 - Starts a throwaway PostgreSQL and Redis on 127.0.0.1 (tests/servers.py), PostgreSQL with the
   settings a county server would have (SERVER below: durable writes, memory), not the test ones.
