@@ -238,8 +238,9 @@ def main() -> None:
         work.mkdir(exist_ok=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="bench-county-"))
-    if args.reuse:
-        args.skip_whoosh = args.skip_ingest = True
+    if args.reuse:  # what was kept: whoosh only if it was built there
+        args.skip_ingest = True
+        args.skip_whoosh = args.skip_whoosh or not (work / "whoosh" / "mix.json").exists()
     result: dict[str, object] = {"documents": args.documents, "households": args.households, "load_start": load(),
                                  "catalog": args.catalog, "reuse": bool(args.reuse)}
     print(f"load average at start: {result['load_start']}", flush=True)
@@ -286,11 +287,16 @@ def main() -> None:
             households = args.whoosh_households or max(100, round(args.households * size / args.documents))
             if size == args.documents:
                 households = args.households
-            home, mix = archive_of(work / "whoosh", size, households)
-            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"})
+            if args.reuse:
+                home, mix = work / "whoosh" / "home", work / "whoosh" / "mix.json"
+            else:
+                home, mix = archive_of(work / "whoosh", size, households)
+            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"},
+                              queries_only=bool(args.reuse))
             show(figures)
             result["whoosh"] = figures
-            shutil.rmtree(work / "whoosh", ignore_errors=True)
+            if not kept:
+                shutil.rmtree(work / "whoosh", ignore_errors=True)
         if not args.skip_ingest:
             files, township = scans(work, args.scans)
             with running_redis() as redis_server:
