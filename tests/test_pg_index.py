@@ -287,3 +287,21 @@ def test_many_candidates_many_matches_are_answered_from_a_sample_with_filters_ke
     assert not hits.exact and not hits.complete and 80 <= hits.total <= 200  # about 134
     # a phrase under Not is no phrase to check: the relaxed form keeps every document for it
     assert index.compile(iq.And((iq.Term("year", "2016"), iq.Not(query))), relaxed=True).count("=all") == 1
+
+
+def test_a_search_past_the_statement_timeout_is_a_chinese_error_and_rebuilds_are_not_bounded(pg_home, monkeypatch):
+    from archive.errors import ArchiveError
+    from archive.index import pg_backend
+
+    index = store.backend(pg_home)
+    _filled(index, 3000, 2)
+    assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "20s"  # after a rebuild, again
+    monkeypatch.setitem(pg_backend.SESSION, "statement_timeout", "1ms")
+    index.conn.execute("SET statement_timeout = '1ms'")
+    # 3,000 tsvectors read for a phrase in every other document, ranked: far over a millisecond
+    words = [iq.Phrase("body", tuple(bigrams(w))) for w in ("务工收入增加", "申请人家庭", "生活困难")]
+    with pytest.raises(ArchiveError, match="检索用时超过"):
+        index.search(iq.Or(tuple(words)), None, 20)
+    with index._unbounded():  # what writing and building run under
+        assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+    assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "1ms"

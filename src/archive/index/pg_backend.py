@@ -29,11 +29,12 @@ environment variable ARCHIVE_INDEX_URL.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from archive import pgconn
@@ -62,7 +63,10 @@ DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by
 #   then prefers a sequential scan to the GIN index (停发 with two filters: 1.2 s instead of 36 ms
 #   at 100,000 documents). Every query here is a tsquery the GIN index answers.
 # - jit off: JIT compilation costs tens of milliseconds and never pays for these short queries.
-SESSION = {"enable_seqscan": "off", "jit": "off"}
+# - statement_timeout: a search statement that runs longer is stopped (a hostile query — hundreds of
+#   words, each a phrase — must not hold a county server's CPU); writing and building the index
+#   lift it (_unbounded): a rebuild's GIN index takes minutes at a million documents.
+SESSION = {"enable_seqscan": "off", "jit": "off", "statement_timeout": "20s"}
 # A query the planner's statistics say more than COMMON_AT_LEAST documents match, so many that
 # `limit` of them are expected within the newest SAMPLE / 2 documents, is first looked for among
 # the newest SAMPLE documents (see search)
@@ -278,11 +282,22 @@ class PostgresBackend:
             return
         self.conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (BUILD_MEMORY,))
         try:
-            self._create_gin()
+            with self._unbounded():
+                self._create_gin()
+                self.conn.execute(f"VACUUM ANALYZE {self._table('docs')}")
         finally:
             self.conn.execute("RESET maintenance_work_mem")
-        self.conn.execute(f"VACUUM ANALYZE {self._table('docs')}")
         self._stats = None
+
+    @contextlib.contextmanager
+    def _unbounded(self) -> Iterator[None]:
+        """No statement timeout inside (writing, building): SESSION's again after."""
+        self.conn.execute("SELECT set_config('statement_timeout', '0', false)")
+        try:
+            yield
+        finally:
+            if not self.conn.closed:
+                self.conn.execute("SELECT set_config('statement_timeout', %s, false)", (SESSION["statement_timeout"],))
 
     def size_bytes(self) -> int:
         if not self._exists_tables():
@@ -296,7 +311,7 @@ class PostgresBackend:
         if not self._exists_tables():
             self._create()
         docs = self._table("docs")
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self._unbounded(), self.conn.transaction(), self.conn.cursor() as cur:
             if replace:
                 cur.executemany(
                     f"""INSERT INTO {docs} (doc_id, rev, tv) VALUES (%s, %s, %s::tsvector)
@@ -315,7 +330,8 @@ class PostgresBackend:
     def delete(self, doc_ids: Sequence[str]) -> None:
         if not doc_ids or not self._exists_tables():
             return
-        self.conn.execute(f"DELETE FROM {self._table('docs')} WHERE doc_id = ANY(%s)", (list(doc_ids),))
+        with self._unbounded():
+            self.conn.execute(f"DELETE FROM {self._table('docs')} WHERE doc_id = ANY(%s)", (list(doc_ids),))
 
     def revisions(self) -> dict[str, int]:
         if not self._exists_tables():
@@ -384,7 +400,17 @@ class PostgresBackend:
         RANK_AT_MOST + 1 reach (their ctid), as the FTS5 backend does with its rowids.
         A query the statistics say is common is first looked for among the newest documents
         (_newest): finding all its matches in the GIN index grows with the archive, that does not.
-        `ranked=False`: any `limit` matches, when only whether there are some matters."""
+        `ranked=False`: any `limit` matches, when only whether there are some matters.
+        A statement past SESSION's statement_timeout is a Chinese error, not a hung search."""
+        import psycopg
+
+        try:
+            return self._search(query, filter, limit, ranked)
+        except psycopg.errors.QueryCanceled as exc:
+            raise ArchiveError(f"检索用时超过 {SESSION['statement_timeout'].removesuffix('s')} 秒，已停止",
+                               hint="请减少词语，或加筛选条件（村、年份、类型）缩小范围") from exc
+
+    def _search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool) -> iq.Hits:
         if not self._exists_tables():
             raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
         whole = iq.and_([query, filter]) if filter is not None else query
