@@ -226,6 +226,8 @@ def main() -> None:
                         help="build into DIR and keep it (the server's data folder, the homes, the query mixes)")
     parser.add_argument("--reuse", type=Path, metavar="DIR",
                         help="the query phase only, on what --keep DIR built (no build, no rebuild)")
+    parser.add_argument("--warm", action="store_true",
+                        help="with --reuse: the mix once first (the server was just started), reported apart")
     args = parser.parse_args()
 
     from tests.servers import running_postgres, running_redis
@@ -238,6 +240,8 @@ def main() -> None:
         work.mkdir(exist_ok=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="bench-county-"))
+    if args.warm:
+        os.environ["BENCH_WARM"] = "1"
     if args.reuse:  # what was kept: whoosh only if it was built there
         args.skip_ingest = True
         args.skip_whoosh = args.skip_whoosh or not (work / "whoosh" / "mix.json").exists()

@@ -55,7 +55,7 @@ RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
 MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
 RANK_AT_MOST = 1000     # matches ranked by ts_rank; beyond, the first found (see search)
 CHECK = 200            # candidates a phrase is checked on first when they are many (see _many)
-CANDIDATES_AT_MOST = 20_000  # candidates counted so far, beyond extrapolated
+CANDIDATES_AT_MOST = 50_000  # candidates counted this far (beyond: the estimate is a lower bound)
 DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
 # Session settings of the index connection (see docs/COUNTY.md, "PostgreSQL 全文索引"):
 # - enable_seqscan off: a tsvector is stored out of line (TOAST), so the planner's cost of a
@@ -459,16 +459,14 @@ class PostgresBackend:
         estimated (约). None otherwise: the full search ranks them."""
         docs = self._table("docs")
         relaxed = self.compile(query, relaxed=True)
-        counted, reached = self.conn.execute(
-            f"""SELECT count(*), max(page) FROM (SELECT (ctid::text::point)[0] AS page FROM {docs}
-                WHERE tv @@ CAST(%s AS tsquery) LIMIT %s) AS candidate""", (relaxed, CANDIDATES_AT_MOST)).fetchone()
+        # no column is read: the heap is not visited for an all-visible page (a bitmap scan's
+        # skip-fetch), the count costs the GIN index's work only
+        counted = self.conn.execute(
+            f"""SELECT count(*) FROM (SELECT 1 FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s) AS candidate""",
+            (relaxed, CANDIDATES_AT_MOST)).fetchone()[0]
         if counted <= RANK_AT_MOST:
             return None
-        candidates = counted
-        if counted >= CANDIDATES_AT_MOST:  # more: extrapolated from how far into the table they reach
-            pages = self.conn.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int",
-                                      (f'"{self.schema}".docs',)).fetchone()[0]
-            candidates = int(counted * max(pages, reached + 1) / (reached + 1))
+        candidates = counted  # at CANDIDATES_AT_MOST: at least that many, the estimate a lower bound
         rows = self.conn.execute(
             f"""SELECT doc_id FROM (SELECT doc_id, tv FROM {docs} WHERE tv @@ CAST(%(r)s AS tsquery)
                 LIMIT %(check)s) AS candidate WHERE tv @@ CAST(%(q)s AS tsquery)""",
