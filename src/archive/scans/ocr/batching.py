@@ -1,0 +1,49 @@
+"""Which text lines the recogniser reads together, and how wide it reads them.
+
+The line recogniser takes a batch of line images scaled to 48 px high, each padded on the
+right to the batch's widest. RapidOCR pads every batch to at least 320 px (its
+`Rec.rec_img_shape`), so a table cell of one character (48 px wide) cost as much as a line of
+seven, and batching lines of very different widths pads the short ones to the long one. Here a
+batch holds lines of about the same width only (sorted by width, a new batch when the next line
+is more than `tolerance` wider than the batch's first), and it is padded only to its own
+widest line, never below `min_width`. With one ONNX thread per worker, larger batches save
+little: padding is what costs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+HEIGHT = 48        # the recogniser's input height (PP-OCR)
+MIN_WIDTH = 48     # narrowest input: one character's square
+TOLERANCE = 0.10   # a batch's lines differ in width by at most this share (plus one step)
+STEP = 8           # ... and by at least this many pixels (short cells of one or two characters)
+MAX_BATCH = 16
+
+
+def input_width(height: int, width: int, min_width: int = MIN_WIDTH) -> int:
+    """The width a line image of `height` x `width` pixels has at the recogniser's height."""
+    return max(min_width, math.ceil(HEIGHT * width / max(1, height)))
+
+
+def batches(widths: Sequence[int], tolerance: float = TOLERANCE, step: int = STEP,
+            max_batch: int = MAX_BATCH) -> list[list[int]]:
+    """Indices of `widths` (input widths, see input_width) in batches of like width, narrowest
+    first: each batch's widest is at most (1 + tolerance) times its narrowest plus `step`."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    groups: list[list[int]] = []
+    for index in order:
+        if groups:
+            current = groups[-1]
+            first = widths[current[0]]
+            if len(current) < max_batch and widths[index] <= first * (1 + tolerance) + step:
+                current.append(index)
+                continue
+        groups.append([index])
+    return groups
+
+
+def padded_area(widths: Sequence[int], groups: list[list[int]], min_width: int = MIN_WIDTH) -> int:
+    """Columns the recogniser reads for these batches (each line padded to its batch's widest)."""
+    return sum(len(group) * max(min_width, *(widths[i] for i in group)) for group in groups)
