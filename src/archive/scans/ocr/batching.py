@@ -4,27 +4,28 @@ The line recogniser takes a batch of line images scaled to 48 px high, each padd
 right to the batch's widest. RapidOCR pads every batch to at least 320 px (its
 `Rec.rec_img_shape`), so a table cell of one character (48 px wide) cost as much as a line of
 seven, and batching lines of very different widths pads the short ones to the long one. Here a
-batch holds lines of about the same width only (sorted by width, a new batch when the next line
-is more than `tolerance` wider than the batch's first), and it is padded only to its own
-widest line, never below `min_width`. With one ONNX thread per worker, larger batches save
-little: padding is what costs.
+batch holds lines of the same width only (sorted by width, a new batch when the next line is
+more than `tolerance` wider than the batch's first plus `step` pixels: none by default), so no
+line is padded at all and each reads as it would alone. Padding is not neutral: a masked ID
+padded by a few pixels lost an asterisk that it kept read alone. With one ONNX thread per
+worker, batching saves little anyway: padding is what costs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 HEIGHT = 48        # the recogniser's input height (PP-OCR)
 MIN_WIDTH = 48     # narrowest input: one character's square
-TOLERANCE = 0.10   # a batch's lines differ in width by at most this share (plus one step)
-STEP = 8           # ... and by at least this many pixels (short cells of one or two characters)
+TOLERANCE = 0.0    # a batch's lines differ in width by at most this share of the narrowest
+STEP = 0           # ... plus this many pixels (0 and 0: lines of the same width only)
 MAX_BATCH = 16
 
 
 def input_width(height: int, width: int, min_width: int = MIN_WIDTH) -> int:
-    """The width a line image of `height` x `width` pixels has at the recogniser's height."""
-    return max(min_width, math.ceil(HEIGHT * width / max(1, height)))
+    """The width a line image of `height` x `width` pixels is read at: scaled to the
+    recogniser's height (RapidOCR's TextRecognizer rounds down, as here), at least `min_width`."""
+    return max(min_width, int(HEIGHT * (width / max(1, height))))
 
 
 def batches(widths: Sequence[int], tolerance: float = TOLERANCE, step: int = STEP,
