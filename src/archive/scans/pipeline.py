@@ -105,7 +105,8 @@ class PageReader:
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
         source = prepared.source if prepared.source is not None else image
-        colour = rotate_quarter(rgb_array(source), prepared.rotation)
+        colour = rotate_quarter(prepared.colour if prepared.colour is not None else rgb_array(source),
+                                prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
