@@ -52,13 +52,22 @@ class RapidOcrEngine(OcrEngine):
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
         """Text lines of the page, detected on the part of it that has ink (the detector's cost
-        is the pixels it sees; a page's margins are a third or more of it)."""
-        x0, y0, x1, y1 = ink_area(image)
-        part = np.ascontiguousarray(image[y0:y1, x0:x1])
-        result = self._engine(part, use_det=True, use_cls=False, use_rec=False)
+        is the pixels it sees; a page's margins are a third or more of it). The page is first
+        scaled as the detector would scale it (sides to multiples of 32), so that the part is
+        the very pixels the detector would have seen of the whole page."""
+        import cv2
+
+        height, width = image.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
+        scaled_h = max(32, int(round(int(height * scale) / 32) * 32))
+        scaled_w = max(32, int(round(int(width * scale) / 32) * 32))
+        scaled = image if (scaled_w, scaled_h) == (width, height) else cv2.resize(image, (scaled_w, scaled_h))
+        x0, y0, x1, y1 = ink_area(scaled)
+        result = self._engine(np.ascontiguousarray(scaled[y0:y1, x0:x1]), use_det=True, use_cls=False, use_rec=False)
         if result.boxes is None:
             return []
-        return [np.asarray(box, dtype=np.float32) + np.float32([x0, y0]) for box in result.boxes]
+        back = np.float32([width / scaled_w, height / scaled_h])
+        return [(np.asarray(box, dtype=np.float32) + np.float32([x0, y0])) * back for box in result.boxes]
 
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """The line classifier's verdict, confirmed by reading: a line it calls upside down is
@@ -145,9 +154,10 @@ class RapidOcrEngine(OcrEngine):
 
 
 def ink_area(image: np.ndarray, margin: int = INK_MARGIN) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1): the part of a page image that holds its ink, with `margin` pixels
-    around, its sides made multiples of 32 where the page allows (the detector's input is, so
-    the part is not resampled). The whole page when there is no ink or little to gain."""
+    """(x0, y0, x1, y1): the part of a page image that holds its ink, with at least `margin`
+    pixels around, on the grid of 32 pixels (the detector's network works in steps of up to 32:
+    off the grid, every box moved by a pixel). The whole page when there is no ink or little to
+    gain."""
     grey = image if image.ndim == 2 else image.min(axis=2)
     height, width = grey.shape[:2]
     paper = float(np.percentile(grey[:: 4, :: 4], 90))
@@ -157,10 +167,9 @@ def ink_area(image: np.ndarray, margin: int = INK_MARGIN) -> tuple[int, int, int
         return 0, 0, width, height
 
     def span(first: int, last: int, size: int) -> tuple[int, int]:
-        start, end = max(0, first - margin), min(size, last + 1 + margin)
-        wanted = min(size, -(-(end - start) // 32) * 32)
-        start = max(0, min(start, size - wanted))
-        return start, start + wanted
+        start = max(0, (first - margin) // 32 * 32)
+        end = min(size, -(-(last + 1 + margin) // 32) * 32)
+        return start, end
 
     (x0, x1), (y0, y1) = span(columns[0], columns[-1], width), span(rows[0], rows[-1], height)
     if (x1 - x0) * (y1 - y0) > 0.9 * width * height:
