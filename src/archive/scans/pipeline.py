@@ -123,11 +123,15 @@ class PageReader:
         PDF there page by page (removed again for a born-digital PDF, which is searchable as it is).
         No page image outlives its page: memory stays bounded however many pages there are.
         `on_page(page, pages)` is called after each page (pages: 0 when the file does not say)."""
-        from archive.scans.searchable import SearchablePdf
-
         started = time.perf_counter()
         result = Processed(str(path))
-        writer = SearchablePdf(searchable, title or path.name) if searchable is not None else None
+        writer = None
+        if searchable is not None:
+            # imported only when written: it brings the PDF writer (reportlab, pypdf), a tenth
+            # of a second of CPU that `archive ocr` of one file does not need
+            from archive.scans.searchable import SearchablePdf
+
+            writer = SearchablePdf(searchable, title or path.name)
         born_digital = True
         self.engine.begin_file(path)
         try:
