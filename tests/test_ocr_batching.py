@@ -68,3 +68,44 @@ def test_batched_reading_reads_a_table_as_lines_read_one_by_one():
     ordered = sorted(widths)
     rapid = sum(len(ordered[s:s + 6]) * max(320, *ordered[s:s + 6]) for s in range(0, len(ordered), 6))
     assert batching.padded_area(widths, batching.batches(widths)) < 0.7 * rapid
+
+
+def test_detection_sees_only_the_part_of_the_page_with_ink():
+    from archive.scans.ocr.rapid import ink_area
+
+    page = np.full((1024, 736), 255, np.uint8)
+    page[300:340, 150:500] = 0  # a line of text
+    x0, y0, x1, y1 = ink_area(page)
+    assert all(v % 32 == 0 for v in (x0, y0, x1, y1))  # on the detector's grid
+    assert x0 <= 150 - 32 and y0 <= 300 - 32 and x1 >= 500 + 32 and y1 >= 340 + 32  # the margin kept
+    assert (x1 - x0) * (y1 - y0) < 0.2 * page.size
+    # faint print on a grey copy counts as ink
+    grey = np.full((1024, 736), 200, np.uint8)
+    grey[600:620, 100:600] = 150
+    x0, y0, x1, y1 = ink_area(grey)
+    assert y0 <= 600 - 32 and y1 >= 620 + 32 and x0 <= 100 - 32
+    # a blank page, and a page with ink to its edges, are seen whole
+    assert ink_area(np.full((1024, 736), 255, np.uint8)) == (0, 0, 736, 1024)
+    page[10:20, 5:730] = 0
+    page[1000:1010, 5:730] = 0
+    assert ink_area(page) == (0, 0, 736, 1024)
+
+
+@pytest.mark.slow
+def test_text_found_on_the_ink_part_is_where_the_whole_page_finds_it(monkeypatch):
+    """The lines the detector finds on the ink's part of a page are those it finds on the whole
+    page, to a few pixels (near the part's edge the network sees its padding, not paper), none lost."""
+    from archive.scans.ocr import rapid
+    from archive.scans.pipeline import PageReader
+
+    engine = PageReader("rapidocr").engine
+    image = Image.new("RGB", A4, "white")
+    draw_table(image, 500, table_rows(random.Random(2), 8), font("song", 11), title="石板村家庭成员情况表")
+    small = np.asarray(image.convert("L").resize((724, 1024)))
+    assert rapid.ink_area(small) != (0, 0, 724, 1024)  # a part, not the page
+    part = sorted(np.asarray(box).round().astype(int).ravel().tolist() for box in engine.detect(small))
+    monkeypatch.setattr(rapid, "ink_area", lambda image: (0, 0, image.shape[1], image.shape[0]))
+    whole = sorted(np.asarray(box).round().astype(int).ravel().tolist() for box in engine.detect(small))
+    assert len(part) == len(whole) > 40
+    for box in whole:  # each line found on the page is found on the part, to a few pixels
+        assert min(max(abs(a - b) for a, b in zip(box, other, strict=True)) for other in part) <= 5
