@@ -1400,15 +1400,18 @@ def user_token(ctx, name, as_json) -> None:
 @county_level
 def user_list(ctx, as_json) -> None:
     """列出网页用户。"""
+    from archive.county import CountyHome
     from archive.users import list_users
 
-    users = list_users(_accounts(ctx))
+    accounts = _accounts(ctx)
+    county_wide = "  全县" if isinstance(accounts, CountyHome) else ""  # the column lines up on a county home
+    users = list_users(accounts)
     for item in users:
         if as_json:
             _emit_json(item.to_json())
         else:
             state = "已停用" if item.disabled else "正常"
-            scope = f"  {item.township}" if item.township else ""
+            scope = f"  {item.township}" if item.township else county_wide
             click.echo(f"{item.name}  {item.role_title}{scope}  {state}  上次登录：{item.last_login or '从未'}")
     if not users and not as_json:
         click.echo("还没有用户；用 archive user add 姓名 --role 角色 添加。")

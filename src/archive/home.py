@@ -13,6 +13,7 @@ Layout (readable by a person without the software):
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -190,7 +191,10 @@ def _login_name() -> str:
 
 
 def init_home(root: Path, config: Config) -> Home:
-    """Create a new archive home. Refuses to overwrite an existing configuration."""
+    """Create a new archive home. Refuses to overwrite an existing configuration. A PostgreSQL
+    catalog's schema is made (or refused) before anything is written to the folder, so that a
+    refused init leaves nothing behind and can simply be run again (`township add` too)."""
+    made = not root.exists()
     files.ensure_dir(root)
     home = Home(root)
     if home.config_path.exists():
@@ -198,15 +202,21 @@ def init_home(root: Path, config: Config) -> Home:
             f"{root} 已经是一个档案库（存在 {CONFIG_NAME}），不会覆盖",
             hint="要修改配置请直接编辑 config.yaml，或用 archive village add 添加村",
         )
-    os.chmod(root, files.PRIVATE_DIR)  # personal data: the home is private to its owner
-    for folder in (home.documents_dir, home.templates_dir, home.inbox_dir):
-        files.ensure_dir(folder)
     target = pg_target(config)
     if target is not None and not config.database_url:
         config.database_url = _without_password(target[0])  # later commands find it without the variable
     if target is not None:
         # a fresh schema (made if missing), refused when it holds tables: homes never share one
-        schema = migrations.upgrade_catalog(target, require_empty=True)
+        try:
+            schema = migrations.upgrade_catalog(target, require_empty=True)
+        except BaseException:
+            if made:
+                with contextlib.suppress(OSError):
+                    root.rmdir()  # the folder this init made, still empty
+            raise
+    os.chmod(root, files.PRIVATE_DIR)  # personal data: the home is private to its owner
+    for folder in (home.documents_dir, home.templates_dir, home.inbox_dir):
+        files.ensure_dir(folder)
     save_config(config, home.config_path)
     config.path = home.config_path
     home.__dict__["config"] = config

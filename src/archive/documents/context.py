@@ -32,9 +32,9 @@ def office_context(config: Config, template: Template, day: dt.date) -> dict[str
         "township": config.township,
         "office": config.office,
         # empty settings print as an error naming them, never as 「电话：」 with nothing after it
-        "complaint_phone": setting(config.complaint_phone, "complaint_phone", "监督举报电话"),
-        "office_phone": setting(config.office_phone, "office_phone", "经办机构联系电话"),
-        "dibao_standard": setting(config.dibao_standard, "dibao_standard", "当地最低生活保障标准"),
+        "complaint_phone": setting(config.complaint_phone, "complaint_phone", "监督举报电话", config.path),
+        "office_phone": setting(config.office_phone, "office_phone", "经办机构联系电话", config.path),
+        "dibao_standard": setting(config.dibao_standard, "dibao_standard", "当地最低生活保障标准", config.path),
         "publicity_days": config.publicity_days,
         "appeal": dict(config.appeal),
         "legal_basis": config.legal_basis.get(template.id, ""),

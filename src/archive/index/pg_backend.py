@@ -185,7 +185,26 @@ class PostgresBackend:
                                    hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
             for name, value in SESSION.items():
                 self._conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+            self._check_not_another_catalog()
         return self._conn
+
+    def _check_not_another_catalog(self) -> None:
+        """Refuse a schema that holds another home's catalog. The default schema is archive_ +
+        全宗号, the same as a PostgreSQL catalog's: an index beside a SQLite catalog (or in
+        another database) would otherwise write its docs and meta tables into the catalog schema
+        of another home with the same 全宗号, and each home's check-index reports the other's
+        documents."""
+        catalog = self.home.catalog_target
+        if catalog is not None and catalog[1] == self.schema and pgconn.where(catalog[0]) == pgconn.where(self.url):
+            return  # beside its own catalog
+        found = self._conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".alembic_version',)).fetchone()[0]
+        if found is not None:
+            self._conn.close()
+            raise ConfigError(
+                f"全文索引的 PostgreSQL 模式 {self.schema}（{pgconn.where(self.url)}）中是另一个档案库的目录数据库，"
+                "不能把本档案库的索引写进去",
+                hint="模式名默认是 archive_ + 全宗号（小写）：请核对全宗号，或在 config.yaml 的 index: 下设 "
+                     f"schema: 另一个模式名（如 {self.schema}_index）")
 
     def _table(self, name: str) -> str:
         return f'"{self.schema}".{name}'

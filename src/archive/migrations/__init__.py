@@ -219,7 +219,8 @@ def upgrade_catalog(path: Path | tuple[str, str], target: str = "head", *, audit
                     "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").scalar()
                 if tables:
                     raise BadInputError(f"PostgreSQL 模式 {shown} 中已经有 {tables} 张表，不会在其中建立新的目录数据库",
-                                        hint="请换一个空的模式（config.yaml 的 database_schema），或先确认那些表可以删除")
+                                        hint="模式名默认是 archive_ + 全宗号（小写），这些表多半属于全宗号相同的另一个档案库："
+                                             "请核对全宗号，或换一个数据库（ARCHIVE_DATABASE_URL），或先确认那些表可以删除")
             before = _current(connection)
             adopted = None
             if not postgres and before is None and _shape(connection):

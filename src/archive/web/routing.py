@@ -96,8 +96,13 @@ def request_home(request: Request, user: User) -> Home:
         for param, sql in _LOCATORS.items():
             value = request.path_params.get(param)
             if value and pool.get(name).db.execute(sql, (value,)).fetchone() is None:
-                name = next((other for other in names
-                             if pool.get(other).db.execute(sql, (value,)).fetchone() is not None), name)
+                found = next((other for other in names
+                              if pool.get(other).db.execute(sql, (value,)).fetchone() is not None), None)
+                name = found or name
+                if found and found != request.session.get(SESSION_TOWNSHIP) and not views.is_api(request):
+                    # opening another township's household or document enters that township: the
+                    # household list, 本月 and 档案架 that follow show it, as the page's picker does
+                    request.session[SESSION_TOWNSHIP] = name
     request.scope["archive.township"] = name
     request.scope["archive.townships"] = pool.townships() if user.county_wide else [name]
     return pool.get(name)
