@@ -14,8 +14,6 @@ from archive.scans.textfix import doubtful_numbers, number_quality
 DETECT_MAX_SIDE = 1024  # text detection runs on the page reduced to this longer side
 FLIP_MARGIN = 0.05      # how much likelier a line read turned round must be to replace the upright reading
 STRETCH = 1.5           # a line whose numbers lost their shape is read again this much wider
-INK_MARGIN = 32         # pixels of the (reduced) page kept around its ink for detection
-INK_CONTRAST = 40       # darker than the paper by this much is ink
 
 
 class RapidOcrEngine(OcrEngine):
@@ -51,23 +49,11 @@ class RapidOcrEngine(OcrEngine):
         self._engine = RapidOCR(params=params)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
-        """Text lines of the page, detected on the part of it that has ink (the detector's cost
-        is the pixels it sees; a page's margins are a third or more of it). The page is first
-        scaled as the detector would scale it (sides to multiples of 32), so that the part is
-        the very pixels the detector would have seen of the whole page."""
-        import cv2
-
-        height, width = image.shape[:2]
-        scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
-        scaled_h = max(32, int(round(int(height * scale) / 32) * 32))
-        scaled_w = max(32, int(round(int(width * scale) / 32) * 32))
-        scaled = image if (scaled_w, scaled_h) == (width, height) else cv2.resize(image, (scaled_w, scaled_h))
-        x0, y0, x1, y1 = ink_area(scaled)
-        result = self._engine(np.ascontiguousarray(scaled[y0:y1, x0:x1]), use_det=True, use_cls=False, use_rec=False)
-        if result.boxes is None:
-            return []
-        back = np.float32([width / scaled_w, height / scaled_h])
-        return [(np.asarray(box, dtype=np.float32) + np.float32([x0, y0])) * back for box in result.boxes]
+        # the whole page: detecting on the part with ink only (its margins cut) cost 30 % less,
+        # but the network sees its padding at the part's edge and boxes moved by a few pixels,
+        # enough to change a fragile character in one line in four (bench/RESULTS.md, issue 17)
+        result = self._engine(image, use_det=True, use_cls=False, use_rec=False)
+        return list(result.boxes) if result.boxes is not None else []
 
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """The line classifier's verdict, confirmed by reading: a line it calls upside down is
@@ -151,30 +137,6 @@ class RapidOcrEngine(OcrEngine):
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         """Detect and read a whole upright page (the pipeline detects on a reduced copy itself)."""
         return self.recognize_boxes(image, np.asarray(self.detect(image), dtype=np.float32))
-
-
-def ink_area(image: np.ndarray, margin: int = INK_MARGIN) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1): the part of a page image that holds its ink, with at least `margin`
-    pixels around, on the grid of 32 pixels (the detector's network works in steps of up to 32:
-    off the grid, every box moved by a pixel). The whole page when there is no ink or little to
-    gain."""
-    grey = image if image.ndim == 2 else image.min(axis=2)
-    height, width = grey.shape[:2]
-    paper = float(np.percentile(grey[:: 4, :: 4], 90))
-    ink = grey < paper - INK_CONTRAST
-    rows, columns = np.flatnonzero(ink.sum(axis=1) >= 2), np.flatnonzero(ink.sum(axis=0) >= 2)
-    if len(rows) == 0 or len(columns) == 0:
-        return 0, 0, width, height
-
-    def span(first: int, last: int, size: int) -> tuple[int, int]:
-        start = max(0, (first - margin) // 32 * 32)
-        end = min(size, -(-(last + 1 + margin) // 32) * 32)
-        return start, end
-
-    (x0, x1), (y0, y1) = span(columns[0], columns[-1], width), span(rows[0], rows[-1], height)
-    if (x1 - x0) * (y1 - y0) > 0.9 * width * height:
-        return 0, 0, width, height
-    return x0, y0, x1, y1
 
 
 def _char_confidences(info) -> list[float] | None:
