@@ -21,7 +21,10 @@ Run by hand:  .venv/bin/python bench/county.py [--documents 1000000] [--househol
   with the real OCR engine on degraded scans of our own generated documents, `archive ingest`
   sending the pages through Redis; pages per minute from the start of ingest to its end (the
   workers are started and ready before; the first page of each worker process loads the OCR
-  models, included).
+  models, included). Each run ingests into a county home whose township is a copy of the home
+  the documents were generated in (joined with `archive township join`), so the scans are of
+  documents it holds and are linked to them, as at a township; the workers serve the county
+  (`archive worker` on the county home). The figures say how many scans were linked.
 The last line is one JSON object.
 """
 
@@ -102,9 +105,10 @@ def show(figures: dict) -> None:
             print(f"    {label}: p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms", flush=True)
 
 
-def scans(work: Path, count: int) -> tuple[list[Path], list]:
+def scans(work: Path, count: int) -> tuple[list[Path], Path]:
     """`count` one-page scans (JPEG, 200 dpi, slightly skewed) of documents generated for a
-    small township, to be copied into each ingest run's inbox."""
+    small township, to be copied into each ingest run's inbox, and that township's home (which
+    holds the roster and the generated originals)."""
     from archive import sample
     from archive.config import Config
     from archive.documents.generate import Generator
@@ -129,37 +133,41 @@ def scans(work: Path, count: int) -> tuple[list[Path], list]:
         spec = Degradation(dpi=200, skew=1.0, jpeg=80)
         out.append(save_scan(scan_of(pdf, spec, rng), work / "scans" / f"扫描{index:03d}.jpg", spec.dpi, spec.jpeg))
     home.close()
-    return out, township
+    return out, work / "source"
 
 
-def ingest_run(work: Path, workers: int, files: list[Path], township, redis_url: str) -> dict[str, object]:
-    """A fresh home with the township's roster and broker_url, `workers` archive worker
-    processes, and `archive ingest` of the scans through them: pages per minute."""
+def ingest_run(work: Path, workers: int, files: list[Path], source: Path, redis_url: str) -> dict[str, object]:
+    """A county home whose township is a copy of `source` (its roster and generated originals),
+    with broker_url; `workers` archive worker processes on the county home, and `archive ingest`
+    of the scans through them: pages per minute, and how many scans were linked."""
+    from types import SimpleNamespace
+
     import redis
 
-    from archive import sample
-    from archive.config import Config
-    from archive.home import Home, init_home
-    from archive.roster.importer import import_roster
+    from archive.county import init_county
+    from archive.county_join import join_township
+    from archive.home import Home
     from archive.scans import queue
     from tests.test_queue_workers import Workers, _configure, _env
 
     redis.Redis.from_url(redis_url).flushall()
-    root = work / f"ingest-{workers}"
-    home = init_home(root, Config(fonds="Z109", county="花溪区", township="青岩镇", villages=list(sample.VILLAGES)))
-    import_roster(home.db, sample.write_roster_xlsx(township, work / f"roster-{workers}.xlsx"), home.config, "bench")
-    home = _configure(home, redis_url, visibility=3600)
+    county = work / f"ingest-{workers}"
+    init_county(county, "花溪区").close()
+    shutil.copytree(source, work / f"青岩镇-{workers}", ignore=shutil.ignore_patterns("index", ".locks"))
+    joined = join_township(county, work / f"青岩镇-{workers}")
+    home = _configure(Home(Path(joined.home)), redis_url, visibility=3600)
     for path in files:
         shutil.copy(path, home.inbox_dir / path.name)
     logs = work / f"logs-{workers}"
     logs.mkdir()
-    pool = Workers(home, logs)
+    pool = Workers(SimpleNamespace(root=county), logs)
     for index in range(workers):
         pool.start(f"w{index + 1}", 0)
     try:
-        pool.wait_ready(queue.Dispatcher(redis_url, home.root), timeout=300)
+        pool.wait_ready(queue.Dispatcher(redis_url, county, queue=queue.storage_of(home).queue), timeout=300)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "archive", "--home", str(root), "ingest", "--json"],
+        done = subprocess.run([sys.executable, "-m", "archive", "--home", str(county), "--township", "青岩镇",
+                               "ingest", "--json"],
                               capture_output=True, text=True, env=_env(), timeout=3600)
         seconds = time.perf_counter() - started
     finally:
@@ -170,11 +178,14 @@ def ingest_run(work: Path, workers: int, files: list[Path], township, redis_url:
     statuses: dict[str, int] = {}
     for record in records:
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
-    pages = Home(root).db.execute("SELECT coalesce(sum(pages), 0) FROM scans").fetchone()[0] or len(files)
+    pages = home.db.execute("SELECT coalesce(sum(pages), 0) FROM scans").fetchone()[0] or len(files)
+    home.close()
     figures = {"workers": workers, "files": len(files), "pages": pages, "seconds": round(seconds, 1),
-               "pages_per_minute": round(pages * 60 / seconds, 1), "statuses": statuses}
+               "pages_per_minute": round(pages * 60 / seconds, 1), "linked": statuses.get("linked", 0),
+               "statuses": statuses}
     print(f"ingest with {workers} worker(s): {pages} pages in {seconds:.1f} s, "
-          f"{figures['pages_per_minute']} pages/min, {statuses}", flush=True)
+          f"{figures['pages_per_minute']} pages/min, {figures['linked']} of {len(files)} scans linked, {statuses}",
+          flush=True)
     return figures
 
 
@@ -223,9 +234,9 @@ def main() -> None:
             result["whoosh"] = figures
             shutil.rmtree(work / "whoosh", ignore_errors=True)
         if not args.skip_ingest:
-            files, township = scans(work, args.scans)
+            files, source = scans(work, args.scans)
             with running_redis() as redis_server:
-                result["ingest"] = [ingest_run(work, int(n), files, township, redis_server.url())
+                result["ingest"] = [ingest_run(work, int(n), files, source, redis_server.url())
                                     for n in args.workers.split(",")]
         result["load_end"] = load()
         print(f"load average at end: {result['load_end']}", flush=True)

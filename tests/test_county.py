@@ -1,7 +1,9 @@
 """A county home: one deployment, many townships (issue #15, docs/COUNTY.md), end to end through
 the real CLI and the web application: three townships, each with its own 全宗号, villages,
 文号, 档号 and boxes; roster import, generate, ingest (local pool), file a month, search across
-townships as an inspector and within one as a township's caseworker, verify, backup and restore."""
+townships as an inspector and within one as a township's caseworker, verify, backup and restore.
+The same sentence with OCR workers serving the whole county (one killed mid-run) and a township on
+PostgreSQL: tests/test_county_e2e.py."""
 
 from __future__ import annotations
 

@@ -50,11 +50,11 @@ class Workers:
     def __init__(self, home: Home, folder: Path) -> None:
         self.home, self.folder, self.procs = home, folder, {}
 
-    def start(self, name: str, seconds_per_page: float) -> None:
+    def start(self, name: str, seconds_per_page: float, *extra: str) -> None:
         log = open(self.folder / f"{name}.log", "w")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "archive", "--home", str(self.home.root), "worker", "--concurrency", "1",
-             "--name", f"{name}@%h", "--json"],
+             "--name", f"{name}@%h", "--json", *extra],
             stdout=log, stderr=subprocess.STDOUT, env=_env(ARCHIVE_FAKE_OCR_SECONDS=str(seconds_per_page)),
             start_new_session=True)
 

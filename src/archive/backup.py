@@ -178,10 +178,9 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     homes = _home_dirs(home)
     for _, each in homes:
         each.config  # noqa: B018 - a home without a valid configuration is refused before any copy
-    target = home.catalog_target  # (url, schema) of a PostgreSQL catalog, or None
-    if len(homes) > 1 and any(each.catalog_target is not None for _, each in homes):
-        raise BackupError("整个县的备份暂不支持目录数据库在 PostgreSQL 中的乡镇",
-                          hint="请用 --township 乡镇名 逐个乡镇备份（pg_dump）")
+    # (url, schema) of each home's PostgreSQL catalog, or None for SQLite: a county's townships may
+    # have either, each backed up beside its folder (catalog.pgdump.sql or catalog.sqlite)
+    targets = [each.catalog_target for _, each in homes]
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
@@ -197,23 +196,24 @@ def backup(home: Home, dest: Path, include_keys: bool = False) -> BackupResult:
     locked = []
     try:
         try:
-            for each_conn in conns:  # in one order (county, then townships): writers wait, catalogs and files agree
-                if target is not None:
+            for each_conn, target in zip(conns, targets, strict=True):  # in one order (county, then townships):
+                if target is not None:                                   # writers wait, catalogs and files agree
                     each_conn.begin_locked()  # type: ignore[union-attr]  # the schema's advisory lock
                 else:
                     each_conn.execute("BEGIN IMMEDIATE")
                 locked.append(each_conn)
-            if target is not None:  # one home (a county's catalogs are SQLite, checked above)
-                from archive.pgdump import DUMP_NAME, dump_schema
+            for (folder, each), target in zip(homes, targets, strict=True):
+                if target is not None:
+                    from archive.pgdump import DUMP_NAME, dump_schema
 
-                dump_schema(target[0], target[1], partial / DUMP_NAME)
-                files.make_private(partial / DUMP_NAME)
-                manifest.append((file_digest(partial / DUMP_NAME), DUMP_NAME))
-            else:
-                for folder, each in homes:
+                    name = (folder / DUMP_NAME).as_posix()
+                    files.ensure_dir((partial / name).parent)
+                    dump_schema(target[0], target[1], partial / name)
+                    files.make_private(partial / name)
+                else:
                     name = (folder / CATALOG_NAME).as_posix()
                     _snapshot_catalog(each, partial / name)
-                    manifest.append((file_digest(partial / name), name))
+                manifest.append((file_digest(partial / name), name))
             relatives, result.skipped = _home_files(home.root, {home.root / folder for folder, _ in homes})
             for relative in relatives:
                 if _is_key_material(relative) and not include_keys:
@@ -336,9 +336,10 @@ def check_backup(backup_dir: Path) -> tuple[dict[str, str], dict]:
 
 
 def _restore_pg_catalog(partial: Path) -> tuple[str, str]:
-    """Load the backup's catalog dump into PostgreSQL: the database of ARCHIVE_DATABASE_URL, else
-    the backup's own database_url; the schema the backup's config names. config.yaml then names
-    that database. Returns (url, schema)."""
+    """Load the catalog dump of the home in `partial` (the restored home, or one township's folder
+    of a restored county) into PostgreSQL: the database of ARCHIVE_DATABASE_URL, else the backup's
+    own database_url; the schema the home's config names. config.yaml then names that database.
+    Returns (url, schema)."""
     from archive.config import load_config, update_config
     from archive.home import DATABASE_URL_ENV, _without_password, pg_target
     from archive.pgdump import DUMP_NAME, restore_schema
@@ -376,7 +377,7 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     _empty_or_absent(target, "恢复目标")
     entries, info = check_backup(backup_dir)  # before copying
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
-    restored: tuple[str, str] | None = None  # a PostgreSQL catalog loaded by this restore
+    restored: list[tuple[str, str]] = []  # the PostgreSQL catalogs loaded by this restore
     shutil.rmtree(partial, ignore_errors=True)
     files.ensure_dir(partial)
     result = RestoreResult(str(target), manifest_sha256=info.get("manifest_sha256", ""),
@@ -390,14 +391,13 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         mismatched = [r for r, d in entries.items() if file_digest(partial / r) != d]  # after copying
         if mismatched:
             raise BackupError("恢复后的文件与备份清单不符，已停止恢复：\n" + "\n".join(f"  {r}" for r in mismatched[:50]))
-        if CATALOG_NAME in entries:
-            for name in _catalogs(entries):
-                with contextlib.closing(sqlite3.connect(partial / name)) as conn:
-                    problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
-                if problem != "ok":
-                    raise BackupError(f"备份中的目录数据库 {name} 未通过完整性检查：{problem}")
-        else:
-            restored = _restore_pg_catalog(partial)
+        for name in _catalogs(entries):
+            with contextlib.closing(sqlite3.connect(partial / name)) as conn:
+                problem = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if problem != "ok":
+                raise BackupError(f"备份中的目录数据库 {name} 未通过完整性检查：{problem}")
+        for name in _catalogs(entries, _dump_name()):  # a township (or the home) whose catalog is in PostgreSQL
+            restored.append(_restore_pg_catalog((partial / name).parent))
         files.make_private(partial)
         _empty_or_absent(target, "恢复目标")  # again: nothing appeared there meanwhile
         if target.exists():
@@ -405,8 +405,8 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
         os.replace(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
-        if restored is not None:  # nothing half-restored is left in the database either
-            _drop_schema(*restored)
+        for url, schema in restored:  # nothing half-restored is left in the database either
+            _drop_schema(url, schema)
         raise
     result.files = len(entries)
     from archive.catalog import audit, transaction
@@ -429,7 +429,14 @@ def restore(backup_dir: Path, target: Path) -> RestoreResult:
     return result
 
 
-def _catalogs(entries: dict[str, str]) -> list[str]:
-    """The catalogs a backup holds: the home's, and each township's of a county home."""
-    return [name for name in entries if name == CATALOG_NAME
-            or (name.startswith(f"{TOWNSHIPS}/") and name.count("/") == 2 and name.endswith(f"/{CATALOG_NAME}"))]
+def _dump_name() -> str:
+    from archive.pgdump import DUMP_NAME
+
+    return DUMP_NAME
+
+
+def _catalogs(entries: dict[str, str], kind: str = CATALOG_NAME) -> list[str]:
+    """The catalogs a backup holds (SQLite files, or `kind` catalog.pgdump.sql: PostgreSQL dumps):
+    the home's, and each township's of a county home."""
+    return sorted(name for name in entries if name == kind
+                  or (name.startswith(f"{TOWNSHIPS}/") and name.count("/") == 2 and name.endswith(f"/{kind}")))

@@ -85,9 +85,15 @@ class _Digest:
         self.rows += 1
 
 
+def _is_fts5_index(table: str) -> bool:
+    """The SQLite FTS5 index (index/fts5_backend.py) lives in the catalog's database but is derived,
+    not catalog: it is not moved (the index is rebuilt in its new place, as after a restore)."""
+    return table in ("search_docs", "search_meta") or table.startswith("search_fts")
+
+
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").fetchall()
-    return [r[0] for r in rows if r[0] not in _SKIPPED and not r[0].startswith("sqlite_")]
+    return [r[0] for r in rows if r[0] not in _SKIPPED and not r[0].startswith("sqlite_") and not _is_fts5_index(r[0])]
 
 
 def _sqlite_columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[str]]:

@@ -1481,10 +1481,12 @@ def upgrade_cmd(ctx, as_json) -> None:
 @json_option
 @click.pass_context
 def worker(ctx, concurrency, name, as_json) -> None:
-    """县级部署：启动 OCR 工作进程，从任务队列（broker_url）领取扫描件识别任务，直到被停止。"""
+    """县级部署：启动 OCR 工作进程，从任务队列（broker_url）领取扫描件识别任务，直到被停止。
+
+    在县级档案库上不指定乡镇时服务全县各乡镇；--township 只服务一个乡镇。"""
     from archive.scans.queue import run_worker
 
-    run_worker(_home(ctx), concurrency, name, as_json, echo=click.echo)
+    run_worker(_county_or_home(ctx), concurrency, name, as_json, echo=click.echo)
 
 
 def main() -> None:
@@ -1576,7 +1578,7 @@ def _run_batch(ctx, home, doc_type: str, *, village, category, status, decided_f
 
 @cli.group()
 def township() -> None:
-    """县级档案库（一个部署，多个乡镇）：add 添加乡镇，list 列出乡镇。"""
+    """县级档案库（一个部署，多个乡镇）：add 添加乡镇，join 并入现有的乡镇档案库，list 列出乡镇。"""
 
 
 @township.command("add")
@@ -1630,6 +1632,41 @@ def township_list(ctx, as_json) -> None:
                        f"{'、'.join(item['villages'])}")
 
 
+@township.command("join")
+@click.argument("path", metavar="乡镇档案库目录", type=click.Path(file_okay=False))
+@click.option("--database-url", metavar="数据库地址",
+              help="把并入的乡镇的目录数据库迁移到这个 PostgreSQL 数据库；不给时用县里其他乡镇所在的数据库（都是 SQLite 时不迁移）")
+@json_option
+@county_level
+@click.pass_context
+def township_join(ctx, path, database_url, as_json) -> None:
+    """把一个现有的乡镇档案库并入县级档案库：复制到 townships/乡镇名/，逐个核对文件摘要和目录数据库各表的行数、摘要，原目录改名保留。"""
+    from archive.county_join import join_township
+    from archive.home import Home, resolve_root
+
+    report = join_township(resolve_root(ctx.obj["home_dir"]), Path(path), database_url)
+    joined = Home(Path(report.home))
+    _update_index(joined)  # the index is derived: rebuilt in its new place
+    joined.close()
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    for table in report.tables:
+        click.echo(f"{table.table}：{table.rows_before} 行 → {table.rows_after} 行，摘要 {table.digest_after[:8]}…  "
+                   + ("一致" if table.same else "不一致"))
+    click.echo(f"已并入乡镇：{report.township}（全宗号 {report.fonds}）→ {report.home}；{report.files} 个文件"
+               f"（{report.bytes / 1e6:.1f} MB）摘要逐个核对一致，文件清单校验值 {report.manifest_sha256}")
+    if report.accounts:
+        click.echo(f"网页账号 {len(report.accounts)} 个转为县级档案库的账号（限定{report.township}）："
+                   + "、".join(report.accounts))
+    if report.migrated:
+        click.echo(f"目录数据库已迁移到 {report.catalog}")
+    if report.kept_as:
+        click.echo(f"原目录已改名保留为 {report.kept_as}（核对无误后可自行删除）")
+    for note in report.skipped:
+        click.echo(f"警告：{note}", err=True)
+
+
 @cli.command("migrate-to")
 @click.argument("url", metavar="数据库地址")
 @click.option("--schema", metavar="模式名", help="PostgreSQL 中的模式名（默认 archive_ + 全宗号小写）；必须是空的")
@@ -1639,7 +1676,9 @@ def migrate_to_cmd(ctx, url, schema, as_json) -> None:
     """把档案库的目录数据库（catalog.sqlite）迁移到 PostgreSQL（县级部署）：逐表核对行数和摘要，原文件改名保留。"""
     from archive.catalog_move import move_catalog
 
-    report = move_catalog(_home(ctx), url, schema)
+    home = _home(ctx)
+    report = move_catalog(home, url, schema)
+    _update_index(_home(ctx))  # an index kept in the SQLite catalog (fts5) is not moved: built in its new place
     if as_json:
         _emit_json(report.to_json())
         return

@@ -175,6 +175,19 @@ class CountyHome(Home):
         return [(name, Home(self.township_root(name))) for name in chosen]
 
 
+def county_root_of(home_root: Path) -> Path | None:
+    """The county home a township home belongs to (its townships/<name>/ folder listed in the
+    county's config.yaml), or None for a township home on its own."""
+    parent = home_root.absolute().parent
+    if parent.name != TOWNSHIPS_DIR or not is_county_root(parent.parent):
+        return None
+    try:
+        listed = load_county_config(parent.parent / CONFIG_NAME).townships
+    except ArchiveError:
+        return None
+    return parent.parent if home_root.absolute().name in listed else None
+
+
 def open_home(root: Path, township: str | None = None) -> Home:
     """The home a township-level command works on: a township home as it is (a `township` naming
     another township is refused), or the chosen township of a county home."""

@@ -319,8 +319,10 @@ class Ingester:
         catalog: what they send back is filed here, in this one process."""
         from archive.scans import queue
 
-        dispatcher = queue.Dispatcher(self.broker, self.home.root,
-                                      float(self.home.config.ingest["queue_visibility_timeout"]), self.progress)
+        storage = queue.storage_of(self.home)  # a county's township: the county's storage root, its own queue
+        dispatcher = queue.Dispatcher(self.broker, storage.root,
+                                      float(self.home.config.ingest["queue_visibility_timeout"]), self.progress,
+                                      storage.queue)
         try:
             yield from self._dispatch(dispatcher, jobs)
         finally:
@@ -329,6 +331,7 @@ class Ingester:
     def _dispatch(self, dispatcher, jobs: list[Job]) -> Iterator[tuple[Job, Processed]]:
         from archive.scans import queue
 
+        township = queue.storage_of(self.home).township
         dispatcher.check_broker()
         workers = dispatcher.workers()
         if not workers:
@@ -336,13 +339,14 @@ class Ingester:
                 yield job, Processed(str(job.staged), error=queue.NO_WORKERS_REASON)
             return
         self.progress(f"{len(jobs)} 个文件交给 OCR 工作进程（现有 {len(workers)} 个：{'、'.join(workers)}）")
-        root = self.home.root
+        root = dispatcher.root
         ids_path, ids_sha256 = queue.write_known_ids(self._staging.folder, self._known_ids())
         for job in jobs:
             self._attempt(job)
-            dispatcher.send(queue.Task(str(job.staged.relative_to(root)), job.name, self.engine,
+            dispatcher.send(queue.Task(str(job.staged.absolute().relative_to(root)), job.name, self.engine,
                                        (self.limits.max_pages, self.limits.max_page_pixels),
-                                       str(ids_path.relative_to(root)), ids_sha256, self.max_attempts), job)
+                                       str(ids_path.absolute().relative_to(root)), ids_sha256, self.max_attempts,
+                                       township), job)
         tally: dict[str, list[float]] = {}
         for job, payload in dispatcher.results():
             self._attempt(job, -1)

@@ -16,6 +16,10 @@ Redis result backend. The rules of the process pool hold:
   (config.yaml `ingest.queue_visibility_timeout`). While an execution runs it keeps a heartbeat
   key in Redis; an execution of the same task delivered again meanwhile waits for it instead of
   doing the work twice.
+- A county deployment (archive/county.py) has one worker pool for every township: each township
+  has its own queue (archive.ocr.<全宗号>), a task names its township and its files relative to the
+  county home (the shared storage root), and `archive worker` on the county home consumes every
+  township's queue (`--township` narrows it to one). A township home on its own uses archive.ocr.
 - A file that kills its worker every time is not retried for ever: the deliveries of each task
   are counted in Redis, and past `ingest.max_attempts` the file is quarantined with the reason.
 """
@@ -55,6 +59,29 @@ _KEY = "archive:ocr:"          # Redis keys of our own: deliveries and heartbeat
 NO_WORKERS_REASON = "没有正在运行的 OCR 工作进程（archive worker），文件留在原处，启动工作进程后再运行 ingest"
 WORKER_DIED_REASON = ("处理此文件的工作进程多次异常终止（多为内存不足被系统终止），为免再次中断不再处理；"
                       "请检查文件的页数和页面尺寸，拆分或重新扫描后再导入")
+
+
+def queue_name(fonds: str | None = None) -> str:
+    """The queue of a county's township (by its 全宗号, unique in the county), else the one queue."""
+    return f"{QUEUE_NAME}.{fonds.upper()}" if fonds else QUEUE_NAME
+
+
+@dataclass
+class Storage:
+    """Where a home's OCR work goes: the storage root its tasks' paths are relative to (the county
+    home for a county's township, else the home), its queue, and its township (county only)."""
+    root: Path
+    queue: str = QUEUE_NAME
+    township: str = ""
+
+
+def storage_of(home: Home) -> Storage:
+    from archive.county import county_root_of
+
+    county = county_root_of(home.root)
+    if county is None:
+        return Storage(home.root)
+    return Storage(county, queue_name(home.config.fonds), home.root.absolute().name)
 
 
 def broker_url(home: Home) -> str:
@@ -142,11 +169,12 @@ class Task:
     known_ids: str         # a file listing the roster's ID numbers (textfix corrects to these only)
     known_ids_sha256: str
     max_attempts: int
+    township: str = ""     # a county's township: its files are under townships/<township>/
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "title": self.title, "engine": self.engine, "limits": list(self.limits),
                 "known_ids": self.known_ids, "known_ids_sha256": self.known_ids_sha256,
-                "max_attempts": self.max_attempts}
+                "max_attempts": self.max_attempts, "township": self.township}
 
 
 def write_known_ids(folder: Path, ids: Collection[str]) -> tuple[Path, str]:
@@ -178,25 +206,27 @@ class Dispatcher:
     """Sends tasks and yields their results as they come back, from whichever worker."""
 
     def __init__(self, url: str, root: Path, visibility_timeout: float = 3600,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, queue: str = QUEUE_NAME) -> None:
         self.app = make_app(url, visibility_timeout)
         self.root = root
+        self.queue = queue
         self.progress = progress or (lambda message: None)
         self.pending: dict[str, Any] = {}  # task id -> caller's key
 
     def workers(self, timeout: float = 2.0) -> list[str]:
-        """Names of the workers that answer now."""
+        """Names of the workers that answer now and consume this dispatcher's queue."""
         try:
-            replies = self.app.control.ping(timeout=timeout)
+            replies = self.app.control.inspect(timeout=timeout).active_queues() or {}
         except Exception:  # the broker is down: no worker can be reached either
             return []
-        return sorted(name for reply in replies for name in reply)
+        return sorted(name for name, queues in replies.items()
+                      if any(isinstance(q, dict) and q.get("name") == self.queue for q in queues or []))
 
     def check_broker(self) -> None:
         check_broker(self.app)
 
     def send(self, task: Task, key: Any) -> str:
-        result = self.app.send_task(TASK_NAME, args=[task.to_json()])
+        result = self.app.send_task(TASK_NAME, args=[task.to_json()], queue=self.queue)
         self.pending[result.id] = key
         return result.id
 
@@ -245,6 +275,7 @@ class Dispatcher:
 @dataclass
 class _WorkerState:
     root: Path | None = None
+    townships: frozenset[str] | None = None  # a county's worker: the townships it serves
     as_json: bool = False
     echo: Callable[[str], None] = print
     reader: PageReader | None = None
@@ -257,43 +288,93 @@ class _WorkerState:
 _STATE = _WorkerState()
 
 
-def configure_worker(root: Path, as_json: bool = False, echo: Callable[[str], None] | None = None) -> None:
+def configure_worker(root: Path, as_json: bool = False, echo: Callable[[str], None] | None = None,
+                     townships: Collection[str] | None = None) -> None:
     _STATE.root = root
+    _STATE.townships = frozenset(townships) if townships is not None else None
     _STATE.as_json = as_json
     if echo is not None:
         _STATE.echo = echo
 
 
+@dataclass
+class WorkerPlan:
+    """What a worker serves: the storage root, its queues, the broker; the townships of a county."""
+    root: Path
+    queues: list[str]
+    url: str
+    visibility_timeout: float
+    model_dir: str = ""
+    townships: list[str] | None = None
+
+
+def worker_plan(home: Home) -> WorkerPlan:
+    """A county home (archive.county.CountyHome): every township's queue, the county home as the
+    storage root. A county's township (`--township`): its queue only, the same storage root. A
+    township home on its own: its one queue. The townships served must agree on the broker."""
+    from archive.county import CountyHome
+
+    if isinstance(home, CountyHome):
+        homes = [each for _, each in home.township_homes()]
+        if not homes:
+            raise ConfigError(f"县级档案库 {home.root} 还没有乡镇，工作进程无事可做",
+                              hint="请先添加乡镇：archive township add …")
+    else:
+        homes = [home]
+    try:
+        places = [storage_of(each) for each in homes]
+        urls = sorted({broker_url(each) for each in homes} - {""})
+        if not urls:
+            raise ConfigError("没有配置任务队列，无法启动工作进程",
+                              hint=f"请在 config.yaml 中设置 broker_url: redis://主机:6379/0，或设置环境变量 {BROKER_ENV}")
+        if len(urls) > 1:
+            from kombu.utils.url import maybe_sanitize_url
+
+            raise ConfigError("各乡镇配置的任务队列（broker_url）不同，一个工作进程只能连接一个："
+                              + "、".join(maybe_sanitize_url(u) for u in urls),
+                              hint=f"请让各乡镇的 broker_url 相同，或用环境变量 {BROKER_ENV} 指定，或用 --township 逐个乡镇启动")
+        county = places[0].township != ""
+        return WorkerPlan(places[0].root, [p.queue for p in places], urls[0],
+                          max(float(each.config.ingest["queue_visibility_timeout"]) for each in homes),
+                          next((each.config.ocr_model_dir for each in homes if each.config.ocr_model_dir), ""),
+                          [p.township for p in places] if county else None)
+    finally:
+        if isinstance(home, CountyHome):
+            for each in homes:
+                each.close()
+
+
 def run_worker(home: Home, concurrency: int = 1, name: str | None = None, as_json: bool = False,
                echo: Callable[[str], None] | None = None) -> None:
-    """Run a Celery worker for this home's queue until stopped (SIGTERM / Ctrl+C: warm shutdown)."""
-    url = broker_url(home)
-    if not url:
-        raise ConfigError("没有配置任务队列，无法启动工作进程",
-                          hint=f"请在 config.yaml 中设置 broker_url: redis://主机:6379/0，或设置环境变量 {BROKER_ENV}")
+    """Run a Celery worker for this home's queue (a county home: every township's; see
+    `worker_plan`) until stopped (SIGTERM / Ctrl+C: warm shutdown)."""
+    plan = worker_plan(home)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if home.config.ocr_model_dir:
-        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", home.config.ocr_model_dir)
-    app = make_app(url, float(home.config.ingest["queue_visibility_timeout"]))
+    if plan.model_dir:
+        os.environ.setdefault("ARCHIVE_OCR_MODEL_DIR", plan.model_dir)
+    app = make_app(plan.url, plan.visibility_timeout)
     check_broker(app)
-    configure_worker(home.root, as_json, echo)
+    configure_worker(plan.root, as_json, echo, plan.townships)
     argv = ["--quiet", "worker", "--concurrency", str(max(1, concurrency)), "--pool", "prefork",
-            "--loglevel", "WARNING", "--queues", QUEUE_NAME, "--without-gossip", "--without-mingle"]
+            "--loglevel", "WARNING", "--queues", ",".join(plan.queues), "--without-gossip", "--without-mingle"]
     if name:
         argv += ["--hostname", name]
     from celery.utils.nodenames import default_nodename, host_format
 
     started = {"event": "start", "worker": host_format(default_nodename(name)), "concurrency": max(1, concurrency),
-               "queue": QUEUE_NAME, "root": str(home.root)}
+               "queue": ",".join(plan.queues), "root": str(plan.root)}
+    if plan.townships is not None:
+        started["townships"] = plan.townships
+    serving = f"服务乡镇：{'、'.join(plan.townships)}，" if plan.townships is not None else ""
     say = echo or print
     say(json.dumps(started, ensure_ascii=False) if as_json else
-        f"OCR 工作进程 {started['worker']} 已启动：并发 {started['concurrency']}，存储根目录 {home.root}，"
+        f"OCR 工作进程 {started['worker']} 已启动：并发 {started['concurrency']}，{serving}存储根目录 {plan.root}，"
         "等待任务（Ctrl+C 或 SIGTERM 停止：做完手上的任务再退出）")
     app.worker_main(argv)
 
 
 def _reader(task: dict[str, Any], root: Path) -> PageReader:
-    ids_path = root / task["known_ids"]
+    ids_path = _inside(root, task["known_ids"])
     key = (task["engine"], tuple(task["limits"]), task["known_ids_sha256"])
     if _STATE.reader is None or _STATE.reader_key != key:
         data = ids_path.read_bytes()
@@ -315,6 +396,22 @@ def _inside(root: Path, relative: str) -> Path:
     if not path.is_relative_to(root.resolve()):
         raise ValueError(f"任务中的路径在存储根目录以外：{relative}")
     return path
+
+
+def _staged(root: Path, task: dict[str, Any]) -> Path:
+    """The task's staged file, inside the storage root; a county worker's, inside the folder of a
+    township it serves (hostile input: a task naming another place is refused)."""
+    staged = _inside(root, task["file"])
+    if _STATE.townships is not None:
+        from archive.county import TOWNSHIPS_DIR
+
+        township = str(task.get("township") or "")
+        if township not in _STATE.townships:
+            raise ValueError(f"任务的乡镇「{township}」不是本工作进程服务的乡镇")
+        if not staged.is_relative_to((root / TOWNSHIPS_DIR / township).resolve()) or \
+                not _inside(root, task["known_ids"]).is_relative_to((root / TOWNSHIPS_DIR / township).resolve()):
+            raise ValueError(f"任务中的路径不在乡镇「{township}」的目录中：{task['file']}")
+    return staged
 
 
 def _ocr_task(self, task: dict[str, Any]) -> dict[str, Any]:
@@ -344,7 +441,7 @@ def _ocr_task(self, task: dict[str, Any]) -> dict[str, Any]:
             return done.result
         deliveries = client.incr(_KEY + "deliveries:" + task_id)
         client.expire(_KEY + "deliveries:" + task_id, RESULT_SECONDS)
-        staged = _inside(root, task["file"])
+        staged = _staged(root, task)
         if deliveries > int(task["max_attempts"]):
             processed = Processed(str(staged), bad_input=WORKER_DIED_REASON)
         else:
@@ -370,13 +467,14 @@ def _report(task: dict[str, Any], processed: Processed, me: str) -> None:
     rate = _STATE.pages / _STATE.seconds * 60 if _STATE.seconds > 0 else 0.0
     outcome = "error" if processed.error else ("bad_input" if processed.bad_input else "done")
     if _STATE.as_json:
-        line = json.dumps({"event": "file", "worker": me, "file": task["title"], "outcome": outcome,
+        line = json.dumps({"event": "file", "worker": me, "township": task.get("township") or "",
+                           "file": task["title"], "outcome": outcome,
                            "reason": processed.error or processed.bad_input or "",
                            "pages": len(processed.pages), "seconds": round(processed.seconds, 3),
                            "worker_files": _STATE.files, "worker_pages": _STATE.pages,
                            "pages_per_minute": round(rate, 1)}, ensure_ascii=False)
     else:
-        line = (f"{me}：{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
+        line = (f"{me}：{'【' + task['township'] + '】' if task.get('township') else ''}{task['title']} {_OUTCOME_ZH[outcome]}，{len(processed.pages)} 页 {processed.seconds:.1f} 秒；"
                 f"本进程累计 {_STATE.files} 个文件 {_STATE.pages} 页，{rate:.1f} 页/分钟")
     _STATE.echo(line)
     sys.stdout.flush()
