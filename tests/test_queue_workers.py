@@ -93,6 +93,12 @@ def _running(client: redis.Redis, worker: str) -> list[str]:
     return found
 
 
+def _deliveries(client: redis.Redis) -> int:
+    """How many times a worker has begun reading the one scan of a test (its delivery counter)."""
+    counts = [int(client.get(key) or 0) for key in client.scan_iter("archive:ocr:deliveries:*")]
+    return max(counts, default=0)
+
+
 def _wait_running(client: redis.Redis, worker: str, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -229,9 +235,11 @@ def test_a_file_that_kills_its_worker_every_time_is_quarantined_not_retried_for_
             [sys.executable, "-m", "archive", "--home", str(home.root), "ingest", "--engine", "fake", "--json"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
         killed = set()
-        for _ in range(2):  # as the kernel's OOM killer would, each time the file is read
+        for attempt in (1, 2):  # as the kernel's OOM killer would, each time the file is read
             pid = _wait_running(client, "w1", timeout=90)
-            while pid in killed:
+            # killed only once this delivery is counted: a pool process that dies before it counts
+            # the delivery has not read the file yet, and rightly that is not held against the file
+            while pid in killed or _deliveries(client) < attempt:
                 time.sleep(0.1)
                 pid = _wait_running(client, "w1", timeout=90)
             os.kill(pid, signal.SIGKILL)
