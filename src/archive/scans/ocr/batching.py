@@ -9,6 +9,9 @@ more than `tolerance` wider than the batch's first plus `step` pixels: none by d
 line is padded at all and each reads as it would alone. Padding is not neutral: a masked ID
 padded by a few pixels lost an asterisk that it kept read alone. With one ONNX thread per
 worker, batching saves little anyway: padding is what costs.
+Lines narrower than `MIN_WIDTH` are all padded to it (so they share a batch and still read as
+alone): read at its own width, a name in a table cell was misread (`曹涛强` as `曹涛強` at 48 px;
+read right at 128, 192 and 320 px).
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 HEIGHT = 48        # the recogniser's input height (PP-OCR)
-MIN_WIDTH = 48     # narrowest input: one character's square
+MIN_WIDTH = 192    # narrowest input: a short cell is padded to four characters' width, not 320 px
 TOLERANCE = 0.0    # a batch's lines differ in width by at most this share of the narrowest
 STEP = 0           # ... plus this many pixels (0 and 0: lines of the same width only)
 MAX_BATCH = 16
 
 
-def input_width(height: int, width: int, min_width: int = MIN_WIDTH) -> int:
+def input_width(height: int, width: int, min_width: int | None = None) -> int:
     """The width a line image of `height` x `width` pixels is read at: scaled to the
-    recogniser's height (RapidOCR's TextRecognizer rounds down, as here), at least `min_width`."""
-    return max(min_width, int(HEIGHT * (width / max(1, height))))
+    recogniser's height (RapidOCR's TextRecognizer rounds down, as here), at least `min_width`
+    (MIN_WIDTH)."""
+    return max(MIN_WIDTH if min_width is None else min_width, int(HEIGHT * (width / max(1, height))))
 
 
 def batches(widths: Sequence[int], tolerance: float = TOLERANCE, step: int = STEP,
@@ -45,6 +49,6 @@ def batches(widths: Sequence[int], tolerance: float = TOLERANCE, step: int = STE
     return groups
 
 
-def padded_area(widths: Sequence[int], groups: list[list[int]], min_width: int = MIN_WIDTH) -> int:
+def padded_area(widths: Sequence[int], groups: list[list[int]]) -> int:
     """Columns the recogniser reads for these batches (each line padded to its batch's widest)."""
-    return sum(len(group) * max(min_width, *(widths[i] for i in group)) for group in groups)
+    return sum(len(group) * max(widths[i] for i in group) for group in groups)
