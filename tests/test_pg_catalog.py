@@ -292,3 +292,17 @@ def test_several_processes_allocate_gapless_numbers_and_keep_the_audit_chain(tmp
     check_audit_chain(Context(home, result))
     home.close()
     assert result.audit_rows == 101 and result.findings == []
+
+
+def test_a_catalog_database_that_does_not_answer_is_unavailable_not_bad_input(tmp_path, monkeypatch):
+    """No server on the address: exit 4 with the kind `unavailable` (a service is down, nothing
+    was changed), the address named and its password not."""
+    from tests.servers import free_port
+
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", f"postgresql://archive:secret@127.0.0.1:{free_port()}/county")
+    result = run_cli("--home", str(tmp_path / "home"), "init", "--fonds", "Z109", "--county", "花溪区",
+                     "--township", "青岩镇", "--villages", "龙井村", "--json")
+    assert result.exit_code == 4, result.output
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert error["kind"] == "unavailable", error
+    assert "无法连接目录数据库 127.0.0.1:" in error["error"] and "secret" not in result.stderr

@@ -130,12 +130,12 @@ def test_without_a_database_url_the_error_says_how_to_set_it(home, monkeypatch):
 
 
 def test_a_database_that_does_not_answer_is_a_chinese_error(home, monkeypatch):
-    from archive.errors import ArchiveError
+    from archive.errors import UnavailableError
     from tests.servers import free_port
 
     monkeypatch.setenv(backends.BACKEND_ENV, "postgresql")
     monkeypatch.setenv("ARCHIVE_INDEX_URL", f"postgresql://archive:secret@127.0.0.1:{free_port()}/county")
-    with pytest.raises(ArchiveError, match="无法连接全文索引数据库 127.0.0.1:") as caught:
+    with pytest.raises(UnavailableError, match="无法连接全文索引数据库 127.0.0.1:") as caught:
         store.backend(home).exists()
     assert "secret" not in str(caught.value)
 

@@ -169,9 +169,12 @@ def test_ingest_without_a_running_worker_leaves_files_for_the_next_run(home, tow
     scan = _scan(home.inbox_dir / "身份证.png", member)
     from archive.scans.ingest import Ingester
 
-    records = Ingester(home, "fake").run([home.inbox_dir])
+    ingester = Ingester(home, "fake")
+    records = ingester.run([home.inbox_dir])
     assert [r.status for r in records] == ["failed"]
-    assert "没有正在运行的 OCR 工作进程" in records[0].reason
+    assert records[0].reason == "未处理：没有正在运行的 OCR 工作进程，文件留在收件箱"
+    assert ingester.failure is not None and ingester.failure.kind == "unavailable"  # the CLI exits 4 after the report
+    assert ingester.failure.message == "没有正在运行的 OCR 工作进程服务队列 archive.ocr，1 个文件未处理，留在收件箱"
     assert scan.exists()  # left where it was
     workers = Workers(home, tmp_path)
     workers.start("w1", 0)
@@ -187,13 +190,13 @@ def test_ingest_without_a_running_worker_leaves_files_for_the_next_run(home, tow
 
 
 def test_a_broker_that_is_not_running_is_a_chinese_error(home, township):
-    from archive.errors import ConfigError
+    from archive.errors import UnavailableError
     from archive.scans.ingest import Ingester
     from tests.servers import free_port
 
     home = _configure(home, f"redis://:secret@127.0.0.1:{free_port()}/0")
     _scan(home.inbox_dir / "身份证.png", next(h for h in township if h.status == "在保").head)
-    with pytest.raises(ConfigError, match="无法连接任务队列") as caught:
+    with pytest.raises(UnavailableError, match="无法连接任务队列.*连接被拒绝") as caught:
         Ingester(home, "fake").run([home.inbox_dir])
     assert "secret" not in str(caught.value)
     home.close()

@@ -17,7 +17,8 @@ def test_postgres_runs_unprivileged_on_loopback(postgres_server, postgres_url):
         assert conn.execute("SELECT 1 + 1").fetchone()[0] == 2
         assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
         data_dir = conn.execute("SHOW data_directory").fetchone()[0]
-        # pg_trgm comes with postgresql-contrib: the search backend's tolerant pass needs it
+        # postgresql-contrib is installed (setup.sh): pg_trgm works on Chinese text. The search does not
+        # use it (index/pg_backend.py writes its own bigram lexemes; names one character off: search/names.py)
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         assert conn.execute("SELECT similarity('张三丰', '张三峰') > 0").fetchone()[0] is True
     assert Path(data_dir).is_relative_to(postgres_server.data_dir)

@@ -549,6 +549,8 @@ def ingest(ctx, paths, workers, engine, model_dir, as_json) -> None:
             else:
                 click.echo(f"  {Path(record.source).name}：{STATUS_ZH[record.status]}，{record.reason}")
         click.echo(summary_zh(records))
+    if ingester.failure is not None:  # e.g. no OCR worker: every file reported above, then a non-zero exit
+        raise ingester.failure
 
 
 @cli.group(invoke_without_command=True)
@@ -926,12 +928,12 @@ def verify(ctx, as_json, quick) -> None:
     home = _county_or_home(ctx)
     if isinstance(home, CountyHome):  # a county home without --township: the county and every township
         results = verify_county(home, check_usability=not quick)
-        for label, each in results:
+        for each in results:
             if as_json:
-                _emit_json({**each.to_json(), "township": label})
+                _emit_json(each.to_json())
             else:
-                click.echo(f"== {label} ==\n{each.report_zh()}")
-        if not all(each.ok for _, each in results):
+                click.echo(f"== {each.label} ==\n{each.result.report_zh()}")
+        if not all(each.result.ok for each in results):
             ctx.exit(ExitCode.PROBLEMS)
         return
     result = run_verify(home, check_usability=not quick)
@@ -1588,12 +1590,15 @@ def township() -> None:
 @click.option("--villages", default="", help="村(社区)名单，用逗号分隔")
 @click.option("--province", default="", help="省（自治区），印在文书上；可不填")
 @click.option("--city", default="", help="市（州），印在文书上；可不填")
-@click.option("--complaint-phone", default="", help="监督举报电话")
+@click.option("--complaint-phone", default="", help="监督举报电话（印在公示单上）")
+@click.option("--office-phone", default="", help="本乡镇民政办公室电话（印在告知书上）")
+@click.option("--dibao-standard", default="", help="当地最低生活保障标准（元/人·月，临时救助审批额度按它计算）")
 @click.option("--operator", default=None, help="本乡镇的整理人（印在备考表上）；不给时用环境变量 ARCHIVE_OPERATOR")
 @json_option
 @county_level
 @click.pass_context
-def township_add(ctx, name, county, fonds, villages, province, city, complaint_phone, operator, as_json) -> None:
+def township_add(ctx, name, county, fonds, villages, province, city, complaint_phone, office_phone, dibao_standard,
+                 operator, as_json) -> None:
     """在县级档案库中添加一个乡镇：townships/乡镇名/ 下一个完整的乡镇档案库（自己的全宗号、村、文号、档号、盒）。"""
     import os
 
@@ -1605,7 +1610,8 @@ def township_add(ctx, name, county, fonds, villages, province, city, complaint_p
     operator = check_operator_name(operator) if operator else ""
     names = [v.strip() for v in villages.replace("，", ",").replace("、", ",").split(",") if v.strip()]
     added = add_township(resolve_root(ctx.obj["home_dir"]), name, county=county, fonds=fonds, villages=names,
-                         operator=operator, province=province, city=city, complaint_phone=complaint_phone)
+                         operator=operator, province=province, city=city, complaint_phone=complaint_phone,
+                         office_phone=office_phone, dibao_standard=_dibao_standard(dibao_standard.strip()))
     if as_json:
         _emit_json(added.to_json())
         return
@@ -1613,6 +1619,10 @@ def township_add(ctx, name, county, fonds, villages, province, city, complaint_p
         click.echo(f"已新建{added.county}的县级档案库")
     click.echo(f"已添加乡镇：{added.township}（全宗号 {added.fonds}，{len(added.villages)} 个村(社区)），"
                f"档案库目录 {added.home}")
+    if added.unset:  # as init warns on a run without a terminal
+        names = [INIT_SETTING_NAMES[key][0] for key in added.unset]
+        click.echo(f"注意：未设置{'、'.join(names)}；需要它们的文书（如公示单）生成时会停止并提示。"
+                   f"请在 {added.home}/config.yaml 中设置 {'、'.join(added.unset)}", err=True)
 
 
 @township.command("list")

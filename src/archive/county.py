@@ -233,13 +233,15 @@ class TownshipAdded:
     villages: list[str]
     home: str
     created_county: bool
+    unset: list[str] = field(default_factory=list)  # office settings left empty (config.yaml keys), as init's
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def add_township(root: Path, name: str, *, county: str, fonds: str, villages: list[str], operator: str = "",
-                 province: str = "", city: str = "", complaint_phone: str = "") -> TownshipAdded:
+                 province: str = "", city: str = "", complaint_phone: str = "", office_phone: str = "",
+                 dibao_standard: float | None = None) -> TownshipAdded:
     """`archive township add`: a new township home in townships/<name>/ of the county home at
     `root` (made first when `root` is absent or empty). Its 全宗号 must differ from every other
     township's; `county` must be the county home's."""
@@ -273,7 +275,8 @@ def add_township(root: Path, name: str, *, county: str, fonds: str, villages: li
                 raise HomeExistsError(f"{target} 已存在且不是空目录，不会覆盖")
             township_config = Config(fonds=fonds, county=home.county, township=name, villages=villages,
                                      province=province or config.province, city=city or config.city,
-                                     complaint_phone=complaint_phone, operator=operator)
+                                     complaint_phone=complaint_phone.strip(), office_phone=office_phone.strip(),
+                                     dibao_standard=dibao_standard, operator=operator)
             validate(township_config.to_yaml_dict(), "config", Path("--命令行参数--"), {})
             township = init_home(target, township_config)
             township.close()
@@ -282,7 +285,10 @@ def add_township(root: Path, name: str, *, county: str, fonds: str, villages: li
         with catalog.transaction(home.db):
             catalog.audit(home.db, home.operator, "township.add", name,
                           {"fonds": fonds, "villages": villages, "folder": f"{TOWNSHIPS_DIR}/{name}"})
-        return TownshipAdded(home.county, name, fonds, villages, str(target), created)
+        unset = [key for key, value in (("complaint_phone", township_config.complaint_phone),
+                                        ("office_phone", township_config.office_phone),
+                                        ("dibao_standard", dibao_standard)) if value in ("", None)]
+        return TownshipAdded(home.county, name, fonds, villages, str(target), created, unset)
     finally:
         home.close()
 
@@ -368,9 +374,26 @@ def _has_village(home: Home, village: str) -> bool:
     return True
 
 
-def verify_county(county: CountyHome, check_usability: bool = True) -> list[tuple[str, Any]]:
+@dataclass
+class LevelVerified:
+    """One part of a county's `archive verify`: the county's own catalog (township None) or a
+    township. Machine output carries stable values (level, county, township); the label is for people."""
+    county: str
+    township: str | None
+    result: Any  # archive.filing.verify.VerifyResult
+
+    @property
+    def label(self) -> str:
+        return self.township if self.township is not None else f"{self.county}（县级）"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.result.to_json(), "level": "township" if self.township is not None else "county",
+                "county": self.county, "township": self.township}
+
+
+def verify_county(county: CountyHome, check_usability: bool = True) -> list[LevelVerified]:
     """`archive verify` of a whole county home: the county catalog's audit chain (its accounts and
-    township additions), then each township's full 四性检测. [(label, VerifyResult)]."""
+    township additions), then each township's full 四性检测."""
     import time
 
     from archive.filing.verify import Context, VerifyResult, check_audit_chain, verify
@@ -379,10 +402,10 @@ def verify_county(county: CountyHome, check_usability: bool = True) -> list[tupl
     own = VerifyResult()
     check_audit_chain(Context(county, own, check_usability))
     own.seconds = time.perf_counter() - started
-    results: list[tuple[str, Any]] = [(f"{county.county}（县级）", own)]
+    results = [LevelVerified(county.county, None, own)]
     for name, home in county.township_homes():
         try:
-            results.append((name, verify(home, check_usability)))
+            results.append(LevelVerified(county.county, name, verify(home, check_usability)))
         finally:
             home.close()
     return results

@@ -42,6 +42,15 @@ class ArchiveError(Exception):
         return out
 
 
+class UnavailableError(ArchiveError):
+    """A service the deployment needs does not answer: the task queue (Redis), or no OCR worker
+    serves the queue. Nothing was changed; running the command again once it is up succeeds.
+    Exit code 4, as every ArchiveError not classified otherwise."""
+
+    exit_code = ExitCode.BAD_INPUT
+    kind = "unavailable"
+
+
 class UsageError(ArchiveError):
     """The command line asks for something impossible (options missing or contradicting)."""
 

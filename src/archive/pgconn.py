@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from archive.errors import ArchiveError, ConfigError
+from archive.errors import ConfigError, UnavailableError
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?|%", re.S)
 
@@ -183,9 +183,9 @@ def open_psycopg(url: str, **kw: Any) -> Any:
     try:
         return psycopg.connect(url, connect_timeout=10, **kw)
     except psycopg.OperationalError as exc:
-        raise ArchiveError(f"无法连接目录数据库 {where(url)}",
-                           hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 database_url 或环境变量 "
-                                "ARCHIVE_DATABASE_URL") from exc
+        raise UnavailableError(f"无法连接目录数据库 {where(url)}",
+                              hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 database_url 或环境变量 "
+                                   "ARCHIVE_DATABASE_URL") from exc
 
 
 class PgConnection:
@@ -233,8 +233,8 @@ class PgConnection:
         try:
             yield
         except psycopg.OperationalError as exc:
-            raise ArchiveError(f"与目录数据库 {where(self.url) if self.url else ''} 的连接中断，本次操作未完成（未提交的改动已撤销）",
-                               hint="请检查 PostgreSQL 服务器和网络后重新运行") from exc
+            raise UnavailableError(f"与目录数据库 {where(self.url) if self.url else ''} 的连接中断，本次操作未完成（未提交的改动已撤销）",
+                                  hint="请检查 PostgreSQL 服务器和网络后重新运行") from exc
 
     def begin_locked(self) -> None:
         """BEGIN, then wait for the schema's transaction-level advisory lock: writers of one

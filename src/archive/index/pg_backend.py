@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from archive import pgconn
-from archive.errors import ArchiveError, ConfigError
+from archive.errors import ArchiveError, ConfigError, UnavailableError
 from archive.index import analysis
 from archive.index import queries as iq
 
@@ -181,8 +181,8 @@ class PostgresBackend:
                 # cannot tell a rare name from a common bigram)
                 self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, prepare_threshold=None)
             except psycopg.OperationalError as exc:
-                raise ArchiveError(f"无法连接全文索引数据库 {pgconn.where(self.url)}",
-                                   hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
+                raise UnavailableError(f"无法连接全文索引数据库 {pgconn.where(self.url)}",
+                                      hint="请检查 PostgreSQL 是否在运行，以及 config.yaml 的 index.url") from exc
             for name, value in SESSION.items():
                 self._conn.execute("SELECT set_config(%s, %s, false)", (name, value))
             self._check_not_another_catalog()

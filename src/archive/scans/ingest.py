@@ -158,6 +158,8 @@ class Ingester:
         self.max_attempts = int(settings["max_attempts"])
         self.settle_seconds = float(settings["settle_seconds"])
         self.repairs: list[IngestRecord] = []
+        self.failure: ArchiveError | None = None  # the run could not process its files (raise it after reporting them)
+        self._unsent: set[str] = set()  # digests of files no worker could take
         self._staging: StagingArea | None = None
         from archive.scans.queue import broker_url
 
@@ -168,6 +170,7 @@ class Ingester:
     def run(self, paths: list[Path]) -> list[IngestRecord]:
         _refuse_home_folders(self.home, paths)
         self._staging = StagingArea(self.home.root, self._locker.try_lock)
+        self.failure, self._unsent = None, set()
         try:
             self.repairs = [IngestRecord(r.path, "", "repaired", reason=r.reason)
                             for r in recovery.repair(self.home, self._lock)]
@@ -334,9 +337,11 @@ class Ingester:
         township = queue.storage_of(self.home).township
         dispatcher.check_broker()
         workers = dispatcher.workers()
-        if not workers:
+        if not workers:  # nothing is sent: every file stays in the inbox, and the run fails (exit 4)
+            self.failure = queue.no_workers_error(queue.storage_of(self.home), len(jobs))
             for job in jobs:
-                yield job, Processed(str(job.staged), error=queue.NO_WORKERS_REASON)
+                self._unsent.add(job.digest)
+                yield job, Processed(str(job.staged), error=self.failure.message)
             return
         self.progress(f"{len(jobs)} 个文件交给 OCR 工作进程（现有 {len(workers)} 个：{'、'.join(workers)}）")
         root = dispatcher.root
@@ -474,6 +479,10 @@ class Ingester:
     def _file(self, job: Job, processed: Processed) -> IngestRecord:
         if processed.bad_input:
             return self._quarantine(job, processed.bad_input)
+        if job.digest in self._unsent:
+            from archive.scans.queue import NO_WORKERS_REASON
+
+            return self._record(job.entry, job.digest, "failed", f"未处理：{NO_WORKERS_REASON}，文件留在收件箱")
         if processed.error:
             return self._record(job.entry, job.digest, "failed", f"处理时出错（{processed.error}），文件留在原处，"
                                 "可再次运行 ingest；如仍出错请报告")

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import ConfigError, error_text
+from archive.errors import ConfigError, UnavailableError, error_text
 from archive.rendering import qr
 from archive.scans.ocr.base import OcrLine, OcrPage
 from archive.scans.pipeline import PageReader, Processed
@@ -56,7 +56,7 @@ RESULT_SECONDS = 86_400        # results nobody collected (an ingest run that wa
 HEARTBEAT_SECONDS = 10         # a running execution's key lives this long unless renewed
 _KEY = "archive:ocr:"          # Redis keys of our own: deliveries and heartbeats per task
 
-NO_WORKERS_REASON = "没有正在运行的 OCR 工作进程（archive worker），文件留在原处，启动工作进程后再运行 ingest"
+NO_WORKERS_REASON = "没有正在运行的 OCR 工作进程"  # every message about it starts so
 WORKER_DIED_REASON = ("处理此文件的工作进程多次异常终止（多为内存不足被系统终止），为免再次中断不再处理；"
                       "请检查文件的页数和页面尺寸，拆分或重新扫描后再导入")
 
@@ -73,6 +73,17 @@ class Storage:
     root: Path
     queue: str = QUEUE_NAME
     township: str = ""
+
+
+def no_workers_error(storage: Storage, files: int) -> UnavailableError:
+    """No `archive worker` consumes this home's queue: nothing was sent, the files stay in the inbox."""
+    if storage.township:
+        whose = f"{storage.township}的队列 {storage.queue}"
+        hint = (f"请在县级档案库上启动 archive worker（服务全县各乡镇；加 --township {storage.township} 则只服务本乡镇），"
+                "再运行 ingest；新添加的乡镇要重启已在运行的工作进程")
+    else:
+        whose, hint = f"队列 {storage.queue}", "请启动 archive worker，再运行 ingest"
+    return UnavailableError(f"{NO_WORKERS_REASON}服务{whose}，{files} 个文件未处理，留在收件箱", hint=hint)
 
 
 def storage_of(home: Home) -> Storage:
@@ -188,16 +199,38 @@ def write_known_ids(folder: Path, ids: Collection[str]) -> tuple[Path, str]:
 
 
 def check_broker(app: Celery) -> None:
-    """A Chinese error when the broker cannot be reached."""
+    """A Chinese error naming the broker (never its password) when it cannot be reached."""
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
     except Exception as exc:
         from kombu.utils.url import maybe_sanitize_url
 
-        raise ConfigError(f"无法连接任务队列 {maybe_sanitize_url(app.conf.broker_url)}（{error_text(exc)}）",
-                          hint="请检查 Redis 是否在运行，以及 config.yaml 的 broker_url 或环境变量 "
-                               f"{BROKER_ENV}") from exc
+        raise UnavailableError(f"无法连接任务队列 {maybe_sanitize_url(app.conf.broker_url)}（{broker_error_text(exc)}）",
+                               hint="请检查 Redis 是否在运行，以及 config.yaml 的 broker_url 或环境变量 "
+                                    f"{BROKER_ENV}") from exc
+
+
+def broker_error_text(exc: BaseException) -> str:
+    """Why the broker did not answer, in Chinese: the cause is usually an OSError a few exceptions
+    down the chain (kombu wraps redis-py, which wraps the socket's error)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "连接被拒绝：该地址上没有运行 Redis"
+        if isinstance(cause, socket.gaierror):
+            return "主机名无法解析"
+        if isinstance(cause, (TimeoutError, socket.timeout)):
+            return "连接超时：主机不可达或被防火墙拦截"
+        name = type(cause).__name__
+        if name.startswith("Authentication") or "NOAUTH" in str(cause):
+            return "口令不对或缺少口令"
+        if isinstance(cause, OSError):
+            return f"网络错误：{cause.strerror or name}"
+        cause = cause.__cause__ or cause.__context__
+    return f"无法建立连接（{type(exc).__name__}）"
 
 
 # --- the client side: send, wait, collect ------------------------------------------------------
