@@ -3,7 +3,18 @@
 
 Run by hand:  .venv/bin/python bench/county.py [--documents 1000000] [--households 30000]
                   [--whoosh-documents N | --skip-whoosh] [--skip-postgresql] [--scans 12] [--workers 1,2,4]
-                  [--skip-ingest]
+                  [--skip-ingest] [--catalog postgresql|sqlite] [--fts5-documents N]
+                  [--keep DIR | --reuse DIR]
+
+- The PostgreSQL run's catalog is in the same PostgreSQL database (`--catalog postgresql`, the
+  default: as in a county, the name table, the hit lookup and the search's audit entry are
+  PostgreSQL statements too); `--catalog sqlite` keeps it in catalog.sqlite.
+- `--keep DIR`: the server's data folder (DIR/pg-server), the homes and the query mixes are built
+  under DIR and kept; `--reuse DIR` then runs the query phase only on them (no build, no rebuild:
+  the server is started again on its data folder), which is what is timed under the bench lock
+  at a million documents (building takes most of an hour on this machine).
+- `--fts5-documents N`: the default embedded backend (SQLite FTS5, catalog.sqlite) on an archive
+  of its own of that size, measured the same way (with --keep/--reuse too).
 
 - Starts a throwaway PostgreSQL and Redis on 127.0.0.1 (tests/servers.py), PostgreSQL with the
   settings a county server would have (SERVER below: durable writes, memory), not the test ones.
@@ -47,6 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from search import CLASSES, build, query_mix_classes  # noqa: E402  (bench/search.py)
 
+from archive.home import DATABASE_URL_ENV  # noqa: E402
 from archive.index import backend as index_backends  # noqa: E402
 from archive.index.pg_backend import URL_ENV  # noqa: E402
 
@@ -69,36 +81,51 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def measure(home: Path, backend: str, mix: Path, procs: int, env: dict[str, str]) -> dict[str, object]:
-    """bench/search.py's measure() in a child process (its peak memory is its own)."""
-    child = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "search.py"), "--procs", str(procs), "--measure", f"{home},{backend},{mix}"],
-        check=True, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
+def measure(home: Path, backend: str, mix: Path, procs: int, env: dict[str, str],
+            queries_only: bool = False) -> dict[str, object]:
+    """bench/search.py's measure() in a child process (its peak memory is its own);
+    `queries_only`: the query mix on the index as it is, no rebuild."""
+    how = ",queries" if queries_only else ""
     figures = None
-    for line in child.stdout.splitlines():
-        if line.startswith("RESULT "):
-            figures = json.loads(line[7:])
-        else:
-            print(line, flush=True)
+    with subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "search.py"), "--procs", str(procs),
+             "--measure", f"{home},{backend},{mix}{how}"],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, **env}) as child:
+        for line in child.stdout:  # progress shown as it comes (a rebuild at 1,000,000 is long)
+            if line.startswith("RESULT "):
+                figures = json.loads(line[7:])
+            else:
+                print(line, end="", flush=True)
+    if child.returncode:
+        raise SystemExit(f"measuring {backend} failed (exit {child.returncode})")
     assert figures is not None, "the measuring process gave no result"
     return figures
 
 
-def archive_of(work: Path, documents: int, households: int) -> tuple[Path, Path]:
-    """A synthetic archive of that size and its query mix (a file)."""
-    home, people = build(work / "home", documents, households)
-    mix = query_mix_classes(home, people, random.Random(9))
-    home.close()
+def archive_of(work: Path, documents: int, households: int, catalog_url: str | None = None) -> tuple[Path, Path]:
+    """A synthetic archive of that size and its query mix (a file); its catalog in PostgreSQL
+    at `catalog_url` (as in a county), else in catalog.sqlite."""
+    saved = os.environ.pop(DATABASE_URL_ENV, None)
+    if catalog_url:
+        os.environ[DATABASE_URL_ENV] = catalog_url
+    try:
+        home, people = build(work / "home", documents, households)
+        mix = query_mix_classes(home, people, random.Random(9))
+        home.close()
+    finally:
+        os.environ.pop(DATABASE_URL_ENV, None)
+        if saved is not None:
+            os.environ[DATABASE_URL_ENV] = saved
     mixfile = work / "mix.json"
     mixfile.write_text(json.dumps(mix, ensure_ascii=False))
     return work / "home", mixfile
 
 
 def show(figures: dict) -> None:
-    print(f"{figures['backend']}: {figures['documents']} documents, rebuild {figures['rebuild_s']} s "
-          f"({figures['docs_per_s']} docs/s), index {figures['index_mb']} MB, "
-          f"rebuild peak {figures['rebuild_peak_rss_mb']} MB, p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms",
-          flush=True)
+    rebuild = (f"rebuild {figures['rebuild_s']} s ({figures['docs_per_s']} docs/s), "
+               f"rebuild peak {figures['rebuild_peak_rss_mb']} MB, " if "rebuild_s" in figures else "queries only, ")
+    print(f"{figures['backend']}: {figures['documents']} documents, {rebuild}index {figures['index_mb']} MB, "
+          f"p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms", flush=True)
     for label in CLASSES:
         if label in figures["per_class"]:
             c = figures["per_class"][label]
@@ -202,25 +229,72 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=12, help="one-page scans per ingest run")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts to ingest with")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--catalog", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="where the PostgreSQL run's catalog is (a county: in the same PostgreSQL database)")
+    parser.add_argument("--fts5-documents", type=int, default=0,
+                        help="also the default embedded backend fts5 on an archive of this size (SQLite catalog)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build into DIR and keep it (the server's data folder, the homes, the query mixes)")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="the query phase only, on what --keep DIR built (no build, no rebuild)")
+    parser.add_argument("--warm", action="store_true",
+                        help="with --reuse: the mix once first (the server was just started), reported apart")
     args = parser.parse_args()
 
     from tests.servers import running_postgres, running_redis
 
-    work = Path(tempfile.mkdtemp(prefix="bench-county-"))
-    result: dict[str, object] = {"documents": args.documents, "households": args.households, "load_start": load()}
+    kept = args.keep or args.reuse
+    if kept:
+        kept = kept.resolve()
+        kept.mkdir(parents=True, exist_ok=True)
+        work = kept / "work"
+        work.mkdir(exist_ok=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="bench-county-"))
+    if args.warm:
+        os.environ["BENCH_WARM"] = "1"
+    if args.reuse:  # what was kept: whoosh only if it was built there
+        args.skip_ingest = True
+        args.skip_whoosh = args.skip_whoosh or not (work / "whoosh" / "mix.json").exists()
+    result: dict[str, object] = {"documents": args.documents, "households": args.households, "load_start": load(),
+                                 "catalog": args.catalog, "reuse": bool(args.reuse)}
     print(f"load average at start: {result['load_start']}", flush=True)
     try:
         if args.skip_postgresql:
             result["postgresql"] = {"skipped": "--skip-postgresql"}
         else:
-            with running_postgres(SERVER) as server:
-                url = server.create_database("county")
-                home, mix = archive_of(work / "pg", args.documents, args.households)
-                figures = measure(home, "postgresql", mix, args.procs, {URL_ENV: url})
+            server_dir = kept / "pg-server" if kept else None
+            with running_postgres(SERVER, data_dir=server_dir, keep=bool(kept)) as server:
+                if args.reuse:
+                    url = server.url("county")
+                    home, mix = work / "pg" / "home", work / "pg" / "mix.json"
+                else:
+                    url = server.create_database("county")
+                    home, mix = archive_of(work / "pg", args.documents, args.households,
+                                           url if args.catalog == "postgresql" else None)
+                env = {URL_ENV: url}
+                if args.catalog == "postgresql":
+                    env[DATABASE_URL_ENV] = url  # the port of this start (config.yaml keeps the first)
+                figures = measure(home, "postgresql", mix, args.procs, env, queries_only=bool(args.reuse))
                 figures["server"] = SERVER
+                figures["catalog"] = args.catalog
                 show(figures)
                 result["postgresql"] = figures
-            shutil.rmtree(work / "pg", ignore_errors=True)
+            if not kept:
+                shutil.rmtree(work / "pg", ignore_errors=True)
+        if args.fts5_documents:
+            size = args.fts5_documents
+            households = args.households if size == args.documents else max(100, round(args.households * size / args.documents))
+            if args.reuse:
+                home, mix = work / "fts5" / "home", work / "fts5" / "mix.json"
+            else:
+                home, mix = archive_of(work / "fts5", size, households)
+            figures = measure(home, "fts5", mix, args.procs, {index_backends.BACKEND_ENV: "fts5"},
+                              queries_only=bool(args.reuse))
+            show(figures)
+            result["fts5"] = figures
+            if not kept:
+                shutil.rmtree(work / "fts5", ignore_errors=True)
         if args.skip_whoosh:
             result["whoosh"] = {"skipped": "--skip-whoosh"}
         else:
@@ -228,11 +302,16 @@ def main() -> None:
             households = args.whoosh_households or max(100, round(args.households * size / args.documents))
             if size == args.documents:
                 households = args.households
-            home, mix = archive_of(work / "whoosh", size, households)
-            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"})
+            if args.reuse:
+                home, mix = work / "whoosh" / "home", work / "whoosh" / "mix.json"
+            else:
+                home, mix = archive_of(work / "whoosh", size, households)
+            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"},
+                              queries_only=bool(args.reuse))
             show(figures)
             result["whoosh"] = figures
-            shutil.rmtree(work / "whoosh", ignore_errors=True)
+            if not kept:
+                shutil.rmtree(work / "whoosh", ignore_errors=True)
         if not args.skip_ingest:
             files, source = scans(work, args.scans)
             with running_redis() as redis_server:
@@ -242,7 +321,8 @@ def main() -> None:
         print(f"load average at end: {result['load_end']}", flush=True)
         print(json.dumps(result, ensure_ascii=False), flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

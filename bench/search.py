@@ -48,6 +48,7 @@ from archive.search.engine import search
 TYPES = ["application", "declaration", "authorization", "home-visit", "approval", "confirmation",
          "refusal", "suspension", "adjustment"]
 REASONS = ["家庭拥有机动车辆", "务工收入增加", "家庭存款超过规定标准", "共同生活家庭成员名下有经营性公司"]
+CHUNK = 20_000  # rows inserted at a time by build
 PARAMS = {"refusal": {"reason": ""}, "suspension": {"reason": ""}, "adjustment": {"reason": "", "new_amount": "300"}}
 
 
@@ -93,47 +94,57 @@ def build(root: Path, documents: int, households: int, seed: int = 3) -> tuple[H
     print(f"roster of {len(people)} households made and imported in {time.perf_counter() - begun:.0f} s", flush=True)
     loaded = {t: templates.load_template(t) for t in TYPES}
     numbers: dict[tuple[str, int], int] = {}
-    rows = []
+    rows: list[tuple] = []
     started = time.perf_counter()
-    rendered: dict[tuple, tuple[str, list[str], re.Pattern]] = {}
-    for index in range(documents):
-        household = people[index % len(people)]
-        doc_type = rng.choice(TYPES)
-        template = loaded[doc_type]
-        day = dt.date(2016 + rng.randrange(10), rng.randint(1, 12), rng.randint(1, 28))
-        params = {k: (rng.choice(REASONS) if k == "reason" else v) for k, v in PARAMS.get(doc_type, {}).items()}
-        number = None
-        if template.number_code:
-            key = (template.number_code, day.year)
-            numbers[key] = numbers.get(key, 0) + 1
-            number = format_number("青岩", template.number_code, day.year, numbers[key])
-        doc_id = f"Z109-{index:07d}"
-        # each (type, reason, household size, category) rendered once through the templates; the
-        # household's own names, ID numbers, village, address, 文号 and document ID put in per document
-        shape = (doc_type, tuple(sorted(params.items())), len(household.members), household.category)
-        if shape not in rendered:
-            context = office_context(home.config, template, day)
-            context.update(household_context(household, day))
-            context.update(category_wording(home.config, template.id, household.category))
-            context.update(derived_dates(day))
-            context.update(field_values(template, params, context))
-            context.update(doc_id=doc_id, number=number or "")
-            text = templates.render(template, context).plain_text()
-            olds = _personal(household, doc_id, number)
-            pattern = re.compile("|".join(re.escape(o) for o in sorted(set(olds), key=len, reverse=True) if o))
-            rendered[shape] = (text, olds, pattern)
-        text, olds, pattern = rendered[shape]
-        mapping = dict(zip(olds, _personal(household, doc_id, number), strict=True))
-        text = pattern.sub(lambda m, mapping=mapping: mapping[m.group(0)], text)
-        rows.append((doc_id, doc_type, template.title, household.id, household.village,
-                     day.isoformat(), number, f"k{index}", "{}", "{}", text))
+
+    def insert(chunk: list[tuple]) -> None:
+        """One chunk of rows, in the one transaction of the build (memory stays bounded at a
+        million documents; the catalog is SQLite or PostgreSQL, ARCHIVE_DATABASE_URL)."""
+        home.db.executemany(
+            "INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number, request_key,"
+            " params, context, body_text) VALUES (?,?,?,?,?,?,?,?,?,?,?)", chunk)
+        if (index + 1) % 100_000 < CHUNK:
+            print(f"  {index + 1} documents inserted, {time.perf_counter() - started:.0f} s", flush=True)
+
     with transaction(home.db):
         # the catalog lookup of a hit finds its signed copy by source_doc; without an index on it
         # every hit scans the documents table (see bench/RESULTS.md: to be a catalog migration)
         home.db.execute("CREATE INDEX IF NOT EXISTS documents_source_doc ON documents(source_doc)")
-        home.db.executemany(
-            "INSERT INTO documents(doc_id, type, title, household_id, village, doc_date, number, request_key,"
-            " params, context, body_text) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        rendered: dict[tuple, tuple[str, list[str], re.Pattern]] = {}
+        for index in range(documents):
+            household = people[index % len(people)]
+            doc_type = rng.choice(TYPES)
+            template = loaded[doc_type]
+            day = dt.date(2016 + rng.randrange(10), rng.randint(1, 12), rng.randint(1, 28))
+            params = {k: (rng.choice(REASONS) if k == "reason" else v) for k, v in PARAMS.get(doc_type, {}).items()}
+            number = None
+            if template.number_code:
+                key = (template.number_code, day.year)
+                numbers[key] = numbers.get(key, 0) + 1
+                number = format_number("青岩", template.number_code, day.year, numbers[key])
+            doc_id = f"Z109-{index:07d}"
+            # each (type, reason, household size, category) rendered once through the templates; the
+            # household's own names, ID numbers, village, address, 文号 and document ID put in per document
+            shape = (doc_type, tuple(sorted(params.items())), len(household.members), household.category)
+            if shape not in rendered:
+                context = office_context(home.config, template, day)
+                context.update(household_context(household, day))
+                context.update(category_wording(home.config, template.id, household.category))
+                context.update(derived_dates(day))
+                context.update(field_values(template, params, context))
+                context.update(doc_id=doc_id, number=number or "")
+                text = templates.render(template, context).plain_text()
+                olds = _personal(household, doc_id, number)
+                pattern = re.compile("|".join(re.escape(o) for o in sorted(set(olds), key=len, reverse=True) if o))
+                rendered[shape] = (text, olds, pattern)
+            text, olds, pattern = rendered[shape]
+            mapping = dict(zip(olds, _personal(household, doc_id, number), strict=True))
+            text = pattern.sub(lambda m, mapping=mapping: mapping[m.group(0)], text)
+            rows.append((doc_id, doc_type, template.title, household.id, household.village,
+                         day.isoformat(), number, f"k{index}", "{}", "{}", text))
+            if len(rows) >= CHUNK or index == documents - 1:
+                insert(rows)
+                rows.clear()
     print(f"built {documents} documents for {len(people)} households in {time.perf_counter() - started:.0f} s",
           flush=True)
     return home, people
@@ -184,16 +195,17 @@ def query_mix_classes(home: Home, people, rng: random.Random) -> list[tuple[str,
     return out
 
 
+slowest_last: list[list] = []  # the slowest queries of the last run_queries: [text and filters, ms]
 cpu: list[float] = []  # the CPU time of each query of the last run_queries (the machine's load aside)
 
 
-def run_queries(home: Home, mix) -> tuple[list[float], dict[str, list[float]]]:
+def run_queries(home: Home, mix, repeat: int = 3) -> tuple[list[float], dict[str, list[float]]]:
     search(home, mix[0][1], **mix[0][2])  # open the index once
     latencies = []
     per_class: dict[str, list[float]] = {}
     slowest: dict[str, float] = {}
     cpu.clear()
-    for label, text, filters in mix * 3:
+    for label, text, filters in mix * repeat:
         started, started_cpu = time.perf_counter(), time.process_time()
         search(home, text, **filters)
         elapsed = time.perf_counter() - started
@@ -202,8 +214,10 @@ def run_queries(home: Home, mix) -> tuple[list[float], dict[str, list[float]]]:
         per_class.setdefault(label, []).append(elapsed)
         key = f"{text} {filters or ''}".strip()
         slowest[key] = max(slowest.get(key, 0.0), elapsed)
+    slowest_last.clear()
     for key, elapsed in sorted(slowest.items(), key=lambda kv: -kv[1])[:5]:
         print(f"  slowest: {elapsed * 1000:6.1f} ms  {key}", flush=True)
+        slowest_last.append([key, round(elapsed * 1000, 1)])
     return latencies, per_class
 
 
@@ -253,12 +267,34 @@ def peak_rss_mb() -> float:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
+def measure(root: Path, backend: str, mix, procs: int, rebuild: bool = True) -> dict[str, object]:
     """Rebuild the index of the home with one backend and run the query mix (in a process of its
-    own, so that its peak memory is its own)."""
+    own, so that its peak memory is its own). `rebuild=False`: the query mix only, on the index
+    as it is (bench/county.py --reuse: the timed query phase of an index built before)."""
     os.environ[index_backends.BACKEND_ENV] = backend
     home = Home(root)
     documents = home.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    if not rebuild:
+        cold = None
+        if os.environ.get("BENCH_WARM"):  # the mix once first, timed apart: a server just started is cold
+            first, _classes = run_queries(home, mix[:], repeat=1)
+            cold = {"p50_ms": round(pct(first, 50), 1), "p95_ms": round(pct(first, 95), 1), "max_ms": round(max(first) * 1000, 1)}
+            print(f"  first pass (cold server): p50 {cold['p50_ms']} ms, p95 {cold['p95_ms']} ms, max {cold['max_ms']} ms",
+                  flush=True)
+        latencies, per_class = run_queries(home, mix)
+        figures = {
+            "first_pass_cold": cold,
+            "backend": backend, "documents": documents, "queries": len(latencies),
+            "index_mb": round(store.backend(home).size_bytes() / 2**20, 1),
+            "p50_ms": round(pct(latencies, 50), 1), "p95_ms": round(pct(latencies, 95), 1),
+            "cpu_p50_ms": round(pct(cpu, 50), 1), "cpu_p95_ms": round(pct(cpu, 95), 1),
+            "peak_rss_mb": round(peak_rss_mb(), 0), "load_average": os.getloadavg()[0],
+            "per_class": {label: {"p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1)}
+                          for label, values in per_class.items()},
+            "slowest": slowest_last,
+        }
+        home.close()
+        return figures
     before = peak_rss_mb()
 
     def progress(done: int, todo: int) -> None:
@@ -304,6 +340,7 @@ def measure(root: Path, backend: str, mix, procs: int) -> dict[str, object]:
         "per_class": {label: {"p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1)}
                       for label, values in per_class.items()},
         "incremental_50_docs_ms": round(incremental_ms, 1),
+        "slowest": slowest_last,
     }
     home.close()
     return figures
@@ -320,9 +357,10 @@ def main() -> None:
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: HOME,BACKEND,MIXFILE in a child
     args = parser.parse_args()
     if args.measure:
-        root, backend, mixfile = args.measure.split(",")
+        root, backend, mixfile, *how = args.measure.split(",")
         mix = json.loads(Path(mixfile).read_text())
-        print("RESULT " + json.dumps(measure(Path(root), backend, mix, args.procs), ensure_ascii=False), flush=True)
+        figures = measure(Path(root), backend, mix, args.procs, rebuild=how != ["queries"])
+        print("RESULT " + json.dumps(figures, ensure_ascii=False), flush=True)
         return
     chosen = args.backend or [index_backends.DEFAULT]
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))

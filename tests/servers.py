@@ -111,16 +111,23 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def running_postgres(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+def running_postgres(settings: dict[str, str] | None = None, data_dir: Path | None = None,
+                     keep: bool = False) -> Iterator[PostgresServer]:
     """initdb into a temporary folder, start on 127.0.0.1:<free port>, yield, stop and remove.
     `settings`: server settings (-c name=value) after the test defaults, which they override
-    (bench/county.py: durable writes and larger memory, as a county server has)."""
+    (bench/county.py: durable writes and larger memory, as a county server has).
+    `data_dir`: that folder instead of a temporary one; a server already initialised there (its
+    data/PG_VERSION) is started as it is. `keep`: stop cleanly and leave the folder (bench/county.py
+    --keep/--reuse: a 1,000,000-document index is built once and queried many times)."""
     bindir = postgres_bin()
     if bindir is None:
         unavailable("PostgreSQL (initdb, pg_ctl)")
     os_user = _server_user()
     # not under pytest's tmp_path: that is private to root, and the server user must reach it
-    data_dir = Path(tempfile.mkdtemp(prefix="archive-pg-"))
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="archive-pg-"))
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
     prefix: list[str] = []
     if os_user is not None:
         entry = pwd.getpwnam(os_user)
@@ -129,16 +136,17 @@ def running_postgres(settings: dict[str, str] | None = None) -> Iterator[Postgre
     pgdata = data_dir / "data"
     db_user = "archive"
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess:
         # cwd: runuser keeps ours, which the server user may not be allowed to enter
-        return subprocess.run([*prefix, *args], cwd=data_dir, capture_output=True, text=True, timeout=START_TIMEOUT)
+        return subprocess.run([*prefix, *args], cwd=data_dir, capture_output=True, text=True, timeout=timeout)
 
     try:
-        done = run(str(bindir / "initdb"), "-D", str(pgdata), "-U", db_user, "--auth=trust",
-                   "--encoding=UTF8", "--lc-collate=C", "--lc-ctype=C.UTF-8", "--lc-messages=C",
-                   "--no-sync")
-        if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
+        if not (pgdata / "PG_VERSION").exists():
+            done = run(str(bindir / "initdb"), "-D", str(pgdata), "-U", db_user, "--auth=trust",
+                       "--encoding=UTF8", "--lc-collate=C", "--lc-ctype=C.UTF-8", "--lc-messages=C",
+                       "--no-sync")
+            if done.returncode != 0:
+                raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
         port = 0
         for _ in range(5):  # a free port may be taken between choosing and binding it
             port = free_port()
@@ -155,9 +163,13 @@ def running_postgres(settings: dict[str, str] | None = None) -> Iterator[Postgre
         try:
             yield PostgresServer("127.0.0.1", port, db_user, data_dir)
         finally:
-            run(str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "-w", "stop")
+            if keep:  # a clean shutdown (its checkpoint may take a while after a large build)
+                run(str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t", "900", "stop", timeout=960)
+            else:
+                run(str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "-w", "stop")
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # --- Redis -----------------------------------------------------------------------------------

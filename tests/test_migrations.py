@@ -83,7 +83,12 @@ def _schema(path: Path, *, ordered: bool = True) -> dict:
             columns = [(r[1], r[2], r[3], r[4], r[5]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
             indexes = []
             for index in conn.execute(f'PRAGMA index_list("{table}")').fetchall():
-                cols = tuple(r[2] for r in conn.execute(f'PRAGMA index_info("{index[1]}")'))
+                # an expression index's columns have no name (migration 0014): its SQL stands for them
+                cols = tuple(r[2] if r[2] is not None else "<expression>"
+                             for r in conn.execute(f'PRAGMA index_info("{index[1]}")'))
+                if "<expression>" in cols:
+                    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index[1],)).fetchone()[0]
+                    cols += (sql.split(" ON ", 1)[1],)
                 indexes.append((bool(index[2]), bool(index[4]), cols))
             out[table] = {
                 "columns": columns if ordered else sorted(columns),

@@ -235,3 +235,73 @@ def test_statistics_that_say_common_for_a_rare_query_fall_back_to_the_full_searc
     hits = index.search(iq.Phrase("body", tuple(bigrams("务工收入增加"))), None, 20)
     assert sorted(doc_id for doc_id, _ in hits.ranked) == sorted(with_phrase)
     assert hits.exact and hits.total == 6
+
+
+def _scattered(index: PostgresBackend, count: int, phrase_every: int) -> set[str]:
+    """`count` documents that each have every bigram of 务工收入增加, never next to each other
+    (务工收 … 收入增 … 增加: candidates the GIN index cannot tell apart), every `phrase_every`-th
+    printing the phrase itself. Returns the IDs of those."""
+    index.reset()
+    with_phrase, docs = set(), []
+    for n in range(count):
+        doc_id = f"D{n:06d}"
+        text = f"第{n}号 务工收，由村里核，收入增，经审查，增加。"
+        if n % phrase_every == 0:
+            text += "家庭成员务工收入增加。"
+            with_phrase.add(doc_id)
+        docs.append(_doc(doc_id, text, year=str(2016 + n % 10)))
+    index.write(docs, replace=False, mark=lambda: None)
+    index.finish()
+    return with_phrase
+
+
+def test_many_candidates_few_of_which_print_the_phrase_are_still_ranked_exactly(pg_home, monkeypatch):
+    from archive.index import pg_backend
+
+    index = store.backend(pg_home)
+    with_phrase = _scattered(index, 3000, 100)  # 3,000 candidates, 30 print the phrase
+    monkeypatch.setattr(pg_backend, "RANK_AT_MOST", 400)
+    monkeypatch.setattr(PostgresBackend, "_common", lambda self, query, limit: False)
+    phrase = iq.Phrase("body", tuple(bigrams("务工收入增加")))
+    assert "<->" not in index.compile(phrase, relaxed=True)  # the candidates: the GIN index alone
+    hits = index.search(phrase, None, 20)
+    assert hits.exact and hits.total == 30  # the sample said few: the full search ranked them all
+    assert {doc_id for doc_id, _ in hits.ranked} <= with_phrase and len(hits.ranked) == 20
+
+
+def test_many_candidates_many_matches_are_answered_from_a_sample_with_filters_kept(pg_home, monkeypatch):
+    from archive.index import pg_backend
+
+    index = store.backend(pg_home)
+    with_phrase = _scattered(index, 4000, 3)  # 1,334 print the phrase, 134 of them in 2016
+    monkeypatch.setattr(pg_backend, "RANK_AT_MOST", 50)
+    monkeypatch.setattr(PostgresBackend, "_common", lambda self, query, limit: False)
+    sampled = []
+    real = index._many
+    monkeypatch.setattr(index, "_many", lambda *a: sampled.append(real(*a)) or sampled[-1])
+    query = iq.And((iq.Phrase("body", tuple(bigrams("务工收入增加"))), iq.Term("year", "2016")))
+    hits = index.search(query, None, 20)
+    assert sampled and sampled[0] is hits  # answered by the sample, not by checking every candidate
+    found = {doc_id for doc_id, _ in hits.ranked}
+    assert len(found) == 20 and found <= {d for d in with_phrase if int(d[1:]) % 10 == 0}
+    assert not hits.exact and not hits.complete and 80 <= hits.total <= 200  # about 134
+    # a phrase under Not is no phrase to check: the relaxed form keeps every document for it
+    assert index.compile(iq.And((iq.Term("year", "2016"), iq.Not(query))), relaxed=True).count("=all") == 1
+
+
+def test_a_search_past_the_statement_timeout_is_a_chinese_error_and_rebuilds_are_not_bounded(pg_home, monkeypatch):
+    from archive.errors import ArchiveError
+    from archive.index import pg_backend
+
+    index = store.backend(pg_home)
+    _filled(index, 3000, 2)
+    assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "20s"  # after a rebuild, again
+    monkeypatch.setitem(pg_backend.SESSION, "statement_timeout", "1ms")
+    index.conn.execute("SET statement_timeout = '1ms'")
+    # 3,000 tsvectors read for a phrase in every other document, ranked: far over a millisecond
+    words = [iq.Phrase("body", tuple(bigrams(w))) for w in ("务工收入增加", "申请人家庭", "生活困难")]
+    with pytest.raises(ArchiveError, match="检索用时超过"):
+        index.search(iq.Or(tuple(words)), None, 20)
+    with index._unbounded():  # what writing and building run under
+        assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+    assert index.conn.execute("SHOW statement_timeout").fetchone()[0] == "1ms"

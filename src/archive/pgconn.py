@@ -239,8 +239,8 @@ class PgConnection:
     def begin_locked(self) -> None:
         """BEGIN, then wait for the schema's transaction-level advisory lock: writers of one
         catalog queue here, as BEGIN IMMEDIATE makes them queue on SQLite."""
-        self.raw.execute("BEGIN")
-        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        # one round trip (no parameters: the simple protocol takes both statements; the key is an int)
+        self.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(self.lock_key)})")
 
     def commit(self) -> None:
         self.raw.execute("COMMIT")

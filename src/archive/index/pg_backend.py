@@ -29,11 +29,12 @@ environment variable ARCHIVE_INDEX_URL.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from archive import pgconn
@@ -53,6 +54,8 @@ LABEL = {"names": "A", "ids": "A", "number": "A", "title": "B", "people": "C"}  
 RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"  # D, C, B, A
 MAX_COMBINATIONS = 500  # Or(minmatch) expanded into at most this many Ands, else matched as Or
 RANK_AT_MOST = 1000     # matches ranked by ts_rank; beyond, the first found (see search)
+CHECK = 200            # candidates a phrase is checked on first when they are many (see _many)
+CANDIDATES_AT_MOST = 50_000  # candidates counted this far (beyond: the estimate is a lower bound)
 DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by rarity
 # Session settings of the index connection (see docs/COUNTY.md, "PostgreSQL 全文索引"):
 # - enable_seqscan off: a tsvector is stored out of line (TOAST), so the planner's cost of a
@@ -60,7 +63,10 @@ DF_CAP = 10_000         # doc_frequency counts this far: it only orders terms by
 #   then prefers a sequential scan to the GIN index (停发 with two filters: 1.2 s instead of 36 ms
 #   at 100,000 documents). Every query here is a tsquery the GIN index answers.
 # - jit off: JIT compilation costs tens of milliseconds and never pays for these short queries.
-SESSION = {"enable_seqscan": "off", "jit": "off"}
+# - statement_timeout: a search statement that runs longer is stopped (a hostile query — hundreds of
+#   words, each a phrase — must not hold a county server's CPU); writing and building the index
+#   lift it (_unbounded): a rebuild's GIN index takes minutes at a million documents.
+SESSION = {"enable_seqscan": "off", "jit": "off", "statement_timeout": "20s"}
 # A query the planner's statistics say more than COMMON_AT_LEAST documents match, so many that
 # `limit` of them are expected within the newest SAMPLE / 2 documents, is first looked for among
 # the newest SAMPLE documents (see search)
@@ -126,6 +132,15 @@ def tsvector_literal(fields: dict[str, object]) -> tuple[str, list[str]]:
             parts.append(quoted + ":" + joiner.join(map(str, where)) + label if where else quoted)
     parts += [_quote(keyword_lexeme("long", field)) + ":1" for field in long_fields]
     return " ".join(parts), long_fields
+
+
+def _has_phrase(query: iq.Query) -> bool:
+    """Whether the query checks positions (a phrase of more than one bigram), outside a Not."""
+    if isinstance(query, iq.Phrase):
+        return len(query.grams) > 1
+    if isinstance(query, iq.And | iq.Or):
+        return any(_has_phrase(part) for part in query.parts)
+    return False
 
 
 def psycopg_error() -> type[Exception]:
@@ -247,9 +262,14 @@ class PostgresBackend:
         return self._exists_tables()
 
     def version(self) -> str | None:
-        if not self._exists_tables():
+        """One round trip (a search asks it on every call): the marker, None when there is none
+        or no tables."""
+        import psycopg
+
+        try:
+            row = self.conn.execute(f"SELECT value FROM {self._table('meta')} WHERE key='version'").fetchone()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):  # autocommit: nothing to undo
             return None
-        row = self.conn.execute(f"SELECT value FROM {self._table('meta')} WHERE key='version'").fetchone()
         return row[0] if row else None
 
     def set_version(self, version: str | None) -> None:
@@ -281,11 +301,22 @@ class PostgresBackend:
             return
         self.conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (BUILD_MEMORY,))
         try:
-            self._create_gin()
+            with self._unbounded():
+                self._create_gin()
+                self.conn.execute(f"VACUUM ANALYZE {self._table('docs')}")
         finally:
             self.conn.execute("RESET maintenance_work_mem")
-        self.conn.execute(f"VACUUM ANALYZE {self._table('docs')}")
         self._stats = None
+
+    @contextlib.contextmanager
+    def _unbounded(self) -> Iterator[None]:
+        """No statement timeout inside (writing, building): SESSION's again after."""
+        self.conn.execute("SELECT set_config('statement_timeout', '0', false)")
+        try:
+            yield
+        finally:
+            if not self.conn.closed:
+                self.conn.execute("SELECT set_config('statement_timeout', %s, false)", (SESSION["statement_timeout"],))
 
     def size_bytes(self) -> int:
         if not self._exists_tables():
@@ -299,7 +330,7 @@ class PostgresBackend:
         if not self._exists_tables():
             self._create()
         docs = self._table("docs")
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self._unbounded(), self.conn.transaction(), self.conn.cursor() as cur:
             if replace:
                 cur.executemany(
                     f"""INSERT INTO {docs} (doc_id, rev, tv) VALUES (%s, %s, %s::tsvector)
@@ -318,7 +349,8 @@ class PostgresBackend:
     def delete(self, doc_ids: Sequence[str]) -> None:
         if not doc_ids or not self._exists_tables():
             return
-        self.conn.execute(f"DELETE FROM {self._table('docs')} WHERE doc_id = ANY(%s)", (list(doc_ids),))
+        with self._unbounded():
+            self.conn.execute(f"DELETE FROM {self._table('docs')} WHERE doc_id = ANY(%s)", (list(doc_ids),))
 
     def revisions(self) -> dict[str, int]:
         if not self._exists_tables():
@@ -334,8 +366,14 @@ class PostgresBackend:
             f"SELECT count(*) FROM (SELECT 1 FROM {self._table('docs')} WHERE tv @@ %s::tsquery LIMIT %s) AS hit",
             (self.compile(iq.Term(field, term)), DF_CAP)).fetchone()[0])
 
-    def compile(self, query: iq.Query) -> str:
-        """The query as one tsquery (text form)."""
+    def compile(self, query: iq.Query, relaxed: bool = False) -> str:
+        """The query as one tsquery (text form). `relaxed`: a phrase as its bigrams anywhere and a
+        Not as every document — a query that matches every document the query matches and that
+        the GIN index answers alone, without reading a row's tsvector (no positions to check)."""
+        if relaxed and isinstance(query, iq.Phrase) and len(query.grams) > 1:
+            return "(" + " & ".join(dict.fromkeys(_quote(TEXT_PREFIX[query.field] + g) for g in query.grams)) + ")"
+        if relaxed and isinstance(query, iq.Not):
+            return self.compile(iq.Every())
         if isinstance(query, iq.Term):
             if query.field in TEXT_PREFIX:
                 return _quote(TEXT_PREFIX[query.field] + analysis.normalize(query.text).lower())
@@ -351,9 +389,9 @@ class PostgresBackend:
         if isinstance(query, iq.And):
             if not query.parts:
                 return self.compile(iq.Every())
-            return "(" + " & ".join(self.compile(p) for p in query.parts) + ")"
+            return "(" + " & ".join(self.compile(p, relaxed) for p in query.parts) + ")"
         if isinstance(query, iq.Or):
-            parts = [self.compile(p) for p in query.parts]
+            parts = [self.compile(p, relaxed) for p in query.parts]
             if not parts:
                 return self.compile(iq.Nothing())
             need = query.minmatch
@@ -381,7 +419,17 @@ class PostgresBackend:
         RANK_AT_MOST + 1 reach (their ctid), as the FTS5 backend does with its rowids.
         A query the statistics say is common is first looked for among the newest documents
         (_newest): finding all its matches in the GIN index grows with the archive, that does not.
-        `ranked=False`: any `limit` matches, when only whether there are some matters."""
+        `ranked=False`: any `limit` matches, when only whether there are some matters.
+        A statement past SESSION's statement_timeout is a Chinese error, not a hung search."""
+        import psycopg
+
+        try:
+            return self._search(query, filter, limit, ranked)
+        except psycopg.errors.QueryCanceled as exc:
+            raise ArchiveError(f"检索用时超过 {SESSION['statement_timeout'].removesuffix('s')} 秒，已停止",
+                               hint="请减少词语，或加筛选条件（村、年份、类型）缩小范围") from exc
+
+    def _search(self, query: iq.Query, filter: iq.Query | None, limit: int, ranked: bool) -> iq.Hits:
         if not self._exists_tables():
             raise ArchiveError(f"档案库 {self.home.root} 还没有全文索引", hint="请运行 archive reindex")
         whole = iq.and_([query, filter]) if filter is not None else query
@@ -392,6 +440,10 @@ class PostgresBackend:
             newest = self._newest(tsquery, limit)
             if newest is not None:
                 return newest
+        if ranked and _has_phrase(whole):
+            many = self._many(whole, tsquery, limit)
+            if many is not None:
+                return many
         if not ranked:
             probe = [row[0] for row in self.conn.execute(
                 f"SELECT doc_id FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s", (tsquery, limit))]
@@ -414,6 +466,36 @@ class PostgresBackend:
         rows.sort(key=lambda r: (-r[1], r[0]))
         return iq.Hits([(doc_id, float(score)) for doc_id, score, _page in rows[:limit]], len(rows), True,
                        len(rows) < limit)
+
+    # -- phrases with many candidates: a sample checked, not a thousand --
+    def _many(self, query: iq.Query, tsquery: str, limit: int) -> iq.Hits | None:
+        """A query with a phrase whose candidates (the documents with all its bigrams and the
+        filters: the GIN index answers that alone, reading no tsvector) are more than RANK_AT_MOST:
+        the phrase is checked on the first CHECK candidates only (each check reads and
+        decompresses a row's tsvector, the time of a filtered phrase search), and when the share
+        that passes says the matches are more than RANK_AT_MOST too — the first found would be
+        given, unranked, anyway — the first `limit` that pass are the answer and the total is
+        estimated (约). None otherwise: the full search ranks them."""
+        docs = self._table("docs")
+        relaxed = self.compile(query, relaxed=True)
+        # no column is read: the heap is not visited for an all-visible page (a bitmap scan's
+        # skip-fetch), the count costs the GIN index's work only
+        counted = self.conn.execute(
+            f"""SELECT count(*) FROM (SELECT 1 FROM {docs} WHERE tv @@ CAST(%s AS tsquery) LIMIT %s) AS candidate""",
+            (relaxed, CANDIDATES_AT_MOST)).fetchone()[0]
+        if counted <= RANK_AT_MOST:
+            return None
+        candidates = counted  # at CANDIDATES_AT_MOST: at least that many, the estimate a lower bound
+        rows = self.conn.execute(
+            f"""SELECT doc_id FROM (SELECT doc_id, tv FROM {docs} WHERE tv @@ CAST(%(r)s AS tsquery)
+                LIMIT %(check)s) AS candidate WHERE tv @@ CAST(%(q)s AS tsquery)""",
+            {"r": relaxed, "q": tsquery, "check": CHECK}).fetchall()
+        estimate = int(candidates * len(rows) / min(CHECK, counted))
+        if len(rows) < limit or estimate <= 2 * RANK_AT_MOST:
+            return None  # few pass the phrase check: perhaps no more than can be ranked
+        first = [row[0] for row in rows[:limit]]
+        return iq.Hits([(doc_id, 1.0 - i / (2 * len(first))) for i, doc_id in enumerate(first)],
+                       max(estimate, len(rows)), False, False)
 
     # -- common queries: the newest documents first --
     def _statistics(self) -> tuple[dict[str, float], float, float]:

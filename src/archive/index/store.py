@@ -66,10 +66,11 @@ def index_outdated(home: Home) -> bool:
 
 
 def require_current(home: Home) -> None:
-    if backend(home).version() == BUILDING:
+    marker = backend(home).version()  # read once: every search asks (a round trip to a county's server)
+    if marker == BUILDING:
         raise ArchiveError("全文索引重建尚未完成（上次重建被中断）",
                            hint="请运行 archive reindex，从中断处继续（目录数据库中的记录不受影响）")
-    if index_outdated(home):
+    if marker != str(SCHEMA_VERSION) and index_outdated(home):
         raise ArchiveError("全文索引是旧版本程序建立的，格式已更新，需要重建",
                            hint="请运行 archive reindex（目录数据库中的记录不受影响）")
 

@@ -107,7 +107,8 @@ class PageReader:
             lines = self.engine.recognize(straightened)
             restore_page_number_dashes(straightened, lines)
         source = prepared.source if prepared.source is not None else image
-        colour = rotate_quarter(rgb_array(source), prepared.rotation)
+        colour = rotate_quarter(prepared.colour if prepared.colour is not None else rgb_array(source),
+                                prepared.rotation)
         upright = rotate_fine(np.ascontiguousarray(colour), prepared.skew)
         height, width = prepared.gray.shape[:2]
         # the page number first: its parts can be dashes alone
@@ -124,11 +125,15 @@ class PageReader:
         PDF there page by page (removed again for a born-digital PDF, which is searchable as it is).
         No page image outlives its page: memory stays bounded however many pages there are.
         `on_page(page, pages)` is called after each page (pages: 0 when the file does not say)."""
-        from archive.scans.searchable import SearchablePdf
-
         started = time.perf_counter()
         result = Processed(str(path))
-        writer = SearchablePdf(searchable, title or path.name) if searchable is not None else None
+        writer = None
+        if searchable is not None:
+            # imported only when written: it brings the PDF writer (reportlab, pypdf), a tenth
+            # of a second of CPU that `archive ocr` of one file does not need
+            from archive.scans.searchable import SearchablePdf
+
+            writer = SearchablePdf(searchable, title or path.name)
         born_digital = True
         self.engine.begin_file(path)
         try:

@@ -48,6 +48,7 @@ class Prepared:
     boxes: np.ndarray      # text lines detected, as quadrilaterals in `gray`'s pixels
     cells: list[Rect] = field(default_factory=list)  # table cells, in the straightened page's pixels
     source: Image.Image | None = None  # the colour page the rest refers to (a photo flattened)
+    colour: np.ndarray | None = None   # ... as an RGB array (a page is converted once)
 
     @property
     def image(self) -> np.ndarray:
@@ -103,12 +104,15 @@ def _seal_rings(small: np.ndarray, per_px: float, out: np.ndarray) -> None:
             cv2.circle(out, (int(x), int(y)), int(radius * 1.1) + 1, 1, -1)
 
 
-def rgb_array(image: Image.Image) -> np.ndarray:
-    """The page as an RGB array, without a converted copy when it is RGB already."""
+def rgb_array(image: Image.Image | np.ndarray) -> np.ndarray:
+    """The page as an RGB array, without a converted copy when it is RGB already (an array is
+    taken to be one)."""
+    if isinstance(image, np.ndarray):
+        return image
     return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
-def drop_red(image: Image.Image) -> np.ndarray:
+def drop_red(image: Image.Image | np.ndarray) -> np.ndarray:
     """Grey page with seals removed: the red channel, levelled so that paper and red ink
     (which the red channel shows as light grey) become white while black text stays black;
     inside a seal, black text under it is kept from the brightness (see the module text).
@@ -277,7 +281,12 @@ def flatten_photo(image: Image.Image) -> tuple[Image.Image, bool]:
     """Stage for phone photos: the page cut out of the photo and its perspective undone (to the
     page's own proportions), then the light evened. A flat scan with even light comes back as
     it is; returns (page, whether anything was changed)."""
-    rgb = rgb_array(image)
+    rgb, changed = flatten_rgb(rgb_array(image))
+    return (Image.fromarray(rgb), True) if changed else (image, False)
+
+
+def flatten_rgb(rgb: np.ndarray) -> tuple[np.ndarray, bool]:
+    """flatten_photo on an RGB array: (the page, whether anything was changed)."""
     corners = page_outline(rgb)
     changed = False
     if corners is not None:
@@ -294,7 +303,7 @@ def flatten_photo(image: Image.Image) -> tuple[Image.Image, bool]:
     if changed or float(np.percentile(paper, 95) - np.percentile(paper, 5)) > UNEVEN_LIGHT:
         rgb = even_light(rgb)
         changed = True
-    return (Image.fromarray(rgb), True) if changed else (image, False)
+    return rgb, changed
 
 
 def rotate_quarter(gray: np.ndarray, degrees: int) -> np.ndarray:
@@ -328,7 +337,7 @@ def rotate_points(points: np.ndarray, shape: tuple[int, ...], degrees: float) ->
     return moved.reshape(np.shape(points))
 
 
-def _read_codes(image: Image.Image):
+def _read_codes(image: Image.Image | np.ndarray):
     import zxingcpp
 
     return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
@@ -452,11 +461,14 @@ class PagePreparer:
         self._detector = detector
 
     def prepare(self, image: Image.Image) -> Prepared:
-        image, _ = flatten_photo(image)
-        gray = drop_red(image)
+        # the page converted to an array once (each conversion of a 300 dpi page costs 20 ms)
+        rgb, flattened = flatten_rgb(rgb_array(image))
+        if flattened:
+            image = Image.fromarray(rgb)
+        gray = drop_red(rgb)
         lift_streaks(gray)
         despeckle(gray)
-        codes = _read_codes(image)
+        codes = _read_codes(gray)  # our QR code is black: read on the grey page, a third of the bytes
         rotation, marks = qr_rotation(image, codes)
         blank_codes(gray, codes)
         small, scale = _reduced(gray)
@@ -486,7 +498,7 @@ class PagePreparer:
             # only on a page with a table: on running text, the strokes of a row of large bold
             # characters can merge into a "rule" on the reduced page, and lost their long strokes
             erase_rules(upright, rules, skew)
-        return Prepared(upright, rotation, skew, marks, full, cells, image)
+        return Prepared(upright, rotation, skew, marks, full, cells, image, rgb)
 
     def _boxes(self, small: np.ndarray) -> list:
         return self._detector.detect(small)

@@ -176,10 +176,12 @@ def _read_image(path: Path, limits: Limits) -> Iterator[SourcePage]:
         for index in range(frames):
             image.seek(index)
             limits.check_pixels(image.size[0], image.size[1], f"第{index + 1}帧图像")
-            frame = ImageOps.exif_transpose(image.copy()) or image.copy()
+            # a copy of the frame, turned as its EXIF says (one full-page copy: the page is
+            # copied no more than that, and not converted when it is RGB already)
+            frame = ImageOps.exif_transpose(image)
             dpi = float((image.info.get("dpi") or (0, 0))[0] or 0) or _guess_dpi(frame)
             frame.load()
-            yield SourcePage(index + 1, frame.convert("RGB"), None, dpi, frames)
+            yield SourcePage(index + 1, frame if frame.mode == "RGB" else frame.convert("RGB"), None, dpi, frames)
     except BadInput:
         raise
     except Image.DecompressionBombError:

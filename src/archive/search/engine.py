@@ -271,7 +271,8 @@ def search(home: Home, text: str, *, village: str | None = None, doc_type: str |
     narrow = bool(village or household or len(parsed.words) > 1)
     # a word the documents print (不存在, 生活困难) is a word, not a misspelt name: no names one
     # character off for it
-    matches = {i: name_table.match(home.db, w.text, allow_near=(len(w.text) > 2 or narrow)
+    # (asked only when the name is no one's: near names are looked for only then)
+    matches = {i: name_table.match(home.db, w.text, allow_near=lambda w=w: (len(w.text) > 2 or narrow)
                                    and not _printed(home, index, w.text), **scope)
                for i, w in enumerate(parsed.words) if w.kind == "name"}
     for i, found in matches.items():
@@ -413,6 +414,22 @@ def _matched(home: Home, names: str | None, household: str | None, text: str | N
     return "、".join(own or candidates)
 
 
+def _id_households(home: Home, digits: str) -> set[str]:
+    """The households with a member whose ID number is `digits` or ends with them. An 18-character
+    ID number's tail is compared from a constant position, as the indexes of migration 0014 are
+    written (a county's roster is not scanned for every ID searched); ID numbers of another length
+    (none from a roster import, which makes every one 18) through their own partial index."""
+    if len(digits) >= 18:
+        return {row[0] for row in home.db.execute("SELECT household_id FROM members WHERE id_number = ?", (digits,))}
+    n = len(digits)
+    return {row[0] for row in home.db.execute(
+        f"SELECT household_id FROM members WHERE (id_number = ? OR substr(id_number, {19 - n}) = ?) "
+        "AND length(id_number) = 18 "
+        "UNION SELECT household_id FROM members WHERE length(id_number) <> 18 "
+        f"AND (id_number = ? OR substr(id_number, length(id_number) - {n - 1}) = ?)",
+        (digits, digits, digits, digits))}
+
+
 def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, name_table.NameMatch],
                     scope: dict[str, str | None]) -> list[HouseholdHit]:
     """Roster households that every word names (a member's name, exactly or one character off,
@@ -431,11 +448,7 @@ def _household_hits(home: Home, parsed: queries.ParsedQuery, matches: dict[int, 
                 matched.setdefault(p.household, []).append(p.name)
             ids = {p.household for p in people}
         else:
-            digits = word.text.upper()
-            ids = {row[0] for row in home.db.execute(
-                "SELECT household_id FROM members WHERE id_number = ? "
-                "OR (? < 18 AND substr(id_number, length(id_number) - ? + 1) = ?)",
-                (digits, len(digits), len(digits), digits))}
+            ids = _id_households(home, word.text.upper())
         chosen = ids if chosen is None else chosen & ids
     out = []
     for household_id in sorted(chosen or ()):

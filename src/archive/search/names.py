@@ -16,6 +16,7 @@ is taken alone when there is one; one sharing the initial or the final ranks bef
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -93,20 +94,34 @@ class NameMatch:
 
 def _like(word: str) -> tuple[str, list[object]]:
     """SQL for the names equal to the word or one character off it (one position any character,
-    the others as typed), so that SQLite, not Python, goes through the roster's names."""
+    the others as typed), so that the database, not Python, goes through the roster's names.
+    Each alternative is written exactly as an index of migration 0014 is (the positions are
+    constants, not parameters, so that the expressions match): a county's 30,000 households are
+    not scanned for every name typed."""
     parts = ["m.name = ?"]
     args: list[object] = [word]
     for i in range(len(word)):
-        parts.append("(substr(m.name, 1, ?) = ? AND substr(m.name, ?) = ?)")
-        args += [i, word[:i], i + 2, word[i + 1:]]
+        if i == 0:      # the first character differs: the rest as typed
+            parts.append("substr(m.name, 2) = ?")
+            args.append(word[1:])
+        elif i == 1:    # the second: the first and the rest from the third
+            parts.append("(substr(m.name, 1, 1) = ? AND substr(m.name, 3) = ?)")
+            args += [word[0], word[2:]]
+        else:           # a later one: the first two, and the rest after it
+            parts.append(f"(substr(m.name, 1, 2) = ? AND substr(m.name, {i + 2}) = ?)")
+            args += [word[:2], word[i + 1:]]
     return "(" + " OR ".join(parts) + ")", args
 
 
-def match(conn: sqlite3.Connection, word: str, *, allow_near: bool, village: str | None = None,
-          category: str | None = None, household: str | None = None) -> NameMatch:
+def match(conn: sqlite3.Connection, word: str, *, allow_near: bool | Callable[[], bool],
+          village: str | None = None, category: str | None = None, household: str | None = None) -> NameMatch:
+    """The roster's people named `word`, and when there are none and `allow_near` (a callable
+    is asked only then: its answer may cost a search), those one character off."""
     found = people(conn, len(word), village=village, category=category, household=household, like=word)
     exact = [p for p in found if p.name == word]
-    near = [p for p in found if one_off(p.name, word)] if allow_near and not exact else []
+    near = []
+    if not exact and (allow_near() if callable(allow_near) else allow_near):
+        near = [p for p in found if one_off(p.name, word)]
     if near:
         scored = sorted(((closeness(word, p.name), p) for p in near), key=lambda sp: -sp[0])
         best = scored[0][0]

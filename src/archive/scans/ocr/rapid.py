@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from archive.errors import ArchiveError
+from archive.scans.ocr import batching
 from archive.scans.ocr.base import OcrEngine, OcrLine
 from archive.scans.textfix import doubtful_numbers, number_quality
 
@@ -40,10 +41,17 @@ class RapidOcrEngine(OcrEngine):
             "Global.return_word_box": True,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # lines are batched here (read_lines): each call is one batch of like widths,
+            # padded to its own widest line, not to RapidOCR's 320 px
+            "Rec.rec_img_shape": [3, batching.HEIGHT, batching.MIN_WIDTH],
+            "Rec.rec_batch_num": batching.MAX_BATCH,
         }
         self._engine = RapidOCR(params=params)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        # the whole page: detecting on the part with ink only (its margins cut) cost 30 % less,
+        # but the network sees its padding at the part's edge and boxes moved by a few pixels,
+        # enough to change a fragile character in one line in four (bench/RESULTS.md, issue 17)
         result = self._engine(image, use_det=True, use_cls=False, use_rec=False)
         return list(result.boxes) if result.boxes is not None else []
 
@@ -60,9 +68,9 @@ class RapidOcrEngine(OcrEngine):
         if flagged:
             import cv2
 
-            as_is = self._engine.recognize_txt([crops[i] for i in flagged])
-            turned = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
-            for i, upright_score, turned_score in zip(flagged, as_is.scores, turned.scores, strict=False):
+            _, upright_scores, _ = self.read_lines([crops[i] for i in flagged])
+            _, turned_scores, _ = self.read_lines([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
+            for i, upright_score, turned_score in zip(flagged, upright_scores, turned_scores, strict=False):
                 verdict[i] = turned_score > upright_score + FLIP_MARGIN
         return verdict
 
@@ -74,18 +82,16 @@ class RapidOcrEngine(OcrEngine):
         boxes = np.asarray(boxes, dtype=np.float32)
         crops = [_bgr(crop) for crop in self._engine.crop_text_regions(image, boxes)]
         _, classes = self._engine.cls_and_rotate(crops)
-        result = self._engine.recognize_txt(crops)
-        texts, scores = list(result.txts), list(result.scores)
-        chars = [_char_confidences(info) for info in (result.word_results or [None] * len(texts))]
+        texts, scores, infos = self.read_lines(crops)
+        chars = [_char_confidences(info) for info in infos]
         # the page is upright already, so a line the classifier calls upside down is read
         # both ways and the likelier reading kept (small captions are often misjudged)
         flagged = [i for i, (label, _) in enumerate(classes.cls_res or []) if "180" in str(label)]
         if flagged:
             import cv2
 
-            again = self._engine.recognize_txt([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
-            again_chars = again.word_results or [None] * len(flagged)
-            for i, text, score, info in zip(flagged, again.txts, again.scores, again_chars, strict=False):
+            again = self.read_lines([cv2.rotate(crops[i], cv2.ROTATE_180) for i in flagged])
+            for i, text, score, info in zip(flagged, *again, strict=False):
                 # turned, a run of digits reads as well as it does upright (900 / 006), so the
                 # turned reading must be clearly likelier and hold a letter or a Han character
                 if score > scores[i] + FLIP_MARGIN and any(char.isalpha() for char in text):
@@ -112,22 +118,25 @@ class RapidOcrEngine(OcrEngine):
         import cv2
 
         stretched = [cv2.resize(crops[i], None, fx=STRETCH, fy=1.0, interpolation=cv2.INTER_CUBIC) for i in again]
-        result = self._engine.recognize_txt(stretched)
-        infos = result.word_results or [None] * len(again)
-        for i, text, score, info in zip(again, result.txts, result.scores, infos, strict=False):
+        for i, text, score, info in zip(again, *self.read_lines(stretched), strict=False):
             if number_quality(text) > number_quality(texts[i]):
                 texts[i], scores[i], chars[i] = text, score, _char_confidences(info)
 
+    def read_lines(self, crops: list[np.ndarray]) -> tuple[list[str], list[float], list]:
+        """Texts, scores and per-character details (RapidOCR's WordInfo) of line images, read in
+        batches of like width, each padded only to its own widest line (batching.py)."""
+        texts, scores, infos = [""] * len(crops), [0.0] * len(crops), [None] * len(crops)
+        widths = [batching.input_width(crop.shape[0], crop.shape[1]) for crop in crops]
+        for group in batching.batches(widths):
+            result = self._engine.recognize_txt([crops[i] for i in group])
+            details = result.word_results or [None] * len(group)
+            for i, text, score, info in zip(group, result.txts, result.scores, details, strict=False):
+                texts[i], scores[i], infos[i] = text, float(score), info
+        return texts, scores, infos
+
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
-        # explicit flags: RapidOCR keeps the last call's flags, and the preparer calls it
-        # for detection only
-        result = self._engine(image, use_det=True, use_cls=True, use_rec=True)
-        if result.boxes is None or result.txts is None:
-            return []
-        return [
-            OcrLine(text=text, box=[[float(x), float(y)] for x, y in box], confidence=float(score))
-            for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False)
-        ]
+        """Detect and read a whole upright page (the pipeline detects on a reduced copy itself)."""
+        return self.recognize_boxes(image, np.asarray(self.detect(image), dtype=np.float32))
 
 
 def _char_confidences(info) -> list[float] | None:
