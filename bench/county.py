@@ -282,19 +282,24 @@ def main() -> None:
                 result["postgresql"] = figures
             if not kept:
                 shutil.rmtree(work / "pg", ignore_errors=True)
+
+        def embedded(backend: str, size: int, households: int) -> None:
+            """An embedded backend beside PostgreSQL: built (or reused) and measured, kept with --keep."""
+            if args.reuse:
+                home, mix = work / backend / "home", work / backend / "mix.json"
+            else:
+                home, mix = archive_of(work / backend, size, households)
+            figures = measure(home, backend, mix, args.procs, {index_backends.BACKEND_ENV: backend},
+                              queries_only=bool(args.reuse))
+            show(figures)
+            result[backend] = figures
+            if not kept:
+                shutil.rmtree(work / backend, ignore_errors=True)
+
         if args.fts5_documents:
             size = args.fts5_documents
             households = args.households if size == args.documents else max(100, round(args.households * size / args.documents))
-            if args.reuse:
-                home, mix = work / "fts5" / "home", work / "fts5" / "mix.json"
-            else:
-                home, mix = archive_of(work / "fts5", size, households)
-            figures = measure(home, "fts5", mix, args.procs, {index_backends.BACKEND_ENV: "fts5"},
-                              queries_only=bool(args.reuse))
-            show(figures)
-            result["fts5"] = figures
-            if not kept:
-                shutil.rmtree(work / "fts5", ignore_errors=True)
+            embedded("fts5", size, households)
         if args.skip_whoosh:
             result["whoosh"] = {"skipped": "--skip-whoosh"}
         else:
@@ -302,16 +307,7 @@ def main() -> None:
             households = args.whoosh_households or max(100, round(args.households * size / args.documents))
             if size == args.documents:
                 households = args.households
-            if args.reuse:
-                home, mix = work / "whoosh" / "home", work / "whoosh" / "mix.json"
-            else:
-                home, mix = archive_of(work / "whoosh", size, households)
-            figures = measure(home, "whoosh", mix, args.procs, {index_backends.BACKEND_ENV: "whoosh"},
-                              queries_only=bool(args.reuse))
-            show(figures)
-            result["whoosh"] = figures
-            if not kept:
-                shutil.rmtree(work / "whoosh", ignore_errors=True)
+            embedded("whoosh", size, households)
         if not args.skip_ingest:
             files, source = scans(work, args.scans)
             with running_redis() as redis_server:
