@@ -111,5 +111,6 @@ def test_a_county_of_three_townships_end_to_end(tmp_path, postgres_url, redis_ur
     checked = run_cli("--home", str(root), "verify", "--json")
     results = _lines(checked)
     assert checked.exit_code == 0, checked.output
-    assert [r["township"] for r in results] == ["花溪区（县级）", "青岩镇", "黔陶乡", "马铃乡"]
+    assert [(r["level"], r["township"]) for r in results] == [
+        ("county", None), ("township", "青岩镇"), ("township", "黔陶乡"), ("township", "马铃乡")]
     assert all(r["ok"] for r in results)

@@ -99,7 +99,11 @@ def test_a_worker_with_township_serves_only_that_township(tmp_path, redis_url):
     workers.start("w1", 0, "--township", "黔陶乡")
     try:
         workers.wait_ready(queue.Dispatcher(redis_url, root, queue=queue.queue_name("Z110")))
-        assert queue.Dispatcher(redis_url, root, queue=queue.queue_name("Z109")).workers() == []
+        other = queue.Dispatcher(redis_url, root, queue=queue.queue_name("Z109"))
+        try:
+            assert other.workers() == []
+        finally:
+            other.close()
         home = Home(townships[0].folder(root))
         scan = _scan(home.inbox_dir / "身份证.png", SimpleNamespace(name="张三", id_number="520111197303100673"))
         records = Ingester(home, "fake").run([home.inbox_dir])

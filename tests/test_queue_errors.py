@@ -67,3 +67,43 @@ def test_ingest_with_redis_down_names_the_broker_without_its_password(tmp_path, 
     assert result.exit_code == 4
     error = json.loads(result.stderr.splitlines()[-1])
     assert error["kind"] == "unavailable" and f"127.0.0.1:{port}" in error["error"] and "连接被拒绝" in error["error"]
+
+
+def test_a_local_ingest_after_asking_the_queue_for_workers_does_not_hang(home, township, redis_url, tmp_path):
+    """A process that asked the broker which workers run (the web server, before an upload) and
+    then ingests on its own forked pool: the broadcast's connection must not be inherited by the
+    forked processes (kombu's after-fork cleanup waited on it for ever, and the run never ended).
+    Run in a child process with a deadline, so that a hang fails the test instead of the suite."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    for index, household in enumerate(h for h in township if h.status == "在保"):
+        if index == 3:
+            break
+        _scan(home.inbox_dir / f"身份证{index}.png", household.head)
+    script = f"""
+import json
+from pathlib import Path
+from archive.home import Home
+from archive.scans import queue
+from archive.scans.ingest import Ingester
+
+asked = queue.Dispatcher({redis_url!r}, Path({str(tmp_path)!r}))  # left open, as a long-lived process would
+assert asked.workers(timeout=1) == []
+home = Home(Path({str(home.root)!r}))
+records = Ingester(home, "fake", workers=2).run([home.inbox_dir])
+print(json.dumps(sorted(record.status for record in records)))
+"""
+    home.close()
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=str(Path(__file__).resolve().parents[1]), start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)  # the forked workers too
+        child.communicate()
+        raise AssertionError("the local ingest never ended: its forked processes hung") from None
+    assert child.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == ["filed", "filed", "filed"], out

@@ -59,14 +59,20 @@ class Workers:
             start_new_session=True)
 
     def wait_ready(self, dispatcher: queue.Dispatcher, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            alive = {name.split("@")[0] for name in dispatcher.workers(timeout=1)}
-            if set(self.procs) <= alive:
-                return
-            for name, proc in self.procs.items():
-                assert proc.poll() is None, f"worker {name} exited: {self.log(name)}"
-        raise AssertionError(f"workers not ready: {[self.log(n) for n in self.procs]}")
+        """Wait until every started worker answers on the dispatcher's queue; the dispatcher is
+        closed after (its broker connections must not outlive it in this process, which later
+        tests fork)."""
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                alive = {name.split("@")[0] for name in dispatcher.workers(timeout=1)}
+                if set(self.procs) <= alive:
+                    return
+                for name, proc in self.procs.items():
+                    assert proc.poll() is None, f"worker {name} exited: {self.log(name)}"
+            raise AssertionError(f"workers not ready: {[self.log(n) for n in self.procs]}")
+        finally:
+            dispatcher.close()
 
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(encoding="utf-8", errors="replace")

@@ -249,7 +249,11 @@ class Dispatcher:
     def workers(self, timeout: float = 2.0) -> list[str]:
         """Names of the workers that answer now and consume this dispatcher's queue."""
         try:
-            replies = self.app.control.inspect(timeout=timeout).active_queues() or {}
+            # a connection of its own, closed at once: a broadcast leaves its channel waiting on
+            # the broker, and a pooled one would be inherited by the ingest's forked processes,
+            # whose after-fork cleanup then waited on it for ever
+            with self.app.connection_for_write() as connection:
+                replies = self.app.control.inspect(timeout=timeout, connection=connection).active_queues() or {}
         except Exception:  # the broker is down: no worker can be reached either
             return []
         return sorted(name for name, queues in replies.items()
