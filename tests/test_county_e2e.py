@@ -7,21 +7,16 @@ verify. Real PostgreSQL and Redis (tests/servers.py), real `archive worker` proc
 from __future__ import annotations
 
 import json
-import os
-import signal
-from types import SimpleNamespace
 
 import pytest
-import redis
 from conftest import run_cli
 from countyfixtures import THREE, Township, add_township, import_roster, use_broker
 from starlette.testclient import TestClient
-from test_county_workers import _ingest
-from test_queue_workers import Workers, _scan, _wait_running
+from test_county_workers import ingest_with_one_worker_killed
+from test_queue_workers import _scan
 from webfixtures import PASSWORD, login
 
 from archive.home import Home
-from archive.scans import queue
 
 pytestmark = pytest.mark.slow
 SCANS = 4  # ID-card scans per township
@@ -57,19 +52,7 @@ def test_a_county_of_three_townships_end_to_end(tmp_path, postgres_url, redis_ur
         scanned[township.name] = sorted(h.head.id_number for h in heads[1:SCANS + 1])
 
     # ingest: three townships at once through two workers of the county; w2 killed mid-run
-    client = redis.Redis.from_url(redis_url)
-    workers = Workers(SimpleNamespace(root=root), tmp_path)
-    workers.start("w1", 1.0)
-    workers.start("w2", 1.0)
-    try:
-        for township in townships:
-            workers.wait_ready(queue.Dispatcher(redis_url, root, 5, queue=queue.queue_name(township.fonds)))
-        runs = {t.name: _ingest(root, t) for t in townships}
-        _wait_running(client, "w2")
-        os.killpg(workers.procs["w2"].pid, signal.SIGKILL)
-        outputs = {name: run.communicate(timeout=400) for name, run in runs.items()}
-    finally:
-        workers.stop()
+    runs, outputs, _, _ = ingest_with_one_worker_killed(root, townships, redis_url, tmp_path, timeout=400)
     for township in townships:
         out, err = outputs[township.name]
         assert runs[township.name].returncode == 0, err

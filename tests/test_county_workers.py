@@ -37,6 +37,28 @@ def _ingest(root: Path, township: Township) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
 
 
+def ingest_with_one_worker_killed(root: Path, townships: list[Township], redis_url: str, tmp_path: Path,
+                                  timeout: float) -> tuple[dict, dict, Workers, bool]:
+    """Every township's `ingest` at once through two workers of the county home (no --township);
+    all of w2 is killed mid-task (its task comes back after the visibility timeout). Returns the
+    ingest processes and their (stdout, stderr) by township, the (stopped) workers, whose logs
+    stay readable, and whether w1 lived on."""
+    client = redis.Redis.from_url(redis_url)
+    workers = Workers(SimpleNamespace(root=root), tmp_path)
+    workers.start("w1", 1.0)
+    workers.start("w2", 1.0)
+    try:
+        for township in townships:
+            workers.wait_ready(queue.Dispatcher(redis_url, root, 5, queue=queue.queue_name(township.fonds)))
+        runs = {t.name: _ingest(root, t) for t in townships}
+        _wait_running(client, "w2")
+        os.killpg(workers.procs["w2"].pid, signal.SIGKILL)
+        outputs = {name: run.communicate(timeout=timeout) for name, run in runs.items()}
+        return runs, outputs, workers, workers.procs["w1"].poll() is None
+    finally:
+        workers.stop()
+
+
 @pytest.mark.slow
 def test_two_townships_ingest_at_once_through_one_pool_one_worker_killed(tmp_path, redis_url):
     root = tmp_path / "花溪区"
@@ -48,20 +70,9 @@ def test_two_townships_ingest_at_once_through_one_pool_one_worker_killed(tmp_pat
         for index, member in enumerate(heads):
             _scan(township.folder(root) / "scans" / f"身份证{index:02d}.png", member)
         expected[township.name] = sorted(m.id_number for m in heads)
-    client = redis.Redis.from_url(redis_url)
-    workers = Workers(SimpleNamespace(root=root), tmp_path)  # on the county home: no --township
-    workers.start("w1", 1.0)
-    workers.start("w2", 1.0)
-    try:
-        for township in townships:
-            workers.wait_ready(queue.Dispatcher(redis_url, root, 5, queue=queue.queue_name(township.fonds)))
-        runs = {t.name: _ingest(root, t) for t in townships}
-        _wait_running(client, "w2")  # all of w2 dies mid-task: its task comes back after the visibility timeout
-        os.killpg(workers.procs["w2"].pid, signal.SIGKILL)
-        outputs = {name: run.communicate(timeout=300) for name, run in runs.items()}
-        assert workers.procs["w1"].poll() is None
-    finally:
-        workers.stop()
+    runs, outputs, workers, w1_lived = ingest_with_one_worker_killed(root, townships, redis_url, tmp_path,
+                                                                     timeout=300)
+    assert w1_lived
 
     for township in townships:
         out, err = outputs[township.name]
@@ -85,7 +96,7 @@ def test_two_townships_ingest_at_once_through_one_pool_one_worker_killed(tmp_pat
     assert {e["township"] for e in done if e["worker"].startswith("w1@")} == {"青岩镇", "黔陶乡"}  # one pool
     start = json.loads(workers.log("w1").splitlines()[0])
     assert start["townships"] == ["青岩镇", "黔陶乡"] and start["root"] == str(root)
-    assert not list(client.scan_iter("archive:ocr:deliveries:*"))
+    assert not list(redis.Redis.from_url(redis_url).scan_iter("archive:ocr:deliveries:*"))
 
 
 @pytest.mark.slow
